@@ -1,0 +1,39 @@
+"""worldcereal-explorer: find, count, look at and download WorldCereal RDM crop reference data.
+
+The heavy parts (client, widgets, dashboard) are imported lazily, so ``import worldcereal_explorer``
+stays fast and the server process does not pull in the widget stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "RdmClient": "worldcereal_explorer.rdm.client",
+    "RdmInteraction": "worldcereal_explorer.rdm.client",
+    "Collection": "worldcereal_explorer.rdm.models",
+    "visualize_spatial_extents": "worldcereal_explorer.rdm.visualize",
+    "translate_ewoc_codes": "worldcereal_explorer.legend",
+    "ewoc_code_to_label": "worldcereal_explorer.legend",
+    "load_legend": "worldcereal_explorer.legend",
+    "RdmQueryState": "worldcereal_explorer.state",
+    "RdmExplorer": "worldcereal_explorer.app",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'worldcereal_explorer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

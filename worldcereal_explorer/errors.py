@@ -1,0 +1,80 @@
+"""One exception hierarchy for the whole package.
+
+Every error the package raises on purpose derives from :class:`WorldCerealExplorerError`, so callers
+can catch everything with one ``except`` and still tell the cases apart. Input errors also derive
+from :class:`ValueError` and lookup errors from :class:`LookupError`, so generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+
+class WorldCerealExplorerError(Exception):
+    """Base class of every error raised by worldcereal-explorer."""
+
+
+class RdmError(WorldCerealExplorerError):
+    """An error while talking to the RDM (or the local stand-in)."""
+
+
+class InvalidInputError(WorldCerealExplorerError, ValueError):
+    """A value given by the caller is not allowed; the message names it and what is allowed."""
+
+
+class BadExtentError(InvalidInputError):
+    """A spatial extent (bbox or polygon) is invalid."""
+
+
+class BadTemporalExtentError(InvalidInputError):
+    """A temporal extent is invalid (unparseable date, start after end, ...)."""
+
+
+class BadEwocCodeError(InvalidInputError):
+    """An ewoc code is not an integer of the legend's shape (0 or 10 digits)."""
+
+
+class BadParameterError(InvalidInputError):
+    """Any other invalid argument (unknown stats type, bad column name, bad path, ...)."""
+
+
+class UnknownCollectionError(RdmError, LookupError):
+    """The RDM does not know the collection id (or does not show it to this user)."""
+
+    def __init__(self, ref_id: str, detail: str = ""):
+        self.ref_id = ref_id
+        msg = f"unknown collection id {ref_id!r}"
+        if detail:
+            msg += f": {detail}"
+        super().__init__(msg)
+
+
+class RdmHttpError(RdmError):
+    """The RDM answered with an HTTP error status (after retries, where retrying applies)."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
+        self.status = status
+        self.url = url
+        super().__init__(message)
+
+
+class RdmConnectionError(RdmError):
+    """The RDM could not be reached (connection refused, DNS, timeout) after retries."""
+
+
+class RdmResponseError(RdmError):
+    """The RDM answered 200 but with a body that is not what the API promises (not JSON, wrong shape)."""
+
+
+class AuthenticationError(RdmHttpError):
+    """Authentication is required or was refused (HTTP 401/403, failed login)."""
+
+
+class DownloadError(RdmError):
+    """A file download failed or produced a file that does not validate."""
+
+
+class LegendError(WorldCerealExplorerError):
+    """The WorldCereal legend could not be loaded or parsed."""
+
+
+class QueryCancelledError(WorldCerealExplorerError):
+    """A long-running query was cancelled by the caller."""

@@ -1,0 +1,291 @@
+"""Normalise the loose inputs users pass (bbox-likes, polygons, date ranges, code lists) once.
+
+Everything downstream (client, server, state, widgets) works with the small, validated types defined
+here, so each check and each error message exists in exactly one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from .errors import BadEwocCodeError, BadExtentError, BadTemporalExtentError
+
+__all__ = [
+    "BBox",
+    "SpatialExtent",
+    "TemporalExtent",
+    "WORLD_BBOX",
+    "normalize_bbox",
+    "normalize_spatial_extent",
+    "normalize_temporal_extent",
+    "normalize_ewoc_codes",
+    "validate_ewoc_code",
+]
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A validated bounding box in EPSG:4326 degrees (west, south, east, north).
+
+    ``west <= east`` always: boxes crossing the antimeridian are not supported by the RDM search
+    either, so they are rejected rather than silently reinterpreted.
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def __post_init__(self) -> None:
+        values = {"west": self.west, "south": self.south, "east": self.east, "north": self.north}
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+                raise BadExtentError(f"bbox {name}={value!r} is not a finite number")
+            if math.isinf(value):
+                raise BadExtentError(f"bbox {name}={value!r} is not a finite number")
+        for name in ("west", "east"):
+            if not -180.0 <= values[name] <= 180.0:
+                raise BadExtentError(f"bbox {name}={values[name]!r} is outside the allowed longitude range -180..180")
+        for name in ("south", "north"):
+            if not -90.0 <= values[name] <= 90.0:
+                raise BadExtentError(f"bbox {name}={values[name]!r} is outside the allowed latitude range -90..90")
+        if self.west > self.east:
+            raise BadExtentError(
+                f"bbox west={self.west!r} is greater than east={self.east!r}; west must be <= east "
+                "(boxes across the antimeridian are not supported)"
+            )
+        if self.south > self.north:
+            raise BadExtentError(f"bbox south={self.south!r} is greater than north={self.north!r}; south must be <= north")
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        """Return ``(west, south, east, north)``."""
+        return (self.west, self.south, self.east, self.north)
+
+    def to_polygon(self) -> Polygon:
+        """Return the box as a shapely polygon."""
+        return box(self.west, self.south, self.east, self.north)
+
+    def intersects(self, other: BBox) -> bool:
+        """True when the two closed boxes share at least one point."""
+        return not (
+            other.west > self.east or other.east < self.west or other.south > self.north or other.north < self.south
+        )
+
+    @property
+    def area(self) -> float:
+        """Area in square degrees (used to rank boxes, not as a physical area)."""
+        return (self.east - self.west) * (self.north - self.south)
+
+
+WORLD_BBOX = BBox(-180.0, -90.0, 180.0, 90.0)
+
+
+@dataclass(frozen=True)
+class SpatialExtent:
+    """A normalised spatial filter: its bounding box, plus the exact (Multi)Polygon when one was given."""
+
+    bbox: BBox
+    geometry: Polygon | MultiPolygon | None = None
+
+    @property
+    def shape(self) -> BaseGeometry:
+        """The geometry to test samples against: the polygon if there is one, else the box."""
+        return self.geometry if self.geometry is not None else self.bbox.to_polygon()
+
+
+@dataclass(frozen=True)
+class TemporalExtent:
+    """A normalised, inclusive date range: both ``start`` and ``end`` days count entirely."""
+
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise BadTemporalExtentError(
+                f"temporal extent start {self.start.isoformat()} is after end {self.end.isoformat()}; "
+                "start must be on or before end"
+            )
+
+    def as_tuple(self) -> tuple[str, str]:
+        """Return ``(start, end)`` as ISO dates."""
+        return (self.start.isoformat(), self.end.isoformat())
+
+
+def _number(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadExtentError(f"bbox {name}={value!r} is not a number") from None
+
+
+def normalize_bbox(extent: Any) -> BBox:
+    """Turn any bbox-like value into a validated :class:`BBox`.
+
+    Parameters
+    ----------
+    extent
+        A ``(west, south, east, north)`` sequence; a mapping with keys ``west/south/east/north`` (or
+        ``minx/miny/maxx/maxy``, ``xmin/...``); any object with ``west``, ``south``, ``east`` and
+        ``north`` attributes (for example openeo_gfmap's ``BoundingBoxExtent``); a :class:`BBox`; or a
+        shapely geometry (its bounds are used).
+
+    Raises
+    ------
+    BadExtentError
+        When the value has no recognisable shape, or the numbers are not a valid lon/lat box.
+    """
+    if isinstance(extent, BBox):
+        return extent
+    if isinstance(extent, SpatialExtent):
+        return extent.bbox
+    if isinstance(extent, BaseGeometry):
+        if extent.is_empty:
+            raise BadExtentError("the geometry given as spatial extent is empty")
+        return BBox(*(float(v) for v in extent.bounds))
+    if isinstance(extent, Mapping):
+        for keys in (("west", "south", "east", "north"), ("minx", "miny", "maxx", "maxy"),
+                     ("xmin", "ymin", "xmax", "ymax")):
+            if all(k in extent for k in keys):
+                return BBox(*(_number(extent[k], k) for k in keys))
+        raise BadExtentError(
+            f"bbox mapping {dict(extent)!r} lacks keys; allowed: west/south/east/north (or minx/miny/maxx/maxy)"
+        )
+    if all(hasattr(extent, k) for k in ("west", "south", "east", "north")):
+        return BBox(*(_number(getattr(extent, k), k) for k in ("west", "south", "east", "north")))
+    if isinstance(extent, (str, bytes)) or not isinstance(extent, Iterable):
+        raise BadExtentError(
+            f"spatial extent {extent!r} is not a bbox; allowed: (west, south, east, north), a dict, "
+            "a shapely Polygon/MultiPolygon or an object with west/south/east/north"
+        )
+    values = list(extent)
+    if len(values) != 4:
+        raise BadExtentError(f"bbox {values!r} has {len(values)} values; a bbox needs 4: (west, south, east, north)")
+    return BBox(*(_number(v, n) for v, n in zip(values, ("west", "south", "east", "north"))))
+
+
+def normalize_spatial_extent(extent: Any) -> SpatialExtent | None:
+    """Normalise a spatial filter; ``None`` stays ``None`` (no spatial filter).
+
+    Polygons and MultiPolygons are kept exactly (for sample filtering) next to their bounding box
+    (which is what the RDM search accepts). Other geometry types are rejected.
+    """
+    if extent is None:
+        return None
+    if isinstance(extent, SpatialExtent):
+        return extent
+    if isinstance(extent, BaseGeometry):
+        if not isinstance(extent, (Polygon, MultiPolygon)):
+            raise BadExtentError(
+                f"spatial extent of type {extent.geom_type} is not allowed; use a bbox, a Polygon or a MultiPolygon"
+            )
+        if extent.is_empty:
+            raise BadExtentError("the polygon given as spatial extent is empty")
+        if not extent.is_valid:
+            repaired = shapely.make_valid(extent)
+            if not isinstance(repaired, (Polygon, MultiPolygon)):
+                raise BadExtentError(f"the polygon given as spatial extent is invalid: {shapely.is_valid_reason(extent)}")
+            extent = repaired
+        return SpatialExtent(normalize_bbox(extent), extent)
+    return SpatialExtent(normalize_bbox(extent))
+
+
+def _to_date(value: Any, which: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
+        return value.to_pydatetime().date()
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise BadTemporalExtentError(
+        f"temporal extent {which} {value!r} is not a date; allowed: 'YYYY-MM-DD' strings, date or datetime objects"
+    )
+
+
+def normalize_temporal_extent(extent: Any) -> TemporalExtent | None:
+    """Normalise a temporal filter; ``None`` stays ``None``.
+
+    Parameters
+    ----------
+    extent
+        ``(start, end)`` with ISO strings, dates or datetimes; a mapping with ``start``/``end`` (or
+        ``start_date``/``end_date``); or any object with ``start_date``/``end_date`` attributes
+        (openeo_gfmap's ``TemporalContext``). Both days are included entirely.
+    """
+    if extent is None:
+        return None
+    if isinstance(extent, TemporalExtent):
+        return extent
+    if isinstance(extent, Mapping):
+        start = extent.get("start", extent.get("start_date"))
+        end = extent.get("end", extent.get("end_date"))
+    elif hasattr(extent, "start_date") and hasattr(extent, "end_date"):
+        start, end = extent.start_date, extent.end_date
+    elif isinstance(extent, (str, bytes)) or not isinstance(extent, Iterable):
+        raise BadTemporalExtentError(
+            f"temporal extent {extent!r} is not allowed; use (start, end) or an object with start_date/end_date"
+        )
+    else:
+        values = list(extent)
+        if len(values) != 2:
+            raise BadTemporalExtentError(f"temporal extent {values!r} needs exactly 2 values: (start, end)")
+        start, end = values
+    return TemporalExtent(_to_date(start, "start"), _to_date(end, "end"))
+
+
+def validate_ewoc_code(code: Any) -> int:
+    """Return ``code`` as an int if it has the legend's shape (0, or exactly 10 digits), else raise.
+
+    Dashed legend notation (``"11-01-06-000-0"``) and digit strings are accepted too.
+    """
+    if isinstance(code, bool):
+        raise BadEwocCodeError(f"ewoc code {code!r} is not an integer; allowed: 0 or a 10-digit code such as 1101060000")
+    value: int | None = None
+    if isinstance(code, (int,)) or (hasattr(code, "dtype") and getattr(code.dtype, "kind", "") in "iu"):
+        value = int(code)
+    elif isinstance(code, float) and code.is_integer():
+        value = int(code)
+    elif isinstance(code, str):
+        text = code.strip().replace("-", "")
+        if text.isdigit():
+            value = int(text)
+    if value is None:
+        raise BadEwocCodeError(f"ewoc code {code!r} is not an integer; allowed: 0 or a 10-digit code such as 1101060000")
+    if value != 0 and not 1_000_000_000 <= value <= 9_999_999_999:
+        raise BadEwocCodeError(
+            f"ewoc code {code!r} does not have the legend's shape; allowed: 0 or a 10-digit code such as 1101060000"
+        )
+    return value
+
+
+def normalize_ewoc_codes(codes: Any) -> list[int] | None:
+    """Validate a list of ewoc codes; ``None`` (no filter) stays ``None``. Order kept, duplicates dropped.
+
+    A single code is accepted too. An empty list is returned as an empty list (it matches nothing).
+    """
+    if codes is None:
+        return None
+    if isinstance(codes, (int, str)) or hasattr(codes, "dtype") and getattr(codes, "ndim", 1) == 0:
+        codes = [codes]
+    out: list[int] = []
+    seen: set[int] = set()
+    for code in codes:
+        value = validate_ewoc_code(code)
+        if value not in seen:
+            seen.add(value)
+            out.append(value)
+    return out

@@ -1,0 +1,6 @@
+"""The RDM layer: HTTP client, models, auth, downloads and sample reading."""
+
+from .client import RdmClient, RdmInteraction
+from .models import Collection, CollectionId
+
+__all__ = ["RdmClient", "RdmInteraction", "Collection", "CollectionId"]
