@@ -15,7 +15,7 @@ _LAZY = {
     "RdmClient": "worldcereal_explorer.rdm.client",
     "RdmInteraction": "worldcereal_explorer.rdm.client",
     "Collection": "worldcereal_explorer.rdm.models",
-    "visualize_spatial_extents": "worldcereal_explorer.rdm.visualize",
+    "visualize_spatial_extents": "worldcereal_explorer.visualize",
     "translate_ewoc_codes": "worldcereal_explorer.legend",
     "ewoc_code_to_label": "worldcereal_explorer.legend",
     "load_legend": "worldcereal_explorer.legend",

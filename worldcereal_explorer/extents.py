@@ -169,7 +169,7 @@ def normalize_bbox(extent: Any) -> BBox:
     values = list(extent)
     if len(values) != 4:
         raise BadExtentError(f"bbox {values!r} has {len(values)} values; a bbox needs 4: (west, south, east, north)")
-    return BBox(*(_number(v, n) for v, n in zip(values, ("west", "south", "east", "north"))))
+    return BBox(*(_number(v, n) for v, n in zip(values, ("west", "south", "east", "north"), strict=True)))
 
 
 def normalize_spatial_extent(extent: Any) -> SpatialExtent | None:
@@ -255,9 +255,8 @@ def validate_ewoc_code(code: Any) -> int:
     if isinstance(code, bool):
         raise BadEwocCodeError(f"ewoc code {code!r} is not an integer; allowed: 0 or a 10-digit code such as 1101060000")
     value: int | None = None
-    if isinstance(code, (int,)) or (hasattr(code, "dtype") and getattr(code.dtype, "kind", "") in "iu"):
-        value = int(code)
-    elif isinstance(code, float) and code.is_integer():
+    is_integer_like = isinstance(code, int) or (hasattr(code, "dtype") and getattr(code.dtype, "kind", "") in "iu")
+    if is_integer_like or (isinstance(code, float) and code.is_integer()):
         value = int(code)
     elif isinstance(code, str):
         text = code.strip().replace("-", "")

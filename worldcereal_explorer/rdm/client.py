@@ -1,0 +1,682 @@
+"""The RDM API client: one class, one method per endpoint, one session for everything.
+
+All requests go through one :class:`requests.Session` with urllib3 ``Retry`` (exponential backoff on
+429 and 5xx, honouring ``Retry-After``), connect/read timeouts, and the bearer token when there is one.
+Per-collection calls run concurrently on a bounded thread pool and come back in input order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import pandas as pd
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ..config import resolve_rdm_url
+from ..errors import (
+    AuthenticationError,
+    BadParameterError,
+    DownloadError,
+    RdmConnectionError,
+    RdmHttpError,
+    RdmResponseError,
+    UnknownCollectionError,
+)
+from ..extents import WORLD_BBOX, normalize_ewoc_codes, normalize_spatial_extent, normalize_temporal_extent
+from ..legend import Legend, get_legend, load_legend
+from . import auth as auth_module
+from .download import download_file
+from .models import Collection
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Which ``codeStats`` list of the metadata each ``stats_type`` reads.
+STATS_TYPES = {"crop_type": "EwocStats", "irrigation": "IrrStats", "land_cover": "LcStats"}
+#: Irrigation codes of the WorldCereal irrigation legend's top level; finer codes get a generic label.
+IRRIGATION_LABELS = {0: "no information", 100: "rainfed", 200: "irrigated"}
+#: Collection ids are lower-case letters, digits, ``_`` and ``-``; nothing else reaches a URL path.
+_REF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+ITEMS_PAGE_SIZE = 1000
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer`` to requests for the RDM host only.
+
+    Download URLs may point at other hosts (cloud storage); the token must never travel there.
+    """
+
+    def __init__(self, client: RdmClient):
+        self._client = client
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._client._is_rdm_url(request.url or ""):
+            token = self._client._current_token()
+            if token:
+                request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(<hidden>)"
+
+
+class RdmClient:
+    """Client for the WorldCereal Reference Data Module (RDM) API.
+
+    Parameters
+    ----------
+    endpoint
+        API base URL. Default: ``$WORLDCEREAL_RDM_URL``, else the live RDM
+        (``https://ewoc-rdm-api.iiasa.ac.at``).
+    timeout
+        ``(connect, read)`` timeouts in seconds for API calls.
+    download_timeout
+        ``(connect, read)`` timeouts for file downloads (read = max silence between chunks).
+    retries
+        How many times a failed request (connection error, 429, 5xx) is retried.
+    backoff_factor
+        Exponential backoff base in seconds between retries (``Retry-After`` wins when sent).
+    max_workers
+        Size of the thread pool for per-collection requests.
+    token_provider
+        Where bearer tokens come from (see :mod:`worldcereal_explorer.rdm.auth`). Default: the
+        ``$WORLDCEREAL_RDM_TOKEN`` / ``$WORLDCEREAL_RDM_REFRESH_TOKEN`` variables when set; otherwise
+        anonymous until private data is asked for, which starts the device login.
+    legend
+        A :class:`~worldcereal_explorer.legend.Legend` or a path/URL to one, for labels. Default: the
+        process-wide legend (``$WORLDCEREAL_LEGEND_URL`` or the official one, cached).
+
+    Examples
+    --------
+    >>> rdm = RdmClient()                                     # doctest: +SKIP
+    >>> cols = rdm.get_collections(bbox=(4, 50, 6, 52), temporal_extent=("2021-01-01", "2021-12-31"))
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        timeout: float | tuple[float, float] = (5, 30),
+        download_timeout: float | tuple[float, float] = (5, 120),
+        retries: int = 5,
+        backoff_factor: float = 0.5,
+        max_workers: int = 8,
+        token_provider: auth_module.TokenProvider | None = None,
+        legend: Legend | str | os.PathLike | None = None,
+    ):
+        if max_workers < 1:
+            raise BadParameterError(f"max_workers={max_workers!r} must be at least 1")
+        self.endpoint = resolve_rdm_url(endpoint)
+        self.timeout = timeout
+        self.download_timeout = download_timeout
+        self.max_workers = max_workers
+        self.token_provider = token_provider if token_provider is not None else auth_module.token_provider_from_env()
+        self._legend = legend
+        self._legend_lock = threading.Lock()
+        self._auth_lock = threading.Lock()
+        self._rdm_netloc = urlsplit(self.endpoint).netloc
+        self.session = requests.Session()
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff_factor,
+            backoff_max=30,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(max_workers, 10))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"accept": "*/*", "User-Agent": "worldcereal-explorer"})
+        self.session.auth = _BearerAuth(self)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"RdmClient(endpoint={self.endpoint!r})"
+
+    def __enter__(self) -> RdmClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session and its connection pool."""
+        self.session.close()
+
+    @property
+    def legend(self) -> Legend:
+        """The legend used for labels (loaded on first use)."""
+        with self._legend_lock:
+            if not isinstance(self._legend, Legend):
+                self._legend = get_legend() if self._legend is None else load_legend(self._legend)
+            return self._legend
+
+    def _is_rdm_url(self, url: str) -> bool:
+        return urlsplit(url).netloc == self._rdm_netloc
+
+    def _current_token(self) -> str | None:
+        provider = self.token_provider
+        return provider.get_access_token(interactive=False) if provider is not None else None
+
+    def authenticate(self) -> None:
+        """Make sure a logged-in session exists (runs the device login when there is none).
+
+        Raises
+        ------
+        AuthenticationError
+            When login fails or no login method is available.
+        """
+        with self._auth_lock:
+            if self.token_provider is None:
+                factory = getattr(auth_module, "default_interactive_provider", None)
+                if factory is None:
+                    raise AuthenticationError(
+                        "private collections need a login, and no login method is configured; set "
+                        "WORLDCEREAL_RDM_TOKEN or pass token_provider=..."
+                    )
+                self.token_provider = factory()
+            token = self.token_provider.get_access_token(interactive=True)
+        if not token:
+            raise AuthenticationError("login did not produce an access token")
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True when requests currently carry a bearer token."""
+        try:
+            return bool(self._current_token())
+        except Exception:  # a provider that cannot refresh counts as logged out
+            return False
+
+    def _url(self, path: str) -> str:
+        return f"{self.endpoint}{path}"
+
+    @staticmethod
+    def _check_ref_id(ref_id: Any) -> str:
+        if not isinstance(ref_id, str) or not _REF_ID_RE.match(ref_id):
+            raise BadParameterError(
+                f"collection id {ref_id!r} is not valid; allowed: letters, digits, '_', '-' and '.' "
+                "(for example '2021_bel_lpisflanders_poly_110')"
+            )
+        return ref_id
+
+    def _collection_path(self, ref_id: str, suffix: str = "") -> str:
+        return f"/collections/{quote(self._check_ref_id(ref_id), safe='')}{suffix}"
+
+    def _request(
+        self, path_or_url: str, *, params: Any = None, ref_id: str | None = None, timeout: Any = None
+    ) -> requests.Response:
+        """GET with retries; map failures to the package's exceptions; refresh the token once on 401."""
+        url = path_or_url if path_or_url.startswith(("http://", "https://")) else self._url(path_or_url)
+        for attempt in (1, 2):
+            try:
+                response = self.session.get(url, params=params, timeout=timeout or self.timeout)
+            except requests.exceptions.RetryError as exc:
+                raise RdmHttpError(f"GET {url} kept failing after retries: {exc}", url=url) from None
+            except requests.ConnectionError as exc:
+                raise RdmConnectionError(f"could not reach the RDM at {self.endpoint}: {exc}") from None
+            except requests.Timeout:
+                raise RdmConnectionError(f"GET {url} timed out (timeout {timeout or self.timeout} s)") from None
+            if (
+                response.status_code == 401
+                and attempt == 1
+                and self.token_provider is not None
+                and "Authorization" in response.request.headers
+                and self.token_provider.handle_unauthorized()
+            ):
+                continue
+            break
+        if response.ok:
+            return response
+        detail = _error_detail(response)
+        if response.status_code == 404 and ref_id is not None:
+            raise UnknownCollectionError(ref_id, detail or "the RDM answered 404 (no such collection, or not visible to you)")
+        if response.status_code in (401, 403):
+            raise AuthenticationError(
+                f"GET {url} needs authentication (HTTP {response.status_code}){': ' + detail if detail else ''}",
+                status=response.status_code,
+                url=url,
+            )
+        raise RdmHttpError(
+            f"GET {url} failed with HTTP {response.status_code}{': ' + detail if detail else ''}",
+            status=response.status_code,
+            url=url,
+        )
+
+    def _get_json(self, path: str, *, params: Any = None, ref_id: str | None = None) -> Any:
+        response = self._request(path, params=params, ref_id=ref_id)
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "unknown content type")
+            raise RdmResponseError(
+                f"GET {response.url} answered {kind} that is not JSON: {response.text[:120]!r}"
+            ) from None
+
+    def _map(self, func: Callable[[str], T], items: Sequence[str]) -> list[T]:
+        """Run ``func`` over ``items`` on the bounded pool; results in input order; first error raised."""
+        if len(items) <= 1:
+            return [func(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items)), thread_name_prefix="rdm") as pool:
+            return list(pool.map(func, items))
+
+    # -- collections ------------------------------------------------------------------------------
+
+    @staticmethod
+    def search_params(spatial_extent: Any = None, temporal_extent: Any = None, ewoc_codes: Any = None) -> list[tuple[str, str]]:
+        """The query parameters of ``/collections/search`` in the live API's wire format.
+
+        ``Bbox`` is always sent, 4 times, W,S,E,N (the world when no extent). The end date is sent as
+        ``YYYY-MM-DDT23:59:59Z`` so that the whole end day counts.
+        """
+        spatial = normalize_spatial_extent(spatial_extent)
+        bbox = spatial.bbox if spatial is not None else WORLD_BBOX
+        params = [("Bbox", str(v)) for v in bbox.as_tuple()]
+        temporal = normalize_temporal_extent(temporal_extent)
+        if temporal is not None:
+            params.append(("ValidityTime.Start", f"{temporal.start.isoformat()}T00:00:00Z"))
+            params.append(("ValidityTime.End", f"{temporal.end.isoformat()}T23:59:59Z"))
+        for code in normalize_ewoc_codes(ewoc_codes) or []:
+            params.append(("EwocCodes", str(code)))
+        return params
+
+    def get_collections(
+        self,
+        spatial_extent: Any = None,
+        temporal_extent: Any = None,
+        include_public: bool = True,
+        include_private: bool = False,
+        ewoc_codes: Iterable[int] | None = None,
+        *,
+        bbox: Any = None,
+    ) -> list[Collection]:
+        """Collections that intersect the extent, overlap the dates and hold any of the codes.
+
+        Parameters
+        ----------
+        spatial_extent, bbox
+            A bbox-like or (Multi)Polygon (``bbox`` is an alias, as in the WorldCereal client). A
+            polygon is reduced to its bounding box: that is what the API searches on.
+        temporal_extent
+            ``(start, end)`` (both days included) or an object with ``start_date``/``end_date``.
+        include_public, include_private
+            Which access levels to return. Private includes restricted collections; asking for it
+            starts the login when there is no session yet.
+        ewoc_codes
+            Return collections holding at least one of these codes.
+
+        Returns
+        -------
+        list of Collection
+            In the order the API returns them.
+        """
+        if spatial_extent is not None and bbox is not None:
+            raise BadParameterError("pass either spatial_extent or bbox, not both")
+        if not include_public and not include_private:
+            raise BadParameterError("include_public=False and include_private=False together select nothing; enable one")
+        params = self.search_params(spatial_extent if spatial_extent is not None else bbox, temporal_extent, ewoc_codes)
+        if include_private:
+            self.authenticate()
+        data = self._get_json("/collections/search", params=params)
+        if not isinstance(data, list):
+            raise RdmResponseError(f"/collections/search answered {type(data).__name__}, expected a JSON array")
+        collections = [Collection.from_api(item) for item in data]
+        return [
+            c for c in collections if (c.is_public and include_public) or (not c.is_public and include_private)
+        ]
+
+    def list_collections(self, page_size: int = 100) -> list[Collection]:
+        """Every collection visible to this session, through the paged ``/collections`` route."""
+        if not 1 <= page_size <= 1000:
+            raise BadParameterError(f"page_size={page_size!r} is not allowed; use 1..1000")
+        out: list[Collection] = []
+        while True:
+            page = self._get_json("/collections", params={"SkipCount": len(out), "MaxResultCount": page_size})
+            if not isinstance(page, dict) or "items" not in page:
+                raise RdmResponseError("/collections did not answer a {totalCount, items} page")
+            items = page.get("items") or []
+            out.extend(Collection.from_api(item) for item in items)
+            if not items or len(out) >= int(page.get("totalCount") or 0):
+                return out
+
+    def get_collection(self, ref_id: str) -> Collection:
+        """One collection by id (``/collections/{id}``)."""
+        return Collection.from_api(self._get_json(self._collection_path(ref_id), ref_id=ref_id))
+
+    def get_collection_metadata(self, ref_id: str) -> dict[str, str]:
+        """The collection's metadata items as a ``{name: value}`` dict (``/metadata/items``)."""
+        items = self._get_json(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)
+        if not isinstance(items, list):
+            raise RdmResponseError(f"metadata of {ref_id!r} is not a JSON array")
+        return {item["name"]: item.get("value") for item in items if isinstance(item, dict) and "name" in item}
+
+    def get_code_stats(self, ref_id: str) -> dict[str, Any]:
+        """The raw ``/items/codestats`` answer (``ewocStats``, ``lcStats``, ``irrStats`` lists)."""
+        data = self._get_json(self._collection_path(ref_id, "/items/codestats"), ref_id=ref_id)
+        if not isinstance(data, dict):
+            raise RdmResponseError(f"codestats of {ref_id!r} is not a JSON object")
+        return data
+
+    def get_collection_stats(self, ref_id: str, stats_type: str = "crop_type") -> pd.DataFrame:
+        """Sample counts per code of one collection, from its metadata's ``codeStats``.
+
+        Parameters
+        ----------
+        ref_id
+            Collection id.
+        stats_type
+            ``"crop_type"`` (ewoc codes), ``"irrigation"`` or ``"land_cover"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``Code``, columns ``Count`` (int) and ``Label``, most frequent first.
+        """
+        if stats_type not in STATS_TYPES:
+            raise BadParameterError(f"stats_type={stats_type!r} is not allowed; use one of {sorted(STATS_TYPES)}")
+        metadata = self.get_collection_metadata(ref_id)
+        raw = metadata.get("codeStats")
+        try:
+            stats = json.loads(raw) if isinstance(raw, str) else (raw or {})
+        except ValueError:
+            raise RdmResponseError(f"codeStats of {ref_id!r} is not valid JSON") from None
+        rows = [(int(r["Code"]), int(r["Count"])) for r in stats.get(STATS_TYPES[stats_type]) or []]
+        frame = pd.DataFrame(rows, columns=["Code", "Count"]).astype({"Code": "int64", "Count": "int64"})
+        frame = frame.sort_values("Count", ascending=False, kind="stable").set_index("Code")
+        frame["Label"] = [self._stats_label(code, stats_type) for code in frame.index]
+        return frame
+
+    def _stats_label(self, code: int, stats_type: str) -> str:
+        if stats_type == "crop_type":
+            return self.legend.label(code) if _is_legend_code(code) else Legend.unknown_label(code)
+        if stats_type == "irrigation":
+            return IRRIGATION_LABELS.get(code, f"irrigation code {code}")
+        return f"land cover code {code}"
+
+    def get_crop_counts(self, ref_ids: Iterable[str], ewoc_codes: Iterable[int] | None = None) -> pd.DataFrame:
+        """Sample counts per crop type across collections, fetched concurrently.
+
+        Parameters
+        ----------
+        ref_ids
+            Collection ids (one column each, in this order).
+        ewoc_codes
+            Only these codes (each gets a row, zeros where absent). Default: every code present.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``(ewoc_code, Label)``, one int column per ref_id, 0 where a collection lacks a code.
+            Collections whose stats lack ``ewocStats`` are left out with a warning and listed in
+            ``frame.attrs["skipped"]``.
+        """
+        ids = [self._check_ref_id(r) for r in ([ref_ids] if isinstance(ref_ids, str) else list(ref_ids))]
+        codes = normalize_ewoc_codes(ewoc_codes)
+        stats = self._map(self.get_code_stats, ids)
+        counts: dict[str, dict[int, int]] = {}
+        skipped = []
+        for ref_id, data in zip(ids, stats, strict=True):
+            entries = data.get("ewocStats")
+            if entries is None:
+                logger.warning("collection %s has no ewocStats in its code statistics; left out", ref_id)
+                skipped.append(ref_id)
+                continue
+            column: dict[int, int] = {}
+            for entry in entries:
+                code, count = int(entry["code"]), int(entry["count"])
+                column[code] = column.get(code, 0) + count
+            counts[ref_id] = column
+        all_codes = sorted(codes if codes is not None else {c for col in counts.values() for c in col})
+        frame = pd.DataFrame(
+            {ref_id: [col.get(code, 0) for code in all_codes] for ref_id, col in counts.items()},
+            index=pd.MultiIndex.from_arrays(
+                [pd.Index(all_codes, dtype="int64"), [self._stats_label(c, "crop_type") for c in all_codes]],
+                names=["ewoc_code", "Label"],
+            ),
+            dtype="int64",
+        )
+        frame.columns.name = "ref_id"
+        frame.attrs["skipped"] = skipped
+        return frame
+
+    # -- items (GeoJSON route) --------------------------------------------------------------------
+
+    def get_items(
+        self,
+        ref_id: str,
+        spatial_extent: Any = None,
+        temporal_extent: Any = None,
+        ewoc_codes: Iterable[int] | None = None,
+        max_items: int | None = None,
+        *,
+        bbox: Any = None,
+    ):
+        """Samples of one collection through the paged GeoJSON ``/items`` route.
+
+        Meant for small previews; :meth:`get_samples` reads the GeoParquet files and is much faster for
+        bulk reads. Returns a GeoDataFrame (EPSG:4326); no match gives an empty one.
+        """
+        import geopandas as gpd
+
+        spatial = normalize_spatial_extent(spatial_extent if spatial_extent is not None else bbox)
+        temporal = normalize_temporal_extent(temporal_extent)
+        base: list[tuple[str, str]] = []
+        if spatial is not None:
+            base += [("Bbox", str(v)) for v in spatial.bbox.as_tuple()]
+        if temporal is not None:
+            base += [("ValidityStartTime", temporal.start.isoformat()), ("ValidityEndTime", temporal.end.isoformat())]
+        base += [("EwocCodes", str(c)) for c in normalize_ewoc_codes(ewoc_codes) or []]
+        features: list[dict] = []
+        path = self._collection_path(ref_id, "/items")
+        while max_items is None or len(features) < max_items:
+            page_size = ITEMS_PAGE_SIZE if max_items is None else min(ITEMS_PAGE_SIZE, max_items - len(features))
+            params = [*base, ("SkipCount", str(len(features))), ("MaxResultCount", str(page_size))]
+            try:
+                page = self._get_json(path, params=params, ref_id=ref_id)
+            except UnknownCollectionError:
+                if features:
+                    break
+                # The live API answers 404 for "no match" too: tell the two apart with /collections/{id}.
+                self.get_collection(ref_id)
+                break
+            batch = page.get("features") or [] if isinstance(page, dict) else []
+            features.extend(batch)
+            matched = page.get("NumberMatched") if isinstance(page, dict) else None
+            if not batch or (matched is not None and len(features) >= int(matched)):
+                break
+        if not features:
+            return gpd.GeoDataFrame({"ref_id": pd.Series(dtype="object")}, geometry=gpd.GeoSeries([], crs=4326))
+        gdf = gpd.GeoDataFrame.from_features(features, crs=4326)
+        if "valid_time" in gdf:
+            gdf["valid_time"] = pd.to_datetime(gdf["valid_time"])
+        gdf["ref_id"] = ref_id
+        return gdf
+
+    # -- downloads --------------------------------------------------------------------------------
+
+    def get_download_url(self, ref_id: str, subset: bool = False) -> str:
+        """URL of the collection's GeoParquet file (``subset=True``: the subsampled extraction subset)."""
+        path = self._collection_path(ref_id, "/sample/download" if subset else "/download")
+        response = self._request(path, ref_id=ref_id)
+        url = response.text.strip().strip('"')  # lenient: some deployments might JSON-quote the URL
+        if not url.startswith(("http://", "https://")):
+            raise RdmResponseError(f"download route of {ref_id!r} did not answer a URL: {url[:120]!r}")
+        return url
+
+    def get_download_urls(self, ref_ids: Iterable[str], subset: bool = False) -> list[str]:
+        """Download URLs of many collections, fetched concurrently, in input order."""
+        return self._map(lambda r: self.get_download_url(r, subset=subset), list(ref_ids))
+
+    def _download(self, url: str, folder: str | os.PathLike, filename: str, **kwargs: Any) -> Path:
+        folder_path = Path(folder)
+        if folder_path.exists() and not folder_path.is_dir():
+            raise BadParameterError(f"download destination {str(folder_path)!r} is a file; pass a folder")
+        return download_file(self.session, url, folder_path / filename, timeout=self.download_timeout, **kwargs)
+
+    def download_collection_geoparquet(
+        self, ref_id: str, dst_path: str | os.PathLike, subset: bool = False, **kwargs: Any
+    ) -> Path:
+        """Download the collection's samples (GeoParquet) into folder ``dst_path`` (created if needed).
+
+        The file keeps the name the RDM gives it; it appears only once complete and validated.
+        Extra keyword arguments (``progress``, ``cancel_event``) go to the downloader.
+        """
+        url = self.get_download_url(ref_id, subset=subset)
+        filename = _filename_from_url(url, f"{ref_id}.geoparquet")
+        path = self._download(url, dst_path, filename, validate_parquet=True, **kwargs)
+        logger.info("samples of collection %s downloaded to %s", ref_id, path)
+        return path
+
+    def download_collection_metadata(self, ref_id: str, dst_path: str | os.PathLike) -> Path:
+        """Download the collection's metadata sheet as ``{dst_path}/{ref_id}_metadata.xlsx``."""
+        url = self._url(self._collection_path(ref_id, "/metadata/download"))
+        self._request(self._collection_path(ref_id), ref_id=ref_id)  # clear error for unknown ids
+        path = self._download(url, dst_path, f"{ref_id}_metadata.xlsx")
+        if path.read_bytes()[:2] != b"PK":
+            path.unlink()
+            raise DownloadError(f"metadata of {ref_id!r} is not an xlsx file")
+        return path
+
+    def download_collection_harmonization_info(self, ref_id: str, dst_path: str | os.PathLike) -> Path:
+        """Download the harmonization PDF (public collections only) into folder ``dst_path``."""
+        metadata = self.get_collection_metadata(ref_id)
+        url = metadata.get("CuratedDataSet:Harmonization:Pdf")
+        if not url or not str(url).startswith(("http://", "https://")):
+            raise DownloadError(
+                f"collection {ref_id!r} has no harmonization PDF (only public collections come with one)"
+            )
+        path = self._download(str(url), dst_path, _filename_from_url(str(url), f"{ref_id}.pdf"))
+        if path.read_bytes()[:5] != b"%PDF-":
+            path.unlink()
+            raise DownloadError(f"harmonization document of {ref_id!r} is not a PDF")
+        return path
+
+    # -- samples ----------------------------------------------------------------------------------
+
+    def get_samples(
+        self,
+        ref_ids: Iterable[str] | None = None,
+        columns: Sequence[str] | None = None,
+        subset: bool = False,
+        spatial_extent: Any = None,
+        temporal_extent: Any = None,
+        ewoc_codes: Iterable[int] | None = None,
+        include_public: bool = True,
+        include_private: bool = False,
+        min_quality_lc: int = 0,
+        min_quality_ct: int = 0,
+        *,
+        bbox: Any = None,
+        clip: bool = False,
+        engine: str = "pandas",
+        progress: Any = None,
+        cancel_event: threading.Event | None = None,
+        on_error: str = "raise",
+        dask_client: Any = None,
+    ):
+        """Individual samples across collections that match the filters (see :mod:`.samples`).
+
+        Parameters
+        ----------
+        ref_ids
+            Collections to read; ``None``: the collections :meth:`get_collections` finds for the filters.
+        columns
+            Columns to return (default: the RDM default columns).
+        subset
+            Only samples selected for extraction (``extract > 0``).
+        spatial_extent, bbox
+            Samples whose geometry intersects this bbox or (Multi)Polygon.
+        temporal_extent
+            ``valid_time`` within this range, both ends included.
+        ewoc_codes
+            ``ewoc_code`` in this list.
+        include_public, include_private
+            Access levels when ``ref_ids`` is None.
+        min_quality_lc, min_quality_ct
+            Minimum per-sample quality scores (``>=``).
+        clip
+            Cut geometries to the extent (default: keep whole geometries).
+        engine
+            ``"pandas"`` (a GeoDataFrame) or ``"dask"`` (a lazy dask_geopandas GeoDataFrame).
+        progress
+            ``True``/``None`` for a tqdm bar, ``False`` for none, or a callable receiving progress events.
+        cancel_event
+            Set it to stop the query promptly (raises ``QueryCancelledError``).
+        on_error
+            ``"raise"`` (default) or ``"skip"`` collections whose file cannot be read.
+        dask_client
+            A ``dask.distributed.Client`` for ``engine="dask"``.
+        """
+        from .samples import DEFAULT_COLUMNS, read_samples
+
+        if spatial_extent is not None and bbox is not None:
+            raise BadParameterError("pass either spatial_extent or bbox, not both")
+        return read_samples(
+            self,
+            ref_ids=None if ref_ids is None else list(ref_ids),
+            columns=list(columns) if columns is not None else list(DEFAULT_COLUMNS),
+            subset=subset,
+            spatial_extent=spatial_extent if spatial_extent is not None else bbox,
+            temporal_extent=temporal_extent,
+            ewoc_codes=ewoc_codes,
+            include_public=include_public,
+            include_private=include_private,
+            min_quality_lc=min_quality_lc,
+            min_quality_ct=min_quality_ct,
+            clip=clip,
+            engine=engine,
+            progress=progress,
+            cancel_event=cancel_event,
+            on_error=on_error,
+            dask_client=dask_client,
+        )
+
+
+#: The name the WorldCereal client and its demo notebook use.
+RdmInteraction = RdmClient
+
+
+def _is_legend_code(code: int) -> bool:
+    return code == 0 or 1_000_000_000 <= code <= 9_999_999_999
+
+
+def _filename_from_url(url: str, fallback: str) -> str:
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    # Only a plain file name may come from the server: no separators, no hidden or parent entries.
+    if not name or name.startswith(".") or not re.match(r"^[\w.\-]+$", name):
+        return fallback
+    return name
+
+
+def _error_detail(response: requests.Response) -> str:
+    """A short message from an error body: the ABP envelope's message, FastAPI's detail, or text."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return "" if text.lstrip().startswith("<") else text[:200]
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if body.get("detail"):
+            return str(body["detail"])
+    return str(body)[:200]
