@@ -95,11 +95,15 @@ class LegendNode:
         Sub-classes, sorted by code.
     parent : LegendNode or None
         The class one level up.
+    group_name : str
+        The hierarchy's name for this node's level (``level_<n>`` column), e.g. ``cereals`` for
+        1101000000 whose ``label_full`` is ``unspecified_cereal``; handy as a tree heading.
     """
 
     code: int
     label: str
     level: int = 0
+    group_name: str = ""
     children: list[LegendNode] = field(default_factory=list)
     parent: LegendNode | None = field(default=None, repr=False)
 
@@ -185,6 +189,12 @@ class Legend:
         table.index.name = "ewoc_code"
         return table
 
+    def _level_name(self, code: int, level: int) -> str | None:
+        if code not in self.frame.index or not 1 <= level <= 5:
+            return None
+        value = self.frame.at[code, f"level_{level}"]
+        return value if isinstance(value, str) and value else None
+
     def tree(self) -> LegendNode:
         """The hierarchy as a tree of :class:`LegendNode` under a synthetic root (code 0).
 
@@ -204,6 +214,7 @@ class Legend:
                 owner.children.append(node)
             for node in root:
                 node.level = 0 if node is root else node.parent.level + 1  # type: ignore[union-attr]
+                node.group_name = self._level_name(node.code, node.level) or node.label
             self._tree = root
         return self._tree
 

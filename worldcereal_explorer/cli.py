@@ -1,0 +1,180 @@
+"""``worldcereal-explorer``: run the demo dashboard, serve a catalogue, make the demo catalogue, query samples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from .config import ENV_LEGEND_URL, ENV_RDM_URL
+
+logger = logging.getLogger("worldcereal_explorer")
+
+REPO_APPS_DIR = Path(__file__).resolve().parent.parent / "apps"
+DASHBOARD_NOTEBOOK = "rdm_explorer.ipynb"
+
+
+def demo_catalog_dir() -> Path:
+    """Where ``demo`` keeps the generated demo catalogue (the user cache dir)."""
+    import platformdirs
+
+    from . import __version__
+
+    # Versioned by the package: a new release regenerates the catalogue rather than reusing a stale one.
+    return Path(platformdirs.user_cache_dir("worldcereal-explorer")) / f"demo-catalog-{__version__}"
+
+
+def ensure_demo_catalog(path: Path | None = None) -> Path:
+    """Generate the demo catalogue into ``path`` (default: the user cache) unless it is already there."""
+    from .demo import make_demo_catalog
+
+    target = path or demo_catalog_dir()
+    if (target / "catalog.json").is_file():
+        return target
+    # Generate beside the target and rename, so an interrupted run never leaves half a catalogue.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    make_demo_catalog(staging / "catalog")
+    try:
+        os.replace(staging / "catalog", target)
+    except OSError:  # another process won the race; use its catalogue
+        pass
+    finally:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def dashboard_notebook() -> Path:
+    """The Voilà notebook: ``apps/`` of a source checkout, else a copy written to the user cache."""
+    notebook = REPO_APPS_DIR / DASHBOARD_NOTEBOOK
+    if notebook.is_file():
+        return notebook
+    import platformdirs
+
+    target = Path(platformdirs.user_cache_dir("worldcereal-explorer")) / "apps" / DASHBOARD_NOTEBOOK
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": "from worldcereal_explorer import RdmExplorer\n\nRdmExplorer()"}
+    notebook_json = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                     "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(notebook_json, indent=1))
+    os.replace(tmp, target)
+    return target
+
+
+def _wait_http(url: str, proc: subprocess.Popen | None, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with code {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s") from None
+            time.sleep(0.2)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .server import serve_in_thread
+
+    catalog = ensure_demo_catalog(Path(args.catalog) if args.catalog else None)
+    server = serve_in_thread(catalog, port=args.port)
+    env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv"}
+    notebook = dashboard_notebook()
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={args.voila_port}",
+           "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
+    proc = subprocess.Popen(cmd, env=env)
+    url = f"http://127.0.0.1:{args.voila_port}/"
+    try:
+        _wait_http(url, proc, timeout_s=120)
+        print(f"Local RDM server (synthetic demo catalogue {catalog}): {server.url}")
+        print(f"Dashboard: {url}", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while not stop.is_set() and proc.poll() is None:
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        server.stop()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import run_server
+
+    catalog = Path(args.catalog_dir)
+    if not (catalog / "catalog.json").is_file() and not any(catalog.glob("*/collection.json")):
+        print(f"error: {catalog} is not a catalogue folder (no catalog.json or */collection.json)", file=sys.stderr)
+        return 2
+    run_server(catalog, port=args.port)
+    return 0
+
+
+def cmd_make_demo_catalog(args: argparse.Namespace) -> int:
+    from .demo import make_demo_catalog
+
+    path = make_demo_catalog(Path(args.dir), seed=args.seed)
+    print(f"Synthetic demo catalogue written to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="worldcereal-explorer", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the dashboard on the embedded demo (local RDM server, no network)")
+    demo.add_argument("--port", type=int, default=0, help="local RDM server port (default: a free port)")
+    demo.add_argument("--voila-port", type=int, default=8866, help="dashboard port (default 8866)")
+    demo.add_argument("--catalog", help="catalogue folder (default: the demo catalogue in the user cache)")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="serve a catalogue folder with the local RDM-compatible server")
+    serve.add_argument("catalog_dir")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    make = sub.add_parser("make-demo-catalog", help="write the synthetic demo catalogue into DIR")
+    make.add_argument("dir")
+    make.add_argument("--seed", type=int, default=2024)
+    make.set_defaults(func=cmd_make_demo_catalog)
+
+    try:
+        from .cli_samples import add_samples_command
+    except ImportError:  # the samples command lives in its own module
+        pass
+    else:
+        add_samples_command(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``worldcereal-explorer`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
