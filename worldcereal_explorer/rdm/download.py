@@ -8,6 +8,8 @@ request from the bytes already received.
 
 from __future__ import annotations
 
+import bisect
+import io
 import logging
 import os
 import threading
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from ..errors import DownloadError, QueryCancelledError
+from ..errors import AuthenticationError, DownloadError, QueryCancelledError
 from ..geoparquet import atomic_target
 
 logger = logging.getLogger(__name__)
@@ -26,7 +28,11 @@ PARQUET_MAGIC = b"PAR1"
 
 
 def validate_parquet_file(path: Path) -> None:
-    """Raise :class:`DownloadError` unless ``path`` starts and ends with the Parquet magic bytes."""
+    """Raise :class:`DownloadError` unless ``path`` is a Parquet file whose footer parses.
+
+    The magic bytes at both ends catch truncation cheaply; parsing the footer (schema and row-group
+    metadata) catches a damaged tail that still happens to end in ``PAR1``.
+    """
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(4)
@@ -34,6 +40,12 @@ def validate_parquet_file(path: Path) -> None:
         tail = fh.read(4)
     if size < 12 or head != PARQUET_MAGIC or tail != PARQUET_MAGIC:
         raise DownloadError(f"downloaded file is not a valid Parquet file (size {size} bytes, bad magic/footer)")
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses for damaged footers
+        raise DownloadError(f"downloaded file has a damaged Parquet footer ({size} bytes): {exc}") from exc
 
 
 def download_file(
@@ -144,3 +156,287 @@ def _total_size(response: requests.Response, offset: int) -> int | None:
 def _safe_url(url: str) -> str:
     """The URL without its query string: signed URLs carry credentials that must not be logged."""
     return url.split("?", 1)[0]
+
+
+class _Cancellable:
+    """Anything with ``is_set()``: a :class:`threading.Event` or a combination of them."""
+
+    def is_set(self) -> bool:  # pragma: no cover - protocol only
+        raise NotImplementedError
+
+
+class AnyEvent(_Cancellable):
+    """Set when any of the given events is set (``None`` entries are ignored)."""
+
+    def __init__(self, *events: threading.Event | _Cancellable | None):
+        self._events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+
+class HttpRangeReader:
+    """Random access to one remote file through HTTP Range requests, keeping what it fetched.
+
+    Only the byte ranges asked for are transferred: first the file's tail (where Parquet keeps its
+    footer), then whatever :meth:`prefetch` or :meth:`read_at` needs. Fetched ranges stay cached, so
+    pyarrow re-reading a range costs nothing. A server that ignores ``Range`` (answers 200) is
+    tolerated: the whole body is then cached and no further request is made.
+
+    Parameters
+    ----------
+    session
+        Session used for every request (it carries retries and authentication).
+    url
+        File URL (may carry a signed query string; it is never logged).
+    timeout
+        ``(connect, read)`` timeouts per request.
+    cancel_event
+        Checked before each request and between chunks; when set, :class:`QueryCancelledError` is raised.
+    on_bytes
+        Called with the number of bytes received after each chunk (used for progress and accounting).
+    tail_size
+        Bytes fetched from the end on :meth:`open`; big enough for most Parquet footers.
+    max_resumes
+        How often a range whose connection drops mid-body is resumed before giving up.
+    """
+
+    #: Smallest request :meth:`read_at` makes on a cache miss (pyarrow reads footers in small pieces).
+    MIN_FETCH = 64 * 1024
+    CHUNK = 256 * 1024
+
+    def __init__(
+        self,
+        session: requests.Session,
+        url: str,
+        *,
+        timeout: float | tuple[float, float] = (5, 60),
+        cancel_event: threading.Event | _Cancellable | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        tail_size: int = 64 * 1024,
+        max_resumes: int = 3,
+    ):
+        self.session = session
+        self.url = url
+        self.timeout = timeout
+        self.cancel_event = cancel_event
+        self.on_bytes = on_bytes
+        self.tail_size = tail_size
+        self.max_resumes = max_resumes
+        self.size: int | None = None
+        self.bytes_received = 0
+        self.requests_made = 0
+        self._starts: list[int] = []
+        self._pieces: list[bytes] = []
+        self._lock = threading.Lock()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its query string (signed URLs carry secrets)."""
+        return _safe_url(self.url)
+
+    def _check_cancel(self) -> None:
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            raise QueryCancelledError(f"reading {self.safe_url} was cancelled")
+
+    def open(self) -> HttpRangeReader:
+        """Fetch the file's tail and learn its size. Returns ``self``."""
+        if self.size is not None:
+            return self
+        data, status, total = self._get(f"bytes=-{self.tail_size}")
+        if status == 200:
+            self.size = len(data)
+            self._store(0, data)
+        else:
+            if total is None:
+                raise DownloadError(f"{self.safe_url}: the server did not report the file size (Content-Range)")
+            self.size = total
+            self._store(total - len(data), data)
+        return self
+
+    def _store(self, start: int, data: bytes) -> None:
+        if not data:
+            return
+        with self._lock:
+            index = bisect.bisect_left(self._starts, start)
+            self._starts.insert(index, start)
+            self._pieces.insert(index, data)
+
+    def missing(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The sub-ranges of ``[start, end)`` not cached yet."""
+        gaps: list[tuple[int, int]] = []
+        position = start
+        with self._lock:
+            for piece_start, piece in zip(self._starts, self._pieces, strict=True):
+                piece_end = piece_start + len(piece)
+                if piece_end <= position:
+                    continue
+                if piece_start >= end:
+                    break
+                if piece_start > position:
+                    gaps.append((position, piece_start))
+                position = max(position, piece_end)
+                if position >= end:
+                    break
+        if position < end:
+            gaps.append((position, end))
+        return gaps
+
+    def prefetch(self, ranges: list[tuple[int, int]], *, max_gap: int = 64 * 1024) -> None:
+        """Fetch ``[start, end)`` ranges not cached yet, merging ranges closer than ``max_gap`` bytes."""
+        self.open()
+        assert self.size is not None
+        wanted: list[tuple[int, int]] = []
+        for start, end in sorted(ranges):
+            start, end = max(0, start), min(end, self.size)
+            if start < end:
+                wanted.extend(self.missing(start, end))
+        merged: list[list[int]] = []
+        for start, end in sorted(wanted):
+            if merged and start - merged[-1][1] <= max_gap:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        for start, end in merged:
+            for gap_start, gap_end in self.missing(start, end):
+                self._fetch(gap_start, gap_end)
+
+    def _fetch(self, start: int, end: int) -> None:
+        data, status, _ = self._get(f"bytes={start}-{end - 1}", expect_start=start)
+        if status == 200:  # the server ignored Range: keep the whole file
+            with self._lock:
+                self._starts, self._pieces = [0], [data]
+            self.size = len(data)
+        else:
+            self._store(start, data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Return ``length`` bytes from ``offset`` (fewer at the end of the file)."""
+        self.open()
+        assert self.size is not None
+        end = min(offset + length, self.size)
+        if offset >= end:
+            return b""
+        for gap_start, gap_end in self.missing(offset, end):
+            self._fetch(gap_start, min(max(gap_end, gap_start + self.MIN_FETCH), self.size))
+        out = bytearray()
+        position = offset
+        with self._lock:
+            # Pieces are sorted by start and may overlap, so scan from the first one.
+            for piece_start, piece in zip(self._starts, self._pieces, strict=True):
+                piece_end = piece_start + len(piece)
+                if piece_end <= position:
+                    continue
+                if piece_start > position:
+                    break
+                take = min(piece_end, end) - position
+                out += piece[position - piece_start : position - piece_start + take]
+                position += take
+                if position >= end:
+                    break
+        if position != end:  # only if the server sent less than it promised
+            raise DownloadError(f"{self.safe_url}: could not read bytes {offset}-{end - 1} (got {position - offset})")
+        return bytes(out)
+
+    def _get(self, range_header: str, *, expect_start: int | None = None) -> tuple[bytes, int, int | None]:
+        """GET one range, resuming a dropped body; returns ``(body, status, total_size)``."""
+        body = bytearray()
+        resumes = 0
+        first, last = None, None
+        if expect_start is not None:
+            first, last = (int(v) for v in range_header[len("bytes=") :].split("-"))
+        while True:
+            self._check_cancel()
+            header = range_header if first is None else f"bytes={first + len(body)}-{last}"
+            self.requests_made += 1
+            try:
+                with self.session.get(
+                    self.url, headers={"Range": header}, stream=True, timeout=self.timeout
+                ) as response:
+                    status = response.status_code
+                    if status in (401, 403):
+                        raise AuthenticationError(
+                            f"{self.safe_url}: access refused (HTTP {status})", status=status, url=self.safe_url
+                        )
+                    if status >= 400:
+                        raise DownloadError(f"{self.safe_url}: HTTP {status}")
+                    total = _total_size(response, 0) if status == 206 else None
+                    if status == 206:
+                        content_range = response.headers.get("Content-Range", "")
+                        got_start = _range_start(content_range)
+                        wanted = None if first is None else first + len(body)
+                        if wanted is not None and got_start is not None and got_start != wanted:
+                            raise DownloadError(
+                                f"{self.safe_url}: asked for bytes from {wanted}, the server sent from {got_start}"
+                            )
+                    elif body:  # a resumed range came back whole: start again from the full body
+                        body.clear()
+                    for chunk in response.iter_content(self.CHUNK):
+                        self._check_cancel()
+                        body += chunk
+                        self.bytes_received += len(chunk)
+                        if self.on_bytes is not None:
+                            self.on_bytes(len(chunk))
+                    if status == 206 and first is not None and first + len(body) <= last:
+                        raise requests.exceptions.ChunkedEncodingError("range body shorter than requested")
+                    return bytes(body), status, total
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                if first is None or resumes >= self.max_resumes:
+                    raise DownloadError(f"{self.safe_url}: connection failed: {type(exc).__name__}") from exc
+                resumes += 1
+                logger.info("range read of %s dropped; resuming (%d/%d)", self.safe_url, resumes, self.max_resumes)
+
+
+def _range_start(content_range: str) -> int | None:
+    # "bytes 100-199/1000"
+    try:
+        return int(content_range.split(" ", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return None
+
+
+class RangeFile(io.RawIOBase):
+    """A read-only, seekable file object over an :class:`HttpRangeReader`, for pyarrow."""
+
+    def __init__(self, reader: HttpRangeReader):
+        super().__init__()
+        self.reader = reader.open()
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        size = self.reader.size or 0
+        if whence == io.SEEK_SET:
+            self._position = offset
+        elif whence == io.SEEK_CUR:
+            self._position += offset
+        elif whence == io.SEEK_END:
+            self._position = size + offset
+        else:
+            raise ValueError(f"whence={whence!r} is not allowed; use 0, 1 or 2")
+        self._position = max(self._position, 0)
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        total = self.reader.size or 0
+        if size is None or size < 0:
+            size = total - self._position
+        data = self.reader.read_at(self._position, size)
+        self._position += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def size(self) -> int:
+        return self.reader.size or 0
