@@ -199,6 +199,8 @@ class HttpRangeReader:
         Bytes fetched from the end on :meth:`open`; big enough for most Parquet footers.
     max_resumes
         How often a range whose connection drops mid-body is resumed before giving up.
+    headers
+        Extra request headers (for example an ``Authorization`` header prepared elsewhere).
     """
 
     #: Smallest request :meth:`read_at` makes on a cache miss (pyarrow reads footers in small pieces).
@@ -215,8 +217,10 @@ class HttpRangeReader:
         on_bytes: Callable[[int], None] | None = None,
         tail_size: int = 64 * 1024,
         max_resumes: int = 3,
+        headers: dict[str, str] | None = None,
     ):
         self.session = session
+        self.headers = dict(headers or {})
         self.url = url
         self.timeout = timeout
         self.cancel_event = cancel_event
@@ -351,7 +355,7 @@ class HttpRangeReader:
             self.requests_made += 1
             try:
                 with self.session.get(
-                    self.url, headers={"Range": header}, stream=True, timeout=self.timeout
+                    self.url, headers={**self.headers, "Range": header}, stream=True, timeout=self.timeout
                 ) as response:
                     status = response.status_code
                     if status in (401, 403):

@@ -21,7 +21,7 @@ import re
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -572,6 +572,7 @@ def read_samples_from_url(
     cancel_event: threading.Event | AnyEvent | None = None,
     on_bytes: Callable[[int], None] | None = None,
     row_groups: Sequence[int] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> CollectionResult:
     """Read the samples of one remote GeoParquet file that match ``query``.
 
@@ -593,6 +594,8 @@ def read_samples_from_url(
         Called with each number of bytes received.
     row_groups
         Restrict the read to these row groups (used by the Dask engine's partitions).
+    headers
+        Extra request headers.
 
     Returns
     -------
@@ -606,16 +609,10 @@ def read_samples_from_url(
         When the file cannot be fetched or is not a readable (Geo)Parquet file; names ``ref_id``.
     """
     ref_id = ref_id or ref_id_from_url(url)
-    reader = HttpRangeReader(session, url, timeout=timeout, cancel_event=cancel_event, on_bytes=on_bytes)
+    reader = HttpRangeReader(session, url, timeout=timeout, cancel_event=cancel_event, on_bytes=on_bytes,
+                             headers=headers)
     try:
-        try:
-            parquet = pq.ParquetFile(RangeFile(reader), pre_buffer=False)
-            metadata = parquet.metadata
-            layout = FileLayout.from_schema(parquet.schema_arrow)
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise DownloadError(
-                f"collection {ref_id!r}: {reader.safe_url} is not a readable Parquet file: {exc}"
-            ) from exc
+        parquet, metadata, layout = _open_parquet(reader, ref_id)
         names = _requested_names(layout, query, ref_id)
         leaves = _leaf_index(metadata)
         candidates = range(metadata.num_row_groups) if row_groups is None else row_groups
@@ -674,6 +671,16 @@ def read_samples_from_url(
         )
     except pa.ArrowException as exc:
         raise DownloadError(f"collection {ref_id!r}: could not read {reader.safe_url}: {exc}") from exc
+
+
+def _open_parquet(reader: HttpRangeReader, ref_id: str) -> tuple[pq.ParquetFile, pq.FileMetaData, FileLayout]:
+    try:
+        parquet = pq.ParquetFile(RangeFile(reader), pre_buffer=False)
+        return parquet, parquet.metadata, FileLayout.from_schema(parquet.schema_arrow)
+    except DownloadError as exc:
+        raise DownloadError(f"collection {ref_id!r}: {exc}") from exc
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DownloadError(f"collection {ref_id!r}: {reader.safe_url} is not a readable Parquet file: {exc}") from exc
 
 
 def _canonical_table(table: pa.Table, columns: Sequence[str], present: Sequence[str], ref_id: str) -> pa.Table:
@@ -885,44 +892,38 @@ def read_samples(
             raise BadParameterError(f"ref_ids {bad!r} are not allowed; collection ids are non-empty strings")
     ids = list(dict.fromkeys(ids))
     if engine == "dask":
-        from .samples_dask import read_samples_dask
-
         return read_samples_dask(client, ids, query, on_error=on_error, cancel_event=cancel_event,
-                                 dask_client=dask_client)
+                                 progress=progress, dask_client=dask_client)
     return _read_many(client, ids, query, progress=progress, cancel_event=cancel_event, on_error=on_error)
 
 
-def _read_many(client: Any, ids: list[str], query: SampleQuery, *, progress: Any,
-               cancel_event: threading.Event | None, on_error: str) -> gpd.GeoDataFrame:
-    stop = threading.Event()  # set on fail-fast errors, so the other workers stop too
+def _map_collections(client: Any, ids: list[str], work: Callable[[str, AnyEvent, _ByteCounter], Any], *,
+                     progress: Any, cancel_event: threading.Event | None, on_error: str
+                     ) -> tuple[list[Any], dict[str, str], int]:
+    """Run ``work(ref_id, cancelled, on_bytes)`` for each id on a bounded pool.
+
+    Returns the results in input order (skipped ids left out), the skipped ids with their reasons,
+    and the bytes received. Fail-fast errors and cancellation stop the other workers at their next
+    chunk; no worker thread outlives this call.
+    """
+    stop = threading.Event()
     cancelled = AnyEvent(cancel_event, stop)
     counter = _ByteCounter()
-    timeout = _session_timeout(client)
-
-    def work(ref_id: str) -> CollectionResult:
-        if cancelled.is_set():
-            raise QueryCancelledError("query cancelled")
-        url = client.get_download_url(ref_id, subset=query.subset)
-        url_ref_id = _safe_ref_id(url, ref_id)
-        return read_samples_from_url(client.session, url, query, ref_id=url_ref_id, timeout=timeout,
-                                     cancel_event=cancelled, on_bytes=counter)
-
-    results: dict[int, CollectionResult] = {}
+    results: dict[int, Any] = {}
     skipped: dict[str, str] = {}
     bars = _progress_bars(progress, len(ids))
     done_count = 0
     reported_bytes = 0
     workers = max(1, min(int(getattr(client, "max_workers", 8) or 8), len(ids) or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wce-samples")
-    futures: dict[Future, int] = {}
     try:
-        futures = {pool.submit(work, ref_id): i for i, ref_id in enumerate(ids)}
+        futures = {pool.submit(work, ref_id, cancelled, counter): i for i, ref_id in enumerate(ids)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             if cancel_event is not None and cancel_event.is_set():
                 raise QueryCancelledError(f"sample query cancelled after {done_count} of {len(ids)} collections")
-            for future in done:
+            for future in sorted(done, key=futures.__getitem__):
                 index = futures[future]
                 error = future.exception()
                 if error is None:
@@ -938,13 +939,13 @@ def _read_many(client: Any, ids: list[str], query: SampleQuery, *, progress: Any
                 bars[1].update(counter.value - reported_bytes)
             reported_bytes = counter.value
             if callable(progress):
-                last = ids[futures[next(iter(done))]] if done else None
+                last = ids[max(futures[f] for f in done)] if done else None
                 progress(SampleProgress(done_count, len(ids), counter.value, last, done=not pending))
     except BaseException:
         stop.set()
         raise
     finally:
-        # Wait for running workers (they stop at their next chunk once ``stop`` is set); drop the rest.
+        # Running workers stop at their next chunk once ``stop`` is set; queued ones never start.
         pool.shutdown(wait=True, cancel_futures=True)
         if bars is not None:
             for bar in bars:
@@ -953,19 +954,132 @@ def _read_many(client: Any, ids: list[str], query: SampleQuery, *, progress: Any
         warnings.warn(
             f"skipped {len(skipped)} collection(s) that could not be read: {sorted(skipped)}",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    ordered = [results[i] for i in sorted(results)]
+    return [results[i] for i in sorted(results)], skipped, counter.value
+
+
+def _read_many(client: Any, ids: list[str], query: SampleQuery, *, progress: Any,
+               cancel_event: threading.Event | None, on_error: str) -> gpd.GeoDataFrame:
+    timeout = _session_timeout(client)
+
+    def work(ref_id: str, cancelled: AnyEvent, counter: _ByteCounter) -> CollectionResult:
+        if cancelled.is_set():
+            raise QueryCancelledError("query cancelled")
+        url = client.get_download_url(ref_id, subset=query.subset)
+        return read_samples_from_url(client.session, url, query, ref_id=_safe_ref_id(url, ref_id),
+                                     timeout=timeout, cancel_event=cancelled, on_bytes=counter)
+
+    ordered, skipped, nbytes = _map_collections(client, ids, work, progress=progress,
+                                                cancel_event=cancel_event, on_error=on_error)
     gdf = to_geodataframe(ordered, query.columns)
     gdf.attrs["skipped"] = skipped
     gdf.attrs["read_stats"] = {
         "collections": len(ids),
-        "bytes": counter.value,
+        "bytes": nbytes,
         "requests": sum(r.requests for r in ordered),
         "row_groups_total": sum(r.row_groups_total for r in ordered),
         "row_groups_read": sum(r.row_groups_read for r in ordered),
     }
     return gdf
+
+
+# --------------------------------------------------------------------------------------------------
+# Dask engine
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """What one Dask partition reads: some row groups of one collection's file."""
+
+    url: str
+    ref_id: str
+    row_groups: tuple[int, ...]
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: Any = (5, 60)
+
+
+_WORKER_SESSIONS: dict[int, requests.Session] = {}
+
+
+def _worker_session() -> requests.Session:
+    """One retrying session per worker process (sessions do not travel between processes)."""
+    import os
+
+    session = _WORKER_SESSIONS.get(os.getpid())
+    if session is None:
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        session = requests.Session()
+        retry = Retry(total=4, backoff_factor=0.2, status_forcelist=(429, 500, 502, 503, 504),
+                      allowed_methods=frozenset({"GET", "HEAD"}))
+        session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+        session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+        _WORKER_SESSIONS[os.getpid()] = session
+    return session
+
+
+def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
+    """Read one Dask partition (runs on a worker)."""
+    result = read_samples_from_url(_worker_session(), spec.url, query, ref_id=spec.ref_id, timeout=spec.timeout,
+                                   row_groups=spec.row_groups, headers=dict(spec.headers))
+    return to_geodataframe([result], query.columns)
+
+
+def _auth_headers(session: requests.Session, url: str) -> tuple[tuple[str, str], ...]:
+    """The ``Authorization`` header the client's session would send to ``url`` (if any).
+
+    Workers get a fresh session, so the header the client's auth hook adds (only for the RDM host)
+    is prepared here and shipped with the partition instead of the hook itself.
+    """
+    prepared = session.prepare_request(requests.Request("GET", url))
+    value = prepared.headers.get("Authorization")
+    return (("Authorization", value),) if value else ()
+
+
+def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_error: str,
+                      cancel_event: threading.Event | None, progress: Any = False, dask_client: Any = None):
+    """Build the lazy ``dask_geopandas.GeoDataFrame`` for ``query`` over ``ids``.
+
+    Footers are read now (small), to validate the columns and prune row groups by their statistics;
+    row groups are read and filtered lazily, one partition per row group that may match.
+    """
+    import functools
+
+    import dask.dataframe as dd
+    import dask_geopandas  # noqa: F401  (registers the GeoDataFrame collection type with dask)
+
+    timeout = _session_timeout(client)
+
+    def plan(ref_id: str, cancelled: AnyEvent, counter: _ByteCounter) -> tuple[list[PartitionSpec], pa.Table]:
+        url = client.get_download_url(ref_id, subset=query.subset)
+        real_id = _safe_ref_id(url, ref_id)
+        headers = _auth_headers(client.session, url)
+        reader = HttpRangeReader(client.session, url, timeout=timeout, cancel_event=cancelled, on_bytes=counter)
+        parquet, metadata, layout = _open_parquet(reader, real_id)
+        names = _requested_names(layout, query, real_id)
+        leaves = _leaf_index(metadata)
+        groups = [i for i in range(metadata.num_row_groups)
+                  if row_group_may_match(metadata.row_group(i), leaves, layout, query)]
+        empty = _canonical_table(parquet.schema_arrow.empty_table(), query.columns, names, real_id)
+        specs = [PartitionSpec(url, real_id, (i,), headers, timeout) for i in groups]
+        return specs, empty
+
+    planned, skipped, _ = _map_collections(client, ids, plan, progress=progress, cancel_event=cancel_event,
+                                           on_error=on_error)
+    specs = [spec for collection_specs, _ in planned for spec in collection_specs]
+    empties = [CollectionResult("", table, np.array([], dtype=object)) for _, table in planned]
+    meta = to_geodataframe(empties, query.columns)
+    meta.attrs["skipped"] = skipped  # also warned about; reachable as ``frame._meta.attrs``
+    if specs:
+        frame = dd.from_map(functools.partial(read_partition, query=query), specs, meta=meta,
+                            enforce_metadata=False, label="rdm-samples")
+    else:
+        frame = dd.from_pandas(meta, npartitions=1)
+    if dask_client is not None:
+        frame = dask_client.persist(frame)
+    return frame
 
 
 def _safe_ref_id(url: str, fallback: str) -> str:
