@@ -1,0 +1,176 @@
+"""Map: draw a rectangle or polygon (or type N/E/S/W), see collection extents and the samples."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import ipywidgets as w
+import shapely
+from ipyleaflet import DrawControl, GeoJSON, Map, ScaleControl
+from shapely.geometry import mapping, shape
+
+from ..state import RdmQueryState
+from ._base import StateWidget
+from .samples_layer import SamplesLayer, fit_view
+
+_QUERY_STYLE = {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05, "dashArray": "6 4"}
+_DRAW_STYLE = {"shapeOptions": {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05}}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+class BBoxMap(StateWidget):
+    """An ipyleaflet map bound to ``state.bbox``/``state.polygon`` plus typed W/S/E/N fields.
+
+    Drawing a rectangle sets ``state.bbox``; drawing a polygon sets ``state.polygon`` (and ``bbox`` to its
+    bounds); typing in a field sets ``state.bbox`` and drops any polygon; deleting the drawing clears
+    both. Changes made to the state elsewhere move the fields and the outline. Matching collections are
+    drawn as outlines (selected ones highlighted) and the fetched samples through :class:`SamplesLayer`.
+
+    Parameters
+    ----------
+    state
+        The query state to bind to (a new one when ``None``).
+    samples
+        Add the samples layer (default ``True``).
+    height
+        CSS height of the map.
+    **samples_options
+        Passed on to :class:`SamplesLayer` (``threshold``, ``max_cells`` ...).
+    """
+
+    def __init__(self, state: RdmQueryState | None = None, *, samples: bool = True, height: str = "480px",
+                 samples_options: dict | None = None, **kwargs: Any):
+        super().__init__(state, **kwargs)
+        self.add_class("wce-map")
+        self.map = Map(center=(30, 10), zoom=2, scroll_wheel_zoom=True, world_copy_jump=False,
+                       layout=w.Layout(height=height, width="100%"))
+        self.map.add(ScaleControl(position="bottomleft"))
+        self.draw = DrawControl(rectangle=_DRAW_STYLE, polygon=_DRAW_STYLE, polyline={}, circlemarker={},
+                                circle={}, marker={}, edit=False, remove=True)
+        self.draw.on_draw(self._on_draw)
+        self.map.add(self.draw)
+        self.extents = GeoJSON(data=_collection(), name="collections",
+                               style={"color": "#1565c0", "weight": 1.5, "fillOpacity": 0.04})
+        self.map.add(self.extents)
+        self.query_outline = GeoJSON(data=_collection(), name="query", style=_QUERY_STYLE)
+        self.map.add(self.query_outline)
+
+        fields = {}
+        for name in ("north", "west", "east", "south"):
+            box = w.FloatText(description=name[0].upper(), layout=w.Layout(width="150px"),
+                              style={"description_width": "18px"}, step=0.1)
+            box.add_class(f"wce-bbox-{name}")
+            box.observe(self._on_field, "value")
+            fields[name] = box
+        self.north, self.west, self.east, self.south = (fields[n] for n in ("north", "west", "east", "south"))
+        self.clear_button = w.Button(description="Whole world", icon="globe", layout=w.Layout(width="auto"))
+        self.clear_button.add_class("wce-bbox-clear")
+        self.clear_button.on_click(lambda _: self.clear())
+        self.bbox_fields = w.HBox([self.west, self.south, self.east, self.north, self.clear_button],
+                                  layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
+        children = [self.bbox_fields, self.map]
+        if self.samples_layer is not None:
+            children.append(self.samples_layer)
+        self.children = children
+        self._observe_state(self._on_state_extent, ["bbox", "polygon"])
+        self._observe_state(self._on_collections, ["collections", "selected_ids"])
+        self._on_state_extent()
+        self._on_collections()
+
+    # --- widget -> state ------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Remove the spatial filter (and the drawing)."""
+        self.draw.clear()
+        with self.state.hold_trait_notifications():
+            self.state.polygon = None
+            self.state.bbox = None
+
+    def _on_draw(self, control: Any, action: str, geo_json: dict) -> None:
+        if action == "deleted":
+            self.clear()
+            return
+        if action not in ("created", "edited"):
+            return
+        geometry = shape((geo_json or {}).get("geometry") or {})
+        bounds = tuple(float(v) for v in geometry.bounds)
+        is_box = shapely.equals(geometry, shapely.envelope(geometry))
+        with self.state.hold_trait_notifications():
+            self.state.polygon = None if is_box else mapping(geometry)
+            self.state.bbox = bounds
+        # The outline layer shows the query from now on; a second copy from the draw tool would linger.
+        self.draw.clear()
+
+    def _on_field(self, change: dict) -> None:
+        if self._syncing:
+            return
+        values = (self.west.value, self.south.value, self.east.value, self.north.value)
+        with self._sync(), self.state.hold_trait_notifications():
+            self.state.polygon = None
+            self.state.bbox = values
+        self._show_query()
+
+    # --- state -> widget --------------------------------------------------------------------------------
+    def _on_state_extent(self, change: dict | None = None) -> None:
+        if not self._syncing:
+            bbox = self.state.bbox
+            if self.state.polygon is not None:
+                try:
+                    bbox = shape(_geometry(self.state.polygon)).bounds
+                except Exception:  # the state reports the bad polygon; keep the fields as they are
+                    bbox = self.state.bbox
+            if bbox is None:
+                bbox = (-180.0, -90.0, 180.0, 90.0)
+            with self._sync():
+                for box, value in zip((self.west, self.south, self.east, self.north), tuple(bbox)[:4], strict=False):
+                    with contextlib.suppress(TypeError, ValueError):
+                        box.value = float(value)
+        self._show_query()
+
+    def _show_query(self) -> None:
+        try:
+            extent = self.state.spatial_extent()
+        except Exception:  # invalid input: the status bar says why; draw nothing
+            extent = None
+        if extent is None:
+            self.query_outline.data = _collection()
+            return
+        self.query_outline.data = _collection([{"type": "Feature", "properties": {"name": "query"},
+                                                "geometry": mapping(extent.shape)}])
+
+    def _on_collections(self, change: dict | None = None) -> None:
+        selected = set(self.state.selected_ids)
+        features = []
+        for coll in self.state.collections:
+            if coll.spatial_extent is None:
+                continue
+            colour = "#ef6c00" if coll.id in selected else "#1565c0"
+            features.append({
+                "type": "Feature",
+                "geometry": mapping(coll.spatial_extent.to_polygon()),
+                "properties": {"id": coll.id, "title": coll.title,
+                               "style": {"color": colour, "weight": 3 if coll.id in selected else 1.5}},
+            })
+        self.extents.data = _collection(features)
+
+    def zoom_to(self, bounds: tuple[float, float, float, float]) -> None:
+        """Centre and zoom the map on ``(west, south, east, north)``."""
+        centre, zoom = fit_view(bounds)
+        with self.map.hold_trait_notifications():
+            self.map.center = centre
+            self.map.zoom = zoom
+
+
+def _collection(features: list | None = None) -> dict:
+    return {"type": "FeatureCollection", "features": features or []}
+
+
+def _geometry(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        return value.get("geometry")
+    return value

@@ -1,0 +1,86 @@
+"""Counts chart: bqplot bars of sample counts per crop label, stacked or grouped by collection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bqplot as bq
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from ..state import RdmQueryState
+from ._base import StateWidget
+
+COLLECTION_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                      "#17becf", "#bcbd22", "#7f7f7f"]
+
+
+class CountsChart(StateWidget):
+    """Sample counts per crop (labels from the legend, or the user's grouped labels) per collection.
+
+    Parameters
+    ----------
+    state
+        The query state to show (a new one when ``None``).
+    max_labels
+        Show only the labels with the most samples; the rest are summed into "other crops".
+    max_collections
+        Collections beyond this many (by sample count) are summed into "other collections".
+    mode
+        ``"stacked"`` or ``"grouped"``.
+    """
+
+    def __init__(self, state: RdmQueryState | None = None, *, max_labels: int = 15, max_collections: int = 8,
+                 mode: str = "stacked", **kwargs: Any):
+        super().__init__(state, **kwargs)
+        self.add_class("wce-counts")
+        self.max_labels = max_labels
+        self.max_collections = max_collections
+        x_scale, y_scale = bq.OrdinalScale(), bq.LinearScale(min=0)
+        self.bars = bq.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, type=mode,
+                            colors=COLLECTION_COLOURS, display_legend=True, labels=[],
+                            tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop", "samples"]))
+        x_axis = bq.Axis(scale=x_scale, tick_rotate=-35, tick_style={"font-size": "10px"})
+        y_axis = bq.Axis(scale=y_scale, orientation="vertical", label="samples", tick_format=",d")
+        self.figure = bq.Figure(marks=[self.bars], axes=[x_axis, y_axis], title="Samples per crop type",
+                                legend_location="top-right", fig_margin={"top": 50, "bottom": 110,
+                                                                         "left": 70, "right": 20},
+                                layout=w.Layout(width="100%", height="380px"))
+        self.mode = w.ToggleButtons(options=["stacked", "grouped"], value=mode,
+                                    style={"button_width": "80px"})
+        self.mode.observe(lambda ch: setattr(self.bars, "type", ch["new"]), "value")
+        self.note = w.HTML()
+        self.note.add_class("wce-counts-note")
+        self.children = [w.HBox([self.mode, self.note], layout=w.Layout(align_items="center")), self.figure]
+        self._observe_state(self._update, ["counts", "grouping"])
+        self._update()
+
+    @property
+    def labels(self) -> list[str]:
+        """The crop labels on the x axis."""
+        return list(self.bars.x)
+
+    def _update(self, change: dict | None = None) -> None:
+        frame = self.state.counts_by_label()
+        if frame.empty:
+            self.bars.x, self.bars.y, self.bars.labels = [], [], []
+            self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
+            return
+        if len(frame) > self.max_labels:
+            head = frame.iloc[: self.max_labels - 1]
+            rest = frame.iloc[self.max_labels - 1:].sum().rename("other crops")
+            frame = pd.concat([head, rest.to_frame().T])
+        totals = frame.sum(axis=0).sort_values(ascending=False)
+        columns = list(totals.index)
+        if len(columns) > self.max_collections:
+            keep = columns[: self.max_collections - 1]
+            frame = frame[keep].assign(**{"other collections": frame[columns[self.max_collections - 1:]].sum(axis=1)})
+        else:
+            frame = frame[columns]
+        with self.bars.hold_sync():
+            self.bars.x = [str(v) for v in frame.index]
+            self.bars.y = np.asarray(frame.T.to_numpy(dtype=float))
+            self.bars.labels = [str(c) for c in frame.columns]
+        total = int(frame.to_numpy().sum())
+        self.note.value = f"{total:,} samples in {len(frame.index)} crop classes"

@@ -1,0 +1,51 @@
+"""Samples preview: the first rows of ``state.samples`` and a per-collection summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from ..state import RdmQueryState
+from ._base import StateWidget
+
+PREVIEW_COLUMNS = ["sample_id", "ref_id", "ewoc_code", "label", "new_label", "valid_time",
+                   "quality_score_lc", "quality_score_ct"]
+
+
+class SamplesPreview(StateWidget):
+    """An HTML table of the first ``rows`` samples (without geometry) and how many came from where.
+
+    Parameters
+    ----------
+    state
+        The query state to show (a new one when ``None``).
+    rows
+        How many samples to show.
+    """
+
+    def __init__(self, state: RdmQueryState | None = None, *, rows: int = 8, **kwargs: Any):
+        super().__init__(state, **kwargs)
+        self.rows = rows
+        self.html = w.HTML(layout=w.Layout(overflow="auto", max_height="260px"))
+        self.html.add_class("wce-samples-preview")
+        self.children = [w.HTML("<b>Samples</b>"), self.html]
+        self._observe_state(self._update, "samples")
+        self._update()
+
+    def _update(self, change: dict | None = None) -> None:
+        samples = self.state.samples
+        if samples is None:
+            self.html.value = "<i>No samples fetched yet: press \u201cFetch samples\u201d.</i>"
+            return
+        if len(samples) == 0:
+            self.html.value = "<i>The query matched no samples.</i>"
+            return
+        columns = [c for c in PREVIEW_COLUMNS if c in samples.columns]
+        head = samples[columns].head(self.rows).to_html(index=False, border=0, classes="wce-table")
+        summary = ""
+        if "ref_id" in samples.columns:
+            per = samples["ref_id"].value_counts()
+            summary = ", ".join(f"{ref}: {n:,}" for ref, n in per.head(6).items())
+            summary = f"<div style='color:#666'>{len(samples):,} samples \u2014 {summary}</div>"
+        self.html.value = summary + head

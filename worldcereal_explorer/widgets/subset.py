@@ -1,0 +1,32 @@
+"""Subset toggle: read the curated sample subset (``extract > 0``) instead of whole collections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+import traitlets
+
+from ..state import RdmQueryState
+from ._base import StateWidget
+
+
+class SubsetToggle(StateWidget):
+    """A checkbox bound to ``state.subset``.
+
+    Parameters
+    ----------
+    state
+        The query state to bind to (a new one when ``None``).
+    """
+
+    def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):
+        super().__init__(state, **kwargs)
+        self.checkbox = w.Checkbox(description="Sample subset only (extract > 0)", indent=False)
+        self.checkbox.add_class("wce-subset")
+        self._link = traitlets.link((self.state, "subset"), (self.checkbox, "value"))
+        self.children = [self.checkbox]
+
+    def close(self) -> None:
+        self._link.unlink()
+        super().close()
