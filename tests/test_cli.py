@@ -1,0 +1,104 @@
+"""The command line: make-demo-catalog, serve, and demo (local server + Voilà) as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+
+def _read_until(proc: subprocess.Popen, pattern: str, timeout_s: float) -> re.Match:
+    """Read the process's stdout line by line until ``pattern`` matches (or fail with its output)."""
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        match = re.search(pattern, line)
+        if match:
+            return match
+    raise AssertionError(f"{pattern!r} not printed; output so far:\n{''.join(seen)}")
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read()
+
+
+def test_make_demo_catalog_and_serve(tmp_path):
+    catalog = tmp_path / "catalog"
+    done = subprocess.run(
+        [sys.executable, "-m", "worldcereal_explorer.cli", "make-demo-catalog", str(catalog)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    assert "synthetic" in done.stdout.lower()
+    ids = sorted(p.parent.name for p in catalog.glob("*/collection.json"))
+    assert len(ids) >= 10
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worldcereal_explorer.cli", "serve", str(catalog), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/collections/search?Bbox=-180&Bbox=-90&Bbox=180&Bbox=90"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = _get(url)
+                break
+            except OSError:
+                assert proc.poll() is None, "serve exited early"
+                assert time.monotonic() < deadline, "server did not answer in 60 s"
+                time.sleep(0.2)
+        assert status == 200
+        found = {c["collectionId"] for c in json.loads(body)}
+        public = {i for i in ids if json.loads((catalog / i / "collection.json").read_text())["accessType"] == "Public"}
+        assert found == public
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_serve_rejects_a_folder_that_is_not_a_catalogue(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "worldcereal_explorer.cli", "serve", str(tmp_path)], capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "is not a catalogue folder" in done.stderr
+
+
+@pytest.mark.notebook
+def test_demo_command_serves_dashboard_and_api(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}
+    env.pop("WORLDCEREAL_RDM_URL", None)
+    voila_port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worldcereal_explorer.cli", "demo", "--voila-port", str(voila_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    try:
+        server = _read_until(proc, r"Local RDM server .*: (http://127\.0\.0\.1:\d+)", 300).group(1)
+        dashboard = _read_until(proc, r"Dashboard: (http://127\.0\.0\.1:\d+/)", 60).group(1)
+        assert dashboard == f"http://127.0.0.1:{voila_port}/"
+        status, body = _get(f"{server}/collections/search?Bbox=-180&Bbox=-90&Bbox=180&Bbox=90")
+        assert status == 200 and len(json.loads(body)) >= 10
+        status, page = _get(dashboard)
+        assert status == 200 and b"<html" in page.lower()
+        assert (Path(env["XDG_CACHE_HOME"]) / "worldcereal-explorer").is_dir()  # catalogue in the user cache
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
