@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .config import ENV_LEGEND_URL, ENV_RDM_URL
+from .config import ENV_LEGEND_URL, ENV_OIDC_ISSUER, ENV_RDM_URL
 
 logger = logging.getLogger("worldcereal_explorer")
 
@@ -90,10 +90,15 @@ def _wait_http(url: str, proc: subprocess.Popen | None, timeout_s: float) -> Non
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .server import serve_in_thread
+    from .server.idp import serve_idp_in_thread
+    from .server.tokens import JwtTokenValidator
 
     catalog = ensure_demo_catalog(Path(args.catalog) if args.catalog else None)
-    server = serve_in_thread(catalog, port=args.port)
-    env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv"}
+    # A local identity provider stands in for CDSE, so the private demo collection can be logged into.
+    idp = serve_idp_in_thread(poll_interval_s=1.0)
+    server = serve_in_thread(catalog, port=args.port, token_validator=JwtTokenValidator(idp.issuer, idp.client_id))
+    env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv",
+           ENV_OIDC_ISSUER: idp.issuer}
     notebook = dashboard_notebook()
     cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={args.voila_port}",
            "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
@@ -102,6 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         _wait_http(url, proc, timeout_s=120)
         print(f"Local RDM server (synthetic demo catalogue {catalog}): {server.url}")
+        print(f"Local identity provider (approve demo logins here): {idp.issuer}")
         print(f"Dashboard: {url}", flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -116,6 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         server.stop()
+        idp.stop()
     return 0
 
 
