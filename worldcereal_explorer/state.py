@@ -183,6 +183,8 @@ class RdmQueryState(HasTraits):
         self._generation: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
         self._latest: dict[str, _Job | None] = {_SEARCH: None, _SAMPLES: None}
         self._pending: set[_Job] = set()
+        #: How many queries of each kind actually started (superseded-while-waiting ones never start).
+        self.queries_started: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
         if client is not None:
             traits["client"] = client
         super().__init__(endpoint=endpoint, **traits)
@@ -278,6 +280,8 @@ class RdmQueryState(HasTraits):
                 self._settle()
                 return
             job.started = True
+            self.queries_started[job.kind] += 1
+            self._cv.notify_all()
         work = self._search_work if job.kind == _SEARCH else self._samples_work
         try:
             job.result = work(job)
@@ -477,6 +481,12 @@ class RdmQueryState(HasTraits):
         """Block until no query is scheduled or running; return ``False`` on timeout."""
         with self._cv:
             return self._cv.wait_for(lambda: not self._pending, timeout=timeout)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 60.0) -> bool:
+        """Block until ``predicate()`` is true; it is re-checked whenever a query is scheduled, starts
+        or ends. Return ``False`` on timeout."""
+        with self._cv:
+            return self._cv.wait_for(predicate, timeout=timeout)
 
     def counts_by_label(self) -> pd.DataFrame:
         """Crop counts summed per (grouped) label: index label, one column per collection, sorted by total."""

@@ -70,10 +70,24 @@ class PrivacyToggle(StateWidget):
                     f"<div class='wce-login-required' style='color:#b71c1c'>{LOGIN_REQUIRED_MESSAGE}</div>"
                 )
             else:
-                # The auth provider the client uses, so a login in the widget authorises the searches.
-                auth = getattr(self.state.client, "token_provider", None)
-                self.login_widget = cls(auth=auth)
+                # Share one auth object between the widget and the client, so logging in here
+                # authorises the state's searches and sample reads.
+                client = self.state.client
+                auth = getattr(client, "token_provider", None)
+                if auth is not None and not hasattr(auth, "login"):
+                    # A fixed token (WORLDCEREAL_RDM_TOKEN) is already in use; there is nothing to log into.
+                    self.login_widget = w.HTML("<div class='wce-login-token'>Using the configured access token.</div>")
+                else:
+                    self.login_widget = cls(auth=auth)
+                    if auth is None:
+                        client.token_provider = self.login_widget.auth
+                    self.login_widget.observe(self._on_login, "status")
         self.login_area.children = [self.login_widget]
+
+    def _on_login(self, change: dict) -> None:
+        # A new session changes what the search may return: run it again.
+        if change["new"] == "logged_in":
+            self.state.search(delay=0)
 
     def close(self) -> None:
         for link in self._links:
