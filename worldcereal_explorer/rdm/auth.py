@@ -345,6 +345,7 @@ class DeviceCodeAuth:
         self._tokens: _TokenSet | None = None
         self._cache_loaded = False
         self._handed_out = threading.local()  # the token this thread last got, to spot concurrent refreshes
+        self._listeners: list[Callable[[str], None]] = []
         if refresh_token:
             # Headless start: the first get_access_token() exchanges it at the token endpoint.
             self._tokens = _TokenSet(access_token="", expires_at=0.0, refresh_token=refresh_token)
@@ -385,6 +386,27 @@ class DeviceCodeAuth:
         """A name to show as "logged in as": ``preferred_username``, else ``name``, else ``sub``."""
         info = self.user_info
         return info.get("preferred_username") or info.get("name") or info.get("sub")
+
+    def add_listener(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(event)`` on ``"logged_in"`` and ``"logged_out"`` (a UI keeps its "logged in as" line
+        right whoever started the login: the widget, or the client asking for private data).
+
+        Callbacks run on the thread that logged in or out; they receive no token.
+        """
+        if callback not in self._listeners:
+            self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[str], None]) -> None:
+        """Stop calling a callback registered with :meth:`add_listener`."""
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def _emit(self, event: str) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(event)
+            except Exception:  # a broken UI callback must not break authentication
+                log.exception("auth listener %r failed on %s", callback, event)
 
     # ------------------------------------------------------------------ TokenProvider
 
@@ -491,6 +513,7 @@ class DeviceCodeAuth:
             with self._state_lock:
                 self._store_tokens_locked(tokens)
         log.info("logged in to %s as %s", self.issuer, self.username)
+        self._emit("logged_in")
         return self.user_info
 
     def logout(self) -> None:
@@ -505,6 +528,8 @@ class DeviceCodeAuth:
             self._tokens = None
             if self.cache is not None:
                 self.cache.delete(self.cache_key)
+        if tokens is not None:
+            self._emit("logged_out")
         if tokens is None or not tokens.refresh_token:
             return
         try:
@@ -535,9 +560,12 @@ class DeviceCodeAuth:
                 self._tokens = self.cache.load(self.cache_key)
 
     def _drop_tokens_locked(self) -> None:
+        had_session = self._tokens is not None
         self._tokens = None
         if self.cache is not None:
             self.cache.delete(self.cache_key)
+        if had_session:
+            self._emit("logged_out")  # the session ended at the provider (refresh refused or expired)
 
     def _store_tokens_locked(self, tokens: _TokenSet) -> None:
         self._tokens = tokens
@@ -766,7 +794,17 @@ def token_provider_from_env(*, issuer: str | None = None, client_id: str | None 
     return None
 
 
+def default_interactive_provider() -> DeviceCodeAuth:
+    """The provider the client creates when private data is requested and none was given.
+
+    A :class:`DeviceCodeAuth` with the configured issuer and client id (arguments → env vars → the
+    Copernicus Data Space defaults) and the token cache, so a cached session is reused.
+    """
+    return DeviceCodeAuth()
+
+
 __all__ = [
+    "default_interactive_provider",
     "DeviceAuthorization",
     "DeviceCodeAuth",
     "IdentityProviderUnreachableError",

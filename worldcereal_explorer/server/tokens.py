@@ -3,8 +3,9 @@
 :class:`JwtTokenValidator` is the ``token_validator`` that :func:`~worldcereal_explorer.server.create_app`
 takes. It checks what a resource server must check before trusting an OIDC access token:
 
-* the signature, against the provider's JWKS (fetched once, fetched again when a token names an
-  unknown ``kid``, as after a key rotation, at most once per ``jwks_refetch_interval_s``);
+* the signature, against the provider's JWKS (cached for ``jwks_cache_ttl_s``, fetched again early
+  when a token names an unknown ``kid``, as after a key rotation, at most once per
+  ``jwks_refetch_interval_s``);
 * the algorithm, from an allow-list of asymmetric algorithms, so ``alg=none`` and the HS256-with-the-
   public-key confusion are refused before any key is used;
 * ``exp`` (required), ``nbf``/``iat`` when present, ``iss`` (equal to the issuer), and the audience:
@@ -64,6 +65,8 @@ class JwtTokenValidator:
         Accepted JWS algorithms; symmetric ones and ``none`` are not allowed.
     leeway_s
         Clock skew tolerated on ``exp``/``nbf``/``iat``.
+    jwks_cache_ttl_s
+        Keys are fetched again after this long, so keys the provider withdrew stop being trusted.
     jwks_refetch_interval_s
         Minimum time between two JWKS fetches triggered by unknown key ids (so that a stream of forged
         ``kid`` values cannot make the server hammer the provider).
@@ -82,6 +85,7 @@ class JwtTokenValidator:
         jwks: dict[str, Any] | None = None,
         algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
         leeway_s: float = 30.0,
+        jwks_cache_ttl_s: float = 300.0,
         jwks_refetch_interval_s: float = 10.0,
         timeout_s: float = 5.0,
         groups_claim: str = "groups",
@@ -101,6 +105,7 @@ class JwtTokenValidator:
             )
         self.jwks_url = jwks_url
         self.leeway_s = int(leeway_s)
+        self.jwks_cache_ttl_s = float(jwks_cache_ttl_s)
         self.jwks_refetch_interval_s = float(jwks_refetch_interval_s)
         self.timeout_s = float(timeout_s)
         self.groups_claim = groups_claim
@@ -147,7 +152,8 @@ class JwtTokenValidator:
 
     def _keys_for(self, kid: str | None) -> KeySet:
         with self._lock:
-            if self._keys is None:
+            age = None if self._fetched_at is None else time.monotonic() - self._fetched_at
+            if self._keys is None or (not self._static and age is not None and age >= self.jwks_cache_ttl_s):
                 self._fetch_keys_locked()
             elif not self._static and kid is not None and not _has_kid(self._keys, kid):
                 recently = (
