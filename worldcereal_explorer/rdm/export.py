@@ -1,0 +1,124 @@
+"""Save sample GeoDataFrames as GeoParquet 1.1, GeoPackage, GeoJSON or CSV (geometry as WKT).
+
+Every format is written to a temp file in the destination folder and renamed into place, so an
+interrupted export never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from ..errors import BadParameterError
+from ..geoparquet import atomic_target, write_geoparquet
+
+__all__ = ["EXPORT_FORMATS", "export_samples", "format_from_path", "read_exported"]
+
+#: Format names and the file suffixes that select them.
+EXPORT_FORMATS = {
+    "parquet": (".parquet", ".geoparquet"),
+    "gpkg": (".gpkg",),
+    "geojson": (".geojson", ".json"),
+    "csv": (".csv",),
+}
+_ALIASES = {"geoparquet": "parquet", "geopackage": "gpkg", "json": "geojson"}
+
+
+def format_from_path(path: str | os.PathLike, format: str | None = None) -> str:
+    """The export format for ``path``: ``format`` if given, else from the file suffix.
+
+    Raises
+    ------
+    BadParameterError
+        For an unknown format or suffix; the message lists the allowed ones.
+    """
+    allowed = sorted(EXPORT_FORMATS)
+    if format is not None:
+        name = _ALIASES.get(str(format).lower(), str(format).lower())
+        if name not in EXPORT_FORMATS:
+            raise BadParameterError(f"export format {format!r} is not allowed; use one of {allowed}")
+        return name
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in EXPORT_FORMATS.items():
+        if suffix in suffixes:
+            return name
+    suffixes = sorted(s for group in EXPORT_FORMATS.values() for s in group)
+    raise BadParameterError(
+        f"cannot tell the export format of {str(path)!r} from its suffix {suffix!r}; "
+        f"use one of the suffixes {suffixes} or pass format= one of {allowed}"
+    )
+
+
+def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None) -> Path:
+    """Write samples to ``path`` atomically.
+
+    Parameters
+    ----------
+    gdf
+        A GeoDataFrame (or a ``dask_geopandas.GeoDataFrame``, which is computed first).
+    path
+        Destination file; its folder is created if needed.
+    format
+        ``"parquet"`` (GeoParquet 1.1 with a bbox covering column), ``"gpkg"``, ``"geojson"`` or
+        ``"csv"`` (geometry as full-precision WKT in a ``geometry`` column). ``None``: from the suffix.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    BadParameterError
+        For an unknown format, or an object that is not a GeoDataFrame.
+    """
+    fmt = format_from_path(path, format)
+    if hasattr(gdf, "compute") and not isinstance(gdf, gpd.GeoDataFrame):
+        gdf = gdf.compute()
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise BadParameterError(f"export_samples needs a GeoDataFrame, got {type(gdf).__name__}")
+    if fmt == "parquet":
+        # Keep the caller's row order: exports should read back as they were written.
+        return write_geoparquet(gdf, path, sort_spatially=False)
+    final, tmp = atomic_target(path)
+    try:
+        if fmt == "csv":
+            frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+            frame[gdf.geometry.name] = shapely.to_wkt(gdf.geometry.array, rounding_precision=-1)
+            frame = frame[list(gdf.columns)]
+            frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        else:
+            import pyogrio
+
+            driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
+            tmp.unlink(missing_ok=True)  # the GDAL drivers want to create the file themselves
+            kwargs: dict[str, Any] = {"driver": driver}
+            if fmt == "gpkg":
+                kwargs["layer"] = "samples"
+            if len(gdf) == 0 or gdf.geom_type.nunique() > 1:
+                kwargs["geometry_type"] = "Unknown"
+            pyogrio.write_dataframe(gdf, tmp, **kwargs)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def read_exported(path: str | os.PathLike, format: str | None = None) -> gpd.GeoDataFrame:
+    """Read a file written by :func:`export_samples` back into a GeoDataFrame (EPSG:4326)."""
+    fmt = format_from_path(path, format)
+    if fmt == "parquet":
+        return gpd.read_parquet(path)
+    if fmt == "csv":
+        frame = pd.read_csv(path, dtype={"sample_id": str, "h3_l3_cell": str, "ref_id": str})
+        if "valid_time" in frame:
+            frame["valid_time"] = pd.to_datetime(frame["valid_time"]).astype("datetime64[ns]")
+        geometry = shapely.from_wkt(frame.pop("geometry").to_numpy())
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"))
+    return gpd.read_file(path, engine="pyogrio")
