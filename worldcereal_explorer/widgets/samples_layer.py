@@ -89,7 +89,9 @@ class SamplesLayer(StateWidget):
         self._cells: dict[int, np.ndarray] = {}
         self._last_key: Any = None
         self.children = [self.info, self.map] if own_map else [self.info]
-        self.map.observe(self._on_view, names=["bounds", "zoom"])
+        # The front end reports a move as one message (zoom, south, north, east, west); ``bounds`` is
+        # derived from the four edges after they are all set, so it fires once per move with the final view.
+        self.map.observe(self._on_view, names=["bounds"])
         self._observe_state(self._on_samples, "samples")
         self._on_samples()
 

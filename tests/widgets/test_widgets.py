@@ -1,0 +1,271 @@
+"""Each explorer widget driven from Python (trait changes, draw events, clicks) against the local server.
+
+Draw events are delivered exactly as the front end sends them: a comm message
+``{"event": "draw:created", "geo_json": <Feature>}`` handed to the DrawControl's message handler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box, mapping
+
+from worldcereal_explorer.widgets.bbox_map import BBoxMap
+from worldcereal_explorer.widgets.counts_chart import CountsChart
+from worldcereal_explorer.widgets.crop_picker import CHECKED, PARTIAL, UNCHECKED, CropTypePicker
+from worldcereal_explorer.widgets.date_range import DateRangePicker
+from worldcereal_explorer.widgets.download_panel import DownloadPanel
+from worldcereal_explorer.widgets.privacy import PrivacyToggle
+from worldcereal_explorer.widgets.quality import QualityFilter
+from worldcereal_explorer.widgets.results_table import ResultsTable
+from worldcereal_explorer.widgets.samples_layer import SamplesLayer, h3_resolution_for_zoom
+from worldcereal_explorer.widgets.samples_preview import SamplesPreview
+from worldcereal_explorer.widgets.status import StatusBar
+from worldcereal_explorer.widgets.subset import SubsetToggle
+
+EUROPE = (-5.0, 40.0, 10.0, 55.0)
+
+
+def _draw(control, geometry, event="draw:created"):
+    feature = {"type": "Feature", "properties": {"style": {}}, "geometry": mapping(geometry)}
+    control._handle_leaflet_event(control, {"event": event, "geo_json": feature}, [])
+
+
+# --- map ---------------------------------------------------------------------------------------------
+def test_drawn_rectangle_sets_bbox_and_fields(live_state):
+    view = BBoxMap(live_state)
+    _draw(view.draw, box(*EUROPE))
+    assert live_state.bbox == EUROPE
+    assert live_state.polygon is None
+    assert (view.west.value, view.south.value, view.east.value, view.north.value) == EUROPE
+    assert live_state.wait(30) and live_state.status == "idle"
+    assert live_state.collections
+    drawn = [f["properties"]["id"] for f in view.extents.data["features"]]
+    assert sorted(drawn) == sorted(c.id for c in live_state.collections if c.spatial_extent)
+    assert len(view.query_outline.data["features"]) == 1
+
+
+def test_drawn_polygon_sets_polygon_and_delete_clears(live_state):
+    view = BBoxMap(live_state)
+    triangle = {"type": "Polygon", "coordinates": [[[-5, 40], [10, 40], [-5, 55], [-5, 40]]]}
+    _draw(view.draw, __import__("shapely.geometry", fromlist=["shape"]).shape(triangle))
+    assert live_state.polygon["type"] == "Polygon"
+    assert live_state.bbox == EUROPE
+    assert view.east.value == 10.0
+    _draw(view.draw, box(*EUROPE), event="draw:deleted")
+    assert live_state.polygon is None and live_state.bbox is None
+    assert (view.west.value, view.north.value) == (-180.0, 90.0)
+    assert live_state.wait(30)
+
+
+def test_typed_fields_set_bbox_and_state_moves_fields(live_state):
+    view = BBoxMap(live_state)
+    view.west.value, view.south.value, view.east.value, view.north.value = EUROPE
+    assert live_state.bbox == EUROPE
+    live_state.bbox = (1.0, 2.0, 3.0, 4.0)
+    assert (view.west.value, view.south.value, view.east.value, view.north.value) == (1.0, 2.0, 3.0, 4.0)
+    view.west.value = 5.0  # west > east: the status says so, nothing raises
+    assert live_state.wait(30)
+    assert live_state.status == "error" and "west=5.0" in live_state.message
+    view.clear_button.click()
+    assert live_state.bbox is None
+    assert live_state.wait(30) and live_state.status == "idle"
+
+
+# --- filters -----------------------------------------------------------------------------------------
+def test_date_range_both_ways(live_state):
+    picker = DateRangePicker(live_state)
+    picker.start.value = dt.date(2021, 1, 1)
+    picker.end.value = dt.date(2021, 12, 31)
+    assert (live_state.start_date, live_state.end_date) == (dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    live_state.start_date = "2020-03-04"
+    assert picker.start.value == dt.date(2020, 3, 4)
+    picker.clear_button.click()
+    assert picker.start.value is None and live_state.end_date is None
+    assert live_state.wait(30) and live_state.status == "idle"
+
+
+def test_quality_subset_privacy_links(state):
+    quality, subset, privacy = QualityFilter(state), SubsetToggle(state), PrivacyToggle(state)
+    quality.lc.value = 40
+    state.min_quality_ct = 70
+    assert state.min_quality_lc == 40 and quality.ct.value == 70
+    subset.checkbox.value = True
+    assert state.subset is True
+    assert privacy.public.value is True and privacy.login_area.children == ()
+    privacy.private.value = True
+    assert state.include_private is True
+    assert len(privacy.login_area.children) == 1  # the login widget (or the "login required" note)
+    state.include_private = False
+    assert privacy.private.value is False and privacy.login_area.children == ()
+
+
+# --- crop picker ---------------------------------------------------------------------------------------
+def test_crop_picker_tree_selection_and_croptypes(state):
+    state.refresh()
+    picker = CropTypePicker(state)
+    top = picker._top[1]  # temporary crops: a branch with a deep subtree
+    subtree = picker.subtree_codes(top)
+    assert len(subtree) > 3
+    row = picker._rows[top]
+    row.check.click()
+    assert set(state.ewoc_codes) == set(subtree)
+    assert row.check.description == CHECKED
+    assert "(" in row.label.value  # per-class count from the current collections
+    row.expand.click()
+    child = int(picker._nodes[top].children[0].code)
+    assert child in [r.node.code for r in picker.tree_box.children]
+    picker._rows[child].check.click()  # deselect one child: the parent becomes partial
+    assert row.check.description == PARTIAL
+    assert not set(picker.subtree_codes(child)) & set(state.ewoc_codes)
+    frame = picker.croptypes
+    assert list(frame.columns) == ["new_label", "original_label"]
+    assert frame.index.name == "ewoc_code" and set(frame.index) == set(state.ewoc_codes)
+    assert (frame["new_label"] == frame["original_label"]).all()
+    state.ewoc_codes = []  # from elsewhere
+    assert row.check.description == UNCHECKED and picker.selected == set()
+
+
+def test_crop_picker_search_and_grouping(state):
+    picker = CropTypePicker(state)
+    maize = next(code for code, node in picker._nodes.items() if node.label == "maize")
+    picker.search.value = "maiz"
+    assert maize in [r.node.code for r in picker.tree_box.children]
+    picker._rows[maize].check.click()
+    wheat = [code for code, node in picker._nodes.items() if "wheat" in node.label][:2]
+    picker.set_selection(picker.selected | set(wheat))
+    picker.group_name.value = "cereals_mix"
+    picker.group_button.click()
+    frame = picker.croptypes
+    assert set(frame.loc[[maize, *wheat], "new_label"]) == {"cereals_mix"}
+    assert picker.selected == picker.subtree_codes(maize) | set(wheat)
+    assert state.grouping == dict.fromkeys(sorted(picker.selected), "cereals_mix")
+    picker.group_button.click()  # nothing left to group, no name: a message, no change
+    assert "name" in picker.summary.value
+    picker.ungroup_button.click()
+    assert state.grouping == {}
+
+
+# --- results ---------------------------------------------------------------------------------------------
+def test_results_table_sort_and_select(state):
+    table = ResultsTable(state, page_size=50)
+    state.refresh()
+    ids = [c.id for c in table.rows]
+    assert ids == sorted(ids)
+    table.sort_buttons["samples"].click()
+    counts = [c.feature_count for c in table.rows]
+    assert counts == sorted(counts, reverse=True)
+    shown = [cell.value for cell in table.grid.children if "wce-cell-samples" in cell._dom_classes]
+    assert shown[0] == f"<span title='{counts[0]:,}'>{counts[0]:,}</span>"
+    first = table.rows[0].id
+    table.row_boxes[first].value = True
+    assert state.selected_ids == [first]
+    state.selected_ids = []
+    assert table.row_boxes[first].value is False
+    table.select_all.value = True
+    assert sorted(state.selected_ids) == sorted(ids)
+
+
+def test_results_table_pages(state):
+    table = ResultsTable(state, page_size=5)
+    state.refresh()
+    assert len(table.row_boxes) == 5
+    table.next_button.click()
+    assert table.page == 1 and "page 2/" in table.footer.value
+
+
+def test_counts_chart_follows_counts_and_grouping(state):
+    chart = CountsChart(state, max_labels=50, max_collections=50)
+    assert list(chart.labels) == []
+    state.bbox = EUROPE
+    state.refresh()
+    by_label = state.counts_by_label()
+    assert list(chart.labels) == list(by_label.index)
+    assert chart.bars.y.shape == (len(by_label.columns), len(by_label))
+    assert list(chart.bars.labels) == list(by_label.sum().sort_values(ascending=False).index)
+    codes = list(state.counts_by_code())[:2]
+    state.grouping = dict.fromkeys(codes, "grouped_label")
+    assert "grouped_label" in list(chart.labels)
+    chart.mode.value = "grouped"
+    assert chart.bars.type == "grouped"
+
+
+def _move(leaflet_map, zoom, bounds):
+    """Report a new view as the front end does after a zoom or pan (one state update message)."""
+    west, south, east, north = bounds
+    leaflet_map.set_state({"zoom": zoom, "south": south, "north": north, "west": west, "east": east})
+
+
+# --- samples (map views are set with set_state, the path the front end's updates take) ---------------------------------------------------------------------------------------------
+def test_samples_layer_switches_between_cells_and_features(state):
+    layer = SamplesLayer(state, threshold=500)
+    state.bbox = EUROPE
+    state.refresh()
+    samples = state.fetch_samples()
+    assert len(samples) > 500
+    assert layer.mode == "cells"
+    assert layer.resolution == h3_resolution_for_zoom(layer.map.zoom) or layer.resolution < h3_resolution_for_zoom(
+        layer.map.zoom)
+    n_cells = layer.n_drawn
+    assert sum(f["properties"]["count"] for f in layer.group.layers[0].data["features"]) <= len(samples)
+    assert "H3 cells" in layer.info.value
+    # zoom in on a small area, as the front end reports it
+    lon, lat = samples.geometry.iloc[0].representative_point().coords[0]
+    _move(layer.map, 12, (lon - 0.03, lat - 0.02, lon + 0.03, lat + 0.02))
+    assert layer.mode == "features"
+    features = layer.group.layers[0].data["features"]
+    assert 0 < len(features) <= 500
+    assert all(f["properties"]["style"]["color"].startswith("#") for f in features)
+    assert layer.legend.legend  # crop colours shown
+    _move(layer.map, 7, EUROPE)
+    assert layer.mode == "cells" and layer.n_drawn >= n_cells
+
+
+def test_samples_preview_and_status(state):
+    preview, status = SamplesPreview(state), StatusBar(state)
+    assert "No samples" in preview.html.value
+    state.bbox = EUROPE
+    state.refresh()
+    samples = state.fetch_samples()
+    assert str(samples["sample_id"].iloc[0]) in preview.html.value
+    assert f"{len(samples):,} samples" in status.label.value
+    state.bbox = (1, 2, 3)
+    with pytest.raises(Exception, match="4"):
+        state.refresh()
+    assert "data-status='error'" in status.label.value and "(west, south, east, north)" in status.label.value
+
+
+@pytest.mark.parametrize("fmt", ["GeoParquet", "GeoPackage", "CSV"])
+def test_download_panel_saves_samples(state, tmp_path, fmt):
+    panel = DownloadPanel(state, download_dir=tmp_path)
+    assert panel.save_button.disabled
+    state.bbox = (3.0, 50.0, 6.0, 52.0)
+    state.refresh()
+    samples = state.fetch_samples()
+    panel.format.value = fmt
+    path = panel.save_samples()
+    assert path is not None and path.parent == tmp_path
+    assert "download=" in panel.links.value and "base64," in panel.links.value
+    if fmt == "CSV":
+        back = pd.read_csv(path)
+    else:
+        back = gpd.read_parquet(path) if fmt == "GeoParquet" else gpd.read_file(path)
+        assert back.geometry.equals(samples.geometry.reset_index(drop=True)) or len(back) == len(samples)
+    assert len(back) == len(samples)
+    assert sorted(back["sample_id"].astype(str)) == sorted(samples["sample_id"].astype(str))
+
+
+def test_download_panel_collection_documents(state, tmp_path):
+    panel = DownloadPanel(state, download_dir=tmp_path)
+    state.refresh()
+    public = next(c.id for c in state.collections if c.is_public)
+    state.selected_ids = [public]
+    assert panel.collection.value == public
+    xlsx = panel.download_metadata()
+    assert xlsx.read_bytes()[:2] == b"PK" and xlsx.name.endswith(".xlsx")
+    pdf = panel.download_harmonization()
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert "application/pdf" in panel.links.value
