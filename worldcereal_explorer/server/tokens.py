@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 from joserfc import jws, jwt
-from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError
+from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet
 
 from ..errors import AuthenticationError, BadParameterError
@@ -199,8 +199,10 @@ class JwtTokenValidator:
             registry.validate(claims)
         except ExpiredTokenError:
             raise InvalidTokenError("token has expired") from None
+        except MissingClaimError as exc:
+            raise InvalidTokenError(f"token lacks the required claim {exc.claim!r}") from None
         except JoseError as exc:
-            if getattr(exc, "claim", None) == "iss" or "iss" in str(exc):
+            if getattr(exc, "claim", None) == "iss":
                 raise InvalidTokenError(
                     f"token issuer {claims.get('iss')!r} is not the expected issuer {self.issuer!r}"
                 ) from None
