@@ -954,7 +954,7 @@ def _map_collections(client: Any, ids: list[str], work: Callable[[str, AnyEvent,
         warnings.warn(
             f"skipped {len(skipped)} collection(s) that could not be read: {sorted(skipped)}",
             RuntimeWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of RdmClient.get_samples
         )
     return [results[i] for i in sorted(results)], skipped, counter.value
 
