@@ -23,7 +23,8 @@ from ..geoparquet import atomic_target
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1 << 20
+#: Bytes per read: a dropped connection loses at most the chunk being read, so keep it modest.
+CHUNK_SIZE = 64 * 1024
 PARQUET_MAGIC = b"PAR1"
 
 

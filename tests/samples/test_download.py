@@ -1,0 +1,137 @@
+"""Downloads and range reads survive dropped connections, and failures leave nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from worldcereal_explorer.errors import DownloadError, QueryCancelledError
+from worldcereal_explorer.rdm.download import HttpRangeReader, download_file
+from worldcereal_explorer.rdm.samples import SampleQuery, read_samples_from_url
+
+from .conftest import IDS, assert_same_samples, oracle
+from .flaky_file_server import FlakyFileServer
+
+
+@pytest.fixture(scope="module")
+def parquet_bytes(sample_catalog) -> bytes:
+    """A real multi-row-group GeoParquet file of the sample catalogue (~hundreds of kB)."""
+    return next((sample_catalog / IDS[0]).glob("*.geoparquet")).read_bytes()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture
+def session():
+    with requests.Session() as s:
+        yield s
+
+
+def test_dropped_connection_is_resumed_byte_equal(tmp_path, session, parquet_bytes):
+    drops = [len(parquet_bytes) // 3, 5000]  # cut twice, at different places
+    with FlakyFileServer(parquet_bytes, drops=drops) as server:
+        path = download_file(session, server.url, tmp_path / "out.geoparquet", validate_parquet=True)
+    assert path.read_bytes() == parquet_bytes
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(parquet_bytes).hexdigest()
+    ranges = [r["range"] for r in server.requests]
+    assert len(ranges) == 3 and ranges[0] is None
+    # resumed from what had arrived, not from zero
+    resumed_at = int(ranges[1].removeprefix("bytes=").rstrip("-"))
+    assert 0 < resumed_at <= len(parquet_bytes) // 3
+    assert leftovers(tmp_path) == ["out.geoparquet"]
+
+
+def test_resume_when_the_server_ignores_range_starts_over(tmp_path, session, parquet_bytes):
+    with FlakyFileServer(parquet_bytes, drops=[10_000], ignore_range=True) as server:
+        path = download_file(session, server.url, tmp_path / "out.geoparquet", validate_parquet=True)
+    assert path.read_bytes() == parquet_bytes
+    assert leftovers(tmp_path) == ["out.geoparquet"]
+
+
+def test_connection_dropping_every_time_fails_and_leaves_nothing(tmp_path, session, parquet_bytes):
+    with FlakyFileServer(parquet_bytes, drops=[1000] * 10) as server, pytest.raises(DownloadError) as info:
+        download_file(session, server.url, tmp_path / "out.geoparquet", max_resumes=3)
+    assert "gave up" in str(info.value) or "incomplete" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_http_error_leaves_nothing(tmp_path, session, parquet_bytes):
+    (tmp_path / "keep.txt").write_text("unrelated file")
+    with FlakyFileServer(parquet_bytes, statuses=[404]) as server, pytest.raises(DownloadError, match="404"):
+        download_file(session, server.url, tmp_path / "out.geoparquet")
+    assert leftovers(tmp_path) == ["keep.txt"]
+
+
+def test_existing_destination_survives_a_failed_download(tmp_path, session, parquet_bytes):
+    destination = tmp_path / "out.geoparquet"
+    destination.write_bytes(b"previous version")
+    with FlakyFileServer(b"not parquet " * 100) as server, pytest.raises(DownloadError, match="Parquet"):
+        download_file(session, server.url, destination, validate_parquet=True)
+    assert destination.read_bytes() == b"previous version"
+    assert leftovers(tmp_path) == ["out.geoparquet"]
+
+
+def test_damaged_footer_is_rejected(tmp_path, session, parquet_bytes):
+    damaged = parquet_bytes[:-200] + b"\x00" * 196 + b"PAR1"  # magic intact, footer garbage
+    with FlakyFileServer(damaged) as server, pytest.raises(DownloadError, match="footer"):
+        download_file(session, server.url, tmp_path / "out.geoparquet", validate_parquet=True)
+    assert leftovers(tmp_path) == []
+
+
+def test_cancelled_download_leaves_nothing(tmp_path, session, parquet_bytes):
+    cancel = threading.Event()
+
+    def progress(done: int, total: int | None) -> None:
+        cancel.set()
+
+    payload = parquet_bytes * 8  # several chunks
+    with FlakyFileServer(payload) as server, pytest.raises(QueryCancelledError):
+        download_file(session, server.url, tmp_path / "big.bin", progress=progress, cancel_event=cancel)
+    assert leftovers(tmp_path) == []
+
+
+def test_client_download_collection_geoparquet_is_byte_equal(sample_client, sample_catalog, tmp_path):
+    path = sample_client.download_collection_geoparquet(IDS[1], tmp_path)
+    original = next((sample_catalog / IDS[1]).glob("*.geoparquet"))
+    assert Path(path).read_bytes() == original.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == [Path(path).name]
+
+
+def test_range_reads_resume_dropped_connections(session, parquet_bytes, oracle_frames):
+    query = SampleQuery.build(spatial_extent=(4.0, 50.4, 5.0, 51.0))
+    drops = [None, 2000, None, 700, None, 100]  # tail read fine, later ranges cut mid-body
+    with FlakyFileServer(parquet_bytes, drops=drops) as server:
+        result = read_samples_from_url(session, server.url, query, ref_id=IDS[0])
+    assert any(r["range"] and not r["range"].startswith("bytes=-") for r in server.requests[1:])
+    from worldcereal_explorer.rdm.samples import to_geodataframe
+
+    gdf = to_geodataframe([result], query.columns)
+    from shapely.geometry import box
+
+    assert_same_samples(gdf, oracle(oracle_frames, [IDS[0]], spatial=box(4.0, 50.4, 5.0, 51.0)))
+
+
+def test_range_reader_tolerates_a_server_without_range_support(session, parquet_bytes):
+    with FlakyFileServer(parquet_bytes, ignore_range=True) as server:
+        reader = HttpRangeReader(session, server.url).open()
+        assert reader.size == len(parquet_bytes)
+        assert reader.read_at(100, 50) == parquet_bytes[100:150]
+        assert reader.read_at(len(parquet_bytes) - 10, 100) == parquet_bytes[-10:]
+    assert len(server.requests) == 1  # the whole body came with the first answer and was kept
+
+
+def test_range_reader_reads_only_what_is_asked(session, parquet_bytes):
+    with FlakyFileServer(parquet_bytes) as server:
+        reader = HttpRangeReader(session, server.url, tail_size=1024).open()
+        assert reader.read_at(0, 4) == b"PAR1"
+        reader.prefetch([(100_000, 101_000), (101_500, 103_000)])  # merged: the gap is small
+        assert reader.read_at(100_000, 3000) == parquet_bytes[100_000:103_000]
+        assert reader.read_at(100_500, 10) == parquet_bytes[100_500:100_510]  # served from the cache
+    assert [r["range"] for r in server.requests] == ["bytes=-1024", "bytes=0-65535", "bytes=100000-102999"]
+    assert reader.bytes_received == 1024 + 65536 + 3000 < len(parquet_bytes)
