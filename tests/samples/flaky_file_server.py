@@ -3,6 +3,7 @@ Range, answers errors. Used to test resumable downloads and range reads."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,10 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[:drop_after])
             self.wfile.flush()
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self.wfile.write(body)
 
