@@ -1,0 +1,36 @@
+"""``python -m worldcereal_explorer.server`` as a real process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import requests
+
+from tests.conftest import free_port
+
+PUBLIC_ID = "2021_bel_lpisdemo_poly_110"
+
+
+def test_python_m_server_serves_a_catalogue(demo_catalog):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "worldcereal_explorer.server", str(demo_catalog), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode()
+            try:
+                reply = requests.get(f"http://127.0.0.1:{port}/collections/search",
+                                     params={"Bbox": [-180, -90, 180, 90]}, timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)  # poll interval while the process starts
+        assert reply.status_code == 200 and len(reply.json()) == 14
+        url = requests.get(f"http://127.0.0.1:{port}/collections/{PUBLIC_ID}/download").text
+        assert url.startswith(f"http://127.0.0.1:{port}/files/public/{PUBLIC_ID}/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
