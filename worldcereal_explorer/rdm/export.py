@@ -86,6 +86,10 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
         # Keep the caller's row order: exports should read back as they were written.
         return write_geoparquet(gdf, path, sort_spatially=False)
     final, tmp = atomic_target(path)
+    if fmt != "csv":
+        # The GDAL drivers pick behaviour from the suffix and want to create the file themselves.
+        tmp.unlink(missing_ok=True)
+        tmp = tmp.with_name(tmp.name + final.suffix)
     try:
         if fmt == "csv":
             frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
@@ -96,10 +100,12 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
             import pyogrio
 
             driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
-            tmp.unlink(missing_ok=True)  # the GDAL drivers want to create the file themselves
             kwargs: dict[str, Any] = {"driver": driver}
             if fmt == "gpkg":
                 kwargs["layer"] = "samples"
+            else:
+                # GDAL's default of 15 significant digits does not round-trip every double.
+                kwargs["layer_options"] = {"SIGNIFICANT_FIGURES": 17, "WRITE_NAME": "NO"}
             if len(gdf) == 0 or gdf.geom_type.nunique() > 1:
                 kwargs["geometry_type"] = "Unknown"
             pyogrio.write_dataframe(gdf, tmp, **kwargs)
