@@ -455,3 +455,36 @@ def test_create_app_rejects_bad_arguments(tmp_path):
         create_app(tmp_path)
     with pytest.raises(BadParameterError, match="latency_s=-1"):
         create_app(tmp_path, latency_s=-1)
+
+
+def test_plain_parquet_files_without_metadata_still_serve_items_and_stats(demo_catalog, tmp_path):
+    """Live-like files (plain WKB, text dates, no geo metadata) and no metadata_items.json."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from worldcereal_explorer.server import serve_in_thread
+
+    root = tmp_path / "catalog"
+    shutil.copytree(demo_catalog / SMALL_PUBLIC_ID, root / SMALL_PUBLIC_ID)
+    shutil.copy(demo_catalog / "legend.csv", root / "legend.csv")
+    (root / SMALL_PUBLIC_ID / "metadata_items.json").unlink()
+    path = full_file(root, SMALL_PUBLIC_ID)
+    samples = gpd.read_parquet(path)
+    frame = pd.DataFrame(samples.drop(columns="geometry"))
+    frame["valid_time"] = frame["valid_time"].dt.strftime("%Y-%m-%d")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("geometry", pa.array(shapely.to_wkb(samples.geometry.array), pa.binary()))
+    pq.write_table(table.replace_schema_metadata(None), path)
+
+    with serve_in_thread(root) as server, requests.Session() as session:
+        stats = session.get(f"{server.url}/collections/{SMALL_PUBLIC_ID}/items/codestats").json()
+        assert {s["code"]: s["count"] for s in stats["ewocStats"]} == samples["ewoc_code"].value_counts().to_dict()
+        assert {s["code"] for s in stats["lcStats"]} == {11}  # LC_code of every crop in this collection
+        day = samples["valid_time"].iloc[0].strftime("%Y-%m-%d")
+        page = session.get(f"{server.url}/collections/{SMALL_PUBLIC_ID}/items",
+                           params={"ValidityStartTime": day, "ValidityEndTime": day, "MaxResultCount": 2000}).json()
+        assert page["NumberMatched"] == int((samples["valid_time"].dt.strftime("%Y-%m-%d") == day).sum())
+        assert {f["properties"]["valid_time"] for f in page["features"]} == {day}
+        assert session.get(f"{server.url}/collections/{SMALL_PUBLIC_ID}/metadata/items").json() == []

@@ -34,3 +34,14 @@ def test_python_m_server_serves_a_catalogue(demo_catalog):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_latency_option_delays_every_request(demo_catalog):
+    from worldcereal_explorer.server import serve_in_thread
+
+    with serve_in_thread(demo_catalog, latency_s=0.25) as server:
+        started = time.monotonic()
+        reply = requests.get(f"{server.url}/collections/{PUBLIC_ID}")
+        elapsed = time.monotonic() - started
+    assert reply.status_code == 200
+    assert elapsed >= 0.24  # a lower bound only: asyncio.sleep never returns early (up to clock resolution)

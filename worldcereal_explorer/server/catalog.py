@@ -39,7 +39,7 @@ from ..extents import BBox
 from .access import AccessPolicy
 
 __all__ = ["Catalog", "CatalogEntry", "SearchFilter", "COLLECTION_ID_RE", "ITEM_PROPERTIES", "code_stats",
-           "parse_api_datetime"]
+           "parse_api_datetime", "read_samples_file"]
 
 #: What a collection id may look like; anything else is rejected before any lookup.
 COLLECTION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
@@ -91,6 +91,7 @@ class CatalogEntry:
     metadata_items: list[dict[str, Any]]
     metadata_xlsx: Path | None
     harmonization_pdf: Path | None
+    land_cover_of: dict[int, int] = field(default_factory=dict, repr=False)  # ewoc code -> LC_code (legend)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _samples: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
@@ -136,8 +137,7 @@ class CatalogEntry:
             if self._samples is None:
                 if self.full_file is None:
                     raise FileNotFoundError(f"collection {self.collection_id!r} has no samples file")
-                gdf = gpd.read_parquet(self.full_file)
-                self._samples = gdf
+                self._samples = read_samples_file(self.full_file)
             return self._samples
 
     def code_stats(self) -> dict[str, list[dict]]:
@@ -153,7 +153,10 @@ class CatalogEntry:
                     for key, pascal in (("lcStats", "LcStats"), ("ewocStats", "EwocStats"), ("irrStats", "IrrStats"))
                 }
         samples = self.samples()
-        return code_stats(samples["ewoc_code"], samples["irrigation_status"])
+        ewoc = samples["ewoc_code"].astype("int64")
+        # Codes missing from the legend fall back to their level-1 part (first two digits).
+        lc = ewoc.map(lambda code: self.land_cover_of.get(int(code), int(code) // 10**8))
+        return code_stats(ewoc, samples["irrigation_status"], lc)
 
     def find_items(
         self,
@@ -237,6 +240,32 @@ class SearchFilter:
         return True
 
 
+def read_samples_file(path: Path) -> gpd.GeoDataFrame:
+    """Read a samples file as a GeoDataFrame, also when it is plain Parquet with WKB and no ``geo`` metadata.
+
+    Live and legacy files are not always GeoParquet, and a catalogue may hold such files.
+    """
+    try:
+        return gpd.read_parquet(path)
+    except ValueError:  # geopandas refuses files without 'geo' metadata
+        frame = pd.read_parquet(path)
+        if "geometry" not in frame.columns:
+            raise
+        geometry = shapely.from_wkb(frame.pop("geometry").to_numpy())
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"))
+
+
+def _land_cover_codes(legend_path: Path) -> dict[int, int]:
+    """ewoc code -> LC_code from a legend CSV in the official format; empty when it cannot be read."""
+    try:
+        legend = pd.read_csv(legend_path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        codes = legend["ewoc_code"].str.replace("-", "", regex=False).astype("int64")
+        lc = pd.to_numeric(legend["LC_code"], errors="coerce")
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {int(c): int(v) for c, v in zip(codes, lc, strict=True) if not pd.isna(v)}
+
+
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -264,10 +293,12 @@ class Catalog:
         self.info: dict[str, Any] = _read_json(info_path) if info_path.is_file() else {}
         legend = root / "legend.csv"
         self.legend_path: Path | None = legend if legend.is_file() else None
+        land_cover_of = _land_cover_codes(self.legend_path) if self.legend_path else {}
         self.entries: dict[str, CatalogEntry] = {}
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             entry = self._load_entry(folder)
             if entry is not None:
+                entry.land_cover_of = land_cover_of
                 self.entries[entry.collection_id] = entry
         if not self.entries:
             raise BadParameterError(
