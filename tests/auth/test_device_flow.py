@@ -10,11 +10,12 @@ import json
 import os
 import stat
 import threading
+import time
 
 import pytest
 import requests
 
-from tests.auth.helpers import assert_no_secret
+from tests.auth.helpers import assert_no_secret, wait_for
 from tests.conftest import free_port
 from worldcereal_explorer.config import (
     DEFAULT_OIDC_CLIENT_ID,
@@ -401,3 +402,27 @@ def test_serve_idp_binds_loopback_only():
         assert requests.get(f"{idp.issuer}/jwks", timeout=10).status_code == 200
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{idp.issuer}/jwks", timeout=2)
+
+
+def test_early_refresh_failure_keeps_the_still_valid_token(start_idp, approve_next, tmp_path, debug_logs):
+    idp = start_idp(access_token_lifetime_s=20)
+    auth = _auth(idp, tmp_path, refresh_margin_s=30, timeout=(0.5, 0.5))
+    approver = approve_next(idp)
+    token = auth.get_access_token(interactive=True)
+    approver.join()
+    idp.stop()  # the provider goes away while the token is inside the refresh margin
+    assert auth.get_access_token() == token
+    assert "could not refresh the access token early" in debug_logs.text
+
+
+def test_expired_token_and_unreachable_provider_raise(start_idp, approve_next, tmp_path):
+    idp = start_idp(access_token_lifetime_s=1)
+    auth = _auth(idp, tmp_path, refresh_margin_s=0, timeout=(0.5, 0.5))
+    approver = approve_next(idp)
+    auth.login()
+    approver.join()
+    idp.stop()
+    expires_at = auth._tokens.expires_at
+    wait_for(lambda: time.time() > expires_at, timeout_s=10, what="the access token to expire")
+    with pytest.raises(IdentityProviderUnreachableError, match="could not reach the identity provider"):
+        auth.get_access_token()

@@ -435,7 +435,8 @@ class DeviceCodeAuth:
             tokens = self._tokens
             if tokens is None:
                 return False
-            if tokens.access_token and tokens.access_token != getattr(self._handed_out, "token", None):
+            handed_out = getattr(self._handed_out, "token", None)
+            if handed_out is not None and tokens.access_token and tokens.access_token != handed_out:
                 return True  # another thread already refreshed after the same failure
             if not tokens.refresh_token:
                 return False
@@ -458,6 +459,12 @@ class DeviceCodeAuth:
                 try:
                     self._refresh_locked()
                     return self._tokens.access_token
+                except IdentityProviderUnreachableError:
+                    if tokens.access_token and tokens.expires_at > time.time():
+                        # Early refresh failed but the token still works: use it, try again next time.
+                        log.warning("could not refresh the access token early (identity provider unreachable)")
+                        return tokens.access_token
+                    raise
                 except _RefreshRefused:
                     self._drop_tokens_locked()
                     if not self.allow_device_flow:
