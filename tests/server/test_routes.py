@@ -488,3 +488,11 @@ def test_plain_parquet_files_without_metadata_still_serve_items_and_stats(demo_c
         assert page["NumberMatched"] == int((samples["valid_time"].dt.strftime("%Y-%m-%d") == day).sum())
         assert {f["properties"]["valid_time"] for f in page["features"]} == {day}
         assert session.get(f"{server.url}/collections/{SMALL_PUBLIC_ID}/metadata/items").json() == []
+
+
+def test_parameter_names_are_case_insensitive_like_aspnet(http, rdm_url, demo_catalog):
+    lower = http.get(f"{rdm_url}/collections/search?bbox=-180&BBOX=-90&bbox=180&bbox=90&ewoccodes=1101080000")
+    assert lower.status_code == 200
+    assert sorted(c["collectionId"] for c in lower.json()) == search(http, rdm_url, EwocCodes=[1101080000])
+    page = http.get(f"{rdm_url}/collections?maxresultcount=3&skipcount=1").json()
+    assert [c["collectionId"] for c in page["items"]] == sorted(public_records(demo_catalog))[1:4]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import pandas as pd
 import uvicorn
@@ -119,8 +119,31 @@ class TrafficStats:
             }
 
 
+#: Query parameter names of the live API; ASP.NET binds them case-insensitively, so this server does too.
+_CANONICAL_PARAMS = {
+    name.lower(): name
+    for name in (
+        "Bbox", "ValidityTime.Start", "ValidityTime.End", "EwocCodes", "IrrigationTypes",
+        "LandCoverConfidence.Start", "LandCoverConfidence.End", "CropTypeConfidence.Start", "CropTypeConfidence.End",
+        "IrrigationConfidence.Start", "IrrigationConfidence.End", "SkipCount", "MaxResultCount",
+        "ValidityStartTime", "ValidityEndTime",
+    )
+}
+
+
+def _canonical_query(query: bytes) -> bytes:
+    """Rewrite known parameter names to the API's spelling (``bbox`` -> ``Bbox``), keeping order and values."""
+    if not query:
+        return query
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    if all(_CANONICAL_PARAMS.get(k.lower(), k) == k for k, _ in pairs):
+        return query
+    return urlencode([(_CANONICAL_PARAMS.get(k.lower(), k), v) for k, v in pairs]).encode("latin-1")
+
+
 class _TrafficMiddleware:
-    """Counts response bytes per path and, for benchmarks, delays every request by ``latency_s``."""
+    """Counts response bytes per path, canonicalises query parameter names and, for benchmarks, delays
+    every request by ``latency_s``."""
 
     def __init__(self, app: Any, stats: TrafficStats, latency_s: float) -> None:
         self.app = app
@@ -131,6 +154,7 @@ class _TrafficMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = {**scope, "query_string": _canonical_query(scope.get("query_string", b""))}
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
         sent = 0
