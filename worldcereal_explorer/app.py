@@ -95,8 +95,9 @@ class RdmExplorer(w.VBox):
 
         endpoint_text = html.escape(getattr(state.client, "endpoint", "") or "")
         header = w.HTML(f"<h3 style='margin:4px 0'>WorldCereal reference data explorer</h3>"
-                        f"<div style='color:#666;font-size:12px'>RDM: <code class='wce-endpoint'>{endpoint_text}"
-                        f"</code></div>{_CSS}")
+                        f"<div style='color:#555;font-size:13px'>Find crop reference data: draw or type an area, "
+                        f"tick crop types, choose dates, then fetch the samples. RDM: "
+                        f"<code class='wce-endpoint'>{endpoint_text}</code></div>{_CSS}")
         filters = _panel([self.dates, self.privacy, self.quality, self.subset, self.crop_picker],
                          width="340px", min_width="300px")
         centre = _panel([w.HBox([self.search_button, self.fetch_button]), self.map],

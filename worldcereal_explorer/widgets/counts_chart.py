@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import bqplot as bq
@@ -39,12 +40,12 @@ class CountsChart(StateWidget):
         self.max_collections = max_collections
         x_scale, y_scale = bq.OrdinalScale(), bq.LinearScale(min=0)
         self.bars = bq.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, type=mode,
-                            colors=COLLECTION_COLOURS, display_legend=True, labels=[],
+                            colors=COLLECTION_COLOURS, display_legend=False, labels=[],
                             tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop", "samples"]))
         x_axis = bq.Axis(scale=x_scale, tick_rotate=-35, tick_style={"font-size": "10px"})
         y_axis = bq.Axis(scale=y_scale, orientation="vertical", label="samples", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[x_axis, y_axis], title="Samples per crop type",
-                                legend_location="top-right", fig_margin={"top": 50, "bottom": 110,
+                                fig_margin={"top": 40, "bottom": 110,
                                                                          "left": 70, "right": 20},
                                 layout=w.Layout(width="100%", height="380px"))
         self.mode = w.ToggleButtons(options=["stacked", "grouped"], value=mode,
@@ -52,7 +53,11 @@ class CountsChart(StateWidget):
         self.mode.observe(lambda ch: setattr(self.bars, "type", ch["new"]), "value")
         self.note = w.HTML()
         self.note.add_class("wce-counts-note")
-        self.children = [w.HBox([self.mode, self.note], layout=w.Layout(align_items="center")), self.figure]
+        # An HTML legend under the figure: bqplot's own legend sits inside the plot and hides bars.
+        self.legend = w.HTML()
+        self.legend.add_class("wce-counts-legend")
+        self.children = [w.HBox([self.mode, self.note], layout=w.Layout(align_items="center")), self.figure,
+                         self.legend]
         self._observe_state(self._update, ["counts", "grouping"])
         self._update()
 
@@ -65,6 +70,7 @@ class CountsChart(StateWidget):
         frame = self.state.counts_by_label()
         if frame.empty:
             self.bars.x, self.bars.y, self.bars.labels = [], [], []
+            self.legend.value = ""
             self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
             return
         if len(frame) > self.max_labels:
@@ -82,5 +88,11 @@ class CountsChart(StateWidget):
             self.bars.x = [str(v) for v in frame.index]
             self.bars.y = np.asarray(frame.T.to_numpy(dtype=float))
             self.bars.labels = [str(c) for c in frame.columns]
+        self.legend.value = "".join(
+            f"<span style='display:inline-block;margin-right:10px;font-size:12px'>"
+            f"<span style='display:inline-block;width:10px;height:10px;background:{colour};margin-right:3px'>"
+            f"</span>{html.escape(str(name))}</span>"
+            for name, colour in zip(frame.columns, COLLECTION_COLOURS, strict=False)
+        )
         total = int(frame.to_numpy().sum())
         self.note.value = f"{total:,} samples in {len(frame.index)} crop classes"

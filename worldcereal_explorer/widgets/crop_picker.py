@@ -94,9 +94,10 @@ class CropTypePicker(StateWidget):
         self.tree_box.add_class("wce-crop-tree")
         self.clear_button = w.Button(description="Clear", icon="times", layout=w.Layout(width="auto"))
         self.clear_button.on_click(lambda _: self.set_selection([]))
-        self.group_name = w.Text(placeholder="new label for the selection", layout=w.Layout(width="60%"))
+        self.group_name = w.Text(placeholder="new label", layout=w.Layout(width="45%"))
         self.group_name.add_class("wce-group-name")
-        self.group_button = w.Button(description="Group", icon="object-group", layout=w.Layout(width="auto"))
+        self.group_button = w.Button(description="Group", tooltip="give the selected classes this label",
+                                     layout=w.Layout(width="auto"))
         self.group_button.add_class("wce-group-button")
         self.group_button.on_click(lambda _: self.group_selected(self.group_name.value))
         self.ungroup_button = w.Button(description="Ungroup", layout=w.Layout(width="auto"))

@@ -114,9 +114,11 @@ class LoginWidget(widgets.VBox):
             return self._thread
 
     def cancel(self) -> None:
-        """Stop waiting for approval (the pending code is abandoned)."""
+        """Stop waiting for approval (the pending code is abandoned), whoever started the login."""
         if self._cancel_event is not None:
             self._cancel_event.set()
+        if self.auth.login_in_progress:
+            self.auth.cancel_login()
 
     def logout(self) -> None:
         """End the session (tokens dropped, cache entry deleted, provider told)."""
@@ -174,7 +176,19 @@ class LoginWidget(widgets.VBox):
         self._render()
 
     def _on_auth_event(self, event: str) -> None:
-        if event == "logged_in":
+        own_login = self._thread is not None and self._thread.is_alive()
+        if event == "login_started":
+            # Also for logins the client starts (private data requested): show the link and code here.
+            authorization = self.auth.pending_authorization
+            if authorization is not None:
+                self.status = "waiting"
+                self._show_authorization(authorization)
+            return
+        if event == "login_failed" and not own_login:
+            self.message = f"Login failed: {self.auth.last_login_error or 'unknown reason'}"
+            self.status = "cancelled" if "cancelled" in self.message else "error"
+            self.code_html.value = ""
+        elif event == "logged_in":
             self.username = self.auth.username
             self.status = "logged_in"
         elif event == "logged_out" and self.status == "logged_in":

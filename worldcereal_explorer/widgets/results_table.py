@@ -26,7 +26,7 @@ def _confidence(coll: Any) -> str:
 
 #: (key, header, cell text, sort key, CSS width)
 COLUMNS: list[tuple[str, str, Callable[[Any], str], Callable[[Any], Any], str]] = [
-    ("id", "Collection id", lambda c: c.id, lambda c: c.id, "minmax(180px, 2.2fr)"),
+    ("id", "Collection id", lambda c: c.id, lambda c: c.id, "minmax(230px, 2.6fr)"),
     ("title", "Title", lambda c: c.title, lambda c: (c.title or "").lower(), "minmax(160px, 2.5fr)"),
     ("type", "Type", lambda c: c.data_type, lambda c: c.data_type or "", "80px"),
     ("access", "Access", lambda c: c.access_type, lambda c: c.access_type, "85px"),

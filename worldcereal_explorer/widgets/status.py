@@ -48,3 +48,4 @@ class StatusBar(StateWidget):
         loading = status == "loading"
         self.progress.layout.visibility = "visible" if loading else "hidden"
         self.cancel_button.disabled = not loading
+        self.cancel_button.layout.visibility = "visible" if loading else "hidden"

@@ -1,0 +1,174 @@
+"""The Voilà dashboard in headless Chromium, used as a person would, against the local RDM server.
+
+Expected numbers come from an RdmClient asking the same server directly, so every assertion checks that
+what the page shows is what the RDM holds for the filters typed and clicked.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+EUROPE = (-5.0, 40.0, 10.0, 55.0)
+
+
+@pytest.fixture
+def rdm(rdm_url):
+    from worldcereal_explorer.rdm.client import RdmClient
+
+    with RdmClient(rdm_url, retries=2, backoff_factor=0.01, legend=f"{rdm_url}/legend.csv") as client:
+        yield client
+
+
+def _open(page, url):
+    from playwright.sync_api import expect
+
+    page.goto(url + "/", wait_until="domcontentloaded")
+    page.wait_for_selector(".wce-explorer")
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_selector(".bqplot")
+    expect(page.locator(".wce-status [data-status='idle']")).to_be_visible()
+
+
+def _summary(rdm, **filters):
+    collections = rdm.get_collections(**filters)
+    ids = [c.id for c in collections]
+    counts = rdm.get_crop_counts(ids, ewoc_codes=filters.get("ewoc_codes")) if ids else None
+    total = int(counts.to_numpy().sum()) if counts is not None else 0
+    n = len(ids)
+    return ids, f"{n} collection{'s' if n != 1 else ''} found, {total:,} samples", total
+
+
+def _type_bbox(page, bbox):
+    for name, value in zip(("west", "south", "east", "north"), bbox, strict=True):
+        field = page.locator(f".wce-bbox-{name} input")
+        field.fill(str(value))
+        field.press("Enter")
+
+
+def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
+    from playwright.sync_api import expect
+
+    status = page.locator(".wce-status")
+    _open(page, voila_url)
+    all_ids, message, _ = _summary(rdm)
+    expect(status).to_contain_text(message)
+    expect(page.locator(".wce-row-select")).to_have_count(min(12, len(all_ids)))
+    page.wait_for_function("n => document.querySelectorAll('.bqplot rect.bar').length >= n", arg=1)
+    bars_before = page.locator(".bqplot rect.bar").count()
+    page.screenshot(path=str(artifacts_dir / "dashboard_1_opened.png"), full_page=True)
+
+    # 1. type a bounding box
+    _type_bbox(page, EUROPE)
+    eu_ids, message, total = _summary(rdm, spatial_extent=EUROPE)
+    assert 0 < len(eu_ids) < len(all_ids)
+    expect(status).to_contain_text(message)
+    expect(page.locator(".wce-row-select")).to_have_count(len(eu_ids))
+    for ref_id in eu_ids:
+        expect(page.locator(".wce-results-grid")).to_contain_text(ref_id)
+    expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
+    assert page.locator(".bqplot rect.bar").count() != bars_before
+
+    # 2. pick a crop in the tree (search, then tick)
+    legend = rdm.legend
+    maize = next(code for code in legend.frame.index if legend.label(code) == "maize")
+    codes = legend.tree().find(maize).descendant_codes()
+    page.locator(".wce-crop-search input").fill("maize")
+    page.locator(f".wce-code-{maize} .wce-crop-check").click()
+    expect(page.locator(f".wce-code-{maize} .wce-crop-check")).to_have_class(re.compile(r"wce-checked"))
+    _, message, total = _summary(rdm, spatial_extent=EUROPE, ewoc_codes=codes)
+    expect(status).to_contain_text(message)
+    expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
+    expect(page.locator(".wce-crop-summary")).to_contain_text(f"{len(codes)} class")
+
+    # 3. change the dates
+    page.locator(".wce-start-date input").fill("2021-01-01")
+    page.locator(".wce-end-date input").fill("2021-12-31")
+    dated_ids, message, total = _summary(rdm, spatial_extent=EUROPE, ewoc_codes=codes,
+                                         temporal_extent=("2021-01-01", "2021-12-31"))
+    assert dated_ids
+    expect(status).to_contain_text(message)
+    page.screenshot(path=str(artifacts_dir / "dashboard_2_filtered.png"), full_page=True)
+
+    # 4. fetch the samples and see them on the map
+    expected = rdm.get_samples(dated_ids, spatial_extent=EUROPE, ewoc_codes=codes,
+                               temporal_extent=("2021-01-01", "2021-12-31"), progress=False)
+    assert 0 < len(expected) <= 5000  # drawn one by one
+    page.locator(".wce-fetch-samples").click()
+    expect(status).to_contain_text(f"{len(expected):,} samples fetched")
+    expect(page.locator(".wce-samples-info")).to_contain_text(f"{len(expected):,} samples")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length >= n",
+        arg=len(expected), polling=200)
+    preview = page.locator(".wce-samples-preview")
+    expect(preview).to_contain_text(f"{len(expected):,} samples")
+    first_row = preview.locator("tbody tr").first.locator("td").first.inner_text()
+    assert first_row in set(expected["sample_id"].astype(str))
+    legend_box = page.locator(".leaflet-control-legend")
+    expect(legend_box).to_contain_text(expected["ewoc_code"].map(rdm.legend.label).value_counts().index[0])
+    page.screenshot(path=str(artifacts_dir / "dashboard_3_samples.png"), full_page=True)
+    assert not page.page_errors
+
+
+def _download(page, link, target):
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.failure() is None
+    download.save_as(str(target))
+    return download.suggested_filename
+
+
+def test_download_samples_and_documents(page, voila_url, rdm, artifacts_dir, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    from playwright.sync_api import expect
+
+    belgium = (2.5, 50.0, 6.5, 52.0)
+    status = page.locator(".wce-status")
+    _open(page, voila_url)
+    _type_bbox(page, belgium)
+    ids, message, _ = _summary(rdm, spatial_extent=belgium)
+    expect(status).to_contain_text(message)
+    expected = rdm.get_samples(ids, spatial_extent=belgium, progress=False)
+    page.locator(".wce-fetch-samples").click()
+    expect(status).to_contain_text(f"{len(expected):,} samples fetched")
+
+    links = page.locator(".wce-download-links")
+    page.locator(".wce-download-format select").select_option("GeoParquet")
+    page.locator(".wce-save-samples").click()
+    link = links.locator("a.wce-download-link")
+    expect(link).to_contain_text(".geoparquet")
+    name = _download(page, link, tmp_path / "samples.geoparquet")
+    assert name.endswith(".geoparquet")
+    back = gpd.read_parquet(tmp_path / "samples.geoparquet")
+    assert sorted(back["sample_id"]) == sorted(expected["sample_id"])
+    assert back.crs.to_epsg() == 4326
+    merged = back.set_index("sample_id").geometry.geom_equals_exact(
+        expected.set_index("sample_id").geometry, tolerance=1e-9, align=True)
+    assert merged.all()
+
+    page.locator(".wce-download-format select").select_option("CSV")
+    page.locator(".wce-save-samples").click()
+    expect(link).to_contain_text(".csv")
+    _download(page, link, tmp_path / "samples.csv")
+    table = pd.read_csv(tmp_path / "samples.csv")
+    assert sorted(table["sample_id"]) == sorted(expected["sample_id"])
+
+    ref_id = page.locator(".wce-download-collection select").input_value()
+    assert ref_id in ids
+    page.locator(".wce-download-metadata").click()
+    expect(link).to_contain_text(f"{ref_id}_metadata.xlsx")
+    _download(page, link, tmp_path / "metadata.xlsx")
+    assert (tmp_path / "metadata.xlsx").read_bytes()[:2] == b"PK"
+    sheet = pd.read_excel(tmp_path / "metadata.xlsx", sheet_name=None)
+    assert sheet  # a readable workbook
+    page.locator(".wce-download-pdf").click()
+    expect(link).to_contain_text(".pdf")
+    _download(page, link, tmp_path / "harmonization.pdf")
+    assert (tmp_path / "harmonization.pdf").read_bytes()[:5] == b"%PDF-"
+    page.screenshot(path=str(artifacts_dir / "dashboard_4_downloads.png"), full_page=True)
+    assert not page.page_errors
