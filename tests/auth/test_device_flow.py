@@ -426,3 +426,20 @@ def test_expired_token_and_unreachable_provider_raise(start_idp, approve_next, t
     wait_for(lambda: time.time() > expires_at, timeout_s=10, what="the access token to expire")
     with pytest.raises(IdentityProviderUnreachableError, match="could not reach the identity provider"):
         auth.get_access_token()
+
+
+def test_concurrent_logins_share_one_flow(idp, approve_next, tmp_path):
+    # The widget and the client may both ask for a login at once: one device flow, one session.
+    auth = _auth(idp, tmp_path, display=lambda _authorization: None)
+    approver = approve_next(idp)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(auth.get_access_token(interactive=True)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    approver.join()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 3 and len(set(results)) == 1 and results[0]
+    assert idp.stats.device_authorizations == 1
+    assert auth.login() == auth.user_info and idp.stats.device_authorizations == 1  # no second flow

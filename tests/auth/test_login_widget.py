@@ -82,16 +82,47 @@ def test_login_widget_denied(idp, tmp_path):
     assert login.status == "error" and "denied" in login.message
 
 
-def test_login_widget_follows_logins_started_by_the_client(idp, tmp_path):
-    # The client asks for private data -> the auth object logs in; the widget shows who is logged in.
+def test_login_widget_shows_logins_started_by_the_client(idp, tmp_path):
+    # The client asks for private data -> the auth object starts the login; the widget shows the link
+    # and code, then who is logged in.
     auth = _auth(idp, tmp_path)
-    login = LoginWidget(auth)
-    approver = threading.Thread(target=lambda: idp.approve(idp.wait_for_user_code(30)), daemon=True)
-    approver.start()
     auth.display = lambda _authorization: None
-    assert auth.get_access_token(interactive=True)
-    approver.join(30)
+    login = LoginWidget(auth)
+    result = {}
+    client_side = threading.Thread(
+        target=lambda: result.update(token=auth.get_access_token(interactive=True)), daemon=True
+    )
+    client_side.start()
+    user_code = _shown_user_code(login)
+    assert login.status == "waiting" and user_code in idp.pending_user_codes()
+    idp.approve(user_code)
+    client_side.join(30)
+    assert result["token"]
     assert login.status == "logged_in" and login.username == "demo-user"
+    assert login.login() is None  # already logged in: nothing to do
+
+
+def test_login_widget_cancels_a_login_started_by_the_client(idp, tmp_path):
+    from worldcereal_explorer.rdm.auth import LoginCancelledError
+
+    auth = _auth(idp, tmp_path)
+    auth.display = lambda _authorization: None
+    login = LoginWidget(auth)
+    errors = []
+
+    def client_side():
+        try:
+            auth.get_access_token(interactive=True)
+        except LoginCancelledError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=client_side, daemon=True)
+    thread.start()
+    _shown_user_code(login)
+    login.cancel_button.click()
+    thread.join(30)
+    assert errors and login.status == "cancelled"
+    assert not auth.login_in_progress
 
 
 def test_login_widget_shows_cached_session(idp, tmp_path):

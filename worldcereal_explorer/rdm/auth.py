@@ -346,6 +346,11 @@ class DeviceCodeAuth:
         self._cache_loaded = False
         self._handed_out = threading.local()  # the token this thread last got, to spot concurrent refreshes
         self._listeners: list[Callable[[str], None]] = []
+        self._login_cancel = threading.Event()
+        #: The running device login's link and code (no secret), or ``None``: what a UI shows.
+        self.pending_authorization: DeviceAuthorization | None = None
+        #: Why the last login failed (a message without secrets), or ``None``.
+        self.last_login_error: str | None = None
         if refresh_token:
             # Headless start: the first get_access_token() exchanges it at the token endpoint.
             self._tokens = _TokenSet(access_token="", expires_at=0.0, refresh_token=refresh_token)
@@ -387,11 +392,18 @@ class DeviceCodeAuth:
         info = self.user_info
         return info.get("preferred_username") or info.get("name") or info.get("sub")
 
-    def add_listener(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(event)`` on ``"logged_in"`` and ``"logged_out"`` (a UI keeps its "logged in as" line
-        right whoever started the login: the widget, or the client asking for private data).
+    @property
+    def login_in_progress(self) -> bool:
+        """Whether a device login is waiting for approval right now."""
+        return self.pending_authorization is not None
 
-        Callbacks run on the thread that logged in or out; they receive no token.
+    def add_listener(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(event)`` when the session changes, whoever started the login (a widget, or the
+        client asking for private data), so a UI can follow it.
+
+        Events: ``"login_started"`` (see :attr:`pending_authorization` for the link and code),
+        ``"logged_in"``, ``"login_failed"`` (see :attr:`last_login_error`) and ``"logged_out"``.
+        Callbacks run on the thread that changed the session; they receive no token.
         """
         if callback not in self._listeners:
             self._listeners.append(callback)
@@ -486,8 +498,12 @@ class DeviceCodeAuth:
         display: Callable[[DeviceAuthorization], None] | None = None,
         cancel_event: threading.Event | None = None,
         progress: Callable[[float], None] | None = None,
+        force: bool = False,
     ) -> dict[str, Any]:
         """Run the device flow: show the link and code, poll until approved, keep the tokens.
+
+        Only one login runs at a time; a caller arriving while another login runs waits for it and,
+        unless ``force``, uses the session it opened instead of starting a second one.
 
         Parameters
         ----------
@@ -497,6 +513,8 @@ class DeviceCodeAuth:
             Set it (from another thread) to stop waiting; raises :class:`LoginCancelledError`.
         progress
             Called before each poll with the seconds left before the code expires.
+        force
+            Log in again even when a session is already open.
 
         Returns
         -------
@@ -516,12 +534,28 @@ class DeviceCodeAuth:
                 f"${ENV_RDM_TOKEN} or a refresh token in ${ENV_RDM_REFRESH_TOKEN}"
             )
         with self._login_lock:
-            tokens = self._device_flow(display or self.display, cancel_event, progress)
+            self._load_cache_once()
+            if self._tokens is not None and not force:
+                return self.user_info
+            self._login_cancel.clear()
+            self.last_login_error = None
+            try:
+                tokens = self._device_flow(display or self.display, cancel_event, progress)
+            except AuthenticationError as exc:
+                self.last_login_error = str(exc)
+                self._emit("login_failed")
+                raise
+            finally:
+                self.pending_authorization = None
             with self._state_lock:
                 self._store_tokens_locked(tokens)
         log.info("logged in to %s as %s", self.issuer, self.username)
         self._emit("logged_in")
         return self.user_info
+
+    def cancel_login(self) -> None:
+        """Stop a running device login (from any thread); it raises :class:`LoginCancelledError`."""
+        self._login_cancel.set()
 
     def logout(self) -> None:
         """Forget the session: drop the tokens, delete them from the cache, and end the session at the provider.
@@ -669,11 +703,13 @@ class DeviceCodeAuth:
             expires_in_s=expires_in,
             interval_s=interval,
         )
+        self.pending_authorization = authorization
+        self._emit("login_started")
         display(authorization)
         deadline = time.monotonic() + min(expires_in, self.max_poll_time_s)
-        cancel_event = cancel_event or threading.Event()
+        cancel_events = [event for event in (cancel_event, self._login_cancel) if event is not None]
         while True:
-            if cancel_event.wait(interval):
+            if _wait_any(cancel_events, interval):
                 raise LoginCancelledError("the device login was cancelled")
             left = deadline - time.monotonic()
             if left <= 0:
@@ -755,6 +791,21 @@ class DeviceCodeAuth:
             refresh_token=body.get("refresh_token"),
             id_token=body.get("id_token"),
         )
+
+
+def _wait_any(events: list[threading.Event], timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for any of ``events``; True as soon as one is set."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if any(event.is_set() for event in events):
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if len(events) == 1:
+            events[0].wait(left)
+        else:  # no wait-for-any in threading: block on one, waking every 50 ms to look at the others
+            events[-1].wait(min(left, 0.05))
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:
