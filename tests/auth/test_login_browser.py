@@ -7,24 +7,15 @@ Then the page is searched for anything that looks like a token.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
+from tests.auth.voila import browser_context, serve_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 JWT_PATTERN = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
 
 NOTEBOOK_SOURCE = """\
@@ -40,57 +31,16 @@ login
 
 @pytest.fixture
 def voila_login_page(start_idp, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Chromium at {CHROMIUM} (set $CHROMIUM)")
-    playwright = pytest.importorskip("playwright.sync_api")
     idp = start_idp(poll_interval_s=0.5)
     notebook = tmp_path / "login.ipynb"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_SOURCE)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, notebook)
-    port = free_port()
-    log_path = tmp_path / "voila.log"
-    env = {
-        **os.environ,
-        "WORLDCEREAL_OIDC_ISSUER": idp.issuer,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:  # ready when GET / answers
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited rc={proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("voila did not answer within 90 s") from None
-                time.sleep(0.2)
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1200, "height": 800})
-            context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")),
-                          lambda route: route.abort())
-            page = context.new_page()
-            page.set_default_timeout(120_000)
-            page.goto(base + "/", wait_until="domcontentloaded")
-            yield idp, context, page
-            browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with browser_context() as context, serve_voila(notebook, {"WORLDCEREAL_OIDC_ISSUER": idp.issuer}, tmp_path) as url:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(url + "/", wait_until="domcontentloaded")
+        yield idp, context, page
 
 
 def test_login_in_voila_through_the_verification_page(voila_login_page, artifacts_dir):

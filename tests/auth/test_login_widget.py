@@ -27,7 +27,7 @@ def _all_widget_states(widget: widgets.Widget) -> list[dict]:
 
 def _shown_user_code(login: LoginWidget) -> str:
     html = wait_for(lambda: login.code_html.value, what="the user code in the widget")
-    return re.search(r"<code class='wcx-user-code'>([A-Z-]+)</code>", html).group(1)
+    return re.search(r"<code class='wcx-user-code'[^>]*>([A-Z-]+)</code>", html).group(1)
 
 
 def _auth(idp, tmp_path) -> DeviceCodeAuth:

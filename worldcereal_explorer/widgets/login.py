@@ -162,10 +162,14 @@ class LoginWidget(widgets.VBox):
 
     def _show_authorization(self, authorization: DeviceAuthorization) -> None:
         link = html.escape(authorization.link, quote=True)
+        shown = html.escape(authorization.verification_uri)  # the short form; the link may carry the code
         code = html.escape(authorization.user_code)
         self.code_html.value = (
-            f"<div>Open <a class='wcx-login-link' href=\"{link}\" target=\"_blank\" rel=\"noopener noreferrer\">"
-            f"{link}</a> and enter the code <b><code class='wcx-user-code'>{code}</code></b></div>"
+            "<div style='line-height:1.6'>"
+            f"<div>1. Open <a class='wcx-login-link' href=\"{link}\" target=\"_blank\" rel=\"noopener noreferrer\" "
+            f"style='word-break:break-all'>{shown}</a></div>"
+            f"<div>2. Enter the code <code class='wcx-user-code' style='font-size:1.2em;font-weight:bold'>{code}</code>"
+            "</div></div>"
         )
         self.message = "Waiting for you to approve the login…"
         self._render()

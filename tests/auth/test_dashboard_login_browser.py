@@ -1,0 +1,81 @@
+"""Log in from the dashboard's privacy toggle and see the demo user's private collection appear.
+
+Real parts only: the dashboard notebook (``apps/rdm_explorer.ipynb``) in Voila, headless Chromium, the
+local RDM server validating JWTs of the local OIDC provider, and the provider's browser verification
+page where the code is approved. The kernel's token cache goes to the test's folder.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.auth.voila import serve_voila
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
+JWT_PATTERN = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
+
+
+def test_login_from_privacy_toggle_shows_private_collection(start_idp, rdm_for, demo_access, tmp_path,
+                                                            artifacts_dir):
+    from playwright.sync_api import expect
+
+    from tests.auth.voila import browser_context
+
+    if not APP.exists():
+        pytest.skip(f"the dashboard notebook {APP} is not there")
+    idp = start_idp(poll_interval_s=0.5)
+    rdm = rdm_for(idp)
+    private_id = demo_access["private"]
+    env = {
+        "WORLDCEREAL_RDM_URL": rdm.url,
+        "WORLDCEREAL_LEGEND_URL": f"{rdm.url}/legend.csv",
+        "WORLDCEREAL_OIDC_ISSUER": idp.issuer,
+    }
+    with browser_context() as context, serve_voila(APP, env, tmp_path) as url:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page_errors = []
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        page.goto(url + "/", wait_until="domcontentloaded")
+        grid = page.locator(".wce-results-grid")
+        expect(page.locator(".wce-row-select").first).to_be_visible()
+        expect(grid).not_to_contain_text(private_id)
+
+        # Ask for private data: the login widget appears (the search may already have started the login).
+        page.locator(".wce-access-private input").check()
+        page.locator(".wcx-login-widget").wait_for()
+        link = page.locator("a.wcx-login-link")
+        if not link.is_visible():
+            page.locator(".wcx-login").click()
+        expect(link).to_be_visible()
+        user_code = page.locator(".wcx-user-code").inner_text()
+        assert user_code in idp.pending_user_codes()
+        page.screenshot(path=str(artifacts_dir / "dashboard_login_code.png"), full_page=True)
+
+        with context.expect_page() as new_tab:
+            link.click()
+        provider_page = new_tab.value
+        provider_page.wait_for_load_state("domcontentloaded")
+        assert provider_page.locator("#user_code").input_value() == user_code
+        assert provider_page.locator("#sub").input_value() == demo_access["private_owner"]
+        provider_page.locator("#approve").click()
+        expect(provider_page.locator("#result")).to_contain_text("approved")
+        provider_page.close()
+
+        expect(page.locator(".wcx-username")).to_have_text(demo_access["private_owner"])
+        # Only private collections now: the demo user's one must be listed.
+        page.locator(".wce-access-public input").uncheck()
+        expect(grid).to_contain_text(private_id)
+        expect(grid).not_to_contain_text(demo_access["restricted"])  # not a consortium member
+        page.screenshot(path=str(artifacts_dir / "dashboard_login_private.png"), full_page=True)
+
+        html = page.content()
+        assert not JWT_PATTERN.search(html), "something that looks like a JWT is in the page"
+        assert not any(token in html for token in list(idp._sessions_by_refresh_token))
+        assert idp.stats.device_tokens_issued == 1
+        assert not page_errors, page_errors
