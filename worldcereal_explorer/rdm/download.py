@@ -9,11 +9,13 @@ request from the bytes already received.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -202,6 +204,11 @@ class HttpRangeReader:
         How often a range whose connection drops mid-body is resumed before giving up.
     headers
         Extra request headers (for example an ``Authorization`` header prepared elsewhere).
+    max_parallel
+        How many ranges :meth:`prefetch` fetches at the same time.
+    request_slots
+        A semaphore shared by the readers of one query, bounding the requests in flight to what the
+        session's connection pool holds.
     """
 
     #: Smallest request :meth:`read_at` makes on a cache miss (pyarrow reads footers in small pieces).
@@ -219,9 +226,13 @@ class HttpRangeReader:
         tail_size: int = 64 * 1024,
         max_resumes: int = 3,
         headers: dict[str, str] | None = None,
+        max_parallel: int = 8,
+        request_slots: threading.Semaphore | None = None,
     ):
         self.session = session
         self.headers = dict(headers or {})
+        self.max_parallel = max(1, max_parallel)
+        self.request_slots = request_slots
         self.url = url
         self.timeout = timeout
         self.cancel_event = cancel_event
@@ -302,9 +313,17 @@ class HttpRangeReader:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
-        for start, end in merged:
-            for gap_start, gap_end in self.missing(start, end):
-                self._fetch(gap_start, gap_end)
+        jobs = [gap for start, end in merged for gap in self.missing(start, end)]
+        parallel = min(self.max_parallel, len(jobs))
+        if parallel <= 1:
+            for start, end in jobs:
+                self._fetch(start, end)
+            return
+        # Ranges are independent: fetch them side by side, so latency is paid about once, not per range.
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="wce-samples-range") as pool:
+            futures = [pool.submit(self._fetch, start, end) for start, end in jobs]
+            for future in futures:
+                future.result()
 
     def _fetch(self, start: int, end: int) -> None:
         data, status, _ = self._get(f"bytes={start}-{end - 1}", expect_start=start)
@@ -354,8 +373,9 @@ class HttpRangeReader:
             self._check_cancel()
             header = range_header if first is None else f"bytes={first + len(body)}-{last}"
             self.requests_made += 1
+            slot = self.request_slots if self.request_slots is not None else contextlib.nullcontext()
             try:
-                with self.session.get(
+                with slot, self.session.get(
                     self.url, headers={**self.headers, "Range": header}, stream=True, timeout=self.timeout
                 ) as response:
                     status = response.status_code

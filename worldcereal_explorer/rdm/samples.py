@@ -15,6 +15,7 @@ int64 codes all read correctly; they are just read less selectively.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -285,10 +286,17 @@ def _is_text(t: pa.DataType) -> bool:
 def _is_4326(crs: Any) -> bool:
     if crs is None:  # GeoParquet: a null crs means "unknown"; RDM files are lon/lat
         return True
+    return _is_4326_text(json.dumps(crs, sort_keys=True) if not isinstance(crs, str) else crs)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_4326_text(crs: str) -> bool:
+    # Parsing PROJJSON costs ~10 ms; every RDM file carries the same one.
     try:
         from pyproj import CRS
 
-        return CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True)
+        return CRS.from_user_input(json.loads(crs) if crs.startswith("{") else crs).equals(
+            CRS.from_epsg(4326), ignore_axis_order=True)
     except Exception:
         return True
 
@@ -573,6 +581,7 @@ def read_samples_from_url(
     on_bytes: Callable[[int], None] | None = None,
     row_groups: Sequence[int] | None = None,
     headers: dict[str, str] | None = None,
+    request_slots: threading.Semaphore | None = None,
 ) -> CollectionResult:
     """Read the samples of one remote GeoParquet file that match ``query``.
 
@@ -596,6 +605,8 @@ def read_samples_from_url(
         Restrict the read to these row groups (used by the Dask engine's partitions).
     headers
         Extra request headers.
+    request_slots
+        Semaphore bounding the HTTP requests in flight across the collections of one query.
 
     Returns
     -------
@@ -610,7 +621,7 @@ def read_samples_from_url(
     """
     ref_id = ref_id or ref_id_from_url(url)
     reader = HttpRangeReader(session, url, timeout=timeout, cancel_event=cancel_event, on_bytes=on_bytes,
-                             headers=headers)
+                             headers=headers, request_slots=request_slots)
     try:
         parquet, metadata, layout = _open_parquet(reader, ref_id)
         names = _requested_names(layout, query, ref_id)
@@ -959,16 +970,24 @@ def _map_collections(client: Any, ids: list[str], work: Callable[[str, AnyEvent,
     return [results[i] for i in sorted(results)], skipped, counter.value
 
 
+def _request_slots(client: Any) -> threading.BoundedSemaphore:
+    # The client's connection pool keeps max(max_workers, 10) connections per host; more requests in
+    # flight would open (and then discard) extra connections.
+    return threading.BoundedSemaphore(max(int(getattr(client, "max_workers", 8) or 8), 10))
+
+
 def _read_many(client: Any, ids: list[str], query: SampleQuery, *, progress: Any,
                cancel_event: threading.Event | None, on_error: str) -> gpd.GeoDataFrame:
     timeout = _session_timeout(client)
+    slots = _request_slots(client)
 
     def work(ref_id: str, cancelled: AnyEvent, counter: _ByteCounter) -> CollectionResult:
         if cancelled.is_set():
             raise QueryCancelledError("query cancelled")
         url = client.get_download_url(ref_id, subset=query.subset)
         return read_samples_from_url(client.session, url, query, ref_id=_safe_ref_id(url, ref_id),
-                                     timeout=timeout, cancel_event=cancelled, on_bytes=counter)
+                                     timeout=timeout, cancel_event=cancelled, on_bytes=counter,
+                                     request_slots=slots)
 
     ordered, skipped, nbytes = _map_collections(client, ids, work, progress=progress,
                                                 cancel_event=cancel_event, on_error=on_error)
@@ -1045,8 +1064,6 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_err
     Footers are read now (small), to validate the columns and prune row groups by their statistics;
     row groups are read and filtered lazily, one partition per row group that may match.
     """
-    import functools
-
     import dask.dataframe as dd
     import dask_geopandas  # noqa: F401  (registers the GeoDataFrame collection type with dask)
 
