@@ -1,0 +1,17 @@
+"""Run the three sample benchmarks (a), (b), (c) one after the other, each once.
+
+    python benchmarks/run_all.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+if __name__ == "__main__":
+    for script in ("bench_samples_bbox.py", "bench_crop_counts.py", "bench_memory.py"):
+        print(f"\n=== {script}", flush=True)
+        subprocess.run([sys.executable, str(HERE / script)], check=True)
