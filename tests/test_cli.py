@@ -87,7 +87,8 @@ def test_demo_command_serves_dashboard_and_api(tmp_path):
     env.pop("WORLDCEREAL_RDM_URL", None)
     voila_port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "worldcereal_explorer.cli", "demo", "--voila-port", str(voila_port)],
+        [sys.executable, "-m", "worldcereal_explorer.cli", "demo", "--voila-port", str(voila_port),
+         "--idp-port", str(free_port())],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     try:
@@ -102,3 +103,33 @@ def test_demo_command_serves_dashboard_and_api(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_login_and_logout_commands_with_local_provider(tmp_path):
+    from worldcereal_explorer.server.idp import serve_idp_in_thread
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1"}
+    with serve_idp_in_thread(poll_interval_s=0.1) as idp:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "worldcereal_explorer.cli", "login", "--issuer", idp.issuer],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        try:
+            user_code = idp.wait_for_user_code(timeout_s=60)
+            idp.approve(user_code, sub="demo-user", name="Demo User", preferred_username="demo")
+            output, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, output
+        assert user_code in output and f"{idp.issuer}/device" in output
+        assert "Logged in as demo" in output
+        cache_files = list((tmp_path / "config").rglob("*.json"))
+        assert cache_files and oct(cache_files[0].stat().st_mode & 0o777) == "0o600"
+        assert "access_token" in cache_files[0].read_text()
+        done = subprocess.run(
+            [sys.executable, "-m", "worldcereal_explorer.cli", "logout", "--issuer", idp.issuer],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert done.returncode == 0 and "Logged out" in done.stdout
+        assert "access_token" not in "".join(p.read_text() for p in (tmp_path / "config").rglob("*.json"))

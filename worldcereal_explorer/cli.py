@@ -95,7 +95,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     catalog = ensure_demo_catalog(Path(args.catalog) if args.catalog else None)
     # A local identity provider stands in for CDSE, so the private demo collection can be logged into.
-    idp = serve_idp_in_thread(poll_interval_s=1.0)
+    # A fixed port keeps the issuer URL (and so the user's cached demo login) stable across runs.
+    idp = serve_idp_in_thread(port=args.idp_port, poll_interval_s=1.0)
     server = serve_in_thread(catalog, port=args.port, token_validator=JwtTokenValidator(idp.issuer, idp.client_id))
     env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv",
            ENV_OIDC_ISSUER: idp.issuer}
@@ -145,6 +146,23 @@ def cmd_make_demo_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_login(args: argparse.Namespace) -> int:
+    from .rdm.auth import DeviceCodeAuth
+
+    auth = DeviceCodeAuth(issuer=args.issuer, client_id=args.client_id)
+    auth.login()
+    print(f"Logged in as {auth.username or 'unknown user'}; the session is cached for the client.")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from .rdm.auth import DeviceCodeAuth
+
+    DeviceCodeAuth(issuer=args.issuer, client_id=args.client_id).logout()
+    print("Logged out; cached tokens removed.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="worldcereal-explorer", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -153,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the dashboard on the embedded demo (local RDM server, no network)")
     demo.add_argument("--port", type=int, default=0, help="local RDM server port (default: a free port)")
     demo.add_argument("--voila-port", type=int, default=8866, help="dashboard port (default 8866)")
+    demo.add_argument("--idp-port", type=int, default=8867, help="local identity provider port (default 8867)")
     demo.add_argument("--catalog", help="catalogue folder (default: the demo catalogue in the user cache)")
     demo.set_defaults(func=cmd_demo)
 
@@ -165,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("dir")
     make.add_argument("--seed", type=int, default=2024)
     make.set_defaults(func=cmd_make_demo_catalog)
+
+    for name, func, text in [("login", cmd_login, "log in to the RDM (OIDC device flow: prints a link and a code)"),
+                             ("logout", cmd_logout, "log out and remove the cached tokens")]:
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--issuer", help="OIDC issuer (default: $WORLDCEREAL_OIDC_ISSUER, else CDSE)")
+        command.add_argument("--client-id", help="OIDC client id (default: $WORLDCEREAL_OIDC_CLIENT_ID)")
+        command.set_defaults(func=func)
 
     try:
         from .cli_samples import add_samples_command
