@@ -945,13 +945,17 @@ def _map_collections(client: Any, ids: list[str], work: Callable[[str, AnyEvent,
                     skipped[ids[index]] = str(error)
                     logger.warning("skipping collection %s: %s", ids[index], error)
                 done_count += 1
+            current = counter.value
             if bars is not None:
                 bars[0].update(len(done))
-                bars[1].update(counter.value - reported_bytes)
-            reported_bytes = counter.value
-            if callable(progress):
+                bars[1].update(current - reported_bytes)
+            changed = bool(done) or current != reported_bytes
+            reported_bytes = current
+            if callable(progress) and (changed or not pending):
                 last = ids[max(futures[f] for f in done)] if done else None
-                progress(SampleProgress(done_count, len(ids), counter.value, last, done=not pending))
+                progress(SampleProgress(done_count, len(ids), reported_bytes, last, done=not pending))
+        if not ids and callable(progress):
+            progress(SampleProgress(0, 0, 0, None, done=True))
     except BaseException:
         stop.set()
         raise
