@@ -1068,8 +1068,13 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_err
     Footers are read now (small), to validate the columns and prune row groups by their statistics;
     row groups are read and filtered lazily, one partition per row group that may match.
     """
-    import dask.dataframe as dd
-    import dask_geopandas  # noqa: F401  (registers the GeoDataFrame collection type with dask)
+    try:
+        import dask.dataframe as dd
+        import dask_geopandas  # noqa: F401  (registers the GeoDataFrame collection type with dask)
+    except ImportError as exc:
+        raise ImportError(
+            "engine='dask' needs dask and dask-geopandas: pip install 'worldcereal-explorer[dask]'"
+        ) from exc
 
     timeout = _session_timeout(client)
 
