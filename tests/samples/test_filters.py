@@ -221,3 +221,10 @@ def test_random_attribute_filters_match_the_oracle(sample_client, oracle_frames,
         gdf = get(sample_client, ewoc_codes=codes, subset=subset, min_quality_ct=min_ct, temporal_extent=temporal)
     assert_same_samples(gdf, oracle(oracle_frames, IDS, codes=codes, subset=subset, min_ct=min_ct,
                                     temporal=temporal))
+
+
+def test_results_follow_the_order_of_ref_ids(sample_client):
+    order = list(reversed(IDS))
+    gdf = get(sample_client, ref_ids=order, spatial_extent=BBOX)
+    blocks = list(dict.fromkeys(gdf["ref_id"]))
+    assert blocks == [r for r in order if r in blocks] and len(blocks) > 1
