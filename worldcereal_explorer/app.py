@@ -103,11 +103,12 @@ class RdmExplorer(w.VBox):
         centre = _panel([w.HBox([self.search_button, self.fetch_button]), self.map],
                         flex="1 1 auto", min_width="400px")
         top = w.HBox([filters, centre], layout=w.Layout(width="100%", align_items="flex-start"))
+        results = _panel([self.table], width="100%")
         bottom = w.HBox([
-            _panel([self.table, self.preview], flex="1 1 55%", min_width="420px"),
-            _panel([self.chart, self.downloads], flex="1 1 45%", min_width="380px"),
+            _panel([self.chart], flex="1 1 50%", min_width="420px"),
+            _panel([self.preview, self.downloads], flex="1 1 50%", min_width="420px"),
         ], layout=w.Layout(width="100%", align_items="flex-start", flex_flow="row wrap"))
-        self.children = [header, self.status, top, bottom]
+        self.children = [header, self.status, top, results, bottom]
         if search:
             state.search(delay=0)
 

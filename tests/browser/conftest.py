@@ -116,6 +116,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    from playwright.sync_api import expect
+
+    # Assertions wait for the page (kernel, websocket, rendering) on 2 shared cores: be patient.
+    expect.set_options(timeout=60_000)
     """A fresh browser profile per test; offline (non-loopback requests aborted); page errors collected."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
     ctx.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")),

@@ -207,9 +207,9 @@ def test_samples_layer_switches_between_cells_and_features(state):
     samples = state.fetch_samples()
     assert len(samples) > 500
     assert layer.mode == "cells"
-    assert layer.resolution == h3_resolution_for_zoom(layer.map.zoom) or layer.resolution < h3_resolution_for_zoom(
-        layer.map.zoom)
-    n_cells = layer.n_drawn
+    lat = (EUROPE[1] + EUROPE[3]) / 2
+    assert layer.resolution <= h3_resolution_for_zoom(layer.map.zoom, lat)
+    first_resolution, n_cells = layer.resolution, layer.n_drawn
     assert sum(f["properties"]["count"] for f in layer.group.layers[0].data["features"]) <= len(samples)
     assert "H3 cells" in layer.info.value
     # zoom in on a small area, as the front end reports it
@@ -222,6 +222,13 @@ def test_samples_layer_switches_between_cells_and_features(state):
     assert layer.legend.legend  # crop colours shown
     _move(layer.map, 7, EUROPE)
     assert layer.mode == "cells" and layer.n_drawn >= n_cells
+    assert layer.resolution >= first_resolution
+
+
+def test_h3_resolution_gets_finer_with_zoom():
+    resolutions = [h3_resolution_for_zoom(z, 45.0) for z in range(0, 19)]
+    assert resolutions == sorted(resolutions)
+    assert resolutions[2] <= 2 and resolutions[14] >= 9
 
 
 def test_samples_preview_and_status(state):

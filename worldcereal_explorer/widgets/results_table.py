@@ -26,13 +26,13 @@ def _confidence(coll: Any) -> str:
 
 #: (key, header, cell text, sort key, CSS width)
 COLUMNS: list[tuple[str, str, Callable[[Any], str], Callable[[Any], Any], str]] = [
-    ("id", "Collection id", lambda c: c.id, lambda c: c.id, "minmax(230px, 2.6fr)"),
-    ("title", "Title", lambda c: c.title, lambda c: (c.title or "").lower(), "minmax(160px, 2.5fr)"),
-    ("type", "Type", lambda c: c.data_type, lambda c: c.data_type or "", "80px"),
-    ("access", "Access", lambda c: c.access_type, lambda c: c.access_type, "85px"),
-    ("samples", "Samples", lambda c: f"{c.feature_count:,}", lambda c: c.feature_count, "90px"),
-    ("years", "Years", _years, lambda c: _years(c), "90px"),
-    ("confidence", "Conf. LC/CT", _confidence, lambda c: (c.confidence_lc or 0, c.confidence_ct or 0), "95px"),
+    ("id", "Collection id", lambda c: c.id, lambda c: c.id, "minmax(220px, 2fr)"),
+    ("title", "Title", lambda c: c.title, lambda c: (c.title or "").lower(), "minmax(150px, 3fr)"),
+    ("type", "Type", lambda c: c.data_type, lambda c: c.data_type or "", "65px"),
+    ("access", "Access", lambda c: c.access_type, lambda c: c.access_type, "70px"),
+    ("samples", "Samples", lambda c: f"{c.feature_count:,}", lambda c: c.feature_count, "80px"),
+    ("years", "Years", _years, lambda c: _years(c), "80px"),
+    ("confidence", "Conf. LC/CT", _confidence, lambda c: (c.confidence_lc or 0, c.confidence_ct or 0), "100px"),
 ]
 
 

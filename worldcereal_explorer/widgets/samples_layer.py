@@ -24,16 +24,24 @@ from ..state import RdmQueryState
 from ._base import StateWidget
 
 #: Qualitative colours for the most frequent crop labels (colour-blind friendly first).
-CROP_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                "#bcbd22", "#7f7f7f", "#393b79", "#ad494a"]
-OTHER_COLOUR = "#555555"
+#: Eight, so the map legend (eight classes + "other") fits a 480 px map.
+CROP_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+OTHER_COLOUR = "#9e9e9e"
 #: Sequential ramp for hexagon counts (light to dark).
 COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
 
 
-def h3_resolution_for_zoom(zoom: float) -> int:
-    """H3 resolution whose hexagons are a few dozen pixels wide at web-map ``zoom``."""
-    return int(min(9, max(0, math.floor(0.75 * zoom - 0.5))))
+def h3_resolution_for_zoom(zoom: float, latitude: float = 0.0, min_px: float = 14.0) -> int:
+    """Finest H3 resolution whose hexagons are still at least ``min_px`` pixels wide at web-map ``zoom``.
+
+    Web Mercator shows ``156543 * cos(latitude) / 2**zoom`` metres per pixel; a hexagon is about two
+    edge lengths wide.
+    """
+    metres_per_px = 156_543.03 * max(math.cos(math.radians(latitude)), 0.05) / 2.0 ** float(zoom)
+    for resolution in range(10, -1, -1):
+        if 2.0 * h3i.average_hexagon_edge_length(resolution, unit="m") / metres_per_px >= min_px:
+            return resolution
+    return 0
 
 
 def fit_view(bounds: tuple[float, float, float, float], width_px: int = 800,
@@ -158,16 +166,16 @@ class SamplesLayer(StateWidget):
                    & (self._lat >= south - pad_y) & (self._lat <= north + pad_y))
         n_view = int(in_view.sum())
         total = len(self._lon)
+        zoom = f"zoom {self.map.zoom:g}"
         if n_view <= self.threshold:
             key = ("features", in_view.tobytes() if n_view < total else None)
-            if key == self._last_key:
-                return
-            self._last_key = key
-            self._draw_features(np.flatnonzero(in_view))
-            self.info.value = (f"{total:,} samples; {n_view:,} in view drawn individually"
-                               if n_view < total else f"{total:,} samples drawn individually")
+            if key != self._last_key:
+                self._last_key = key
+                self._draw_features(np.flatnonzero(in_view))
+            self.info.value = (f"{total:,} samples; {n_view:,} in view drawn individually ({zoom})"
+                               if n_view < total else f"{total:,} samples drawn individually ({zoom})")
             return
-        resolution = h3_resolution_for_zoom(self.map.zoom)
+        resolution = h3_resolution_for_zoom(self.map.zoom, (south + north) / 2.0)
         while True:
             cells = self._cells_at(resolution)[in_view]
             counts = pd.Series(cells).value_counts()
@@ -175,12 +183,11 @@ class SamplesLayer(StateWidget):
                 break
             resolution -= 1
         key = ("cells", resolution, tuple(counts.index[:3]), len(counts), n_view)
-        if key == self._last_key:
-            return
-        self._last_key = key
-        self._draw_cells(counts, resolution)
+        if key != self._last_key:
+            self._last_key = key
+            self._draw_cells(counts, resolution)
         self.info.value = (f"{total:,} samples; {n_view:,} in view shown as {len(counts):,} H3 cells "
-                           f"(resolution {resolution}); zoom in to see individual samples")
+                           f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
 
     def _draw(self, layers: list, mode: str, legend: dict[str, str] | None) -> None:
         self.group.layers = tuple(layers)
