@@ -75,6 +75,7 @@ class _Job:
     started: bool = False
     error: BaseException | None = None
     result: Any = None
+    note: str = ""
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -319,7 +320,8 @@ class RdmQueryState(HasTraits):
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
             n = len(collections)
-            self.message = f"{n} collection{'s' if n != 1 else ''} found, {_total(counts):,} samples"
+            self.message = f"{n} collection{'s' if n != 1 else ''} found, {_total(counts):,} samples" + (
+                f"; {job.note}" if job.note else "")
         else:
             samples = job.result
             self.samples = samples
@@ -327,17 +329,28 @@ class RdmQueryState(HasTraits):
             self.message = f"{len(samples):,} samples fetched"
 
     # --- the work itself (runs on a worker thread, or the caller's for refresh()) -------------------
+    def _private_allowed(self) -> bool:
+        """Ask for non-public collections only with a session: a background search must never start a
+        login flow (the privacy toggle's login widget does that, and re-runs the search afterwards)."""
+        if not (self.include_private or self.include_restricted):
+            return False
+        return bool(getattr(self.client, "is_authenticated", True))
+
     def _search_work(self, job: _Job):
         spatial = self.spatial_extent()
         temporal = self.temporal_extent()
         codes = self.ewoc_code_filter()
-        if not (self.include_public or self.include_private or self.include_restricted):
+        job.note = ""
+        private = self._private_allowed()
+        if (self.include_private or self.include_restricted) and not private:
+            job.note = "log in to include private and restricted collections"
+        if not (self.include_public or private):
             return [], _empty_counts()
         collections = self.client.get_collections(
             spatial_extent=spatial,
             temporal_extent=temporal,
             include_public=self.include_public,
-            include_private=self.include_private or self.include_restricted,
+            include_private=private,
             ewoc_codes=codes,
         )
         collections = [c for c in collections if self._access_allows(c.access_type)]
@@ -363,7 +376,7 @@ class RdmQueryState(HasTraits):
             temporal_extent=temporal,
             ewoc_codes=codes,
             include_public=self.include_public,
-            include_private=self.include_private or self.include_restricted,
+            include_private=self._private_allowed(),
             min_quality_lc=self.min_quality_lc,
             min_quality_ct=self.min_quality_ct,
             progress=self._progress_callback(job),
@@ -437,6 +450,12 @@ class RdmQueryState(HasTraits):
         if job.error is not None:
             raise job.error
         return list(self.collections)
+
+    async def refresh_async(self) -> list:
+        """:meth:`refresh` for ``await`` in notebooks: runs on a worker thread, the event loop stays free."""
+        import asyncio
+
+        return await asyncio.to_thread(self.refresh)
 
     def fetch_samples(self, wait: bool = True):
         """Fetch the samples matching the current inputs into ``samples``.

@@ -60,6 +60,17 @@ def test_bad_input_in_background_never_raises(live_state):
     assert live_state.status == "idle"
 
 
+async def _refresh(state):
+    return await state.refresh_async()
+
+
+def test_refresh_can_be_awaited(state):
+    import asyncio
+
+    state.bbox = EUROPE
+    assert _ids(asyncio.run(_refresh(state))) == _ids(state.collections) != []
+
+
 def test_only_one_date_is_an_error(state):
     state.start_date = "2021-01-01"
     with pytest.raises(BadTemporalExtentError, match="end date is not set"):

@@ -99,6 +99,13 @@ def test_quality_subset_privacy_links(state):
     privacy.private.value = True
     assert state.include_private is True
     assert len(privacy.login_area.children) == 1  # the login widget (or the "login required" note)
+    login = privacy.login_area.children[0]
+    assert type(login).__name__ == "LoginWidget"
+    assert state.client.token_provider is login.auth  # a login in the widget authorises the client
+    # Without a session the search stays public and says how to get the rest; no login flow starts.
+    public = [c.id for c in state.refresh()]
+    assert public and "log in to include private" in state.message
+    assert state.status == "idle"
     state.include_private = False
     assert privacy.private.value is False and privacy.login_area.children == ()
 

@@ -114,6 +114,12 @@ class BBoxMap(StateWidget):
             self.state.polygon = None
             self.state.bbox = values
         self._show_query()
+        try:
+            extent = self.state.spatial_extent()
+        except Exception:  # invalid while typing: the status bar explains, the view stays
+            extent = None
+        if extent is not None and extent.bbox.area < 0.5 * 360 * 180:
+            self.zoom_to(extent.bbox.as_tuple())
 
     # --- state -> widget --------------------------------------------------------------------------------
     def _on_state_extent(self, change: dict | None = None) -> None:
