@@ -32,7 +32,7 @@ def free_port() -> int:
 class Voila:
     """A Voilà process serving the dashboard notebook against one RDM server."""
 
-    def __init__(self, rdm_url: str, workdir: Path):
+    def __init__(self, rdm_url: str, workdir: Path, extra_env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "voila.log"
@@ -47,6 +47,8 @@ class Voila:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
         env.pop("WORLDCEREAL_RDM_TOKEN", None)
+        env.pop("WORLDCEREAL_RDM_REFRESH_TOKEN", None)
+        env.update(extra_env or {})
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "voila", str(APP), "--no-browser", f"--port={self.port}",
@@ -100,6 +102,22 @@ def big_voila_url(big_rdm_url, tmp_path_factory):
     voila = Voila(big_rdm_url, tmp_path_factory.mktemp("voila-big"))
     yield voila.url
     voila.stop()
+
+
+@pytest.fixture(scope="module")
+def private_stack(demo_catalog, tmp_path_factory):
+    """A local identity provider, an RDM server that checks its tokens, and Voilà configured for both."""
+    from worldcereal_explorer.server import serve_in_thread
+    from worldcereal_explorer.server.idp import serve_idp_in_thread
+    from worldcereal_explorer.server.tokens import JwtTokenValidator
+
+    with serve_idp_in_thread(poll_interval_s=0.2) as idp:
+        validator = JwtTokenValidator(idp.issuer, idp.client_id)
+        with serve_in_thread(demo_catalog, token_validator=validator) as server:
+            voila = Voila(server.url, tmp_path_factory.mktemp("voila-private"),
+                          {"WORLDCEREAL_OIDC_ISSUER": idp.issuer, "WORLDCEREAL_OIDC_CLIENT_ID": idp.client_id})
+            yield idp, server.url, voila.url
+            voila.stop()
 
 
 @pytest.fixture(scope="session")

@@ -172,3 +172,42 @@ def test_download_samples_and_documents(page, voila_url, rdm, artifacts_dir, tmp
     assert (tmp_path / "harmonization.pdf").read_bytes()[:5] == b"%PDF-"
     page.screenshot(path=str(artifacts_dir / "dashboard_4_downloads.png"), full_page=True)
     assert not page.page_errors
+
+
+def test_private_collections_after_login(page, private_stack, demo_catalog, artifacts_dir):
+    import json
+
+    from playwright.sync_api import expect
+
+    from worldcereal_explorer.demo import DEMO_USER_SUB
+
+    idp, _rdm_url, voila_url = private_stack
+    mine = []
+    for folder in sorted(p for p in demo_catalog.iterdir() if (p / "access.json").is_file()):
+        if json.loads((folder / "access.json").read_text()).get("owner") == DEMO_USER_SUB:
+            mine.append(json.loads((folder / "collection.json").read_text()))
+    assert mine
+    own = mine[0]
+    west, south, east, north = own["extent"]["spatial"]["bbox"][0]
+
+    status = page.locator(".wce-status")
+    grid = page.locator(".wce-results-grid")
+    _open(page, voila_url)
+    _type_bbox(page, (west, south, east, north))
+    expect(status).to_contain_text("found")
+    expect(grid).not_to_contain_text(own["collectionId"])
+
+    page.locator(".wce-access-private input").check()
+    expect(status).to_contain_text("log in to include private and restricted collections")
+    page.locator(".wcx-login").click()
+    user_code = idp.wait_for_user_code(timeout_s=60)
+    expect(page.locator(".wce-login-area")).to_contain_text(user_code)  # shown to the user to confirm
+    page.screenshot(path=str(artifacts_dir / "dashboard_5_login_code.png"), full_page=True)
+    idp.approve(user_code)  # what the person does on the identity provider's page
+
+    expect(grid).to_contain_text(own["collectionId"])
+    expect(status).not_to_contain_text("log in to include")
+    row_cells = grid.locator(".wce-cell-access")
+    expect(row_cells.filter(has_text="Private")).not_to_have_count(0)
+    page.screenshot(path=str(artifacts_dir / "dashboard_6_logged_in.png"), full_page=True)
+    assert not page.page_errors
