@@ -72,6 +72,15 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
     assert page.locator(".bqplot rect.bar").count() != bars_before
 
+    # a typo (east west of west) is explained in the status bar, and fixing it recovers
+    east = page.locator(".wce-bbox-east input")
+    east.fill("-50")
+    east.press("Enter")
+    expect(page.locator(".wce-status [data-status='error']")).to_contain_text("west=-5.0 is greater than east=-50.0")
+    east.fill(str(EUROPE[2]))
+    east.press("Enter")
+    expect(status).to_contain_text(message)
+
     # 2. pick a crop in the tree (search, then tick)
     legend = rdm.legend
     maize = next(code for code in legend.frame.index if legend.label(code) == "maize")
@@ -210,4 +219,32 @@ def test_private_collections_after_login(page, private_stack, demo_catalog, arti
     row_cells = grid.locator(".wce-cell-access")
     expect(row_cells.filter(has_text="Private")).not_to_have_count(0)
     page.screenshot(path=str(artifacts_dir / "dashboard_6_logged_in.png"), full_page=True)
+    assert not page.page_errors
+
+
+def test_draw_a_rectangle_on_the_map(page, voila_url, rdm, artifacts_dir):
+    from playwright.sync_api import expect
+
+    status = page.locator(".wce-status")
+    _open(page, voila_url)
+    expect(status).to_contain_text(_summary(rdm)[1])
+    container = page.locator(".wce-map .leaflet-container")
+    box = container.bounding_box()
+    page.locator(".leaflet-draw-draw-rectangle").click()
+    x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.25
+    x1, y1 = box["x"] + box["width"] * 0.60, box["y"] + box["height"] * 0.45
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=6)
+    page.mouse.up()
+    # the drawn box lands in the typed fields (rounded by the browser's pixel grid)...
+    west = page.locator(".wce-bbox-west input")
+    expect(west).not_to_have_value("-180")
+    values = [float(page.locator(f".wce-bbox-{n} input").input_value()) for n in ("west", "south", "east", "north")]
+    assert values[0] < values[2] and values[1] < values[3]
+    assert (values[2] - values[0]) < 180
+    # ... and the search ran for it
+    _, message, _ = _summary(rdm, spatial_extent=tuple(values))
+    expect(status).to_contain_text(message)
+    page.screenshot(path=str(artifacts_dir / "dashboard_7_drawn_box.png"), full_page=True)
     assert not page.page_errors
