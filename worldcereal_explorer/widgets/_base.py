@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -24,6 +25,9 @@ class StateWidget(w.VBox):
         super().__init__(**kwargs)
         self.state = state if state is not None else RdmQueryState()
         self._syncing = False
+        # State changes arrive on worker threads while clicks arrive on the kernel's main thread;
+        # widgets that rebuild their children do it under this lock so two rebuilds never interleave.
+        self._render_lock = threading.RLock()
         self._observers: list[tuple[Any, str | list[str]]] = []
 
     @contextmanager

@@ -249,32 +249,33 @@ class CropTypePicker(StateWidget):
         return sum(self._counts.get(c, 0) for c in self._subtree[code])
 
     def _render(self) -> None:
-        marks = {"checked": CHECKED, "unchecked": UNCHECKED, "partial": PARTIAL}
-        grouping = {int(k): v for k, v in self.state.grouping.items()}
-        searching = bool(self.search.value.strip())
-        rows = []
-        for code in self._visible_codes():
-            row = self._row(code)
-            node_state = self.node_state(code)
-            row.check.description = marks[node_state]
-            for name in ("checked", "unchecked", "partial"):
-                row.check.remove_class(f"wce-{name}")
-            row.check.add_class(f"wce-{node_state}")
-            if row.node.children:
-                row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
-            row.layout.margin = "0" if searching else f"0 0 0 {16 * self._depth[code]}px"
-            count = self._count_of(code)
-            count_html = "" if count is None else f" <span style='color:#666'>({count:,})</span>"
-            group_html = (f" <span style='color:#6a1b9a'>&rarr; {html.escape(grouping[code])}</span>"
-                          if code in grouping else "")
-            row.label.value = f"{html.escape(str(row.node.label))}{count_html}{group_html}"
-            rows.append(row)
-        if not rows:
-            rows = [w.HTML("<i>no crop type matches</i>")]
-        self.tree_box.children = rows
-        n = len(self.selected)
-        groups = sorted(set(grouping.values()))
-        self.summary.value = (
-            "every crop type (no filter)" if n == 0 else
-            f"{n} class{'es' if n != 1 else ''} selected" + (f"; groups: {html.escape(', '.join(groups))}" if groups else "")
-        )
+        with self._render_lock:
+            marks = {"checked": CHECKED, "unchecked": UNCHECKED, "partial": PARTIAL}
+            grouping = {int(k): v for k, v in self.state.grouping.items()}
+            searching = bool(self.search.value.strip())
+            rows = []
+            for code in self._visible_codes():
+                row = self._row(code)
+                node_state = self.node_state(code)
+                row.check.description = marks[node_state]
+                for name in ("checked", "unchecked", "partial"):
+                    row.check.remove_class(f"wce-{name}")
+                row.check.add_class(f"wce-{node_state}")
+                if row.node.children:
+                    row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
+                row.layout.margin = "0" if searching else f"0 0 0 {16 * self._depth[code]}px"
+                count = self._count_of(code)
+                count_html = "" if count is None else f" <span style='color:#666'>({count:,})</span>"
+                group_html = (f" <span style='color:#6a1b9a'>&rarr; {html.escape(grouping[code])}</span>"
+                              if code in grouping else "")
+                row.label.value = f"{html.escape(str(row.node.label))}{count_html}{group_html}"
+                rows.append(row)
+            if not rows:
+                rows = [w.HTML("<i>no crop type matches</i>")]
+            self.tree_box.children = rows
+            n = len(self.selected)
+            groups = sorted(set(grouping.values()))
+            self.summary.value = (
+                "every crop type (no filter)" if n == 0 else
+                f"{n} class{'es' if n != 1 else ''} selected" + (f"; groups: {html.escape(', '.join(groups))}" if groups else "")
+            )

@@ -133,31 +133,32 @@ class ResultsTable(StateWidget):
             self._render()
 
     def _render(self) -> None:
-        rows = self.rows
-        start = self.page * self.page_size
-        page_rows = rows[start:start + self.page_size]
-        selected = set(self.state.selected_ids)
-        for key, header, *_ in COLUMNS:
-            arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
-            self.sort_buttons[key].description = header + arrow
-        cells: list[w.Widget] = [self.select_all, *self.sort_buttons.values()]
-        self.row_boxes = {}
-        with self._sync():
-            self.select_all.value = bool(rows) and len(selected) == len(rows)
-            for coll in page_rows:
-                box = w.Checkbox(value=coll.id in selected, indent=False, layout=w.Layout(width="28px"))
-                box.add_class("wce-row-select")
-                box.observe(lambda ch, ref=coll.id: self._on_row(ref, ch["new"]), "value")
-                self.row_boxes[coll.id] = box
-                cells.append(box)
-                for key, _header, text, _sort, _width in COLUMNS:
-                    cell = w.HTML(f"<span title='{html.escape(str(text(coll)))}'>"
-                                  f"{html.escape(str(text(coll)))}</span>",
-                                  layout=w.Layout(overflow="hidden"))
-                    cell.add_class(f"wce-cell-{key}")
-                    cells.append(cell)
-        self.grid.children = cells
-        self._update_footer()
+        with self._render_lock:
+            rows = self.rows
+            start = self.page * self.page_size
+            page_rows = rows[start:start + self.page_size]
+            selected = set(self.state.selected_ids)
+            for key, header, *_ in COLUMNS:
+                arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
+                self.sort_buttons[key].description = header + arrow
+            cells: list[w.Widget] = [self.select_all, *self.sort_buttons.values()]
+            self.row_boxes = {}
+            with self._sync():
+                self.select_all.value = bool(rows) and len(selected) == len(rows)
+                for coll in page_rows:
+                    box = w.Checkbox(value=coll.id in selected, indent=False, layout=w.Layout(width="28px"))
+                    box.add_class("wce-row-select")
+                    box.observe(lambda ch, ref=coll.id: self._on_row(ref, ch["new"]), "value")
+                    self.row_boxes[coll.id] = box
+                    cells.append(box)
+                    for key, _header, text, _sort, _width in COLUMNS:
+                        cell = w.HTML(f"<span title='{html.escape(str(text(coll)))}'>"
+                                      f"{html.escape(str(text(coll)))}</span>",
+                                      layout=w.Layout(overflow="hidden"))
+                        cell.add_class(f"wce-cell-{key}")
+                        cells.append(cell)
+            self.grid.children = cells
+            self._update_footer()
 
     def _update_footer(self) -> None:
         total = len(self.state.collections)

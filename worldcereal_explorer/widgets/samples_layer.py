@@ -105,34 +105,35 @@ class SamplesLayer(StateWidget):
 
     # --- data -------------------------------------------------------------------------------------------
     def _on_samples(self, change: dict | None = None) -> None:
-        samples = self.state.samples
-        self._cells.clear()
-        self._last_key = None
-        if samples is None or len(samples) == 0:
-            self._lon = self._lat = np.empty(0)
-            self._labels = np.empty(0, dtype=object)
-            self._colours = {}
-            self._draw([], "empty", None)
-            self.info.value = "no samples fetched yet" if samples is None else "the query matched no samples"
-            return
-        geoms = samples.geometry.to_numpy()
-        points = shapely.get_type_id(geoms) == 0
-        centres = np.where(points, geoms, shapely.point_on_surface(geoms)) if not points.all() else geoms
-        coords = shapely.get_coordinates(centres)
-        self._lon, self._lat = coords[:, 0], coords[:, 1]
-        column = next((c for c in ("new_label", "label") if c in samples.columns), None)
-        labels = samples[column].astype(str) if column else samples["ewoc_code"].astype(str)
-        self._labels = labels.to_numpy(dtype=object)
-        ranked = labels.value_counts().index.tolist()
-        self._colours = {lab: CROP_COLOURS[i] for i, lab in enumerate(ranked[: len(CROP_COLOURS)])}
-        if self.fit:
-            west, south, east, north = samples.total_bounds
-            centre, zoom = fit_view((west, south, east, north))
-            self._assumed_view = (west, south, east, north)
-            with self.map.hold_trait_notifications():
-                self.map.center = centre
-                self.map.zoom = zoom
-        self.refresh()
+        with self._render_lock:
+            samples = self.state.samples
+            self._cells.clear()
+            self._last_key = None
+            if samples is None or len(samples) == 0:
+                self._lon = self._lat = np.empty(0)
+                self._labels = np.empty(0, dtype=object)
+                self._colours = {}
+                self._draw([], "empty", None)
+                self.info.value = "no samples fetched yet" if samples is None else "the query matched no samples"
+                return
+            geoms = samples.geometry.to_numpy()
+            points = shapely.get_type_id(geoms) == 0
+            centres = np.where(points, geoms, shapely.point_on_surface(geoms)) if not points.all() else geoms
+            coords = shapely.get_coordinates(centres)
+            self._lon, self._lat = coords[:, 0], coords[:, 1]
+            column = next((c for c in ("new_label", "label") if c in samples.columns), None)
+            labels = samples[column].astype(str) if column else samples["ewoc_code"].astype(str)
+            self._labels = labels.to_numpy(dtype=object)
+            ranked = labels.value_counts().index.tolist()
+            self._colours = {lab: CROP_COLOURS[i] for i, lab in enumerate(ranked[: len(CROP_COLOURS)])}
+            if self.fit:
+                west, south, east, north = samples.total_bounds
+                centre, zoom = fit_view((west, south, east, north))
+                self._assumed_view = (west, south, east, north)
+                with self.map.hold_trait_notifications():
+                    self.map.center = centre
+                    self.map.zoom = zoom
+            self.refresh()
 
     def _cells_at(self, resolution: int) -> np.ndarray:
         cells = self._cells.get(resolution)
@@ -158,36 +159,37 @@ class SamplesLayer(StateWidget):
 
     def refresh(self) -> None:
         """Redraw for the current view (called on new samples and on every zoom / pan)."""
-        if not len(self._lon):
-            return
-        west, south, east, north = self._view()
-        pad_x, pad_y = 0.25 * (east - west), 0.25 * (north - south)
-        in_view = ((self._lon >= west - pad_x) & (self._lon <= east + pad_x)
-                   & (self._lat >= south - pad_y) & (self._lat <= north + pad_y))
-        n_view = int(in_view.sum())
-        total = len(self._lon)
-        zoom = f"zoom {self.map.zoom:g}"
-        if n_view <= self.threshold:
-            key = ("features", in_view.tobytes() if n_view < total else None)
+        with self._render_lock:
+            if not len(self._lon):
+                return
+            west, south, east, north = self._view()
+            pad_x, pad_y = 0.25 * (east - west), 0.25 * (north - south)
+            in_view = ((self._lon >= west - pad_x) & (self._lon <= east + pad_x)
+                       & (self._lat >= south - pad_y) & (self._lat <= north + pad_y))
+            n_view = int(in_view.sum())
+            total = len(self._lon)
+            zoom = f"zoom {self.map.zoom:g}"
+            if n_view <= self.threshold:
+                key = ("features", in_view.tobytes() if n_view < total else None)
+                if key != self._last_key:
+                    self._last_key = key
+                    self._draw_features(np.flatnonzero(in_view))
+                self.info.value = (f"{total:,} samples; {n_view:,} in view drawn individually ({zoom})"
+                                   if n_view < total else f"{total:,} samples drawn individually ({zoom})")
+                return
+            resolution = h3_resolution_for_zoom(self.map.zoom, (south + north) / 2.0)
+            while True:
+                cells = self._cells_at(resolution)[in_view]
+                counts = pd.Series(cells).value_counts()
+                if len(counts) <= self.max_cells or resolution == 0:
+                    break
+                resolution -= 1
+            key = ("cells", resolution, tuple(counts.index[:3]), len(counts), n_view)
             if key != self._last_key:
                 self._last_key = key
-                self._draw_features(np.flatnonzero(in_view))
-            self.info.value = (f"{total:,} samples; {n_view:,} in view drawn individually ({zoom})"
-                               if n_view < total else f"{total:,} samples drawn individually ({zoom})")
-            return
-        resolution = h3_resolution_for_zoom(self.map.zoom, (south + north) / 2.0)
-        while True:
-            cells = self._cells_at(resolution)[in_view]
-            counts = pd.Series(cells).value_counts()
-            if len(counts) <= self.max_cells or resolution == 0:
-                break
-            resolution -= 1
-        key = ("cells", resolution, tuple(counts.index[:3]), len(counts), n_view)
-        if key != self._last_key:
-            self._last_key = key
-            self._draw_cells(counts, resolution)
-        self.info.value = (f"{total:,} samples; {n_view:,} in view shown as {len(counts):,} H3 cells "
-                           f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
+                self._draw_cells(counts, resolution)
+            self.info.value = (f"{total:,} samples; {n_view:,} in view shown as {len(counts):,} H3 cells "
+                               f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
 
     def _draw(self, layers: list, mode: str, legend: dict[str, str] | None) -> None:
         self.group.layers = tuple(layers)
