@@ -53,6 +53,9 @@ def test_100k_samples_map_stays_usable(page, big_voila_url, artifacts_dir):
     timings["fetch_to_hexagons_s"] = time.monotonic() - t0
     n_hexes = _paths(page)
     assert 4 <= n_hexes <= 2000 + 2  # aggregated: hexagons (+ outlines), not 100,000 markers
+    x, y = page.evaluate(DENSEST_HEX_JS, COUNT_RAMP)
+    page.mouse.move(x, y)  # hovering a hexagon tells how many samples it holds
+    expect(page.locator(".wce-samples-hover")).to_contain_text(re.compile(r"H3 cell \w+: [\d,]+ samples"))
     page.screenshot(path=str(artifacts_dir / "many_samples_1_aggregated.png"), full_page=True)
 
     # Zoom in on the data by double-clicking a hexagon, as a user would, until samples appear one by one.

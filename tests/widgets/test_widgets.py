@@ -227,8 +227,16 @@ def test_samples_layer_switches_between_cells_and_features(state):
     assert 0 < len(features) <= 500
     assert all(f["properties"]["style"]["color"].startswith("#") for f in features)
     assert layer.legend.legend  # crop colours shown
+    hovered = features[0]
+    layer.group.layers[0]._handle_mouse_events(None, {"event": "mouseover", "feature": hovered,
+                                                      "properties": hovered["properties"]}, [])
+    assert hovered["properties"]["sample_id"] in layer.hover.value
     _move(layer.map, 7, EUROPE)
     assert layer.mode == "cells" and layer.n_drawn >= n_cells
+    hexagon = layer.group.layers[0].data["features"][0]
+    layer.group.layers[0]._handle_mouse_events(None, {"event": "mouseover", "feature": hexagon,
+                                                      "properties": hexagon["properties"]}, [])
+    assert f"{hexagon['properties']['count']:,} samples" in layer.hover.value
     assert layer.resolution >= first_resolution
 
 

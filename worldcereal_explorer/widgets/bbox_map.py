@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import math
 from typing import Any
 
@@ -56,6 +57,7 @@ class BBoxMap(StateWidget):
         self.map.add(self.draw)
         self.extents = GeoJSON(data=_collection(), name="collections",
                                style={"color": "#1565c0", "weight": 1.5, "fillOpacity": 0.04})
+        self.extents.on_hover(self._on_extent_hover)
         self.map.add(self.extents)
         self.query_outline = GeoJSON(data=_collection(), name="query", style=_QUERY_STYLE)
         self.map.add(self.query_outline)
@@ -73,8 +75,10 @@ class BBoxMap(StateWidget):
         self.clear_button.on_click(lambda _: self.clear())
         self.bbox_fields = w.HBox([self.west, self.south, self.east, self.north, self.clear_button],
                                   layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.extent_info = w.HTML()
+        self.extent_info.add_class("wce-extent-hover")
         self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
-        children = [self.bbox_fields, self.map]
+        children = [self.bbox_fields, self.map, self.extent_info]
         if self.samples_layer is not None:
             children.append(self.samples_layer)
         self.children = children
@@ -82,6 +86,11 @@ class BBoxMap(StateWidget):
         self._observe_state(self._on_collections, ["collections", "selected_ids"])
         self._on_state_extent()
         self._on_collections()
+
+    def _on_extent_hover(self, feature: dict | None = None, **kwargs: Any) -> None:
+        props = (feature or {}).get("properties") or {}
+        self.extent_info.value = (f"<span style='color:#1565c0'>collection {html.escape(str(props.get('id', '')))}: "
+                                  f"{html.escape(str(props.get('title', '')))}</span>")
 
     # --- widget -> state ------------------------------------------------------------------------------
     def clear(self) -> None:

@@ -43,7 +43,7 @@ class CountsChart(StateWidget):
                             colors=COLLECTION_COLOURS, display_legend=False, labels=[],
                             tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop", "samples"]))
         x_axis = bq.Axis(scale=x_scale, tick_rotate=-35, tick_style={"font-size": "10px"})
-        y_axis = bq.Axis(scale=y_scale, orientation="vertical", tick_format=",d")
+        y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[x_axis, y_axis], title="Samples per crop type",
                                 fig_margin={"top": 40, "bottom": 110,
                                                                          "left": 70, "right": 20},

@@ -88,6 +88,8 @@ class SamplesLayer(StateWidget):
         self._legend_shown = False
         self.info = w.HTML()
         self.info.add_class("wce-samples-info")
+        self.hover = w.HTML()
+        self.hover.add_class("wce-samples-hover")
         self.mode: str = "empty"
         self.resolution: int | None = None
         self.n_drawn = 0
@@ -96,7 +98,8 @@ class SamplesLayer(StateWidget):
         self._colours: dict[str, str] = {}
         self._cells: dict[int, np.ndarray] = {}
         self._last_key: Any = None
-        self.children = [self.info, self.map] if own_map else [self.info]
+        self.hover.layout.margin = "0 0 0 16px"
+        self.children = [self.info, self.map, self.hover] if own_map else [w.HBox([self.info, self.hover])]
         # The front end reports a move as one message (zoom, south, north, east, west); ``bounds`` is
         # derived from the four edges after they are all set, so it fires once per move with the final view.
         self.map.observe(self._on_view, names=["bounds"])
@@ -203,6 +206,14 @@ class SamplesLayer(StateWidget):
             self.map.remove(self.legend)
             self._legend_shown = False
 
+    def _on_hover(self, feature: dict | None = None, **kwargs: Any) -> None:
+        props = (feature or {}).get("properties") or {}
+        if "count" in props:
+            text = f"H3 cell {props.get('cell', '')}: {int(props['count']):,} samples"
+        else:
+            text = f"{props.get('label', '')} ({props.get('ewoc_code', '')}) \u2014 sample {props.get('sample_id', '')}"
+        self.hover.value = f"<span style='color:#555'>{html.escape(text)}</span>"
+
     def _draw_features(self, rows: np.ndarray) -> None:
         samples = self.state.samples.iloc[rows]
         geometries = shapely.to_geojson(samples.geometry.to_numpy())
@@ -225,6 +236,7 @@ class SamplesLayer(StateWidget):
             point_style={"radius": 4, "weight": 1, "fillOpacity": 0.8},
             name="samples",
         )
+        layer.on_hover(self._on_hover)
         self.n_drawn = len(features)
         self.resolution = None
         present = set(labels.tolist())
@@ -254,6 +266,7 @@ class SamplesLayer(StateWidget):
             hover_style={"weight": 2, "fillOpacity": 0.9},
             name="sample density",
         )
+        layer.on_hover(self._on_hover)
         self.n_drawn = len(features)
         self.resolution = resolution
         legend: dict[str, str] = {}
