@@ -63,11 +63,11 @@ def baseline(url: str, ref_ids: list[str], extent, folder: Path) -> gpd.GeoDataF
     return pd.concat(parts, ignore_index=True)
 
 
-def timed(stats, func):
-    stats.reset()
+def timed(server, func):
+    server.reset_stats()
     started = time.perf_counter()
     result = func()
-    return result, time.perf_counter() - started, stats.snapshot()
+    return result, time.perf_counter() - started, server.stats()
 
 
 def main() -> None:
@@ -87,7 +87,7 @@ def main() -> None:
 
     with served(root, args.latency) as server, RdmClient(server.url) as client, \
             tempfile.TemporaryDirectory() as tmp:
-        stats = server.app.state.stats
+        stats = server
         client.get_collection(ids[0])  # open the connection pool; both sides start warm
 
         ours, t_ours, s_ours = timed(stats, lambda: client.get_samples(bbox=bbox, progress=False))

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+import requests
 
 if importlib.util.find_spec("worldcereal_explorer") is None:  # run from a source checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,14 +45,38 @@ def warm_page_cache(root: Path) -> None:
             path.read_bytes()
 
 
+class ServerProcess:
+    """The local RDM server running in a child process (its own GIL, like a remote server)."""
+
+    def __init__(self, url: str, process: subprocess.Popen):
+        self.url = url
+        self.process = process
+
+    def reset_stats(self) -> None:
+        requests.get(f"{self.url}/_bench/reset", timeout=30).raise_for_status()
+
+    def stats(self) -> dict:
+        """Requests and response bytes since the last reset, leaving out the benchmark routes."""
+        snapshot = requests.get(f"{self.url}/_bench/stats", timeout=30).json()
+        own = [v for k, v in snapshot["by_path"].items() if k.startswith("/_bench/")]
+        return {"requests": snapshot["requests"] - sum(v["requests"] for v in own),
+                "bytes_sent": snapshot["bytes_sent"] - sum(v["bytes"] for v in own)}
+
+
 @contextmanager
 def served(root: Path, latency_s: float):
-    """The local RDM server on 127.0.0.1 with ``latency_s`` added to every request."""
-    from worldcereal_explorer.server import serve_in_thread
-
-    with serve_in_thread(root, latency_s=latency_s) as server:
-        os.environ["WORLDCEREAL_LEGEND_URL"] = f"{server.url}/legend.csv"
-        yield server
+    """The local RDM server on 127.0.0.1, in a child process, adding ``latency_s`` to every request."""
+    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("serve_process.py")), str(root),
+                                str(latency_s)], stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the benchmark server did not start (exit code {process.poll()})")
+        os.environ["WORLDCEREAL_LEGEND_URL"] = f"{url}/legend.csv"
+        yield ServerProcess(url, process)
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def mib(nbytes: float) -> str:
