@@ -139,7 +139,7 @@ def page(browser):
     # Assertions wait for the page (kernel, websocket, rendering) on 2 shared cores: be patient.
     expect.set_options(timeout=60_000)
     """A fresh browser profile per test; offline (non-loopback requests aborted); page errors collected."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1700}, accept_downloads=True)
     ctx.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")),
               lambda route: route.abort())
     pg = ctx.new_page()

@@ -42,12 +42,12 @@ class CountsChart(StateWidget):
         self.bars = bq.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, type=mode,
                             colors=COLLECTION_COLOURS, display_legend=False, labels=[],
                             tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop", "samples"]))
-        x_axis = bq.Axis(scale=x_scale, tick_rotate=-35, tick_style={"font-size": "10px"})
+        x_axis = bq.Axis(scale=x_scale, tick_rotate=-45, tick_style={"font-size": "10px", "text-anchor": "end"})
         y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[x_axis, y_axis], title="Samples per crop type",
-                                fig_margin={"top": 40, "bottom": 110,
+                                fig_margin={"top": 40, "bottom": 150,
                                                                          "left": 70, "right": 20},
-                                layout=w.Layout(width="100%", height="380px"))
+                                layout=w.Layout(width="100%", height="420px"))
         self.mode = w.ToggleButtons(options=["stacked", "grouped"], value=mode,
                                     style={"button_width": "80px"})
         self.mode.observe(lambda ch: setattr(self.bars, "type", ch["new"]), "value")
@@ -88,6 +88,8 @@ class CountsChart(StateWidget):
             self.bars.x = [str(v) for v in frame.index]
             self.bars.y = np.asarray(frame.T.to_numpy(dtype=float))
             self.bars.labels = [str(c) for c in frame.columns]
+            # one colour per collection (bqplot would colour a single series bar by bar)
+            self.bars.colors = COLLECTION_COLOURS[: max(1, len(frame.columns))]
         self.legend.value = "".join(
             f"<span style='display:inline-block;margin-right:10px;font-size:12px'>"
             f"<span style='display:inline-block;width:10px;height:10px;background:{colour};margin-right:3px'>"
