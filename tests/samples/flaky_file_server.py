@@ -32,8 +32,18 @@ class _Handler(BaseHTTPRequestHandler):
         data = server.payload
         start, end, status = 0, len(data), 200
         requested = self.headers.get("Range")
-        if requested and not server.ignore_range:
+        if requested:
             first, _, last = requested.split("=", 1)[1].partition("-")
+            kind = "suffix" if first == "" else "open_ended" if last == "" else "explicit"
+            if kind in server.refuse and server.refuse_status == 416:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if kind in server.refuse:  # answered like Azure Blob does: the whole file, 200
+                requested = None
+        if requested and not server.ignore_range:
             if first == "":
                 start = max(0, len(data) - int(last))
             else:
@@ -65,17 +75,22 @@ class FlakyFileServer(ThreadingHTTPServer):
     ``drops``: for each coming request in turn, the number of body bytes sent before the connection
     is cut (``None`` = no drop). ``statuses``: error statuses answered to the coming requests.
     ``ignore_range``: answer 200 with the whole body even when a Range is asked.
+    ``refuse``: range forms ({"suffix", "open_ended"}) answered with ``refuse_status`` (200 = the
+    whole file, as Azure Blob storage does for forms it does not support; or 416).
     """
 
     daemon_threads = True
 
     def __init__(self, payload: bytes, *, drops: list[int | None] | None = None,
-                 statuses: list[int] | None = None, ignore_range: bool = False):
+                 statuses: list[int] | None = None, ignore_range: bool = False,
+                 refuse: set[str] | None = None, refuse_status: int = 200):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.payload = payload
         self.drops = list(drops or [])
         self.statuses = list(statuses or [])
         self.ignore_range = ignore_range
+        self.refuse = set(refuse or ())
+        self.refuse_status = refuse_status
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, name="flaky-file-server", daemon=True)

@@ -100,7 +100,10 @@ def download_file(
             while True:
                 request_headers = dict(headers or {})
                 if received:
-                    request_headers["Range"] = f"bytes={received}-"
+                    # An explicit end where the size is known: some stores (Azure Blob without a recent
+                    # x-ms-version) honour only "bytes=start-end".
+                    end = f"{total - 1}" if total else ""
+                    request_headers["Range"] = f"bytes={received}-{end}"
                 try:
                     with session.get(url, stream=True, timeout=timeout, headers=request_headers) as response:
                         if response.status_code >= 400:
@@ -259,7 +262,24 @@ class HttpRangeReader:
         """Fetch the file's tail and learn its size. Returns ``self``."""
         if self.size is not None:
             return self
-        data, status, total = self._get(f"bytes=-{self.tail_size}")
+        try:
+            data, status, total = self._get(f"bytes=-{self.tail_size}", max_whole_body=4 * self.tail_size)
+        except _SuffixRangeRefused as refused:
+            # Suffix ranges ("the last N bytes") are not universal (Azure Blob ignores them): learn the
+            # size another way, then ask for the tail with explicit offsets.
+            size = refused.size
+            if size is None:
+                head, head_status, size = self._get(f"bytes=0-{self.tail_size - 1}", expect_start=0)
+                if head_status == 200:  # no Range support at all: that was the whole file
+                    size = len(head)
+                if size is None:
+                    raise DownloadError(f"{self.safe_url}: the server reports no file size") from None
+                self._store(0, head)
+            self.size = size
+            start = max(0, size - self.tail_size)
+            if self.missing(start, size):
+                self._fetch(start, size)
+            return self
         if status == 200:
             self.size = len(data)
             self._store(0, data)
@@ -362,8 +382,13 @@ class HttpRangeReader:
             raise DownloadError(f"{self.safe_url}: could not read bytes {offset}-{end - 1} (got {position - offset})")
         return bytes(out)
 
-    def _get(self, range_header: str, *, expect_start: int | None = None) -> tuple[bytes, int, int | None]:
-        """GET one range, resuming a dropped body; returns ``(body, status, total_size)``."""
+    def _get(self, range_header: str, *, expect_start: int | None = None,
+             max_whole_body: int | None = None) -> tuple[bytes, int, int | None]:
+        """GET one range, resuming a dropped body; returns ``(body, status, total_size)``.
+
+        With ``max_whole_body``, a 200 answer (Range ignored) announcing more bytes than that, or a 416
+        answer, raises :class:`_SuffixRangeRefused` before any body byte is read.
+        """
         body = bytearray()
         resumes = 0
         first, last = None, None
@@ -383,6 +408,12 @@ class HttpRangeReader:
                         raise AuthenticationError(
                             f"{self.safe_url}: access refused (HTTP {status})", status=status, url=self.safe_url
                         )
+                    if max_whole_body is not None:
+                        length = response.headers.get("Content-Length", "")
+                        if status == 416:
+                            raise _SuffixRangeRefused(None)
+                        if status == 200 and length.isdigit() and int(length) > max_whole_body:
+                            raise _SuffixRangeRefused(int(length))
                     if status >= 400:
                         raise DownloadError(f"{self.safe_url}: HTTP {status}")
                     total = _total_size(response, 0) if status == 206 else None
@@ -410,6 +441,14 @@ class HttpRangeReader:
                     raise DownloadError(f"{self.safe_url}: connection failed: {type(exc).__name__}") from exc
                 resumes += 1
                 logger.info("range read of %s dropped; resuming (%d/%d)", self.safe_url, resumes, self.max_resumes)
+
+
+class _SuffixRangeRefused(Exception):
+    """The server did not honour ``Range: bytes=-N``; ``size`` is the file size when it said so."""
+
+    def __init__(self, size: int | None):
+        super().__init__(size)
+        self.size = size
 
 
 def _range_start(content_range: str) -> int | None:
