@@ -854,7 +854,10 @@ def read_samples(
         ``"raise"`` (default) stops at the first collection that cannot be read; ``"skip"`` continues,
         warns and lists the skipped ids in ``gdf.attrs["skipped"]`` (``{ref_id: reason}``).
     dask_client
-        A ``dask.distributed.Client`` to build the lazy frame for (``engine="dask"`` only).
+        ``engine="dask"`` only: a ``dask.distributed.Client`` whose workers read the partitions. The
+        frame is persisted there (reading starts in the background and the partitions stay in the
+        cluster's memory). Without it the frame is lazy and runs on the default scheduler, which is
+        any ``Client`` created earlier in the session.
 
     Returns
     -------
