@@ -264,6 +264,7 @@ class RdmQueryState(HasTraits):
                 job.timer = threading.Timer(delay, self._run, args=(job,))
                 job.timer.daemon = True
             self.status = "loading"
+            self.message = "searching collections\u2026" if kind == _SEARCH else "fetching samples\u2026"
             if kind == _SAMPLES:
                 self.progress = 0.0
             self._cv.notify_all()

@@ -105,6 +105,17 @@ def big_voila_url(big_rdm_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def slow_voila_url(demo_catalog, tmp_path_factory):
+    """Voilà against a local RDM server that delays every request by 0.5 s (for cancelling)."""
+    from worldcereal_explorer.server import serve_in_thread
+
+    with serve_in_thread(demo_catalog, latency_s=0.5) as server:
+        voila = Voila(server.url, tmp_path_factory.mktemp("voila-slow"))
+        yield voila.url
+        voila.stop()
+
+
+@pytest.fixture(scope="module")
 def private_stack(demo_catalog, tmp_path_factory):
     """A local identity provider, an RDM server that checks its tokens, and Voilà configured for both."""
     from worldcereal_explorer.server import serve_in_thread

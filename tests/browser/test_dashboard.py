@@ -248,3 +248,22 @@ def test_draw_a_rectangle_on_the_map(page, voila_url, rdm, artifacts_dir):
     expect(status).to_contain_text(message)
     page.screenshot(path=str(artifacts_dir / "dashboard_7_drawn_box.png"), full_page=True)
     assert not page.page_errors
+
+
+def test_cancel_a_slow_sample_query(page, slow_voila_url, artifacts_dir):
+    from playwright.sync_api import expect
+
+    status = page.locator(".wce-status")
+    _open(page, slow_voila_url)
+    expect(status).to_contain_text("collections found")
+    page.locator(".wce-fetch-samples").click()
+    loading = page.locator(".wce-status [data-status='loading']")
+    expect(loading).to_be_visible()  # every request takes 0.5 s: the query is still running
+    cancel = page.locator(".wce-cancel")
+    expect(cancel).to_be_enabled()
+    page.screenshot(path=str(artifacts_dir / "dashboard_8_loading.png"), full_page=True)
+    cancel.click()
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("cancelled")
+    expect(page.locator(".wce-samples-info")).to_contain_text("no samples fetched yet")
+    expect(cancel).to_be_disabled()
+    assert not page.page_errors

@@ -11,7 +11,7 @@ from ..state import RdmQueryState
 from ._base import StateWidget
 
 _COLOURS = {"idle": "#1b5e20", "loading": "#0d47a1", "error": "#b71c1c"}
-_ICONS = {"idle": "&#10003;", "loading": "&#8987;", "error": "&#9888;"}
+_ICONS = {"idle": "&#10003;", "loading": "&#8635;", "error": "&#9888;"}
 
 
 class StatusBar(StateWidget):
