@@ -118,3 +118,17 @@ def test_cli_samples_bad_input_exits_2_naming_the_value(sample_server, tmp_path)
     done = _cli("samples", "--endpoint", sample_server.url, "-o", str(tmp_path / "x.txt"))
     assert done.returncode == 2 and ".txt" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_samples_with_a_polygon_and_clip(sample_server, oracle_frames, tmp_path):
+    from shapely.geometry import Polygon
+
+    polygon = Polygon([(3.6, 50.0), (5.8, 50.3), (5.4, 51.3), (3.9, 51.1)])
+    out = tmp_path / "clipped.gpkg"
+    done = _cli("samples", "--endpoint", sample_server.url, "--ref-ids", *IDS, "--polygon", polygon.wkt, "--clip",
+                "--ewoc-codes", "1101060000", "11-06-00-002-0", "--no-progress", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    back = read_exported(out)
+    expected = oracle(oracle_frames, IDS, spatial=polygon, clip=True, codes=[1101060000, 1106000020])
+    assert sorted(back["sample_id"]) == sorted(expected["sample_id"])
+    assert back.geometry.within(polygon.buffer(1e-9)).all()
