@@ -1053,6 +1053,25 @@ def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
     return to_geodataframe([result], query.columns)
 
 
+#: Rows per Dask partition to aim for: row groups are joined until a partition holds about this many.
+PARTITION_ROWS = 100_000
+
+
+def _partition_row_groups(metadata: pq.FileMetaData, row_groups: Sequence[int]) -> list[list[int]]:
+    """Group row groups into partitions of about :data:`PARTITION_ROWS` rows (small groups are joined)."""
+    parts: list[list[int]] = []
+    rows = 0
+    for i in row_groups:
+        n = metadata.row_group(i).num_rows
+        if parts and rows + n <= PARTITION_ROWS:
+            parts[-1].append(i)
+            rows += n
+        else:
+            parts.append([i])
+            rows = n
+    return parts
+
+
 def _auth_headers(session: requests.Session, url: str) -> tuple[tuple[str, str], ...]:
     """The ``Authorization`` header the client's session would send to ``url`` (if any).
 
@@ -1069,7 +1088,8 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_err
     """Build the lazy ``dask_geopandas.GeoDataFrame`` for ``query`` over ``ids``.
 
     Footers are read now (small), to validate the columns and prune row groups by their statistics;
-    row groups are read and filtered lazily, one partition per row group that may match.
+    row groups are read and filtered lazily: each partition holds one or more row groups of one
+    collection (joined up to about :data:`PARTITION_ROWS` rows).
     """
     try:
         import dask.dataframe as dd
@@ -1092,7 +1112,8 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_err
         groups = [i for i in range(metadata.num_row_groups)
                   if row_group_may_match(metadata.row_group(i), leaves, layout, query)]
         empty = _canonical_table(parquet.schema_arrow.empty_table(), query.columns, names, real_id)
-        specs = [PartitionSpec(url, real_id, (i,), headers, timeout) for i in groups]
+        specs = [PartitionSpec(url, real_id, tuple(part), headers, timeout)
+                 for part in _partition_row_groups(metadata, groups)]
         return specs, empty
 
     planned, skipped, _ = _map_collections(client, ids, plan, progress=progress, cancel_event=cancel_event,
