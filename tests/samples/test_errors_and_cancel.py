@@ -51,6 +51,7 @@ def test_broken_collection_fails_fast_naming_it(broken_client, bad):
     with pytest.raises(RdmError) as info:
         broken_client.get_samples(ref_ids=[GOOD, bad], progress=False)
     assert bad in str(info.value)
+    assert _sample_threads() == []  # the other workers were stopped and joined
 
 
 def test_skip_continues_and_reports_the_skipped_ids(broken_client):
@@ -127,6 +128,7 @@ def test_progress_callback_reports_collections_and_bytes(sample_client):
     assert events[-1].collections_done == events[-1].collections_total == len(IDS)
     assert events[-1].bytes_read == gdf.attrs["read_stats"]["bytes"] > 0
     assert [e.collections_done for e in events] == sorted(e.collections_done for e in events)
+    assert _sample_threads() == []
 
 
 def test_tqdm_progress_bars_run(sample_client, capsys):
