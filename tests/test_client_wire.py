@@ -92,14 +92,17 @@ def test_privacy_filter_on_recorded_authenticated_listing(rdm, replay, shared_da
         rdm.get_collections(include_public=False, include_private=False)
 
 
-def test_private_without_login_method_is_a_clear_error(replay, legend, monkeypatch):
+def test_private_with_unreachable_identity_provider_is_a_clear_error(replay, legend, monkeypatch, tmp_path):
+    """Asking for private data starts the device login; a dead provider ends it with a clear message."""
     monkeypatch.delenv("WORLDCEREAL_RDM_TOKEN", raising=False)
-    import worldcereal_explorer.rdm.auth as auth
-
-    if hasattr(auth, "default_interactive_provider"):
-        pytest.skip("an interactive login exists; covered by the auth tests")
-    with RdmClient(replay.url, legend=legend) as rdm, pytest.raises(AuthenticationError, match="login"):
+    monkeypatch.delenv("WORLDCEREAL_RDM_REFRESH_TOKEN", raising=False)
+    monkeypatch.setenv("WORLDCEREAL_OIDC_ISSUER", "http://127.0.0.1:9")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    replay.add("/collections/search", Reply(body="[]"))
+    with RdmClient(replay.url, legend=legend) as rdm, pytest.raises(AuthenticationError) as info:
         rdm.get_collections(include_private=True)
+    assert "http://127.0.0.1:9" in str(info.value)
+    assert replay.requests == []  # nothing was searched without the login
 
 
 def test_paged_listing(rdm, replay, shared_data):

@@ -66,9 +66,13 @@ async def _refresh(state):
 
 def test_refresh_can_be_awaited(state):
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     state.bbox = EUROPE
-    assert _ids(asyncio.run(_refresh(state))) == _ids(state.collections) != []
+    # A fresh thread has no event loop; the main thread may hold Playwright's when browser tests ran first.
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(asyncio.run, _refresh(state)).result(timeout=60)
+    assert _ids(result) == _ids(state.collections) != []
 
 
 def test_only_one_date_is_an_error(state):
