@@ -157,3 +157,15 @@ def test_bad_input_errors(rdm):
 def test_legend_served_by_local_server(rdm_url, tmp_path):
     legend = load_legend(f"{rdm_url}/legend.csv", cache_dir=tmp_path)
     assert legend.label(1101060000) == "maize"
+
+
+def test_crop_counts_cancelled_before_start(rdm, demo_catalog):
+    import threading
+
+    from worldcereal_explorer.errors import QueryCancelledError
+
+    ids = [r["collectionId"] for r in catalogue_records(demo_catalog) if r["accessType"] == "Public"][:4]
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(QueryCancelledError):
+        rdm.get_crop_counts(ids, cancel_event=cancel)

@@ -358,7 +358,9 @@ class RdmQueryState(HasTraits):
         if job.cancel_event.is_set():
             raise QueryCancelledError("collection search superseded")
         if collections:
-            counts = self.client.get_crop_counts([c.id for c in collections], ewoc_codes=codes)
+            counts = self.client.get_crop_counts(
+                [c.id for c in collections], ewoc_codes=codes, cancel_event=job.cancel_event
+            )
         else:
             counts = _empty_counts()
         if job.cancel_event.is_set():

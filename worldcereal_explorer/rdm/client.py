@@ -28,6 +28,7 @@ from ..errors import (
     AuthenticationError,
     BadParameterError,
     DownloadError,
+    QueryCancelledError,
     RdmConnectionError,
     RdmHttpError,
     RdmResponseError,
@@ -271,12 +272,28 @@ class RdmClient:
                 f"GET {response.url} answered {kind} that is not JSON: {response.text[:120]!r}"
             ) from None
 
-    def _map(self, func: Callable[[str], T], items: Sequence[str]) -> list[T]:
-        """Run ``func`` over ``items`` on the bounded pool; results in input order; first error raised."""
+    def _map(
+        self, func: Callable[[str], T], items: Sequence[str], cancel_event: threading.Event | None = None
+    ) -> list[T]:
+        """Run ``func`` over ``items`` on the bounded pool; results in input order; first error raised.
+
+        When ``cancel_event`` is set, requests not yet started are dropped and
+        :class:`QueryCancelledError` is raised as soon as the running ones return.
+        """
+
+        def run(item: str) -> T:
+            if cancel_event is not None and cancel_event.is_set():
+                raise QueryCancelledError("the query was cancelled")
+            return func(item)
+
         if len(items) <= 1:
-            return [func(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items)), thread_name_prefix="rdm") as pool:
-            return list(pool.map(func, items))
+            return [run(item) for item in items]
+        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(items)), thread_name_prefix="rdm")
+        try:
+            return list(pool.map(run, items))
+        finally:
+            # On an error or cancellation, do not start the requests still queued.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # -- collections ------------------------------------------------------------------------------
 
@@ -411,7 +428,13 @@ class RdmClient:
             return IRRIGATION_LABELS.get(code, f"irrigation code {code}")
         return f"land cover code {code}"
 
-    def get_crop_counts(self, ref_ids: Iterable[str], ewoc_codes: Iterable[int] | None = None) -> pd.DataFrame:
+    def get_crop_counts(
+        self,
+        ref_ids: Iterable[str],
+        ewoc_codes: Iterable[int] | None = None,
+        *,
+        cancel_event: threading.Event | None = None,
+    ) -> pd.DataFrame:
         """Sample counts per crop type across collections, fetched concurrently.
 
         Parameters
@@ -420,6 +443,9 @@ class RdmClient:
             Collection ids (one column each, in this order).
         ewoc_codes
             Only these codes (each gets a row, zeros where absent). Default: every code present.
+        cancel_event
+            Set it to stop early (raises :class:`QueryCancelledError`); used by the dashboard when a
+            newer query supersedes this one.
 
         Returns
         -------
@@ -430,7 +456,7 @@ class RdmClient:
         """
         ids = [self._check_ref_id(r) for r in ([ref_ids] if isinstance(ref_ids, str) else list(ref_ids))]
         codes = normalize_ewoc_codes(ewoc_codes)
-        stats = self._map(self.get_code_stats, ids)
+        stats = self._map(self.get_code_stats, ids, cancel_event)
         counts: dict[str, dict[int, int]] = {}
         skipped = []
         for ref_id, data in zip(ids, stats, strict=True):
