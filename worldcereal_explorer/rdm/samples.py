@@ -746,11 +746,19 @@ def _concat_tables(tables: list[pa.Table]) -> pa.Table:
 
 
 def to_geodataframe(results: Sequence[CollectionResult], columns: Sequence[str]) -> gpd.GeoDataFrame:
-    """One EPSG:4326 GeoDataFrame from per-collection results, in their order."""
+    """One EPSG:4326 GeoDataFrame from per-collection results, in their order.
+
+    The results are consumed: their tables and geometry arrays are released as the frame is built,
+    so Arrow buffers can be freed while pandas columns are filled.
+    """
     tables = [r.table for r in results]
     if not tables:
         tables = [_canonical_table(pa.table({}), columns, [], "")]
+    geometry = np.concatenate([r.geometry for r in results]) if results else np.array([], dtype=object)
+    for result in results:
+        result.table = result.geometry = None  # type: ignore[assignment]
     table = _concat_tables(tables)
+    del tables
     ints_with_nulls = any(
         name in INTEGER_COLUMNS and table.column(name).null_count for name in table.column_names
     )
@@ -760,7 +768,6 @@ def to_geodataframe(results: Sequence[CollectionResult], columns: Sequence[str])
         self_destruct=True,
     )
     del table
-    geometry = np.concatenate([r.geometry for r in results]) if results else np.array([], dtype=object)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326", index=frame.index))
     ordered = [c for c in columns if c in gdf.columns]
     return gdf[ordered]
