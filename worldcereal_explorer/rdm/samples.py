@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import math
 import re
 import threading
 import warnings
@@ -172,10 +173,6 @@ class SampleQuery:
             names.append("quality_score_ct")
         return tuple(names)
 
-    @property
-    def has_row_filter(self) -> bool:
-        return bool(self.filter_columns) or self.spatial is not None
-
 
 def _quality(value: Any, name: str) -> int:
     if isinstance(value, bool) or value is None:
@@ -184,9 +181,10 @@ def _quality(value: Any, name: str) -> int:
         number = float(value)
     except (TypeError, ValueError):
         raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100") from None
-    if not 0 <= number <= 100 or not number.is_integer():
-        raise BadParameterError(f"{name}={value!r} is not allowed; use a whole number from 0 to 100")
-    return int(number)
+    if not 0 <= number <= 100:
+        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100")
+    # Scores are whole numbers, so ">= 75.5" is ">= 76".
+    return math.ceil(number)
 
 
 @dataclass(frozen=True)
