@@ -1,9 +1,13 @@
-"""Streamed, resumable, atomic file downloads.
+"""Streamed, resumable, atomic file downloads, and random access to remote files by HTTP Range.
 
-A download goes to a temp file beside the destination, is checked (size against Content-Length, and
-for Parquet the footer magic), and only then renamed into place, so a failed or interrupted download
-never leaves a half-written file at the destination. A dropped connection is resumed with a Range
-request from the bytes already received.
+:func:`download_file`: a download goes to a temp file beside the destination, is checked (size against
+Content-Length, and for Parquet the magic bytes and a parseable footer), and only then renamed into
+place, so a failed or interrupted download never leaves a half-written file at the destination. A
+dropped connection is resumed with a Range request from the bytes already received.
+
+:class:`HttpRangeReader` / :class:`RangeFile`: read parts of a remote file (what pyarrow needs of a
+Parquet file) with explicit ``bytes=start-end`` ranges, fetched in parallel and cached; suffix ranges
+are used for the footer where the server honours them.
 """
 
 from __future__ import annotations
