@@ -12,7 +12,6 @@ connections: without it every response on a kept-alive connection waits ~40 ms f
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import time
@@ -23,13 +22,12 @@ import uvicorn
 from fastapi.responses import JSONResponse
 
 from worldcereal_explorer.server import create_app
+from worldcereal_explorer.server.net import bind_loopback
 
 
 def main() -> None:
     catalog, latency = sys.argv[1], float(sys.argv[2])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(256)
+    sock = bind_loopback(0, backlog=256)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(catalog, public_base_url=url, latency_s=latency)
     stats = app.state.stats

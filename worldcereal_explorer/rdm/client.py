@@ -114,7 +114,7 @@ class RdmClient:
         download_timeout: float | tuple[float, float] = (5, 120),
         retries: int = 5,
         backoff_factor: float = 0.5,
-        max_workers: int = 8,
+        max_workers: int = 16,
         token_provider: auth_module.TokenProvider | None = None,
         legend: Legend | str | os.PathLike | None = None,
     ):

@@ -10,7 +10,6 @@ envelope ``{"error": {"code", "message", "details", "data", "validationErrors"}}
 # declared inside create_app() at runtime.
 import asyncio
 import datetime as dt
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from .catalog import (
     SearchFilter,
     parse_api_datetime,
 )
+from .net import bind_loopback
 
 __all__ = ["create_app", "serve_in_thread", "run_server", "LocalServer", "TrafficStats", "ApiError"]
 
@@ -604,19 +604,6 @@ class LocalServer:
         return f"LocalServer(url={self.url!r})"
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise BadParameterError(f"cannot listen on {host}:{port}: {exc}") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
 def _wait_until_answering(url: str, thread: threading.Thread, deadline_s: float) -> None:
     import urllib.request
 
@@ -655,7 +642,7 @@ def serve_in_thread(catalog_dir: str | Path, *, port: int = 0, startup_timeout_s
     LocalServer
         With ``.url``, ``.port``, ``.app`` and ``.stop()``; also a context manager.
     """
-    sock = _bind("127.0.0.1", port)
+    sock = bind_loopback(port)
     bound_port = sock.getsockname()[1]
     create_app_kwargs.setdefault("public_base_url", f"http://127.0.0.1:{bound_port}")
     try:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -47,6 +46,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from ..config import DEFAULT_OIDC_CLIENT_ID
 from ..errors import BadParameterError
+from .net import bind_loopback
 
 log = logging.getLogger(__name__)
 
@@ -686,9 +686,7 @@ class LocalIdentityProvider:
         if self._thread is not None:
             raise RuntimeError("the identity provider is already running")
         # Bind first so the issuer URL (which names the port) is known before the first request.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
+        sock = bind_loopback(port)
         self.port = sock.getsockname()[1]
         self.issuer = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
