@@ -47,7 +47,8 @@ def main() -> None:
         baseline = notebook_style_counts(server.url, ids)
         timings["baseline"] = time.perf_counter() - started
 
-        for workers in (8, 32):
+        default_workers = RdmClient("http://127.0.0.1").max_workers
+        for workers in (default_workers, 32):
             with RdmClient(server.url, max_workers=workers) as client:
                 _ = client.legend  # the legend is loaded once per session, not per query
                 started = time.perf_counter()
@@ -59,9 +60,10 @@ def main() -> None:
             print(f"get_crop_counts(max_workers={workers:2d}): {timings[workers]:6.2f} s  "
                   f"({timings['baseline'] / timings[workers]:5.1f}x faster; same counts: {same})")
         print(f"sequential bare requests.get loop:    {timings['baseline']:6.2f} s")
-        best = min(timings[8], timings[32])
-        print(f"(b) time ratio baseline/get_crop_counts = {timings['baseline'] / timings[8]:.1f}x with the "
-              f"default max_workers=8, {timings['baseline'] / best:.1f}x at best   (goal >= 10x)")
+        best = min(timings[default_workers], timings[32])
+        print(f"(b) time ratio baseline/get_crop_counts = {timings['baseline'] / timings[default_workers]:.1f}x "
+              f"with the default max_workers={default_workers}, {timings['baseline'] / best:.1f}x at best"
+              "   (goal >= 10x)")
 
 
 if __name__ == "__main__":
