@@ -74,3 +74,22 @@ def client(rdm_url):
 
     with RdmClient(rdm_url, retries=2, backoff_factor=0.01) as rdm:
         yield rdm
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the whole session, shared by every browser test."""
+    from tests.voila_support import launch_browser
+
+    with launch_browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def browser_context(browser):
+    """A fresh offline browser profile for one test."""
+    from tests.voila_support import offline_context
+
+    context = offline_context(browser, accept_downloads=True)
+    yield context
+    context.close()

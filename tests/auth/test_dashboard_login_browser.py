@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from tests.auth.voila import serve_voila
 from tests.conftest import REPO_ROOT
+from tests.voila_support import serve_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,10 +21,8 @@ JWT_PATTERN = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
 
 
 def test_login_from_privacy_toggle_shows_private_collection(start_idp, rdm_for, demo_access, tmp_path,
-                                                            artifacts_dir):
+                                                            artifacts_dir, browser_context):
     from playwright.sync_api import expect
-
-    from tests.auth.voila import browser_context
 
     if not APP.exists():
         pytest.skip(f"the dashboard notebook {APP} is not there")
@@ -36,8 +34,8 @@ def test_login_from_privacy_toggle_shows_private_collection(start_idp, rdm_for, 
         "WORLDCEREAL_LEGEND_URL": f"{rdm.url}/legend.csv",
         "WORLDCEREAL_OIDC_ISSUER": idp.issuer,
     }
-    with browser_context() as context, serve_voila(APP, env, tmp_path) as url:
-        page = context.new_page()
+    with serve_voila(APP, env, tmp_path) as url:
+        page = browser_context.new_page()
         page.set_default_timeout(120_000)
         page_errors = []
         page.on("pageerror", lambda exc: page_errors.append(str(exc)))
@@ -57,7 +55,7 @@ def test_login_from_privacy_toggle_shows_private_collection(start_idp, rdm_for, 
         assert user_code in idp.pending_user_codes()
         page.screenshot(path=str(artifacts_dir / "dashboard_login_code.png"), full_page=True)
 
-        with context.expect_page() as new_tab:
+        with browser_context.expect_page() as new_tab:
             link.click()
         provider_page = new_tab.value
         provider_page.wait_for_load_state("domcontentloaded")

@@ -12,7 +12,7 @@ import re
 import nbformat
 import pytest
 
-from tests.auth.voila import browser_context, serve_voila
+from tests.voila_support import serve_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,17 +30,17 @@ login
 
 
 @pytest.fixture
-def voila_login_page(start_idp, tmp_path):
+def voila_login_page(start_idp, tmp_path, browser_context):
     idp = start_idp(poll_interval_s=0.5)
     notebook = tmp_path / "login.ipynb"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_SOURCE)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, notebook)
-    with browser_context() as context, serve_voila(notebook, {"WORLDCEREAL_OIDC_ISSUER": idp.issuer}, tmp_path) as url:
-        page = context.new_page()
+    with serve_voila(notebook, {"WORLDCEREAL_OIDC_ISSUER": idp.issuer}, tmp_path) as url:
+        page = browser_context.new_page()
         page.set_default_timeout(120_000)
         page.goto(url + "/", wait_until="domcontentloaded")
-        yield idp, context, page
+        yield idp, browser_context, page
 
 
 def test_login_in_voila_through_the_verification_page(voila_login_page, artifacts_dir):

@@ -1,4 +1,7 @@
-"""Voila + headless Chromium helpers for the auth browser tests (recipe: ../shared/docs/browser-testing.md)."""
+"""Voilà + headless Chromium helpers shared by the browser tests (recipe: ../shared/docs/browser-testing.md).
+
+Every non-loopback request (map tiles, CDN fonts) is aborted, so the tests run offline and cannot hang on DNS.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[
     log_path = workdir / "voila.log"
     full_env = {
         **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # kernel = this Python
         "XDG_CACHE_HOME": str(workdir / "cache"),
         "XDG_CONFIG_HOME": str(workdir / "config"),  # the token cache stays in the test's folder
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -63,18 +67,28 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[
             proc.wait()
 
 
+def dashboard_env(rdm_url: str, **extra: str) -> dict[str, str]:
+    """Kernel environment pointing the dashboard (API and legend) at a local RDM server."""
+    return {"WORLDCEREAL_RDM_URL": rdm_url, "WORLDCEREAL_LEGEND_URL": f"{rdm_url}/legend.csv", **extra}
+
+
 @contextlib.contextmanager
-def browser_context() -> Iterator[object]:
-    """A fresh offline Chromium context (non-loopback requests aborted)."""
+def launch_browser() -> Iterator[object]:
+    """Headless Debian Chromium through Playwright (one per test session: Playwright's sync API allows one)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"needs Chromium at {CHROMIUM} (set $CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")),
-                          lambda route: route.abort())
-            yield context
+            yield browser
         finally:
             browser.close()
+
+
+def offline_context(browser, **options):
+    """A fresh browser profile whose non-loopback requests (tiles, CDN fonts) are aborted at once."""
+    context = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **options})
+    context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")),
+                  lambda route: route.abort())
+    return context
