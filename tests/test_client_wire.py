@@ -261,3 +261,67 @@ def test_rdm_interaction_alias():
     from worldcereal_explorer import RdmInteraction as top_level
 
     assert top_level is RdmClient
+
+
+def test_point_bbox_is_widened_to_a_valid_polygon(rdm, replay):
+    replay.add("/collections/search", Reply(body="[]"))
+    rdm.get_collections(bbox=(5.0, 50.0, 5.0, 50.0))
+    bbox = [float(v) for k, v in replay.requests[-1].query if k == "Bbox"]
+    assert bbox[0] < 5.0 < bbox[2] and bbox[1] < 50.0 < bbox[3]
+    assert bbox[2] - bbox[0] < 1e-5
+
+
+def test_empty_code_list_matches_nothing_without_a_request(rdm, replay):
+    assert rdm.get_collections(ewoc_codes=[]) == []
+    assert replay.requests == []
+
+
+def test_retry_after_is_capped():
+    from urllib3 import HTTPResponse
+
+    from worldcereal_explorer.rdm.client import MAX_RETRY_AFTER_S, _CappedRetry
+
+    retry = _CappedRetry(total=1, respect_retry_after_header=True)
+    assert retry.get_retry_after(HTTPResponse(status=503, headers={"Retry-After": "3600"})) == MAX_RETRY_AFTER_S
+    assert retry.get_retry_after(HTTPResponse(status=503, headers={"Retry-After": "2"})) == 2
+
+
+def test_json_encoded_download_url_is_decoded(rdm, replay):
+    ref_id = "2021_xyz_demo_point_110"
+    signed = f"https://storage.example/private/{ref_id}/x.geoparquet?sv=1&sig=abc"
+    replay.add(f"/collections/{ref_id}/download", Reply(body=json.dumps(signed).replace("&", "\\u0026")))
+    assert rdm.get_download_url(ref_id) == signed
+
+
+def test_items_no_match_redirect_to_html_is_empty(rdm, replay):
+    ref_id = "2017afoneacrefundmelpoint110"
+    replay.add(f"/collections/{ref_id}/items", Reply(302, "", headers={"Location": "/Error?statusCode=404"}))
+    replay.add("/Error", Reply(200, "<html>Error</html>", content_type="text/html"))
+    replay.add(f"/collections/{ref_id}/metadata/items", Reply(body="[]"))
+    assert len(rdm.get_items(ref_id, bbox=(0, 0, 1, 1))) == 0
+    with pytest.raises(UnknownCollectionError):
+        rdm.get_items("2099_unknown_none_point_110")
+
+
+def test_crop_counts_skip_failing_collections_on_request(rdm, replay):
+    good, bad = "2017_tza_osfafsis_point_110", "2018_bad_broken_point_110"
+    # PascalCase entries, as in the metadata's codeStats, are read too.
+    replay.add(f"/collections/{good}/items/codestats",
+               Reply(body=json.dumps({"EwocStats": [{"Code": 1101060000, "Count": 91}]})))
+    replay.add(f"/collections/{bad}/items/codestats", Reply(502, "<html>bad gateway</html>", content_type="text/html"))
+    with pytest.raises(RdmHttpError, match=bad):
+        rdm.get_crop_counts([good, bad])
+    counts = rdm.get_crop_counts([good, bad], on_error="skip")
+    assert list(counts.columns) == [good]
+    assert counts.attrs["skipped"] == [bad]
+    assert counts.loc[(1101060000, "maize"), good] == 91
+
+
+def test_samples_of_named_private_collections_start_the_login(replay, legend, monkeypatch, tmp_path):
+    monkeypatch.delenv("WORLDCEREAL_RDM_TOKEN", raising=False)
+    monkeypatch.delenv("WORLDCEREAL_RDM_REFRESH_TOKEN", raising=False)
+    monkeypatch.setenv("WORLDCEREAL_OIDC_ISSUER", "http://127.0.0.1:9")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    with RdmClient(replay.url, legend=legend) as rdm, pytest.raises(AuthenticationError, match="127.0.0.1:9"):
+        rdm.get_samples(ref_ids=["2023_nld_privatedemo_poly_110"], include_private=True, progress=False)
+    assert replay.requests == []

@@ -359,7 +359,7 @@ class RdmQueryState(HasTraits):
             raise QueryCancelledError("collection search superseded")
         if collections:
             counts = self.client.get_crop_counts(
-                [c.id for c in collections], ewoc_codes=codes, cancel_event=job.cancel_event
+                [c.id for c in collections], ewoc_codes=codes, cancel_event=job.cancel_event, on_error="skip"
             )
         else:
             counts = _empty_counts()

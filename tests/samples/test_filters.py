@@ -228,3 +228,26 @@ def test_results_follow_the_order_of_ref_ids(sample_client):
     gdf = get(sample_client, ref_ids=order, spatial_extent=BBOX)
     blocks = list(dict.fromkeys(gdf["ref_id"]))
     assert blocks == [r for r in order if r in blocks] and len(blocks) > 1
+
+
+def test_subset_without_a_published_subset_file_reads_the_full_file(demo_catalog, tmp_path):
+    """Only large collections are subsampled on the RDM; without a subset file, extract > 0 is applied."""
+    import shutil
+
+    import geopandas as gpd
+
+    from worldcereal_explorer.rdm.client import RdmClient
+    from worldcereal_explorer.server import serve_in_thread
+
+    catalog = shutil.copytree(demo_catalog, tmp_path / "catalog")
+    folder = next(p.parent for p in sorted(catalog.glob("*/collection.json"))
+                  if '"Public"' in p.read_text())
+    subset_files = list(folder.glob("sample_*"))
+    assert subset_files
+    for path in subset_files:
+        path.unlink()
+    full = gpd.read_parquet(next(p for p in folder.glob("*.geoparquet")))
+    with serve_in_thread(catalog) as server, RdmClient(server.url, legend=f"{server.url}/legend.csv") as rdm:
+        samples = rdm.get_samples(ref_ids=[folder.name], subset=True, progress=False)
+    assert sorted(samples["sample_id"]) == sorted(full.loc[full["extract"] > 0, "sample_id"])
+    assert set(samples["ref_id"]) == {folder.name}

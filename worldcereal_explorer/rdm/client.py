@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pandas as pd
 import requests
@@ -30,11 +30,18 @@ from ..errors import (
     DownloadError,
     QueryCancelledError,
     RdmConnectionError,
+    RdmError,
     RdmHttpError,
     RdmResponseError,
     UnknownCollectionError,
 )
-from ..extents import WORLD_BBOX, normalize_ewoc_codes, normalize_spatial_extent, normalize_temporal_extent
+from ..extents import (
+    WORLD_BBOX,
+    BBox,
+    normalize_ewoc_codes,
+    normalize_spatial_extent,
+    normalize_temporal_extent,
+)
 from ..legend import Legend, get_legend, load_legend
 from . import auth as auth_module
 from .download import download_file
@@ -52,6 +59,18 @@ IRRIGATION_LABELS = {0: "no information", 100: "rainfed", 200: "irrigated"}
 _REF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 ITEMS_PAGE_SIZE = 1000
+
+
+#: Longest ``Retry-After`` the client is willing to sleep through (urllib3 otherwise sleeps any value).
+MAX_RETRY_AFTER_S = 30.0
+
+
+class _CappedRetry(Retry):
+    """urllib3 ``Retry`` whose ``Retry-After`` sleeps are capped, so a server cannot stall the UI for hours."""
+
+    def get_retry_after(self, response):  # noqa: ANN001 (urllib3 signature)
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -130,7 +149,7 @@ class RdmClient:
         self._auth_lock = threading.Lock()
         self._rdm_netloc = urlsplit(self.endpoint).netloc
         self.session = requests.Session()
-        retry = Retry(
+        retry = _CappedRetry(
             total=retries,
             connect=retries,
             read=retries,
@@ -305,7 +324,7 @@ class RdmClient:
         ``YYYY-MM-DDT23:59:59Z`` so that the whole end day counts.
         """
         spatial = normalize_spatial_extent(spatial_extent)
-        bbox = spatial.bbox if spatial is not None else WORLD_BBOX
+        bbox = _with_area(spatial.bbox) if spatial is not None else WORLD_BBOX
         params = [("Bbox", str(v)) for v in bbox.as_tuple()]
         temporal = normalize_temporal_extent(temporal_extent)
         if temporal is not None:
@@ -350,6 +369,8 @@ class RdmClient:
         if not include_public and not include_private:
             raise BadParameterError("include_public=False and include_private=False together select nothing; enable one")
         params = self.search_params(spatial_extent if spatial_extent is not None else bbox, temporal_extent, ewoc_codes)
+        if ewoc_codes is not None and not normalize_ewoc_codes(ewoc_codes):
+            return []  # an empty code list matches nothing (sent as-is, the API would drop the filter)
         if include_private:
             self.authenticate()
         data = self._get_json("/collections/search", params=params)
@@ -434,6 +455,7 @@ class RdmClient:
         ewoc_codes: Iterable[int] | None = None,
         *,
         cancel_event: threading.Event | None = None,
+        on_error: str = "raise",
     ) -> pd.DataFrame:
         """Sample counts per crop type across collections, fetched concurrently.
 
@@ -446,6 +468,9 @@ class RdmClient:
         cancel_event
             Set it to stop early (raises :class:`QueryCancelledError`); used by the dashboard when a
             newer query supersedes this one.
+        on_error
+            ``"raise"`` (default): a collection whose statistics cannot be fetched fails the call.
+            ``"skip"``: it is left out with a warning and listed in ``frame.attrs["skipped"]``.
 
         Returns
         -------
@@ -454,21 +479,33 @@ class RdmClient:
             Collections whose stats lack ``ewocStats`` are left out with a warning and listed in
             ``frame.attrs["skipped"]``.
         """
+        if on_error not in ("raise", "skip"):
+            raise BadParameterError(f"on_error={on_error!r} is not allowed; use 'raise' or 'skip'")
         ids = [self._check_ref_id(r) for r in ([ref_ids] if isinstance(ref_ids, str) else list(ref_ids))]
         codes = normalize_ewoc_codes(ewoc_codes)
-        stats = self._map(self.get_code_stats, ids, cancel_event)
+
+        def fetch(ref_id: str) -> dict[str, Any] | RdmError:
+            try:
+                return self.get_code_stats(ref_id)
+            except (RdmHttpError, RdmResponseError, UnknownCollectionError, RdmConnectionError) as exc:
+                if on_error == "raise":
+                    raise
+                return exc
+
+        stats = self._map(fetch, ids, cancel_event)
         counts: dict[str, dict[int, int]] = {}
         skipped = []
         for ref_id, data in zip(ids, stats, strict=True):
-            entries = data.get("ewocStats")
+            entries = None if isinstance(data, RdmError) else data.get("ewocStats", data.get("EwocStats"))
             if entries is None:
-                logger.warning("collection %s has no ewocStats in its code statistics; left out", ref_id)
+                reason = data if isinstance(data, RdmError) else "no ewocStats in its code statistics"
+                logger.warning("collection %s left out of the crop counts: %s", ref_id, reason)
                 skipped.append(ref_id)
                 continue
             column: dict[int, int] = {}
             for entry in entries:
-                code, count = int(entry["code"]), int(entry["count"])
-                column[code] = column.get(code, 0) + count
+                code = int(entry.get("code", entry.get("Code")))
+                column[code] = column.get(code, 0) + int(entry.get("count", entry.get("Count")))
             counts[ref_id] = column
         all_codes = sorted(codes if codes is not None else {c for col in counts.values() for c in col})
         frame = pd.DataFrame(
@@ -508,7 +545,8 @@ class RdmClient:
         if spatial is not None:
             base += [("Bbox", str(v)) for v in spatial.bbox.as_tuple()]
         if temporal is not None:
-            base += [("ValidityStartTime", temporal.start.isoformat()), ("ValidityEndTime", temporal.end.isoformat())]
+            base += [("ValidityStartTime", f"{temporal.start.isoformat()}T00:00:00Z"),
+                     ("ValidityEndTime", f"{temporal.end.isoformat()}T23:59:59Z")]
         base += [("EwocCodes", str(c)) for c in normalize_ewoc_codes(ewoc_codes) or []]
         features: list[dict] = []
         path = self._collection_path(ref_id, "/items")
@@ -517,11 +555,11 @@ class RdmClient:
             params = [*base, ("SkipCount", str(len(features))), ("MaxResultCount", str(page_size))]
             try:
                 page = self._get_json(path, params=params, ref_id=ref_id)
-            except UnknownCollectionError:
-                if features:
-                    break
-                # The live API answers 404 for "no match" too: tell the two apart with /collections/{id}.
-                self.get_collection(ref_id)
+            except (UnknownCollectionError, RdmResponseError):
+                # The live API answers "no match" with a 404 or a redirect to an HTML error page; tell that
+                # apart from an unknown id with a route the reference client also uses.
+                if not features:
+                    self.get_collection_metadata(ref_id)
                 break
             batch = page.get("features") or [] if isinstance(page, dict) else []
             features.extend(batch)
@@ -542,7 +580,12 @@ class RdmClient:
         """URL of the collection's GeoParquet file (``subset=True``: the subsampled extraction subset)."""
         path = self._collection_path(ref_id, "/sample/download" if subset else "/download")
         response = self._request(path, ref_id=ref_id)
-        url = response.text.strip().strip('"')  # lenient: some deployments might JSON-quote the URL
+        url = response.text.strip()
+        if url.startswith('"'):  # lenient: a deployment that JSON-encodes the URL (escapes such as \u0026)
+            try:
+                url = json.loads(url)
+            except ValueError:
+                url = url.strip('"')
         if not url.startswith(("http://", "https://")):
             raise RdmResponseError(f"download route of {ref_id!r} did not answer a URL: {url[:120]!r}")
         return url
@@ -566,7 +609,7 @@ class RdmClient:
         Extra keyword arguments (``progress``, ``cancel_event``) go to the downloader.
         """
         url = self.get_download_url(ref_id, subset=subset)
-        filename = _filename_from_url(url, f"{ref_id}.geoparquet")
+        filename = _filename_from_url(url, f"sample_{ref_id}.parquet" if subset else f"{ref_id}.geoparquet")
         path = self._download(url, dst_path, filename, validate_parquet=True, **kwargs)
         logger.info("samples of collection %s downloaded to %s", ref_id, path)
         return path
@@ -574,7 +617,7 @@ class RdmClient:
     def download_collection_metadata(self, ref_id: str, dst_path: str | os.PathLike) -> Path:
         """Download the collection's metadata sheet as ``{dst_path}/{ref_id}_metadata.xlsx``."""
         url = self._url(self._collection_path(ref_id, "/metadata/download"))
-        self._request(self._collection_path(ref_id), ref_id=ref_id)  # clear error for unknown ids
+        self._request(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)  # clear error for unknown ids
         path = self._download(url, dst_path, f"{ref_id}_metadata.xlsx")
         if path.read_bytes()[:2] != b"PK":
             path.unlink()
@@ -680,12 +723,26 @@ class RdmClient:
 RdmInteraction = RdmClient
 
 
+#: Half-width, in degrees, given to a point or line bbox (about 10 cm): the RDM rejects degenerate polygons.
+_MIN_HALF_WIDTH = 1e-6
+
+
+def _with_area(bbox: BBox) -> BBox:
+    """``bbox`` widened where it has no width or height, so it is a valid polygon for the RDM search."""
+    west, south, east, north = bbox.as_tuple()
+    if west == east:
+        west, east = max(west - _MIN_HALF_WIDTH, -180.0), min(east + _MIN_HALF_WIDTH, 180.0)
+    if south == north:
+        south, north = max(south - _MIN_HALF_WIDTH, -90.0), min(north + _MIN_HALF_WIDTH, 90.0)
+    return BBox(west, south, east, north)
+
+
 def _is_legend_code(code: int) -> bool:
     return code == 0 or 1_000_000_000 <= code <= 9_999_999_999
 
 
 def _filename_from_url(url: str, fallback: str) -> str:
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     # Only a plain file name may come from the server: no separators, no hidden or parent entries.
     if not name or name.startswith(".") or not re.match(r"^[\w.\-]+$", name):
         return fallback

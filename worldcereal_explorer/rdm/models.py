@@ -165,7 +165,7 @@ class Collection:
         if isinstance(bbox_values, list) and len(bbox_values) == 4:
             try:
                 bbox = BBox(*(float(v) for v in bbox_values))
-            except ValueError:  # irregular live extents must not break listing
+            except (TypeError, ValueError):  # irregular live extents (nulls, strings) must not break listing
                 bbox = None
         interval = _first(temporal.get("interval"))
         temporal_extent = tuple(interval) if isinstance(interval, list) and len(interval) == 2 else None
@@ -179,8 +179,8 @@ class Collection:
             confidence_lc=data.get("confidenceLandCover") or 0,
             confidence_ct=data.get("confidenceCropType") or 0,
             confidence_irr=data.get("confidenceIrrigationType") or 0,
-            ewoc_codes=[int(c) for c in data.get("ewocCodes") or []],
-            irr_codes=[int(c) for c in data.get("irrTypes") or []],
+            ewoc_codes=[int(c) for c in data.get("ewocCodes") or [] if c is not None],
+            irr_codes=[int(c) for c in data.get("irrTypes") or [] if c is not None],
             spatial_extent=bbox,
             spatial_crs=spatial.get("crs") or CRS84,
             temporal_extent=temporal_extent,  # type: ignore[arg-type]

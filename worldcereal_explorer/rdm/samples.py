@@ -41,6 +41,8 @@ from ..errors import (
     DownloadError,
     InvalidInputError,
     QueryCancelledError,
+    RdmHttpError,
+    UnknownCollectionError,
     WorldCerealExplorerError,
 )
 from ..extents import (
@@ -906,6 +908,9 @@ def read_samples(
         if isinstance(ref_ids, str):
             ref_ids = [ref_ids]
         ids = list(ref_ids)
+        if include_private and hasattr(client, "authenticate"):
+            # Collections named directly skip the search, which is where a login would otherwise start.
+            client.authenticate()
         bad = [r for r in ids if not isinstance(r, str) or not r.strip()]
         if bad:
             raise BadParameterError(f"ref_ids {bad!r} are not allowed; collection ids are non-empty strings")
@@ -996,8 +1001,8 @@ def _read_many(client: Any, ids: list[str], query: SampleQuery, *, progress: Any
     def work(ref_id: str, cancelled: AnyEvent, counter: _ByteCounter) -> CollectionResult:
         if cancelled.is_set():
             raise QueryCancelledError("query cancelled")
-        url = client.get_download_url(ref_id, subset=query.subset)
-        return read_samples_from_url(client.session, url, query, ref_id=_safe_ref_id(url, ref_id),
+        url = sample_file_url(client, ref_id, query.subset)
+        return read_samples_from_url(client.session, url, query, ref_id=ref_id,
                                      timeout=timeout, cancel_event=cancelled, on_bytes=counter,
                                      request_slots=slots)
 
@@ -1107,8 +1112,8 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_err
     timeout = _session_timeout(client)
 
     def plan(ref_id: str, cancelled: AnyEvent, counter: _ByteCounter) -> tuple[list[PartitionSpec], pa.Table]:
-        url = client.get_download_url(ref_id, subset=query.subset)
-        real_id = _safe_ref_id(url, ref_id)
+        url = sample_file_url(client, ref_id, query.subset)
+        real_id = ref_id
         headers = _auth_headers(client.session, url)
         reader = HttpRangeReader(client.session, url, timeout=timeout, cancel_event=cancelled, on_bytes=counter)
         parquet, metadata, layout = _open_parquet(reader, real_id)
@@ -1137,11 +1142,20 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, on_err
     return frame
 
 
-def _safe_ref_id(url: str, fallback: str) -> str:
-    try:
-        return ref_id_from_url(url)
-    except DownloadError:
-        return fallback
+def sample_file_url(client: Any, ref_id: str, subset: bool) -> str:
+    """URL of the file to read for ``ref_id``: the extraction subset when asked for and published.
+
+    Only large public collections are subsampled; for the others the RDM has no subset file, so the
+    full file is read (the ``extract > 0`` filter still applies, as in the reference client).
+    """
+    if subset:
+        try:
+            return client.get_download_url(ref_id, subset=True)
+        except (UnknownCollectionError, RdmHttpError) as exc:
+            if isinstance(exc, RdmHttpError) and exc.status != 404:
+                raise
+            logger.info("collection %s has no subset file; reading the full file with extract > 0", ref_id)
+    return client.get_download_url(ref_id, subset=False)
 
 
 def _with_ref_id(error: BaseException, ref_id: str) -> BaseException:
