@@ -123,3 +123,20 @@ def test_ewoc_codes():
             normalize_ewoc_codes([bad])
         assert repr(bad) in str(info.value) and "10-digit" in str(info.value)
         assert isinstance(info.value, InvalidInputError)
+
+
+def test_swapped_lat_lon_gets_a_hint():
+    with pytest.raises(BadExtentError, match="did you swap latitude and longitude"):
+        normalize_bbox((50.5, 4.0, 51.5, 96.0))
+
+
+def test_endpoint_must_be_an_http_url(monkeypatch):
+    from worldcereal_explorer.config import resolve_rdm_url
+    from worldcereal_explorer.errors import BadParameterError
+
+    assert resolve_rdm_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"
+    with pytest.raises(BadParameterError, match="endpoint '127.0.0.1:8000' is not an http"):
+        resolve_rdm_url("127.0.0.1:8000")
+    monkeypatch.setenv("WORLDCEREAL_RDM_URL", "ftp://x")
+    with pytest.raises(BadParameterError, match=r"\$WORLDCEREAL_RDM_URL 'ftp://x'"):
+        resolve_rdm_url()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
+
+from .errors import BadParameterError
 
 #: The live WorldCereal RDM API (no path prefix; routes start at ``/collections``).
 DEFAULT_RDM_URL = "https://ewoc-rdm-api.iiasa.ac.at"
@@ -28,9 +31,21 @@ def resolve_rdm_url(endpoint: str | None = None) -> str:
     """Return the RDM base URL: the argument, else ``$WORLDCEREAL_RDM_URL``, else the live API.
 
     A trailing slash is removed so that paths can be appended with ``/collections``.
+
+    Raises
+    ------
+    BadParameterError
+        When the URL has no ``http``/``https`` scheme or no host (``127.0.0.1:8000`` instead of
+        ``http://127.0.0.1:8000``).
     """
     url = endpoint or os.environ.get(ENV_RDM_URL) or DEFAULT_RDM_URL
-    return url.rstrip("/")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        source = "endpoint" if endpoint else f"${ENV_RDM_URL}"
+        raise BadParameterError(
+            f"{source} {url!r} is not an http(s) URL; use for example {DEFAULT_RDM_URL!r} or 'http://127.0.0.1:8000'"
+        )
+    return url.strip().rstrip("/")
 
 
 def resolve_legend_url(url: str | None = None) -> str:

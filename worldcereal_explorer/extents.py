@@ -56,7 +56,12 @@ class BBox:
                 raise BadExtentError(f"bbox {name}={values[name]!r} is outside the allowed longitude range -180..180")
         for name in ("south", "north"):
             if not -90.0 <= values[name] <= 90.0:
-                raise BadExtentError(f"bbox {name}={values[name]!r} is outside the allowed latitude range -90..90")
+                hint = ""
+                if -90.0 <= self.west <= 90.0 and -90.0 <= self.east <= 90.0:
+                    hint = "; did you swap latitude and longitude? the order is (west, south, east, north)"
+                raise BadExtentError(
+                    f"bbox {name}={values[name]!r} is outside the allowed latitude range -90..90{hint}"
+                )
         if self.west > self.east:
             raise BadExtentError(
                 f"bbox west={self.west!r} is greater than east={self.east!r}; west must be <= east "

@@ -781,6 +781,10 @@ def _session_timeout(client: Any) -> Any:
     return getattr(client, "timeout", (5, 60))
 
 
+#: Seconds a query runs before its progress bars appear (``progress=True`` shows them at once).
+PROGRESS_DELAY_S = 1.0
+
+
 def _progress_bars(progress: Any, total: int):
     """tqdm bars over collections and bytes, or ``None`` when the caller chose a callback or nothing."""
     if progress is False or callable(progress):
@@ -789,9 +793,11 @@ def _progress_bars(progress: Any, total: int):
 
     in_notebook = tqdm.__module__.startswith("tqdm.notebook")
     disable = False if (progress is True or in_notebook) else None  # None: only on a terminal
-    collections = tqdm(total=total, desc="collections", unit="coll", disable=disable, leave=False)
+    # Bars show only for queries that take a while: quick ones would leave stubs in saved notebooks.
+    delay = 0 if progress is True else PROGRESS_DELAY_S
+    collections = tqdm(total=total, desc="collections", unit="coll", disable=disable, leave=False, delay=delay)
     transferred = tqdm(total=None, desc="downloaded", unit="B", unit_scale=True, unit_divisor=1024,
-                       disable=disable, leave=False)
+                       disable=disable, leave=False, delay=delay)
     return collections, transferred
 
 
