@@ -180,3 +180,15 @@ def test_resume_uses_explicit_ranges_where_open_ended_ones_are_refused(tmp_path,
     start, end = server.requests[1]["range"].removeprefix("bytes=").split("-")
     assert 0 < int(start) <= 150_000 and int(end) == len(parquet_bytes) - 1
     assert len(server.requests) == 2  # resumed, not restarted
+
+
+def test_a_host_that_refuses_suffix_ranges_is_remembered(session, big_file):
+    payload, _ = big_file
+    query = SampleQuery.build(spatial_extent=(4.0, 50.4, 4.3, 50.6))
+    with FlakyFileServer(payload, refuse={"suffix"}, refuse_status=200) as server:
+        read_samples_from_url(session, server.url, query, ref_id=BIG)
+        first = len(server.requests)
+        assert any((r["range"] or "").startswith("bytes=-") for r in server.requests)
+        read_samples_from_url(session, server.url, query, ref_id=BIG)
+    second = server.requests[first:]
+    assert second and not any((r["range"] or "").startswith("bytes=-") for r in second)

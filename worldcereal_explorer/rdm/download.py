@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -30,6 +31,10 @@ from ..geoparquet import atomic_target
 logger = logging.getLogger(__name__)
 
 #: Bytes per read: a dropped connection loses at most the chunk being read, so keep it modest.
+#: Hosts seen ignoring suffix ranges (``bytes=-N``), e.g. Azure Blob storage where the live RDM files are.
+_HOSTS_WITHOUT_SUFFIX_RANGES: set[str] = set()
+_HOSTS_LOCK = threading.Lock()
+
 CHUNK_SIZE = 64 * 1024
 PARQUET_MAGIC = b"PAR1"
 
@@ -266,24 +271,17 @@ class HttpRangeReader:
         """Fetch the file's tail and learn its size. Returns ``self``."""
         if self.size is not None:
             return self
+        host = urlsplit(self.url).netloc
+        if host in _HOSTS_WITHOUT_SUFFIX_RANGES:
+            return self._open_with_explicit_ranges(None)
         try:
             data, status, total = self._get(f"bytes=-{self.tail_size}", max_whole_body=4 * self.tail_size)
         except _SuffixRangeRefused as refused:
-            # Suffix ranges ("the last N bytes") are not universal (Azure Blob ignores them): learn the
-            # size another way, then ask for the tail with explicit offsets.
-            size = refused.size
-            if size is None:
-                head, head_status, size = self._get(f"bytes=0-{self.tail_size - 1}", expect_start=0)
-                if head_status == 200:  # no Range support at all: that was the whole file
-                    size = len(head)
-                if size is None:
-                    raise DownloadError(f"{self.safe_url}: the server reports no file size") from None
-                self._store(0, head)
-            self.size = size
-            start = max(0, size - self.tail_size)
-            if self.missing(start, size):
-                self._fetch(start, size)
-            return self
+            # Suffix ranges ("the last N bytes") are not universal (Azure Blob ignores them): remember the
+            # host, so its other files skip the wasted request, and ask with explicit offsets.
+            with _HOSTS_LOCK:
+                _HOSTS_WITHOUT_SUFFIX_RANGES.add(host)
+            return self._open_with_explicit_ranges(refused.size)
         if status == 200:
             self.size = len(data)
             self._store(0, data)
@@ -292,6 +290,21 @@ class HttpRangeReader:
                 raise DownloadError(f"{self.safe_url}: the server did not report the file size (Content-Range)")
             self.size = total
             self._store(total - len(data), data)
+        return self
+
+    def _open_with_explicit_ranges(self, size: int | None) -> HttpRangeReader:
+        """Learn the size from a first explicit range (unless known), then fetch the tail by offsets."""
+        if size is None:
+            head, head_status, size = self._get(f"bytes=0-{self.tail_size - 1}", expect_start=0)
+            if head_status == 200:  # no Range support at all: that was the whole file
+                size = len(head)
+            if size is None:
+                raise DownloadError(f"{self.safe_url}: the server reports no file size") from None
+            self._store(0, head)
+        self.size = size
+        start = max(0, size - self.tail_size)
+        if self.missing(start, size):
+            self._fetch(start, size)
         return self
 
     def _store(self, start: int, data: bytes) -> None:
