@@ -43,7 +43,7 @@ from .extents import (
     normalize_temporal_extent,
 )
 
-__all__ = ["RdmQueryState", "SEARCH_INPUTS"]
+__all__ = ["RdmQueryState", "SAMPLE_INPUTS", "SEARCH_INPUTS"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ SEARCH_INPUTS = (
     "include_private",
     "include_restricted",
 )
+
+#: Inputs that change which samples the "Fetch samples" query returns: after one of them changes, the
+#: samples already fetched are marked stale (``samples_stale``) until the next fetch.
+SAMPLE_INPUTS = (*SEARCH_INPUTS, "min_quality_lc", "min_quality_ct", "subset", "selected_ids")
 
 _SEARCH = "search"
 _SAMPLES = "samples"
@@ -76,6 +80,9 @@ class _Job:
     error: BaseException | None = None
     result: Any = None
     note: str = ""
+    #: ``RdmQueryState._input_version`` when the job was submitted (a sample job whose inputs changed
+    #: while it ran delivers samples that are already stale).
+    input_version: int = 0
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -141,10 +148,15 @@ class RdmQueryState(HasTraits):
     ``include_public``/``include_private``/``include_restricted``; ``min_quality_lc``/``min_quality_ct``
     (0..100); ``subset``; ``selected_ids`` (restrict the sample query; empty = all matching collections).
 
-    Outputs: ``collections`` (list of :class:`~worldcereal_explorer.rdm.models.Collection`), ``counts``
-    (DataFrame indexed by ``(ewoc_code, Label)``, one column per collection), ``samples`` (GeoDataFrame
-    with ``label`` and ``new_label`` columns added), ``status`` (``"idle"``, ``"loading"``, ``"error"``),
-    ``message`` and ``progress`` (0..1).
+    Outputs: ``collections`` (list of :class:`~worldcereal_explorer.rdm.models.Collection`);
+    ``class_counts`` (DataFrame indexed by ``(ewoc_code, Label)``, one column per collection found by the
+    space / time / access search, every crop code, *without* the crop filter: what the crop tree shows);
+    ``counts`` (the same restricted to the selected codes and the collections holding them; equal to
+    ``class_counts`` when no code is selected). Both are whole-collection totals from the RDM's code
+    statistics, not the number of samples inside the bbox or dates: only :meth:`fetch_samples` gives
+    those. ``samples`` (GeoDataFrame with ``label`` and ``new_label`` columns added), ``samples_stale``
+    (a sample filter changed since ``samples`` was fetched), ``status`` (``"idle"``, ``"loading"``,
+    ``"error"``), ``message`` and ``progress`` (0..1).
 
     Errors never propagate out of background work: they land in ``status``/``message``. The synchronous
     :meth:`refresh` and :meth:`fetch_samples` also raise them, which is what plain-Python callers want.
@@ -168,8 +180,12 @@ class RdmQueryState(HasTraits):
 
     # --- outputs ------------------------------------------------------------------------------------
     collections = List()
-    counts = traitlets.Instance(pd.DataFrame, allow_none=True)
+    counts = traitlets.Instance(pd.DataFrame, allow_none=True,
+                                help="collection totals per crop code for the selected codes and collections")
+    class_counts = traitlets.Instance(pd.DataFrame, allow_none=True,
+                                      help="collection totals per crop code without the crop filter")
     samples = AnyTrait(None, allow_none=True, help="GeoDataFrame of the last fetched samples")
+    samples_stale = Bool(False, help="a sample filter changed after `samples` was fetched")
     status = Enum(("idle", "loading", "error"), default_value="idle")
     message = Unicode("")
     progress = Float(0.0, min=0.0, max=1.0)
@@ -184,6 +200,7 @@ class RdmQueryState(HasTraits):
         self._generation: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
         self._latest: dict[str, _Job | None] = {_SEARCH: None, _SAMPLES: None}
         self._pending: set[_Job] = set()
+        self._input_version = 0
         #: How many queries of each kind actually started (superseded-while-waiting ones never start).
         self.queries_started: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
         if client is not None:
@@ -250,7 +267,7 @@ class RdmQueryState(HasTraits):
         """Register a new job of ``kind``, superseding (and cancelling) the previous one."""
         with self._cv:
             self._generation[kind] += 1
-            job = _Job(kind, self._generation[kind])
+            job = _Job(kind, self._generation[kind], input_version=self._input_version)
             old = self._latest[kind]
             if old is not None:
                 old.cancel_event.set()
@@ -313,21 +330,25 @@ class RdmQueryState(HasTraits):
 
     def _apply(self, job: _Job) -> None:
         if job.kind == _SEARCH:
-            collections, counts = job.result
+            collections, class_counts, counts, filtered = job.result
             ids = {c.id for c in collections}
-            self.collections = collections
-            self.counts = counts
+            with self.hold_trait_notifications():
+                self.class_counts = class_counts
+                self.counts = counts
+                self.collections = collections
             kept = [i for i in self.selected_ids if i in ids]
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
-            n = len(collections)
-            self.message = f"{n} collection{'s' if n != 1 else ''} found, {_total(counts):,} samples" + (
+            self.message = search_summary(len(collections), _total(counts), filtered) + (
                 f"; {job.note}" if job.note else "")
         else:
             samples = job.result
-            self.samples = samples
+            # together, so a view redraws once with the new samples and the right flag
+            with self.hold_trait_notifications():
+                self.samples_stale = job.input_version != self._input_version
+                self.samples = samples
             self.progress = 1.0
-            self.message = f"{len(samples):,} samples fetched"
+            self.message = f"{len(samples):,} sample{'s' if len(samples) != 1 else ''} match your filters"
 
     # --- the work itself (runs on a worker thread, or the caller's for refresh()) -------------------
     def _private_allowed(self) -> bool:
@@ -346,26 +367,54 @@ class RdmQueryState(HasTraits):
         if (self.include_private or self.include_restricted) and not private:
             job.note = "log in to include private and restricted collections"
         if not (self.include_public or private):
-            return [], _empty_counts()
+            return [], _empty_counts(), _empty_counts(), codes is not None
+        # The crop filter is applied here rather than by the RDM: the crop tree needs every class's
+        # totals over the space / time / access search, and one unfiltered code-statistics call per
+        # collection gives both those and the filtered view.
         collections = self.client.get_collections(
             spatial_extent=spatial,
             temporal_extent=temporal,
             include_public=self.include_public,
             include_private=private,
-            ewoc_codes=codes,
         )
         collections = [c for c in collections if self._access_allows(c.access_type)]
         if job.cancel_event.is_set():
             raise QueryCancelledError("collection search superseded")
         if collections:
-            counts = self.client.get_crop_counts(
-                [c.id for c in collections], ewoc_codes=codes, cancel_event=job.cancel_event, on_error="skip"
+            class_counts = self.client.get_crop_counts(
+                [c.id for c in collections], cancel_event=job.cancel_event, on_error="skip"
             )
         else:
-            counts = _empty_counts()
+            class_counts = _empty_counts()
         if job.cancel_event.is_set():
             raise QueryCancelledError("crop counts superseded")
-        return collections, counts
+        if codes is None:
+            return collections, class_counts, class_counts, False
+        matching = [c for c in collections if _holds_any(c, codes, class_counts)]
+        return matching, class_counts, self._restrict_counts(class_counts, codes, [c.id for c in matching]), True
+
+    def _restrict_counts(self, class_counts: pd.DataFrame, codes: list[int], ref_ids: list[str]) -> pd.DataFrame:
+        """``class_counts`` for ``codes`` (a row each, zeros where absent) and the columns ``ref_ids``."""
+        known = dict(zip(class_counts.index.get_level_values(0).astype("int64"),
+                         class_counts.index.get_level_values(1), strict=True)) if len(class_counts) else {}
+        codes = sorted(set(codes))
+        labels = []
+        for code in codes:
+            if code in known:
+                labels.append(known[code])
+                continue
+            try:
+                labels.append(self.legend.label(code))
+            except Exception:  # an unknown code or no legend: name it by its code
+                labels.append(f"unknown ({code})")
+        columns = [r for r in ref_ids if r in class_counts.columns]
+        flat = class_counts.droplevel(1) if len(class_counts) else pd.DataFrame(columns=class_counts.columns)
+        frame = flat.reindex(index=codes, columns=columns).fillna(0).astype("int64")
+        frame.index = pd.MultiIndex.from_arrays([pd.Index(codes, dtype="int64"), labels],
+                                                names=["ewoc_code", "Label"])
+        frame.columns.name = class_counts.columns.name
+        frame.attrs = dict(class_counts.attrs)
+        return frame
 
     def _samples_work(self, job: _Job):
         spatial = self.spatial_extent()
@@ -429,6 +478,13 @@ class RdmQueryState(HasTraits):
     def _on_search_input(self, change: dict) -> None:
         if self.auto_search:
             self.search()
+
+    @observe(*SAMPLE_INPUTS)
+    def _on_sample_input(self, change: dict) -> None:
+        with self._cv:
+            self._input_version += 1
+            if self.samples is not None:
+                self.samples_stale = True
 
     def search(self, delay: float | None = None) -> None:
         """Schedule the collection search on a background thread after ``delay`` (default ``debounce_s``).
@@ -524,9 +580,16 @@ class RdmQueryState(HasTraits):
         frame = frame.apply(pd.to_numeric, errors="coerce").fillna(0).groupby(level=0).sum()
         return frame.loc[frame.sum(axis=1).sort_values(ascending=False).index]
 
-    def counts_by_code(self) -> dict[int, int]:
-        """Total sample count per ewoc code over the current collections."""
-        counts = self.counts
+    def counts_by_code(self, unfiltered: bool = False) -> dict[int, int]:
+        """Total sample count per ewoc code over the current collections.
+
+        Parameters
+        ----------
+        unfiltered
+            ``False``: the selected codes over the collections holding them (``counts``); ``True``: every
+            code over every collection of the space / time / access search (``class_counts``).
+        """
+        counts = self.class_counts if unfiltered else self.counts
         if counts is None or counts.empty:
             return {}
         totals = counts.apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1)
@@ -535,6 +598,18 @@ class RdmQueryState(HasTraits):
             code = int(key[0] if isinstance(key, tuple) else key)
             out[code] = out.get(code, 0) + int(value)
         return out
+
+    def collection_totals(self) -> dict[str, int]:
+        """Samples per collection: its whole-collection total for the selected codes (all codes when none
+        is selected), from ``counts``; the table and the status message both use these numbers."""
+        counts = self.counts
+        totals = {} if counts is None or counts.empty else {
+            str(k): int(v) for k, v in counts.apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=0).items()}
+        if counts is None or self.ewoc_codes == []:
+            # a collection left out of the code statistics still has its catalogue sample count
+            for coll in self.collections:
+                totals.setdefault(coll.id, int(coll.feature_count or 0))
+        return totals
 
     def download_metadata(self, ref_id: str, dst_dir: str | Path) -> Path:
         """Download the collection's metadata workbook (``{ref_id}_metadata.xlsx``) into ``dst_dir``."""
@@ -568,6 +643,28 @@ class RdmQueryState(HasTraits):
             f"RdmQueryState(status={self.status!r}, collections={len(self.collections)}, "
             f"samples={0 if self.samples is None else len(self.samples)}, message={self.message!r})"
         )
+
+
+def search_summary(n_collections: int, total: int, filtered: bool) -> str:
+    """The status line after a collection search. The total is the collections' whole-collection count
+    (of the selected crop types when ``filtered``), so it says so: the bbox and dates only pick
+    collections; how many samples match them is only known after fetching the samples."""
+    what = "samples of the selected crop types" if filtered else "samples"
+    plural = "s" if n_collections != 1 else ""
+    return f"{n_collections} collection{plural} found ({total:,} {what} in total in those collections)"
+
+
+def _holds_any(collection: Any, codes: list[int], class_counts: pd.DataFrame) -> bool:
+    """Whether ``collection`` holds at least one of ``codes`` (the RDM's ``EwocCodes`` rule): by its
+    ``ewocCodes`` list, or by its code statistics when the catalogue gives no list."""
+    listed = {int(c) for c in (getattr(collection, "ewoc_codes", None) or ())}
+    if listed:
+        return bool(listed.intersection(codes))
+    if collection.id not in class_counts.columns or class_counts.empty:
+        return False
+    column = class_counts[collection.id]
+    present = column[column > 0].index.get_level_values(0).astype("int64")
+    return bool(set(present).intersection(codes))
 
 
 def _empty_counts() -> pd.DataFrame:

@@ -39,7 +39,8 @@ def _summary(rdm, **filters):
     counts = rdm.get_crop_counts(ids, ewoc_codes=filters.get("ewoc_codes")) if ids else None
     total = int(counts.to_numpy().sum()) if counts is not None else 0
     n = len(ids)
-    return ids, f"{n} collection{'s' if n != 1 else ''} found, {total:,} samples", total
+    what = "samples of the selected crop types" if filters.get("ewoc_codes") else "samples"
+    return ids, f"{n} collection{'s' if n != 1 else ''} found ({total:,} {what} in total in those collections)", total
 
 
 def _type_bbox(page, bbox):
@@ -59,6 +60,7 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     expect(page.locator(".wce-row-select")).to_have_count(min(12, len(all_ids)))
     page.wait_for_function("n => document.querySelectorAll('.bqplot rect.bar').length >= n", arg=1)
     bars_before = page.locator(".bqplot rect.bar").count()
+    _assert_headers_not_cut(page)
     page.screenshot(path=str(artifacts_dir / "dashboard_1_opened.png"), full_page=True)
 
     # 1. type a bounding box
@@ -71,6 +73,7 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
         expect(page.locator(".wce-results-grid")).to_contain_text(ref_id)
     expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
     assert page.locator(".bqplot rect.bar").count() != bars_before
+    _check_grouped_bars(page, rdm, eu_ids, artifacts_dir)
 
     # a typo (east west of west) is explained in the status bar, and fixing it recovers
     east = page.locator(".wce-bbox-east input")
@@ -88,10 +91,19 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     page.locator(".wce-crop-search input").fill("maize")
     page.locator(f".wce-code-{maize} .wce-crop-check").click()
     expect(page.locator(f".wce-code-{maize} .wce-crop-check")).to_have_class(re.compile(r"wce-checked"))
-    _, message, total = _summary(rdm, spatial_extent=EUROPE, ewoc_codes=codes)
+    maize_ids, message, total = _summary(rdm, spatial_extent=EUROPE, ewoc_codes=codes)
     expect(status).to_contain_text(message)
     expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
     expect(page.locator(".wce-crop-summary")).to_contain_text(f"{len(codes)} class")
+    # the table's totals are those of the ticked codes too, and add up to the status line's
+    expect(page.locator(".wce-row-select")).to_have_count(len(maize_ids))
+    cells = page.locator(".wce-cell-samples").all_inner_texts()
+    assert sum(int(c.replace(",", "")) for c in cells) == total
+    # the tree still counts the classes that are not ticked (it showed "(0)" for every one of them)
+    unticked = _unticked_count(rdm, EUROPE, legend, codes)
+    page.locator(".wce-crop-search input").fill(unticked[0])
+    expect(page.locator(f".wce-code-{unticked[1]} .wce-crop-label")).to_contain_text(f"({unticked[2]:,})")
+    page.locator(".wce-crop-search input").fill("")
 
     # 3. change the dates
     page.locator(".wce-start-date input").fill("2021-01-01")
@@ -107,7 +119,7 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
                                temporal_extent=("2021-01-01", "2021-12-31"), progress=False)
     assert 0 < len(expected) <= 5000  # drawn one by one
     page.locator(".wce-fetch-samples").click()
-    expect(status).to_contain_text(f"{len(expected):,} samples fetched")
+    expect(status).to_contain_text(f"{len(expected):,} samples match your filters")
     expect(page.locator(".wce-samples-info")).to_contain_text(f"{len(expected):,} samples")
     page.wait_for_function(
         "n => document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length >= n",
@@ -119,7 +131,66 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     legend_box = page.locator(".leaflet-control-legend")
     expect(legend_box).to_contain_text(expected["ewoc_code"].map(rdm.legend.label).value_counts().index[0])
     page.screenshot(path=str(artifacts_dir / "dashboard_3_samples.png"), full_page=True)
+
+    # 5. change a sample filter: the samples on the map are marked stale until fetched again
+    slider = page.locator(".wce-quality-lc .slider-container")
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    expect(status).to_contain_text("filters changed \u2014 press Fetch samples")
+    expect(page.locator(".wce-samples-info")).to_contain_text("filters changed \u2014 press Fetch samples")
+    page.screenshot(path=str(artifacts_dir / "dashboard_3b_stale.png"), full_page=True)
+    page.locator(".wce-fetch-samples").click()
+    expect(status).not_to_contain_text("filters changed")
+    expect(page.locator(".wce-samples-info")).not_to_contain_text("filters changed")
     assert not page.page_errors
+
+
+def _assert_headers_not_cut(page):
+    """Every results header shows its whole text and the sort arrow (it was cut to "Sampl\u2026")."""
+    from playwright.sync_api import expect
+
+    for key in ("samples", "confidence", "access", "years", "type"):
+        button = page.locator(f".wce-sort-{key}")
+        button.click()  # sorted by it: the arrow is part of the text now
+        expect(button).to_contain_text(re.compile("[\u25b2\u25bc]"))
+        cut = button.evaluate("el => el.scrollWidth > el.clientWidth + 1")
+        assert not cut, f"the {key} header is cut off: {button.inner_text()!r}"
+    page.locator(".wce-sort-id").click()
+
+
+def _check_grouped_bars(page, rdm, ids, artifacts_dir):
+    """Grouped mode draws side-by-side bars with real heights (bqplot's own grouped bars were all 0 px)."""
+    from playwright.sync_api import expect
+
+    counts = rdm.get_crop_counts(ids)
+    nonzero = int((counts.to_numpy() > 0).sum())  # (crop, collection) pairs the chart must draw
+    crops = int((counts.sum(axis=1) > 0).sum())
+    page.locator(".wce-counts-mode button", has_text="grouped").click()
+    expect(page.locator(".wce-counts-mode button.mod-active")).to_have_text("grouped")
+    heights_js = ("() => Array.from(document.querySelectorAll('.wce-counts .bqplot rect.bar'))"
+                  ".map(r => r.getBoundingClientRect().height)")
+    page.wait_for_function(f"n => ({heights_js})().filter(h => h > 0).length >= n", arg=min(crops, 15))
+    heights = page.evaluate(heights_js)
+    assert sum(h > 0 for h in heights) <= nonzero, heights
+    # side by side: the drawn bars of one chart never share an x position
+    xs = page.evaluate("() => Array.from(document.querySelectorAll('.wce-counts .bqplot rect.bar'))"
+                       ".filter(r => r.getBoundingClientRect().height > 0)"
+                       ".map(r => Math.round(r.getBoundingClientRect().x))")
+    assert len(xs) == len(set(xs))
+    page.locator(".wce-counts").screenshot(path=str(artifacts_dir / "dashboard_1b_grouped.png"))
+    page.locator(".wce-counts-mode button", has_text="stacked").click()
+    expect(page.locator(".wce-counts-mode button.mod-active")).to_have_text("stacked")
+
+
+def _unticked_count(rdm, bbox, legend, ticked):
+    """(label, code, unfiltered total over its subtree) of a class with samples in ``bbox`` not ticked."""
+    ids = [c.id for c in rdm.get_collections(spatial_extent=bbox)]
+    totals = rdm.get_crop_counts(ids).sum(axis=1).droplevel(1)
+    for code, total in totals.sort_values(ascending=False).items():
+        if int(code) not in ticked and total > 0:
+            subtree = legend.tree().find(int(code)).descendant_codes()
+            return legend.label(int(code)), int(code), int(totals.reindex(list(subtree)).fillna(0).sum())
+    raise AssertionError("every class with samples is ticked")
 
 
 def _download(page, link, target):
@@ -144,7 +215,7 @@ def test_download_samples_and_documents(page, voila_url, rdm, artifacts_dir, tmp
     expect(status).to_contain_text(message)
     expected = rdm.get_samples(ids, spatial_extent=belgium, progress=False)
     page.locator(".wce-fetch-samples").click()
-    expect(status).to_contain_text(f"{len(expected):,} samples fetched")
+    expect(status).to_contain_text(f"{len(expected):,} samples match your filters")
 
     links = page.locator(".wce-download-links")
     page.locator(".wce-download-format select").select_option("GeoParquet")
@@ -218,6 +289,10 @@ def test_private_collections_after_login(page, private_stack, demo_catalog, arti
     expect(status).not_to_contain_text("log in to include")
     row_cells = grid.locator(".wce-cell-access")
     expect(row_cells.filter(has_text="Private")).not_to_have_count(0)
+    # only public collections have a harmonization PDF: the button is off for a private one
+    page.locator(".wce-download-collection select").select_option(own["collectionId"])
+    expect(page.locator(".wce-download-pdf")).to_be_disabled()
+    expect(page.locator(".wce-download-metadata")).to_be_enabled()
     page.screenshot(path=str(artifacts_dir / "dashboard_6_logged_in.png"), full_page=True)
     assert not page.page_errors
 

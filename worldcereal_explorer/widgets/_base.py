@@ -7,6 +7,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import ipywidgets as w
+import traitlets
 
 from ..state import RdmQueryState
 
@@ -29,6 +30,8 @@ class StateWidget(w.VBox):
         # widgets that rebuild their children do it under this lock so two rebuilds never interleave.
         self._render_lock = threading.RLock()
         self._observers: list[tuple[Any, str | list[str]]] = []
+        #: traitlets links to the state, undone on close
+        self._links: list[Any] = []
 
     @contextmanager
     def _sync(self):
@@ -44,10 +47,22 @@ class StateWidget(w.VBox):
         self.state.observe(handler, names=names)
         self._observers.append((handler, names))
 
+    def _link_state(self, state_trait: str, widget: Any, widget_trait: str = "value") -> Any:
+        """Keep ``state.<state_trait>`` and ``widget.<widget_trait>`` equal both ways until close."""
+        link = traitlets.link((self.state, state_trait), (widget, widget_trait))
+        self._links.append(link)
+        return link
+
     def close(self) -> None:
-        """Detach from the state, then close the widget."""
-        for handler, names in self._observers:
+        """Detach from the state, then close the widget. Closing again does nothing (``Widget.__del__``
+        closes a widget that was already closed by hand)."""
+        # Lists are emptied before unhooking, so a second close (or one raising half-way) has nothing left.
+        observers, self._observers = getattr(self, "_observers", []), []
+        links, self._links = getattr(self, "_links", []), []
+        for handler, names in observers:
             with suppress(ValueError):
                 self.state.unobserve(handler, names=names)
-        self._observers.clear()
+        for link in links:
+            with suppress(ValueError):
+                link.unlink()
         super().close()

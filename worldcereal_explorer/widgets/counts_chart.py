@@ -39,18 +39,31 @@ class CountsChart(StateWidget):
         self.max_labels = max_labels
         self.max_collections = max_collections
         x_scale, y_scale = bq.OrdinalScale(), bq.LinearScale(min=0)
-        self.bars = bq.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, type=mode,
+        self.bars = bq.Bars(x=[], y=[], scales={"x": x_scale, "y": y_scale}, type="stacked",
                             colors=COLLECTION_COLOURS, display_legend=False, labels=[],
                             tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop", "samples"]))
-        x_axis = bq.Axis(scale=x_scale, tick_rotate=-45, tick_style={"font-size": "10px", "text-anchor": "end"})
-        y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
-        self.figure = bq.Figure(marks=[self.bars], axes=[x_axis, y_axis], title="Samples per crop type",
-                                fig_margin={"top": 40, "bottom": 150,
-                                                                         "left": 70, "right": 20},
+        # Grouped mode is drawn by hand: bqplot 0.13's Bars(type="grouped") draws every bar with zero
+        # height in the browser. One single-series mark has a slot per (crop, collection) on its own
+        # ordinal scale, a zero-height gap slot between crops, and a colour per slot; the axis labels
+        # only the middle slot of each crop.
+        grouped_scale, grouped_y = bq.OrdinalScale(), bq.LinearScale(min=0)  # own y: stacked totals are taller
+        self.grouped_bars = bq.Bars(x=[], y=[], scales={"x": grouped_scale, "y": grouped_y}, type="stacked",
+                                    colors=COLLECTION_COLOURS, display_legend=False, padding=0.08,
+                                    tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop · collection",
+                                                                                   "samples"]))
+        tick_style = {"font-size": "10px", "text-anchor": "end"}
+        self._stacked_axis = bq.Axis(scale=x_scale, tick_rotate=-45, tick_style=tick_style)
+        self._grouped_axis = bq.Axis(scale=grouped_scale, tick_rotate=-45, tick_style=tick_style, tick_labels={})
+        self._y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
+        self._grouped_y_axis = bq.Axis(scale=grouped_y, side="left", tick_format=",d")
+        self.figure = bq.Figure(marks=[self.bars], axes=[self._stacked_axis, self._y_axis],
+                                title="Samples per crop type (collection totals)",
+                                fig_margin={"top": 40, "bottom": 150, "left": 70, "right": 20},
                                 layout=w.Layout(width="100%", height="420px"))
         self.mode = w.ToggleButtons(options=["stacked", "grouped"], value=mode,
                                     style={"button_width": "80px"})
-        self.mode.observe(lambda ch: setattr(self.bars, "type", ch["new"]), "value")
+        self.mode.add_class("wce-counts-mode")
+        self.mode.observe(self._on_mode, "value")
         self.note = w.HTML()
         self.note.add_class("wce-counts-note")
         # An HTML legend under the figure: bqplot's own legend sits inside the plot and hides bars.
@@ -60,16 +73,49 @@ class CountsChart(StateWidget):
                          self.legend]
         self._observe_state(self._update, ["counts", "grouping"])
         self._update()
+        self._on_mode()
 
     @property
     def labels(self) -> list[str]:
         """The crop labels on the x axis."""
         return list(self.bars.x)
 
+    def _on_mode(self, change: dict | None = None) -> None:
+        grouped = self.mode.value == "grouped"
+        with self.figure.hold_sync():
+            self.figure.marks = [self.grouped_bars if grouped else self.bars]
+            self.figure.axes = ([self._grouped_axis, self._grouped_y_axis] if grouped
+                                else [self._stacked_axis, self._y_axis])
+
+    def _update_grouped(self, frame: pd.DataFrame) -> None:
+        """Lay out ``frame`` (crops x collections) side by side on the grouped mark's ordinal scale."""
+        keys: list[str] = []
+        heights: list[float] = []
+        colours: list[str] = []
+        tick_labels: dict[str, str] = {}
+        n_coll = len(frame.columns)
+        for i, (crop, row) in enumerate(frame.iterrows()):
+            if i:
+                keys.append(f" gap {i}")  # an empty slot between crops; never labelled
+                heights.append(0.0)
+                colours.append("#ffffff")
+                tick_labels[keys[-1]] = ""
+            for j, (collection, value) in enumerate(row.items()):
+                keys.append(f"{crop} · {collection}")
+                heights.append(float(value))
+                colours.append(COLLECTION_COLOURS[j % len(COLLECTION_COLOURS)])
+                tick_labels[keys[-1]] = str(crop) if j == (n_coll - 1) // 2 else ""
+        with self.grouped_bars.hold_sync():
+            self.grouped_bars.x = keys
+            self.grouped_bars.y = np.asarray(heights, dtype=float)
+            self.grouped_bars.colors = colours or COLLECTION_COLOURS
+        self._grouped_axis.tick_labels = tick_labels
+
     def _update(self, change: dict | None = None) -> None:
         frame = self.state.counts_by_label()
         if frame.empty:
             self.bars.x, self.bars.y, self.bars.labels = [], [], []
+            self.grouped_bars.x, self.grouped_bars.y = [], []
             self.legend.value = ""
             self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
             return
@@ -90,6 +136,7 @@ class CountsChart(StateWidget):
             self.bars.labels = [str(c) for c in frame.columns]
             # one colour per collection (bqplot would colour a single series bar by bar)
             self.bars.colors = COLLECTION_COLOURS[: max(1, len(frame.columns))]
+        self._update_grouped(frame)
         self.legend.value = "".join(
             f"<span style='display:inline-block;margin-right:10px;font-size:12px'>"
             f"<span style='display:inline-block;width:10px;height:10px;background:{colour};margin-right:3px'>"
@@ -97,4 +144,6 @@ class CountsChart(StateWidget):
             for name, colour in zip(frame.columns, COLLECTION_COLOURS, strict=False)
         )
         total = int(frame.to_numpy().sum())
-        self.note.value = f"{total:,} samples in {len(frame.index)} crop classes"
+        self.note.value = (f"<span title='whole-collection totals from the RDM code statistics, not only the "
+                           f"samples in your area and dates'>{total:,} samples in {len(frame.index)} crop "
+                           f"classes (collection totals)</span>")

@@ -112,7 +112,7 @@ class CropTypePicker(StateWidget):
             w.HBox([self.summary, self.clear_button], layout=w.Layout(justify_content="space-between")),
         ]
         self._observe_state(self._on_state_codes, ["ewoc_codes", "grouping"])
-        self._observe_state(self._on_counts, "counts")
+        self._observe_state(self._on_counts, "class_counts")
         self._on_state_codes()
         self._on_counts()
 
@@ -211,7 +211,9 @@ class CropTypePicker(StateWidget):
         self._render()
 
     def _on_counts(self, change: dict | None = None) -> None:
-        self._counts = self.state.counts_by_code()
+        # Every class's totals over the space / time / access search, whatever is ticked: counts filtered
+        # by the selection would show (0) for every class not ticked.
+        self._counts = self.state.counts_by_code(unfiltered=True)
         self._render()
 
     # --- rendering ---------------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ class CropTypePicker(StateWidget):
         return row
 
     def _count_of(self, code: int) -> int | None:
-        if self.state.counts is None:
+        if self.state.class_counts is None:
             return None
         return sum(self._counts.get(c, 0) for c in self._subtree[code])
 

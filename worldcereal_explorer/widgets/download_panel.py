@@ -71,10 +71,12 @@ class DownloadPanel(StateWidget):
         self.save_button.on_click(lambda _: self.save_samples())
         self.collection = w.Dropdown(options=[], description="Collection", layout=w.Layout(width="360px"))
         self.collection.add_class("wce-download-collection")
-        self.metadata_button = w.Button(description="Metadata (xlsx)", icon="table")
+        self.collection.observe(lambda _: self._update_buttons(), "value")
+        # width "auto": the default 148px cuts "Harmonization (PDF)" off
+        self.metadata_button = w.Button(description="Metadata (xlsx)", icon="table", layout=w.Layout(width="auto"))
         self.metadata_button.add_class("wce-download-metadata")
         self.metadata_button.on_click(lambda _: self.download_metadata())
-        self.pdf_button = w.Button(description="Harmonization (PDF)", icon="file-pdf-o")
+        self.pdf_button = w.Button(description="Harmonization (PDF)", icon="file-pdf-o", layout=w.Layout(width="auto"))
         self.pdf_button.add_class("wce-download-pdf")
         self.pdf_button.on_click(lambda _: self.download_harmonization())
         self.links = w.HTML()
@@ -96,7 +98,19 @@ class DownloadPanel(StateWidget):
         current = self.collection.value if self.collection.value in ids else None
         self.collection.options = ids
         self.collection.value = preferred or current or (ids[0] if ids else None)
-        self.metadata_button.disabled = self.pdf_button.disabled = not ids
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        chosen = next((c for c in self.state.collections if c.id == self.collection.value), None)
+        self.metadata_button.disabled = chosen is None
+        # The RDM has a harmonization document only for public collections.
+        public = chosen is not None and (chosen.access_type or "").lower() == "public"
+        self.pdf_button.disabled = not public
+        self.pdf_button.tooltip = (
+            "the collection's harmonization document (PDF)" if public else
+            "choose a collection first" if chosen is None else
+            f"only public collections have a harmonization document; {chosen.id} is {chosen.access_type.lower()}"
+        )
 
     def _on_samples(self, change: dict | None = None) -> None:
         self.save_button.disabled = self.state.samples is None or len(self.state.samples) == 0

@@ -6,7 +6,6 @@ import importlib
 from typing import Any
 
 import ipywidgets as w
-import traitlets
 
 from ..state import RdmQueryState
 from ._base import StateWidget
@@ -46,11 +45,9 @@ class PrivacyToggle(StateWidget):
         self.restricted = w.Checkbox(description="Restricted", indent=False, layout=w.Layout(width="auto"))
         for box, name in ((self.public, "public"), (self.private, "private"), (self.restricted, "restricted")):
             box.add_class(f"wce-access-{name}")
-        self._links = [
-            traitlets.link((self.state, "include_public"), (self.public, "value")),
-            traitlets.link((self.state, "include_private"), (self.private, "value")),
-            traitlets.link((self.state, "include_restricted"), (self.restricted, "value")),
-        ]
+        self._link_state("include_public", self.public)
+        self._link_state("include_private", self.private)
+        self._link_state("include_restricted", self.restricted)
         self.login_area = w.VBox()
         self.login_area.add_class("wce-login-area")
         self.login_widget = None
@@ -88,8 +85,3 @@ class PrivacyToggle(StateWidget):
         # A new session changes what the search may return: run it again.
         if change["new"] == "logged_in":
             self.state.search(delay=0)
-
-    def close(self) -> None:
-        for link in self._links:
-            link.unlink()
-        super().close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
-import traitlets
 
 from ..state import RdmQueryState
 from ._base import StateWidget
@@ -29,11 +28,6 @@ class QualityFilter(StateWidget):
                               continuous_update=False)
         self.lc.add_class("wce-quality-lc")
         self.ct.add_class("wce-quality-ct")
-        self._links = [traitlets.link((self.state, "min_quality_lc"), (self.lc, "value")),
-                       traitlets.link((self.state, "min_quality_ct"), (self.ct, "value"))]
+        self._link_state("min_quality_lc", self.lc)
+        self._link_state("min_quality_ct", self.ct)
         self.children = [w.HTML("<b>Label quality</b>"), self.lc, self.ct]
-
-    def close(self) -> None:
-        for link in self._links:
-            link.unlink()
-        super().close()

@@ -24,16 +24,36 @@ def _confidence(coll: Any) -> str:
     return f"{coll.confidence_lc or 0:g} / {coll.confidence_ct or 0:g}"
 
 
-#: (key, header, cell text, sort key, CSS width)
-COLUMNS: list[tuple[str, str, Callable[[Any], str], Callable[[Any], Any], str]] = [
-    ("id", "Collection id", lambda c: c.id, lambda c: c.id, "minmax(220px, 2fr)"),
-    ("title", "Title", lambda c: c.title, lambda c: (c.title or "").lower(), "minmax(150px, 3fr)"),
-    ("type", "Type", lambda c: c.data_type, lambda c: c.data_type or "", "65px"),
-    ("access", "Access", lambda c: c.access_type, lambda c: c.access_type, "70px"),
-    ("samples", "Samples", lambda c: f"{c.feature_count:,}", lambda c: c.feature_count, "80px"),
-    ("years", "Years", _years, lambda c: _years(c), "80px"),
-    ("confidence", "Conf. LC/CT", _confidence, lambda c: (c.confidence_lc or 0, c.confidence_ct or 0), "100px"),
+SAMPLES_TOOLTIP = ("whole-collection totals from the RDM code statistics (of the selected crop types when any "
+                   "are ticked), not only the samples inside your area and dates: fetch the samples for those")
+
+#: (key, header, cell text, sort key, CSS width); text and sort key get the collection and its sample total.
+COLUMNS: list[tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str]] = [
+    ("id", "Collection id", lambda c, n: c.id, lambda c, n: c.id, "minmax(220px, 2fr)"),
+    ("title", "Title", lambda c, n: c.title, lambda c, n: (c.title or "").lower(), "minmax(150px, 3fr)"),
+    ("type", "Type", lambda c, n: c.data_type, lambda c, n: c.data_type or "", "65px"),
+    ("access", "Access", lambda c, n: c.access_type, lambda c, n: c.access_type, "70px"),
+    ("samples", "Total samples", lambda c, n: "\u2013" if n is None else f"{n:,}",
+     lambda c, n: -1 if n is None else n, "80px"),
+    ("years", "Years", lambda c, n: _years(c), lambda c, n: _years(c), "80px"),
+    ("confidence", "Conf. LC/CT", lambda c, n: _confidence(c),
+     lambda c, n: (c.confidence_lc or 0, c.confidence_ct or 0), "100px"),
 ]
+
+#: Header buttons are bold 13px text with 6px padding each side; a fixed column must fit its header
+#: plus the sort arrow, or the arrow is the part that gets cut off.
+_HEADER_CHAR_PX, _HEADER_PADDING_PX = 8.5, 16
+
+
+def header_width(header: str) -> int:
+    """Pixels a header button needs for ``header`` and the sort arrow (" \u25b2")."""
+    return int(round((len(header) + 2) * _HEADER_CHAR_PX + _HEADER_PADDING_PX))
+
+
+def _column_width(header: str, css: str) -> str:
+    if css.endswith("px"):
+        return f"{max(int(css[:-2]), header_width(header))}px"
+    return css
 
 
 class ResultsTable(StateWidget):
@@ -59,7 +79,9 @@ class ResultsTable(StateWidget):
         self.page = 0
         self.sort_buttons: dict[str, w.Button] = {}
         for key, header, *_ in COLUMNS:
-            button = w.Button(description=header, layout=w.Layout(width="auto"), tooltip=f"sort by {header}")
+            tooltip = f"sort by {header.lower()}" + (f": {SAMPLES_TOOLTIP}" if key == "samples" else "")
+            button = w.Button(description=header, tooltip=tooltip,
+                              layout=w.Layout(width="100%", padding="0 6px", overflow="visible"))
             button.add_class("wce-sort")
             button.add_class(f"wce-sort-{key}")
             button.on_click(lambda _, k=key: self.sort_by(k))
@@ -67,7 +89,7 @@ class ResultsTable(StateWidget):
         self.select_all = w.Checkbox(indent=False, layout=w.Layout(width="28px"), tooltip="select all")
         self.select_all.observe(self._on_select_all, "value")
         self.grid = w.GridBox(layout=w.Layout(
-            grid_template_columns="32px " + " ".join(col[4] for col in COLUMNS), grid_gap="2px 6px",
+            grid_template_columns="32px " + " ".join(_column_width(col[1], col[4]) for col in COLUMNS), grid_gap="2px 6px",
             width="100%", align_items="center"))
         self.grid.add_class("wce-results-grid")
         self.row_boxes: dict[str, w.Checkbox] = {}
@@ -83,7 +105,7 @@ class ResultsTable(StateWidget):
             self.grid,
             w.HBox([self.prev_button, self.next_button, self.footer], layout=w.Layout(align_items="center")),
         ]
-        self._observe_state(lambda _: self.go_to(0), "collections")
+        self._observe_state(lambda _: self.go_to(0), ["collections", "counts"])
         self._observe_state(self._on_selected, "selected_ids")
         self._render()
 
@@ -91,7 +113,12 @@ class ResultsTable(StateWidget):
     def rows(self) -> list:
         """The collections in display order (all pages)."""
         key = next(col[3] for col in COLUMNS if col[0] == self.sort_key)
-        return sorted(self.state.collections, key=key, reverse=not self.ascending)
+        totals = self.state.collection_totals()
+        return sorted(self.state.collections, key=lambda c: key(c, totals.get(c.id)), reverse=not self.ascending)
+
+    def sample_total(self, ref_id: str) -> int | None:
+        """The Samples column's number for ``ref_id``: the collection's total (of the selected crop types)."""
+        return self.state.collection_totals().get(ref_id)
 
     def sort_by(self, key: str) -> None:
         """Sort by column ``key``; sorting by the same column again reverses the order."""
@@ -138,6 +165,7 @@ class ResultsTable(StateWidget):
             start = self.page * self.page_size
             page_rows = rows[start:start + self.page_size]
             selected = set(self.state.selected_ids)
+            totals = self.state.collection_totals()
             for key, header, *_ in COLUMNS:
                 arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
                 self.sort_buttons[key].description = header + arrow
@@ -152,8 +180,9 @@ class ResultsTable(StateWidget):
                     self.row_boxes[coll.id] = box
                     cells.append(box)
                     for key, _header, text, _sort, _width in COLUMNS:
-                        cell = w.HTML(f"<span title='{html.escape(str(text(coll)))}'>"
-                                      f"{html.escape(str(text(coll)))}</span>",
+                        shown = html.escape(str(text(coll, totals.get(coll.id))))
+                        title = f"{shown} ({html.escape(SAMPLES_TOOLTIP)})" if key == "samples" else shown
+                        cell = w.HTML(f"<span title='{title}'>{shown}</span>",
                                       layout=w.Layout(overflow="hidden"))
                         cell.add_class(f"wce-cell-{key}")
                         cells.append(cell)

@@ -22,6 +22,7 @@ from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
 from ._base import StateWidget
+from .status import STALE_NOTE
 
 #: Qualitative colours for the most frequent crop labels (colour-blind friendly first).
 #: Eight, so the map legend (eight classes + "other") fits a 480 px map.
@@ -98,18 +99,21 @@ class SamplesLayer(StateWidget):
         self._colours: dict[str, str] = {}
         self._cells: dict[int, np.ndarray] = {}
         self._last_key: Any = None
+        self._source: Any = None
         self.hover.layout.margin = "0 0 0 16px"
         self.children = [self.info, self.map, self.hover] if own_map else [w.HBox([self.info, self.hover])]
         # The front end reports a move as one message (zoom, south, north, east, west); ``bounds`` is
         # derived from the four edges after they are all set, so it fires once per move with the final view.
         self.map.observe(self._on_view, names=["bounds"])
         self._observe_state(self._on_samples, "samples")
+        self._observe_state(self._on_stale, "samples_stale")
         self._on_samples()
 
     # --- data -------------------------------------------------------------------------------------------
     def _on_samples(self, change: dict | None = None) -> None:
         with self._render_lock:
             samples = self.state.samples
+            self._source = samples
             self._cells.clear()
             self._last_key = None
             if samples is None or len(samples) == 0:
@@ -137,6 +141,28 @@ class SamplesLayer(StateWidget):
                     self.map.center = centre
                     self.map.zoom = zoom
             self.refresh()
+
+    def _on_stale(self, change: dict | None = None) -> None:
+        # Samples from older filters stay on the map, dimmed, with a note: clearing them would lose the
+        # view the user is comparing against, drawing them as before would pass them off as current.
+        with self._render_lock:
+            if self.state.samples is not self._source:
+                return  # new samples arrived with the flag: _on_samples draws them
+            self.refresh()
+
+    @property
+    def stale(self) -> bool:
+        """The drawn samples no longer match the filters (they are drawn dimmed)."""
+        return bool(self.state.samples_stale) and len(self._lon) > 0
+
+    def _opacity(self, value: float) -> float:
+        return round(value * 0.3, 3) if self.stale else value
+
+    def _set_info(self, text: str) -> None:
+        if self.stale:
+            text = (f"<span class='wce-stale' style='color:#e65100'>&#9888; {html.escape(STALE_NOTE)}; "
+                    f"showing the samples of the previous filters, dimmed</span> \u00b7 {text}")
+        self.info.value = text
 
     def _cells_at(self, resolution: int) -> np.ndarray:
         cells = self._cells.get(resolution)
@@ -173,12 +199,12 @@ class SamplesLayer(StateWidget):
             total = len(self._lon)
             zoom = f"zoom {self.map.zoom:g}"
             if n_view <= self.threshold:
-                key = ("features", in_view.tobytes() if n_view < total else None)
+                key = ("features", in_view.tobytes() if n_view < total else None, self.stale)
                 if key != self._last_key:
                     self._last_key = key
                     self._draw_features(np.flatnonzero(in_view))
-                self.info.value = (f"{total:,} samples; {n_view:,} in view drawn individually ({zoom})"
-                                   if n_view < total else f"{total:,} samples drawn individually ({zoom})")
+                self._set_info(f"{total:,} samples; {n_view:,} in view drawn individually ({zoom})"
+                               if n_view < total else f"{total:,} samples drawn individually ({zoom})")
                 return
             resolution = h3_resolution_for_zoom(self.map.zoom, (south + north) / 2.0)
             while True:
@@ -187,12 +213,12 @@ class SamplesLayer(StateWidget):
                 if len(counts) <= self.max_cells or resolution == 0:
                     break
                 resolution -= 1
-            key = ("cells", resolution, tuple(counts.index[:3]), len(counts), n_view)
+            key = ("cells", resolution, tuple(counts.index[:3]), len(counts), n_view, self.stale)
             if key != self._last_key:
                 self._last_key = key
                 self._draw_cells(counts, resolution)
-            self.info.value = (f"{total:,} samples; {n_view:,} in view shown as {len(counts):,} H3 cells "
-                               f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
+            self._set_info(f"{total:,} samples; {n_view:,} in view shown as {len(counts):,} H3 cells "
+                           f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
 
     def _draw(self, layers: list, mode: str, legend: dict[str, str] | None) -> None:
         self.group.layers = tuple(layers)
@@ -232,8 +258,9 @@ class SamplesLayer(StateWidget):
             })
         layer = GeoJSON(
             data={"type": "FeatureCollection", "features": features},
-            style={"weight": 1, "opacity": 0.9, "fillOpacity": 0.7},
-            point_style={"radius": 4, "weight": 1, "fillOpacity": 0.8},
+            style={"weight": 1, "opacity": self._opacity(0.9), "fillOpacity": self._opacity(0.7)},
+            point_style={"radius": 4, "weight": 1, "opacity": self._opacity(0.9),
+                         "fillOpacity": self._opacity(0.8)},
             name="samples",
         )
         layer.on_hover(self._on_hover)
@@ -262,7 +289,8 @@ class SamplesLayer(StateWidget):
             })
         layer = GeoJSON(
             data={"type": "FeatureCollection", "features": features},
-            style={"color": "#7f2704", "weight": 0.5, "opacity": 0.6, "fillOpacity": 0.65},
+            style={"color": "#7f2704", "weight": 0.5, "opacity": self._opacity(0.6),
+                   "fillOpacity": self._opacity(0.65)},
             hover_style={"weight": 2, "fillOpacity": 0.9},
             name="sample density",
         )

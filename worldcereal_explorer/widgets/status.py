@@ -13,6 +13,9 @@ from ._base import StateWidget
 _COLOURS = {"idle": "#1b5e20", "loading": "#0d47a1", "error": "#b71c1c"}
 _ICONS = {"idle": "&#10003;", "loading": "&#8635;", "error": "&#9888;"}
 
+#: Shown next to the message while ``state.samples_stale``: the samples on the map no longer match the filters.
+STALE_NOTE = "filters changed \u2014 press Fetch samples"
+
 
 class StatusBar(StateWidget):
     """Shows ``state.status``/``state.message``, a progress bar while loading, and Cancel.
@@ -34,7 +37,7 @@ class StatusBar(StateWidget):
         self.cancel_button.on_click(lambda _: self.state.cancel())
         self.children = [w.HBox([self.label, self.progress, self.cancel_button],
                                 layout=w.Layout(align_items="center", width="100%"))]
-        self._observe_state(self._update, ["status", "message", "progress"])
+        self._observe_state(self._update, ["status", "message", "progress", "samples_stale"])
         self._update()
 
     def _update(self, change: dict | None = None) -> None:
@@ -44,6 +47,9 @@ class StatusBar(StateWidget):
             f"<span class='wce-status-{status}' data-status='{status}' style='color:{_COLOURS[status]}'>"
             f"{_ICONS[status]} {text}</span>"
         )
+        if self.state.samples_stale and self.state.samples is not None:
+            self.label.value += (f" <span class='wce-stale' style='color:#e65100;margin-left:8px'>&#9888; "
+                                 f"{html.escape(STALE_NOTE)}</span>")
         self.progress.value = self.state.progress
         loading = status == "loading"
         self.progress.layout.visibility = "visible" if loading else "hidden"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
-import traitlets
 
 from ..state import RdmQueryState
 from ._base import StateWidget
@@ -24,9 +23,5 @@ class SubsetToggle(StateWidget):
         super().__init__(state, **kwargs)
         self.checkbox = w.Checkbox(description="Sample subset only (extract > 0)", indent=False)
         self.checkbox.add_class("wce-subset")
-        self._link = traitlets.link((self.state, "subset"), (self.checkbox, "value"))
+        self._link_state("subset", self.checkbox)
         self.children = [self.checkbox]
-
-    def close(self) -> None:
-        self._link.unlink()
-        super().close()
