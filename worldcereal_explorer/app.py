@@ -11,6 +11,7 @@ In a notebook::
 from __future__ import annotations
 
 import html
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ class RdmExplorer(w.VBox):
         self.fetch_button = w.Button(description="Fetch samples", icon="map-marker", button_style="success")
         self.fetch_button.add_class("wce-fetch-samples")
         self.fetch_button.on_click(lambda _: state.fetch_samples(wait=False))
+        state.observe(self._on_stale, "samples_stale")
 
         endpoint_text = html.escape(getattr(state.client, "endpoint", "") or "")
         header = w.HTML(f"<h3 style='margin:4px 0'>WorldCereal reference data explorer</h3>"
@@ -112,7 +114,15 @@ class RdmExplorer(w.VBox):
         if search:
             state.search(delay=0)
 
+    def _on_stale(self, change: dict) -> None:
+        # The samples on the map are from older filters: point at the button that brings them up to date.
+        stale = bool(change["new"])
+        self.fetch_button.button_style = "warning" if stale else "success"
+        self.fetch_button.tooltip = "filters changed since the samples were fetched: fetch them again" if stale else ""
+
     def close(self) -> None:
         """Close every widget and cancel pending work (the state's client is closed too)."""
+        with suppress(ValueError):
+            self.state.unobserve(self._on_stale, "samples_stale")
         self.state.close()
         super().close()

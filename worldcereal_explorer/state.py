@@ -83,6 +83,8 @@ class _Job:
     #: ``RdmQueryState._input_version`` when the job was submitted (a sample job whose inputs changed
     #: while it ran delivers samples that are already stale).
     input_version: int = 0
+    #: may reuse the last unfiltered search when only the crop codes changed (automatic searches)
+    reuse: bool = False
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -201,6 +203,8 @@ class RdmQueryState(HasTraits):
         self._latest: dict[str, _Job | None] = {_SEARCH: None, _SAMPLES: None}
         self._pending: set[_Job] = set()
         self._input_version = 0
+        #: (space / time / access key, collections, class_counts) of the last completed search
+        self._unfiltered: tuple[Any, list, pd.DataFrame] | None = None
         #: How many queries of each kind actually started (superseded-while-waiting ones never start).
         self.queries_started: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
         if client is not None:
@@ -263,11 +267,11 @@ class RdmQueryState(HasTraits):
         return self.include_private  # "Private" and any unknown non-public spelling
 
     # --- job machinery --------------------------------------------------------------------------------
-    def _submit(self, kind: str, delay: float | None) -> _Job:
+    def _submit(self, kind: str, delay: float | None, reuse: bool = False) -> _Job:
         """Register a new job of ``kind``, superseding (and cancelling) the previous one."""
         with self._cv:
             self._generation[kind] += 1
-            job = _Job(kind, self._generation[kind], input_version=self._input_version)
+            job = _Job(kind, self._generation[kind], input_version=self._input_version, reuse=reuse)
             old = self._latest[kind]
             if old is not None:
                 old.cancel_event.set()
@@ -368,6 +372,23 @@ class RdmQueryState(HasTraits):
             job.note = "log in to include private and restricted collections"
         if not (self.include_public or private):
             return [], _empty_counts(), _empty_counts(), codes is not None
+        # the collection search sends only the bounding box, also for a polygon
+        key = (repr(spatial.bbox if spatial is not None else None), repr(temporal), self.include_public,
+               self.include_private,
+               self.include_restricted, private)
+        cached = self._unfiltered
+        if job.reuse and cached is not None and cached[0] == key:
+            # Only the crop selection changed: the unfiltered answer already holds every code.
+            collections, class_counts = cached[1], cached[2]
+        else:
+            collections, class_counts = self._search_unfiltered(job, spatial, temporal, private)
+            self._unfiltered = (key, collections, class_counts)
+        if codes is None:
+            return collections, class_counts, class_counts, False
+        matching = [c for c in collections if _holds_any(c, codes, class_counts)]
+        return matching, class_counts, self._restrict_counts(class_counts, codes, [c.id for c in matching]), True
+
+    def _search_unfiltered(self, job: _Job, spatial: Any, temporal: Any, private: bool):
         # The crop filter is applied here rather than by the RDM: the crop tree needs every class's
         # totals over the space / time / access search, and one unfiltered code-statistics call per
         # collection gives both those and the filtered view.
@@ -388,10 +409,7 @@ class RdmQueryState(HasTraits):
             class_counts = _empty_counts()
         if job.cancel_event.is_set():
             raise QueryCancelledError("crop counts superseded")
-        if codes is None:
-            return collections, class_counts, class_counts, False
-        matching = [c for c in collections if _holds_any(c, codes, class_counts)]
-        return matching, class_counts, self._restrict_counts(class_counts, codes, [c.id for c in matching]), True
+        return collections, class_counts
 
     def _restrict_counts(self, class_counts: pd.DataFrame, codes: list[int], ref_ids: list[str]) -> pd.DataFrame:
         """``class_counts`` for ``codes`` (a row each, zeros where absent) and the columns ``ref_ids``."""
@@ -477,7 +495,8 @@ class RdmQueryState(HasTraits):
     @observe(*SEARCH_INPUTS)
     def _on_search_input(self, change: dict) -> None:
         if self.auto_search:
-            self.search()
+            # an automatic search may answer a change of crop codes from the last unfiltered search
+            self._submit(_SEARCH, self.debounce_s, reuse=True)
 
     @observe(*SAMPLE_INPUTS)
     def _on_sample_input(self, change: dict) -> None:

@@ -135,6 +135,27 @@ def test_one_code_statistics_request_per_collection(make_state, rdm_server, clie
     assert state.class_counts.shape[1] == len(in_area) >= len(state.collections)
 
 
+def test_ticking_crops_reuses_the_unfiltered_search(make_state, rdm_server, client):
+    state = make_state(auto_search=True)
+    state.bbox = EUROPE
+    assert state.wait(30) and state.collections
+    stats = rdm_server.app.state.stats
+
+    def requests():
+        return sum(v.get("requests", 0) for v in stats.snapshot()["by_path"].values())
+
+    before = requests()
+    code = int(next(iter(state.counts_by_code())))
+    state.ewoc_codes = [code]
+    assert state.wait(30)
+    assert requests() == before  # derived from the last unfiltered search: no request at all
+    assert sorted(c.id for c in state.collections) == sorted(
+        c.id for c in client.get_collections(spatial_extent=EUROPE, ewoc_codes=[code]))
+    assert list(state.counts.index.get_level_values(0)) == [code]
+    state.refresh()  # an explicit search asks the RDM again
+    assert requests() > before
+
+
 # --- 4. close is idempotent ------------------------------------------------------------------------------
 @pytest.mark.parametrize("factory", [
     PrivacyToggle, QualityFilter, SubsetToggle, StatusBar, DateRangePicker, ResultsTable, CountsChart,
@@ -179,6 +200,36 @@ def test_changed_filters_mark_samples_stale(state, change):
     assert not state.samples_stale and STALE_NOTE not in status.label.value
     assert STALE_NOTE not in layer.info.value
     assert layer.group.layers[0].style["fillOpacity"] == opacity
+
+
+def test_filter_changed_during_a_fetch_leaves_the_samples_stale(make_state, slow_server):
+    state = make_state(slow_server.url, auto_search=False)
+    state.bbox = SMALL
+    state.refresh()
+    state.fetch_samples(wait=False)
+    assert state.wait_for(lambda: state.queries_started["samples"] == 1, timeout=30)
+    state.min_quality_ct = 50  # while the (0.3 s per request) sample query runs with the old value
+    assert state.wait(60)
+    assert state.samples is not None and state.samples_stale
+
+
+def test_dashboard_fetch_button_follows_staleness(make_state, tmp_path):
+    from worldcereal_explorer.app import RdmExplorer
+
+    state = make_state(auto_search=False)
+    explorer = RdmExplorer(state=state, search=False, download_dir=tmp_path)
+    try:
+        state.bbox = SMALL
+        state.refresh()
+        state.fetch_samples()
+        assert explorer.fetch_button.button_style == "success"
+        state.subset = True
+        assert explorer.fetch_button.button_style == "warning" and "fetch them again" in explorer.fetch_button.tooltip
+        state.fetch_samples()
+        assert explorer.fetch_button.button_style == "success"
+    finally:
+        explorer.close()
+        explorer.close()  # closing twice is harmless
 
 
 def test_grouping_does_not_make_samples_stale(state):
