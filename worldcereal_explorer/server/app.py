@@ -442,23 +442,25 @@ def create_app(
     def get_collection(collection_id: str, principal: PrincipalDep) -> JSONResponse:
         return JSONResponse(visible_entry(collection_id, principal).api)
 
+    def samples_file_url(collection_id: str, request: Request, principal: Principal | None, subset: bool) -> str:
+        entry = visible_entry(collection_id, principal)
+        file = entry.subset_file if subset else entry.full_file
+        if file is None:
+            kind = "subset" if subset else "samples"
+            raise ApiError(404, "EntityNotFound", f"collection {collection_id!r} has no {kind} file")
+        return file_url(request, entry, file.name)
+
     @app.get("/collections/{collection_id}/download", response_class=PlainTextResponse,
              summary="URL of the full GeoParquet file (text/plain)")
     def download_url(collection_id: str, request: Request,
                      principal: PrincipalDep) -> PlainTextResponse:
-        entry = visible_entry(collection_id, principal)
-        if entry.full_file is None:
-            raise ApiError(404, "EntityNotFound", f"collection {collection_id!r} has no samples file")
-        return PlainTextResponse(file_url(request, entry, entry.full_file.name))
+        return PlainTextResponse(samples_file_url(collection_id, request, principal, subset=False))
 
     @app.get("/collections/{collection_id}/sample/download", response_class=PlainTextResponse,
              summary="URL of the subset GeoParquet file (samples with extract > 0; text/plain)")
     def sample_download_url(collection_id: str, request: Request,
                             principal: PrincipalDep) -> PlainTextResponse:
-        entry = visible_entry(collection_id, principal)
-        if entry.subset_file is None:
-            raise ApiError(404, "EntityNotFound", f"collection {collection_id!r} has no subset file")
-        return PlainTextResponse(file_url(request, entry, entry.subset_file.name))
+        return PlainTextResponse(samples_file_url(collection_id, request, principal, subset=True))
 
     @app.get("/collections/{collection_id}/items/codestats", summary="Sample counts per code")
     def codestats(collection_id: str, principal: PrincipalDep) -> JSONResponse:
