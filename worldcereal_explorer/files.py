@@ -1,0 +1,98 @@
+"""Atomic file writes: the one place the package turns a temporary file into a final one.
+
+Every file the package writes (downloads, exports, legend and token caches, the demo catalogue) is first
+written next to its target under a hidden temporary name and then renamed over it, so a reader never sees a
+half-written file and a failure (exception, cancel, disk full) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import BadParameterError
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "make_parents"]
+
+
+def make_parents(path: Path) -> list[Path]:
+    """Create the missing parent folders of ``path``; return the ones created (outermost first).
+
+    The caller removes them again when the write fails, so a failed write into new nested folders leaves
+    no empty folders behind.
+    """
+    created: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    created.reverse()
+    for folder in created:
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise BadParameterError(f"cannot create folder {str(folder)!r} for {str(path)!r}: {exc.strerror}") from None
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success rename it to ``path``, on failure remove it.
+
+    Parameters
+    ----------
+    path
+        The final file. Missing parent folders are created (and removed again if the write fails).
+    mode
+        Permission bits for the final file (for example ``0o600`` for a token cache).
+
+    Raises
+    ------
+    OSError
+        Re-raised from the write with the target path in the message (for example disk full).
+
+    Examples
+    --------
+    >>> with atomic_path("out.parquet") as tmp:        # doctest: +SKIP
+    ...     table.to_parquet(tmp)
+    """
+    final = Path(path)
+    created = make_parents(final)
+    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, final)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        _remove_empty(created)
+        if isinstance(exc, OSError) and not isinstance(exc, (BadParameterError,)) and str(final) not in str(exc):
+            raise OSError(exc.errno, f"writing {str(final)!r} failed: {exc.strerror or exc}") from None
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename). Returns the final path."""
+    with atomic_path(path, mode=mode) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically. Returns the final path."""
+    return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
