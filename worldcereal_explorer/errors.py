@@ -60,8 +60,16 @@ class RdmConnectionError(RdmError):
     """The RDM could not be reached (connection refused, DNS, timeout) after retries."""
 
 
+class RdmTimeoutError(RdmConnectionError):
+    """A call ran out of time: a socket timeout after retries, or the call's total deadline passed."""
+
+
 class RdmResponseError(RdmError):
     """The RDM answered 200 but with a body that is not what the API promises (not JSON, wrong shape)."""
+
+
+class ResponseTooLargeError(RdmResponseError):
+    """A JSON or text answer is larger than the client accepts (``HttpPolicy.max_body_bytes``)."""
 
 
 class AuthenticationError(RdmHttpError):

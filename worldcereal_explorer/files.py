@@ -85,11 +85,10 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename). Returns the final path."""
-    with atomic_path(path, mode=mode) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_path(path, mode=mode) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return Path(path)
 
 

@@ -1,0 +1,861 @@
+"""The one HTTP layer: sessions, retries, timeouts, deadlines, cancellation, body caps and redaction.
+
+Every request the package makes (RDM API, file downloads and range reads, the identity provider, the legend,
+Dask workers) goes through an :class:`HttpTransport` built here from an :class:`HttpPolicy`. Nothing else in
+the package creates a :class:`requests.Session`, a urllib3 ``Retry`` or an ``HTTPAdapter``.
+
+What the layer guarantees:
+
+* **Bounded calls.** Each public call runs inside a :class:`CallScope` with a total deadline: connecting,
+  retries, their back-off sleeps, resumes and slow bodies all count against it. Per-socket timeouts alone do
+  not bound a call (a body trickled a byte at a time never trips a read timeout).
+* **Prompt cancellation.** A scope watches its ``cancel_event``; when it is set (or the deadline passes) the
+  sockets of the scope's requests in flight are shut down, so a request blocked before headers or in a body
+  returns at once instead of after the read timeout.
+* **Only our errors.** ``requests``/``urllib3`` exceptions are translated into the package's exceptions
+  (:mod:`worldcereal_explorer.errors`), raised without a chained cause that could carry the request and its
+  ``Authorization`` header.
+* **No secrets in output.** :func:`redact` removes tokens and URL signatures from text; a log filter applies
+  it to urllib3's log records, and every message this layer builds passes through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.retry import Retry
+
+from ..errors import (
+    BadParameterError,
+    QueryCancelledError,
+    RdmConnectionError,
+    RdmHttpError,
+    RdmResponseError,
+    RdmTimeoutError,
+    ResponseTooLargeError,
+)
+
+__all__ = [
+    "AnyEvent",
+    "CallScope",
+    "HttpPolicy",
+    "HttpTransport",
+    "RETRY_STATUSES",
+    "Secret",
+    "redact",
+    "safe_url",
+]
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+# -- redaction ----------------------------------------------------------------------------------------
+
+#: Query parameters whose values are credentials: URL signatures (our local server, Azure SAS, S3 presigned),
+#: OAuth codes and tokens.
+_SECRET_PARAMS = (
+    "sig", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "token", "access_token",
+    "refresh_token", "id_token", "code", "device_code", "client_secret", "password", "code_verifier", "skoid",
+    "sktid", "key", "apikey", "api_key",
+)
+_PARAM_RE = re.compile(r"(?i)((?:[?&;]|&amp;)(?:" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=)[^&\s'\"<>]*")
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_FORM_RE = re.compile(
+    r"(?i)([\"']?(?:access_token|refresh_token|id_token|device_code|client_secret|code_verifier|authorization)"
+    r"[\"']?\s*[:=]\s*[\"']?)[^\"'&,\s}]+"
+)
+REDACTED = "REDACTED"
+
+
+def redact(text: Any) -> str:
+    """``text`` as a string with tokens, bearer headers and URL signatures replaced by ``REDACTED``.
+
+    Examples
+    --------
+    >>> redact("https://h/files/x.parquet?expires=1&sig=abc")
+    'https://h/files/x.parquet?expires=1&sig=REDACTED'
+    """
+    out = str(text)
+    out = _PARAM_RE.sub(r"\1" + REDACTED, out)
+    out = _BEARER_RE.sub(r"\1 " + REDACTED, out)
+    out = _JWT_RE.sub(REDACTED, out)
+    return _FORM_RE.sub(r"\1" + REDACTED, out)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its query string: what error messages and logs show of a file URL."""
+    return str(url).split("?", 1)[0]
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a log record's message through :func:`redact` (urllib3 logs full URLs at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the logger's problem, not a reason to leak
+            return True
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_REDACTING_FILTER = RedactingFilter()
+_FILTERED_LOGGERS = (
+    "urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "urllib3.poolmanager",
+    "urllib3.util.retry", "requests", "worldcereal_explorer",
+)
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to urllib3's and the package's loggers (idempotent).
+
+    Filters do not inherit down the logger tree, so each logger that may carry a URL gets its own.
+    """
+    names = set(_FILTERED_LOGGERS) | {
+        name for name in logging.Logger.manager.loggerDict if name.startswith("worldcereal_explorer")
+    }
+    for name in names:
+        logger = logging.getLogger(name)
+        if _REDACTING_FILTER not in logger.filters:
+            logger.addFilter(_REDACTING_FILTER)
+
+
+class Secret:
+    """A credential that never shows itself: ``repr``/``str`` say ``<hidden>``; ``.value`` gives it.
+
+    Pickling keeps the value (a Dask worker needs the token to read private files), so never log a pickle.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None):
+        self._value = value
+
+    @property
+    def value(self) -> str | None:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret(<hidden>)" if self._value else "Secret(None)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Secret, (self._value,))
+
+
+# -- cancellation events ------------------------------------------------------------------------------
+
+
+class Cancellable(Protocol):
+    """Anything with ``is_set()``: a :class:`threading.Event` or an :class:`AnyEvent`."""
+
+    def is_set(self) -> bool: ...
+
+
+class AnyEvent:
+    """Set when any of the given events is set (``None`` entries are ignored)."""
+
+    def __init__(self, *events: Cancellable | None):
+        self._events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+    def __repr__(self) -> str:
+        return f"AnyEvent(set={self.is_set()})"
+
+
+# -- policy -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Retry, timeout, deadline and size limits: the one place they are configured.
+
+    Parameters
+    ----------
+    connect_timeout, read_timeout
+        Seconds to connect, and of silence allowed while waiting for bytes, per request.
+    retries
+        How often a failed request (connection error, dropped body, 429, 5xx) is retried.
+    backoff_factor, backoff_max
+        Exponential back-off between retries (``Retry-After`` wins when sent, capped at ``max_retry_after``).
+    deadline
+        Total seconds one API call may take, retries and back-off included. Default: four read timeouts.
+    download_read_timeout
+        Read timeout for file transfers (a file store may pause longer than the API).
+    download_deadline
+        Total seconds one file download or sample read may take. Default: one hour.
+    min_download_rate
+        Bytes per second below which a download counts as stalled once it has run for ``read_timeout``;
+        a trickling server is cut off instead of holding a download for hours.
+    max_body_bytes
+        Largest JSON or text body read into memory.
+    max_range_cache_bytes
+        Largest amount of one remote file a range reader keeps in memory.
+    pool_maxsize
+        Connections kept per host (at least the number of parallel workers).
+    """
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 5
+    backoff_factor: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 30.0
+    deadline: float | None = None
+    download_read_timeout: float = 120.0
+    download_deadline: float = 3600.0
+    min_download_rate: float = 1024.0
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_range_cache_bytes: int = 1024 * 1024 * 1024
+    pool_maxsize: int = 16
+    user_agent: str = "worldcereal-explorer"
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "download_read_timeout", "download_deadline"):
+            _positive(name, getattr(self, name))
+        if self.deadline is not None:
+            _positive("deadline", self.deadline)
+        for name in ("backoff_factor", "backoff_max", "max_retry_after", "min_download_rate"):
+            value = getattr(self, name)
+            if not _is_number(value) or value < 0:
+                raise BadParameterError(f"{name}={value!r} is not allowed; use a number >= 0")
+        for name in ("retries", "pool_maxsize", "max_body_bytes", "max_range_cache_bytes"):
+            value = getattr(self, name)
+            low = 0 if name == "retries" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise BadParameterError(f"{name}={value!r} is not allowed; use a whole number >= {low}")
+
+    @classmethod
+    def from_timeout(cls, timeout: float | tuple[float, float] | None = None, **kwargs: Any) -> HttpPolicy:
+        """A policy from a requests-style ``timeout`` (a number or ``(connect, read)``) plus other fields."""
+        if timeout is not None:
+            connect, read = _timeout_pair(timeout)
+            kwargs.setdefault("connect_timeout", connect)
+            kwargs.setdefault("read_timeout", read)
+        return cls(**kwargs)
+
+    @property
+    def api_deadline(self) -> float:
+        """The total seconds of one API call (``deadline`` or four read timeouts plus a connect)."""
+        return self.deadline if self.deadline is not None else 4 * self.read_timeout + self.connect_timeout
+
+    def with_(self, **changes: Any) -> HttpPolicy:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and value != float("inf")
+
+
+def _positive(name: str, value: Any) -> None:
+    if not _is_number(value) or value <= 0:
+        raise BadParameterError(f"{name}={value!r} is not allowed; use a number of seconds > 0")
+
+
+def _timeout_pair(timeout: Any) -> tuple[float, float]:
+    if isinstance(timeout, (tuple, list)) and len(timeout) == 2:
+        connect, read = timeout
+    else:
+        connect = read = timeout
+    _positive("connect timeout", connect)
+    _positive("read timeout", read)
+    return float(connect), float(read)
+
+
+# -- call scopes --------------------------------------------------------------------------------------
+
+_current = threading.local()
+
+
+class CallScope:
+    """One public call's budget: a deadline and a cancel event, and the connections it has in flight.
+
+    Use :meth:`HttpTransport.scope`. Scopes are shared by the worker threads of one call (pass the scope to
+    every request); the watcher thread shuts the sockets of a scope down when it is cancelled or expires.
+    """
+
+    def __init__(self, *, deadline_s: float | None, cancel_event: Cancellable | None, what: str = "request",
+                 parent: CallScope | None = None):
+        now = time.monotonic()
+        self.what = what
+        self.started = now
+        self.deadline_s = deadline_s
+        self.deadline = now + deadline_s if deadline_s is not None else None
+        self.parent = parent
+        if parent is not None and parent.deadline is not None:
+            self.deadline = parent.deadline if self.deadline is None else min(self.deadline, parent.deadline)
+        self.cancel_event = AnyEvent(cancel_event, parent.cancel_event if parent else None)
+        self.reason: str | None = None
+        self._connections: set[HTTPConnection] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"CallScope({self.what!r}, remaining={self.remaining()}, reason={self.reason!r})"
+
+    # state ------------------------------------------------------------------------------------------
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _trip_reason(self) -> str | None:
+        if self.reason is None:
+            if self.cancel_event.is_set():
+                self.reason = "cancelled"
+            elif self.deadline is not None and time.monotonic() >= self.deadline:
+                self.reason = "deadline"
+            elif self.parent is not None and self.parent._trip_reason():
+                self.reason = self.parent.reason
+        return self.reason
+
+    @property
+    def tripped(self) -> bool:
+        """True once the scope was cancelled or ran out of time."""
+        return self._trip_reason() is not None
+
+    def error(self) -> Exception:
+        """The exception that describes why the scope stopped."""
+        if self.reason == "cancelled":
+            return QueryCancelledError(f"{redact(self.what)} was cancelled")
+        budget = f"{self.deadline_s:g} s" if self.deadline_s is not None else "its time budget"
+        return RdmTimeoutError(
+            f"{redact(self.what)} did not finish within {budget} (deadline; retries and slow transfers included)"
+        )
+
+    def check(self) -> None:
+        """Raise :class:`QueryCancelledError` or :class:`RdmTimeoutError` when the scope stopped."""
+        if self._trip_reason() is not None:
+            raise self.error()
+
+    def timeout(self, connect: float, read: float) -> tuple[float, float]:
+        """``(connect, read)`` for the next request, shortened to the time left."""
+        self.check()
+        left = self.remaining()
+        if left is None:
+            return connect, read
+        left = max(left, 0.05)
+        return min(connect, left), min(read, left)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, waking at once on cancellation; raise if the scope stops meanwhile."""
+        end = time.monotonic() + max(seconds, 0.0)
+        left_total = self.remaining()
+        if left_total is not None and left_total < seconds:
+            # Sleeping past the deadline only to fail afterwards wastes the user's time.
+            self.reason = self.reason or "deadline"
+            raise self.error()
+        while True:
+            self.check()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
+
+    # connections ------------------------------------------------------------------------------------
+    def _register(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._connections.add(conn)
+        if self.tripped:
+            _shutdown(conn)
+        _WATCHER.watch(self)
+
+    def _unregister(self, connections: list[HTTPConnection]) -> None:
+        with self._lock:
+            self._connections.difference_update(connections)
+            empty = not self._connections
+        if empty:
+            _WATCHER.unwatch(self)
+
+    def _abort(self) -> None:
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            _shutdown(conn)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[CallScope]:
+        """Make this scope the current one of this thread (requests register their connections with it)."""
+        previous = getattr(_current, "scope", None)
+        _current.scope = self
+        try:
+            yield self
+        finally:
+            _current.scope = previous
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Register the connections this thread uses until the block ends, then let them go."""
+        previous = getattr(_current, "connections", None)
+        mine: list[HTTPConnection] = []
+        _current.connections = mine
+        try:
+            with self.active():
+                yield
+        finally:
+            _current.connections = previous
+            self._unregister(mine)
+
+
+def _shutdown(conn: HTTPConnection) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watcher:
+    """One daemon thread that aborts the connections of scopes that were cancelled or ran out of time.
+
+    It runs only while some scope has a request in flight, and exits when none has for a second.
+    """
+
+    POLL_S = 0.05
+
+    def __init__(self) -> None:
+        self._scopes: dict[int, CallScope] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, scope: CallScope) -> None:
+        with self._lock:
+            self._scopes[id(scope)] = scope
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="wce-http-watcher", daemon=True)
+                self._thread.start()
+
+    def unwatch(self, scope: CallScope) -> None:
+        with self._lock:
+            self._scopes.pop(id(scope), None)
+
+    def _run(self) -> None:
+        idle_since: float | None = None
+        while True:
+            with self._lock:
+                scopes = list(self._scopes.values())
+                if not scopes:
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > 1.0:
+                        self._thread = None
+                        return
+                else:
+                    idle_since = None
+            for scope in scopes:
+                if scope.tripped:
+                    scope._abort()
+            time.sleep(self.POLL_S)
+
+
+_WATCHER = _Watcher()
+
+
+# -- urllib3 plumbing ---------------------------------------------------------------------------------
+
+
+class _ScopeStopped(Exception):
+    """Raised inside urllib3 when the current scope stopped; translated by :class:`HttpTransport`."""
+
+
+class _TrackedConnectionMixin:
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        scope: CallScope | None = getattr(_current, "scope", None)
+        mine: list[HTTPConnection] | None = getattr(_current, "connections", None)
+        if scope is not None and mine is not None:
+            mine.append(self)  # type: ignore[arg-type]
+            scope._register(self)  # type: ignore[arg-type]
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _TrackedHTTPConnection(_TrackedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _TrackedHTTPSConnection(_TrackedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _TrackedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTPConnection
+
+
+class _TrackedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
+
+
+class _ScopedRetry(Retry):
+    """urllib3 ``Retry`` that sleeps interruptibly within the current scope and caps ``Retry-After``."""
+
+    max_retry_after = 30.0
+
+    def new(self, **kw: Any) -> _ScopedRetry:
+        retry = super().new(**kw)
+        retry.max_retry_after = self.max_retry_after
+        return retry
+
+    def increment(self, *args: Any, **kwargs: Any) -> _ScopedRetry:
+        scope: CallScope | None = getattr(_current, "scope", None)
+        if scope is not None and scope.tripped:
+            raise _ScopeStopped()
+        return super().increment(*args, **kwargs)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.max_retry_after)
+
+    def _wait(self, seconds: float) -> None:
+        scope: CallScope | None = getattr(_current, "scope", None)
+        if scope is None:
+            time.sleep(seconds)
+            return
+        try:
+            scope.wait(seconds)
+        except (QueryCancelledError, RdmTimeoutError):
+            raise _ScopeStopped() from None
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        seconds = self.get_retry_after(response) if response is not None else None
+        if seconds:
+            self._wait(seconds)
+            return True
+        return False
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self._wait(backoff)
+
+
+class _ScopedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _TrackedHTTPConnectionPool,
+            "https": _TrackedHTTPSConnectionPool,
+        }
+
+
+# -- the transport ------------------------------------------------------------------------------------
+
+AuthHook = Callable[[str], "str | None"]
+
+
+class _HostAuth(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer`` only for URLs on the given hosts (never for file stores)."""
+
+    def __init__(self, hosts: frozenset[str], token: Callable[[], str | None]):
+        self._hosts = hosts
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if urlsplit(request.url or "").netloc in self._hosts:
+            token = self._token()
+            if token:
+                request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_HostAuth(<hidden>)"
+
+
+@dataclass
+class HttpTransport:
+    """A configured session and the call-scoped request methods every module uses.
+
+    Parameters
+    ----------
+    policy
+        Timeouts, retries, deadlines and size limits.
+    token
+        Returns the current bearer token (or ``None``); called per request, only for ``token_hosts``.
+    token_hosts
+        ``host:port`` values that may receive the token (the RDM API's host). File stores never do.
+    retry_methods
+        HTTP methods urllib3 retries (``POST`` is not retried by default: it may not be idempotent).
+    """
+
+    policy: HttpPolicy = field(default_factory=HttpPolicy)
+    token: Callable[[], str | None] | None = field(default=None, repr=False)
+    token_hosts: frozenset[str] = frozenset()
+    retry_methods: frozenset[str] = frozenset({"GET", "HEAD"})
+    _session: requests.Session | None = field(default=None, init=False, repr=False)
+    _session_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled copy (Dask workers) gets the policy only: no token callback, no live session.
+        return {"policy": self.policy, "token_hosts": self.token_hosts, "retry_methods": self.retry_methods}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.policy = state["policy"]
+        self.token = None
+        self.token_hosts = state["token_hosts"]
+        self.retry_methods = state["retry_methods"]
+        self._session = None
+        self._session_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """The underlying session (created on first use; one connection pool per transport)."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = self._build_session()
+            return self._session
+
+    def _build_session(self) -> requests.Session:
+        install_log_redaction()
+        policy = self.policy
+        retry = _ScopedRetry(
+            total=policy.retries,
+            connect=policy.retries,
+            read=policy.retries,
+            status=policy.retries,
+            other=0,
+            redirect=10,
+            backoff_factor=policy.backoff_factor,
+            backoff_max=policy.backoff_max,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=self.retry_methods,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        retry.max_retry_after = policy.max_retry_after
+        session = requests.Session()
+        adapter = _ScopedAdapter(max_retries=retry, pool_connections=8, pool_maxsize=max(policy.pool_maxsize, 4))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update({"accept": "*/*", "User-Agent": policy.user_agent})
+        session.max_redirects = 10
+        if self.token is not None:
+            session.auth = _HostAuth(self.token_hosts, self.token)
+        return session
+
+    def close(self) -> None:
+        """Close the connection pool (the transport reconnects when used again)."""
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    # scopes -----------------------------------------------------------------------------------------
+    def scope(self, what: str, *, cancel_event: Cancellable | None = None, deadline_s: float | None = None,
+              download: bool = False, parent: CallScope | None = None) -> CallScope:
+        """A new call scope for one public call (deadline defaults from the policy)."""
+        if deadline_s is None and parent is None:
+            deadline_s = self.policy.download_deadline if download else self.policy.api_deadline
+        return CallScope(deadline_s=deadline_s, cancel_event=cancel_event, what=what, parent=parent)
+
+    # requests ---------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def open(
+        self,
+        url: str,
+        *,
+        scope: CallScope,
+        method: str = "GET",
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        download: bool = False,
+        timeout: tuple[float, float] | None = None,
+    ) -> Iterator[requests.Response]:
+        """Send one request (urllib3 retries included) and yield the streaming response.
+
+        Raises the package's errors only: :class:`RdmConnectionError`, :class:`RdmTimeoutError`,
+        :class:`QueryCancelledError`, :class:`RdmHttpError` (redirect loop), :class:`RdmResponseError`.
+        The response body is read inside the ``with`` block; errors while reading it are translated too.
+        """
+        connect, read = timeout or (
+            self.policy.connect_timeout,
+            self.policy.download_read_timeout if download else self.policy.read_timeout,
+        )
+        failure: Exception | None = None
+        with scope.tracking():
+            try:
+                response = self.session.request(
+                    method, url, params=params, headers=dict(headers or {}), data=data, stream=True,
+                    timeout=scope.timeout(connect, read), allow_redirects=True,
+                )
+            except (QueryCancelledError, RdmTimeoutError) as exc:
+                failure = exc
+            except (requests.RequestException, urllib3.exceptions.HTTPError, _ScopeStopped, OSError) as exc:
+                failure = self._translate(exc, url, scope)
+            if failure is None:
+                try:
+                    try:
+                        yield response
+                    except (requests.RequestException, urllib3.exceptions.HTTPError, _ScopeStopped) as exc:
+                        failure = self._translate(exc, url, scope)
+                finally:
+                    response.close()
+        if failure is not None:
+            raise failure
+
+    def _translate(self, exc: BaseException, url: str, scope: CallScope) -> Exception:
+        """The package's exception for a ``requests``/``urllib3`` failure (message redacted, no cause)."""
+        where = f"{redact(safe_url(url))}"
+        if isinstance(exc, _ScopeStopped) or scope.tripped:
+            scope._trip_reason()
+            if scope.reason is None:
+                scope.reason = "deadline"
+            return scope.error()
+        reason = redact(_reason(exc))
+        if isinstance(exc, requests.exceptions.TooManyRedirects):
+            return RdmHttpError(f"GET {where} redirected too many times (a redirect loop)", url=where)
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return RdmResponseError(f"GET {where} sent a body that could not be decoded ({reason})")
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                            requests.exceptions.InvalidSchema, requests.exceptions.URLRequired)):
+            return BadParameterError(f"URL {where!r} is not a valid http(s) URL ({reason})")
+        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)):
+            return _BodyDropped(f"GET {where}: the connection dropped while reading the body ({reason})")
+        if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, socket.timeout)):
+            return RdmTimeoutError(f"GET {where} timed out ({reason})")
+        if isinstance(exc, requests.exceptions.RetryError):
+            return RdmHttpError(f"GET {where} kept failing after {self.policy.retries} retries ({reason})", url=where)
+        return RdmConnectionError(f"could not reach {where}: {reason}")
+
+    def request(
+        self,
+        url: str,
+        *,
+        scope: CallScope,
+        method: str = "GET",
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        max_bytes: int | None = None,
+    ) -> BufferedResponse:
+        """Send a request and read the whole body (at most ``max_bytes``); a dropped body is retried.
+
+        Returns
+        -------
+        BufferedResponse
+            Status, headers, final URL and body bytes.
+        """
+        cap = self.policy.max_body_bytes if max_bytes is None else max_bytes
+        attempts = 0
+        while True:
+            try:
+                with self.open(url, scope=scope, method=method, params=params, headers=headers, data=data) as response:
+                    return BufferedResponse(
+                        status_code=response.status_code,
+                        headers=dict(response.headers),
+                        url=response.url,
+                        content=_read_capped(response, cap, url),
+                        request_headers=response.request.headers,
+                    )
+            except _BodyDropped as exc:
+                if attempts >= self.policy.retries or method not in self.retry_methods:
+                    raise RdmConnectionError(f"{exc} (gave up after {attempts + 1} attempts)") from None
+                attempts += 1
+                log.info("body of %s dropped; retrying (%d/%d)", redact(safe_url(url)), attempts, self.policy.retries)
+                scope.wait(min(self.policy.backoff_factor * (2 ** (attempts - 1)), self.policy.backoff_max))
+
+
+class _BodyDropped(RdmConnectionError):
+    """The connection dropped while a body was read (retried by :meth:`HttpTransport.request`)."""
+
+
+_BodyTooLarge = ResponseTooLargeError
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, human reason for a low-level failure (the innermost OS error when there is one)."""
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "host name not found"
+        if isinstance(current, urllib3.exceptions.MaxRetryError) and current.reason is not None:
+            current = current.reason
+            continue
+        nxt = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        current = nxt or current.__cause__ or current.__context__
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _read_capped(response: requests.Response, cap: int, url: str) -> bytes:
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > cap:
+        raise _BodyTooLarge(
+            f"GET {redact(safe_url(url))} announced {int(length):,} bytes, more than the {cap:,}-byte limit "
+            "for an API answer (HttpPolicy.max_body_bytes)"
+        )
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > cap:
+            raise _BodyTooLarge(
+                f"GET {redact(safe_url(url))} sent more than the {cap:,}-byte limit for an API answer "
+                "(HttpPolicy.max_body_bytes)"
+            )
+    return bytes(body)
+
+
+@dataclass
+class BufferedResponse:
+    """A fully read response: what the client's JSON/text calls work with."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    url: str
+    content: bytes = field(repr=False)
+    request_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"BufferedResponse(status_code={self.status_code}, url={redact(safe_url(self.url))!r}, bytes={len(self.content)})"
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code < 400
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(_charset(self.headers), "replace")
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content.decode(_charset(self.headers), "replace"))
+
+
+def _charset(headers: Mapping[str, str]) -> str:
+    content_type = headers.get("Content-Type", "") or ""
+    match = re.search(r"charset=([\w.-]+)", content_type, re.I)
+    return match.group(1) if match else "utf-8"
+
+
+install_log_redaction()
