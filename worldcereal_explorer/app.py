@@ -76,11 +76,8 @@ class RdmExplorer(w.VBox):
         self.privacy = PrivacyToggle(state)
         self.quality = QualityFilter(state)
         self.subset = SubsetToggle(state)
-        try:
-            self.crop_picker: w.Widget = CropTypePicker(state)
-        except Exception as exc:  # no legend: the rest of the dashboard still works without crop filter
-            self.crop_picker = w.HTML(f"<span style='color:#b71c1c'>Crop types unavailable: "
-                                      f"{html.escape(str(exc))}</span>")
+        # The legend arrives in the background; without one the picker says so and the rest still works.
+        self.crop_picker = CropTypePicker(state)
         self.map = BBoxMap(state)
         self.table = ResultsTable(state)
         self.preview = SamplesPreview(state)

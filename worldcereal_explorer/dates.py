@@ -71,7 +71,7 @@ def parse_datetime(value: Any, *, name: str = "date") -> dt.datetime:
         else:
             raise ValueError(text)
     except ValueError:
-        raise BadTemporalExtentError(f"{name} {value!r} is not a valid date; {_ALLOWED}") from None
+        raise BadTemporalExtentError(f"{name} {value!r} is not a date; {_ALLOWED}") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed

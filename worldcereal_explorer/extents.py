@@ -16,6 +16,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from .dates import parse_date
 from .errors import BadEwocCodeError, BadExtentError, BadTemporalExtentError
 
 __all__ = [
@@ -126,10 +127,22 @@ class TemporalExtent:
 
 
 def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "b"):
+        raise BadExtentError(f"bbox {name}={value!r} is a boolean, not a coordinate; allowed: a number in degrees")
     try:
-        return float(value)
+        number = float(value)
+    except OverflowError:
+        raise BadExtentError(f"bbox {name}={_short(value)} is too large; allowed: a number in degrees") from None
     except (TypeError, ValueError):
-        raise BadExtentError(f"bbox {name}={value!r} is not a number") from None
+        raise BadExtentError(f"bbox {name}={_short(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise BadExtentError(f"bbox {name}={_short(value)} is not a finite number")
+    return number
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
 
 
 def normalize_bbox(extent: Any) -> BBox:
@@ -204,21 +217,9 @@ def normalize_spatial_extent(extent: Any) -> SpatialExtent | None:
 
 
 def _to_date(value: Any, which: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
-        return value.to_pydatetime().date()
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(text)
-        except ValueError:
-            pass
-    raise BadTemporalExtentError(
-        f"temporal extent {which} {value!r} is not a date; allowed: 'YYYY-MM-DD' strings, date or datetime objects"
-    )
+    parsed = parse_date(value, name=f"temporal extent {which}")
+    assert parsed is not None
+    return parsed
 
 
 def normalize_temporal_extent(extent: Any) -> TemporalExtent | None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from .files import atomic_path, make_parents
+
 #: Rows per row group: ~10-50k rows keeps row-group statistics selective while footers stay small.
 DEFAULT_ROW_GROUP_SIZE = 20_000
 
@@ -33,9 +35,15 @@ def hilbert_order(gdf: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def atomic_target(path: str | os.PathLike) -> tuple[Path, Path]:
-    """Return ``(final_path, temp_path)``: a temp file in the destination folder to write then rename."""
+    """Deprecated: use :func:`worldcereal_explorer.files.atomic_path`.
+
+    Return ``(final_path, temp_path)``: an empty temp file in the destination folder for the caller to
+    write and rename (or remove) itself. Kept only until its last callers move to ``atomic_path``, which
+    also cleans up after failures.
+    """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(final)
+    # Same temp-name pattern as atomic_path, so stray files look alike whichever helper left them.
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     os.close(fd)
     return final, Path(tmp)
@@ -56,7 +64,8 @@ def write_geoparquet(
     gdf
         Samples to write; must have a CRS (EPSG:4326 for RDM files).
     path
-        Destination file. It only appears once the file is complete (temp file + rename).
+        Destination file; missing folders are created. It only appears once the file is complete
+        (temp file + rename); a failed write leaves neither the file nor the folders it created.
     row_group_size
         Maximum rows per row group.
     sort_spatially
@@ -68,11 +77,15 @@ def write_geoparquet(
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    OSError
+        When writing fails (for example disk full); the message names ``path``.
     """
     if sort_spatially and len(gdf) > 1:
         gdf = gdf.iloc[hilbert_order(gdf)].reset_index(drop=True)
-    final, tmp = atomic_target(path)
-    try:
+    with atomic_path(path) as tmp:
         gdf.to_parquet(
             tmp,
             index=False,
@@ -81,8 +94,4 @@ def write_geoparquet(
             schema_version="1.1.0",
             row_group_size=row_group_size,
         )
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return final
+    return Path(path)

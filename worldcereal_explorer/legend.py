@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import requests
 
 from .config import ENV_LEGEND_URL, resolve_legend_url
-from .errors import BadEwocCodeError, LegendError
+from .errors import BadEwocCodeError, LegendError, RdmError
 from .extents import normalize_ewoc_codes, validate_ewoc_code
+from .files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -255,13 +255,6 @@ def _cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("worldcereal-explorer")) / "legend"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def load_legend(
     source: str | os.PathLike | None = None,
     *,
@@ -269,7 +262,7 @@ def load_legend(
     ttl_s: float = DEFAULT_TTL_S,
     refresh: bool = False,
     timeout: float = 10.0,
-    session: requests.Session | None = None,
+    transport: Any = None,
 ) -> Legend:
     """Load the legend from a path or URL, with an on-disk cache for URLs.
 
@@ -286,9 +279,9 @@ def load_legend(
     refresh
         Ignore the cache and download again.
     timeout
-        Request timeout in seconds.
-    session
-        HTTP session to use (default: a new one).
+        Total seconds the download may take (retries included).
+    transport
+        The :class:`~worldcereal_explorer.rdm.http.HttpTransport` to use (default: one for this call).
 
     Raises
     ------
@@ -307,12 +300,11 @@ def load_legend(
     if fresh and not refresh:
         return _parse_csv(cached.read_bytes(), url)
     try:
-        response = (session or requests).get(url, timeout=timeout)
-        response.raise_for_status()
-        legend = _parse_csv(response.content, url)  # parse before caching: never cache garbage
-        _write_atomic(cached, response.content)
+        content = _download(url, timeout, transport)
+        legend = _parse_csv(content, url)  # parse before caching: never cache garbage
+        atomic_write_bytes(cached, content)
         return legend
-    except (requests.RequestException, LegendError) as exc:
+    except (RdmError, LegendError) as exc:
         if cached.is_file():
             logger.warning("could not refresh the legend from %s (%s); using the cached copy", url, exc)
             return _parse_csv(cached.read_bytes(), url)
@@ -321,6 +313,22 @@ def load_legend(
         raise LegendError(
             f"could not download the legend from {url}: {exc}; set {ENV_LEGEND_URL} or pass a local path"
         ) from None
+
+
+def _download(url: str, timeout: float, transport: Any) -> bytes:
+    from .rdm.http import HttpPolicy, HttpTransport, redact
+
+    own = transport is None
+    if own:
+        transport = HttpTransport(HttpPolicy(connect_timeout=min(5.0, timeout), read_timeout=timeout, retries=2))
+    try:
+        response = transport.request(url, scope=transport.scope("legend download", deadline_s=2 * timeout))
+    finally:
+        if own:
+            transport.close()
+    if not response.ok:
+        raise LegendError(f"the legend URL {redact(url)} answered HTTP {response.status_code}")
+    return response.content
 
 
 _default_lock = threading.Lock()

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
-import requests
 
 from worldcereal_explorer.errors import DownloadError, QueryCancelledError
-from worldcereal_explorer.rdm.download import HttpRangeReader, download_file
+from worldcereal_explorer.rdm import download
+from worldcereal_explorer.rdm.http import HttpPolicy, HttpTransport
 from worldcereal_explorer.rdm.samples import SampleQuery, read_samples_from_url
 
 from .conftest import IDS, assert_same_samples, oracle
@@ -29,8 +29,20 @@ def leftovers(folder: Path) -> list[str]:
 
 @pytest.fixture
 def session():
-    with requests.Session() as s:
-        yield s
+    """The package's HTTP layer (named ``session`` for the range-read helpers that take one)."""
+    transport = HttpTransport(HttpPolicy(retries=2, backoff_factor=0.01))
+    yield transport
+    transport.close()
+
+
+def download_file(transport, url, dst, *, cancel_event=None, validate_parquet=False, **kwargs):
+    scope = transport.scope("test download", cancel_event=cancel_event, download=True)
+    return download.download_file(transport, url, dst, scope=scope, kind="parquet" if validate_parquet else None,
+                                  **kwargs)
+
+
+def HttpRangeReader(transport, url, **kwargs):  # noqa: N802 (stands for the class)
+    return download.HttpRangeReader(transport, url, scope=transport.scope("test read", download=True), **kwargs)
 
 
 def test_dropped_connection_is_resumed_byte_equal(tmp_path, session, parquet_bytes):

@@ -80,11 +80,11 @@ def test_search_and_list_show_what_each_principal_may_see(url, demo_catalog):
 @pytest.mark.parametrize(
     ("cid", "token", "status"),
     [
-        (PRIVATE_ID, None, 401),
+        (PRIVATE_ID, None, 404),
         (PRIVATE_ID, "owner-token", 200),
         (PRIVATE_ID, "member-token", 404),
         (PRIVATE_ID, "stranger-token", 404),
-        (RESTRICTED_ID, None, 401),
+        (RESTRICTED_ID, None, 404),
         (RESTRICTED_ID, "partner-token", 200),
         (RESTRICTED_ID, "member-token", 200),
         (RESTRICTED_ID, "stranger-token", 404),
@@ -97,13 +97,22 @@ def test_search_and_list_show_what_each_principal_may_see(url, demo_catalog):
 def test_collection_routes_apply_the_rules(url, cid, token, status, route):
     reply = requests.get(f"{url}/collections/{cid}{route}", headers=bearer(token) if token else None)
     assert reply.status_code == status, reply.text
-    if status == 401:
-        assert reply.headers["www-authenticate"].startswith("Bearer")
-        assert "is not public: send 'Authorization: Bearer" in reply.json()["error"]["message"]
-    if status == 404:  # hidden exactly like an id that does not exist
-        unknown = requests.get(f"{url}/collections/2099_xyz_nothing_point_110{route}", headers=bearer(token))
-        assert reply.json()["error"]["message"] == unknown.json()["error"]["message"].replace(
-            "2099_xyz_nothing_point_110", cid)
+    if status == 404:  # hidden exactly like an id that does not exist, for anonymous callers too
+        unknown = requests.get(f"{url}/collections/2099_xyz_nothing_point_110{route}",
+                               headers=bearer(token) if token else None)
+        assert unknown.status_code == 404
+        assert reply.headers["content-type"] == unknown.headers["content-type"]
+        assert "www-authenticate" not in reply.headers and "www-authenticate" not in unknown.headers
+        hidden, missing = reply.json(), unknown.json()
+        assert hidden["error"]["message"] == missing["error"]["message"].replace("2099_xyz_nothing_point_110", cid)
+        hidden["error"]["message"] = missing["error"]["message"] = ""
+        assert hidden == missing
+
+
+@pytest.mark.parametrize("cid", [PRIVATE_ID, RESTRICTED_ID, "2099_xyz_nothing_point_110"])
+def test_unsigned_private_file_urls_are_refused_alike_whether_the_id_exists_or_not(url, cid):
+    reply = requests.get(f"{url}/files/private/{cid}/anything.geoparquet")
+    assert reply.status_code == 403 and reply.json()["error"]["code"] == "Forbidden"
 
 
 def test_bad_tokens_are_refused_with_401(url, rdm_url):

@@ -1,34 +1,31 @@
-"""The RDM API client: one class, one method per endpoint, one session for everything.
+"""The RDM API client: one class, one method per endpoint, one HTTP layer for everything.
 
-All requests go through one :class:`requests.Session` with urllib3 ``Retry`` (exponential backoff on
-429 and 5xx, honouring ``Retry-After``), connect/read timeouts, and the bearer token when there is one.
-Per-collection calls run concurrently on a bounded thread pool and come back in input order.
+All requests go through the client's :class:`~worldcereal_explorer.rdm.http.HttpTransport` (retries with
+back-off honouring ``Retry-After``, timeouts, a total deadline per call, prompt cancellation, the bearer
+token for the RDM host only). Every public call accepts ``cancel_event``. Per-collection calls run
+concurrently on a bounded thread pool and come back in input order. File downloads live in
+:mod:`.client_files` (a mixin of this class).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from ..config import resolve_rdm_url
 from ..errors import (
     AuthenticationError,
     BadParameterError,
-    DownloadError,
-    QueryCancelledError,
     RdmConnectionError,
     RdmError,
     RdmHttpError,
@@ -44,7 +41,8 @@ from ..extents import (
 )
 from ..legend import Legend, get_legend, load_legend
 from . import auth as auth_module
-from .download import download_file
+from .client_files import FileDownloadsMixin
+from .http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, redact
 from .models import Collection
 
 logger = logging.getLogger(__name__)
@@ -56,44 +54,13 @@ STATS_TYPES = {"crop_type": "EwocStats", "irrigation": "IrrStats", "land_cover":
 #: Irrigation codes of the WorldCereal irrigation legend's top level; finer codes get a generic label.
 IRRIGATION_LABELS = {0: "no information", 100: "rainfed", 200: "irrigated"}
 #: Collection ids are lower-case letters, digits, ``_`` and ``-``; nothing else reaches a URL path.
-_REF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-ITEMS_PAGE_SIZE = 1000
+_REF_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+#: Most ``EwocCodes`` values sent in one search: more make a URL longer than servers accept (HTTP 400/414);
+#: a longer code list is split into several searches whose results are joined.
+MAX_CODES_PER_SEARCH = 150
 
 
-#: Longest ``Retry-After`` the client is willing to sleep through (urllib3 otherwise sleeps any value).
-MAX_RETRY_AFTER_S = 30.0
-
-
-class _CappedRetry(Retry):
-    """urllib3 ``Retry`` whose ``Retry-After`` sleeps are capped, so a server cannot stall the UI for hours."""
-
-    def get_retry_after(self, response):  # noqa: ANN001 (urllib3 signature)
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Adds ``Authorization: Bearer`` to requests for the RDM host only.
-
-    Download URLs may point at other hosts (cloud storage); the token must never travel there.
-    """
-
-    def __init__(self, client: RdmClient):
-        self._client = client
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self._client._is_rdm_url(request.url or ""):
-            token = self._client._current_token()
-            if token:
-                request.headers["Authorization"] = f"Bearer {token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<hidden>)"
-
-
-class RdmClient:
+class RdmClient(FileDownloadsMixin):
     """Client for the WorldCereal Reference Data Module (RDM) API.
 
     Parameters
@@ -106,11 +73,19 @@ class RdmClient:
     download_timeout
         ``(connect, read)`` timeouts for file downloads (read = max silence between chunks).
     retries
-        How many times a failed request (connection error, 429, 5xx) is retried.
+        How many times a failed request (connection error, dropped body, 429, 5xx) is retried.
     backoff_factor
         Exponential backoff base in seconds between retries (``Retry-After`` wins when sent).
+    deadline
+        Total seconds one API call may take, retries included (default: four read timeouts).
+    download_route_timeout
+        Total seconds the ``/download`` routes may take before the client falls back to the file URLs in
+        the collection's metadata (the live route can answer 500 only after minutes).
     max_workers
         Size of the thread pool for per-collection requests.
+    policy
+        A complete :class:`~worldcereal_explorer.rdm.http.HttpPolicy`; overrides the timeout, retry and
+        deadline arguments.
     token_provider
         Where bearer tokens come from (see :mod:`worldcereal_explorer.rdm.auth`). Default: the
         ``$WORLDCEREAL_RDM_TOKEN`` / ``$WORLDCEREAL_RDM_REFRESH_TOKEN`` variables when set; otherwise
@@ -133,39 +108,37 @@ class RdmClient:
         download_timeout: float | tuple[float, float] = (5, 120),
         retries: int = 5,
         backoff_factor: float = 0.5,
+        deadline: float | None = None,
+        download_route_timeout: float = 15.0,
         max_workers: int = 16,
         token_provider: auth_module.TokenProvider | None = None,
         legend: Legend | str | os.PathLike | None = None,
+        policy: HttpPolicy | None = None,
     ):
-        if max_workers < 1:
-            raise BadParameterError(f"max_workers={max_workers!r} must be at least 1")
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise BadParameterError(f"max_workers={max_workers!r} is not allowed; use a whole number >= 1")
         self.endpoint = resolve_rdm_url(endpoint)
-        self.timeout = timeout
-        self.download_timeout = download_timeout
+        if policy is None:
+            connect, read = _pair(timeout, "timeout")
+            _, download_read = _pair(download_timeout, "download_timeout")
+            policy = HttpPolicy(connect_timeout=connect, read_timeout=read, download_read_timeout=download_read,
+                                retries=retries, backoff_factor=backoff_factor, deadline=deadline,
+                                pool_maxsize=max(max_workers, 10))
+        self.policy = policy
+        self.timeout = (policy.connect_timeout, policy.read_timeout)
+        self.download_timeout = (policy.connect_timeout, policy.download_read_timeout)
+        if not isinstance(download_route_timeout, (int, float)) or download_route_timeout <= 0:
+            raise BadParameterError(f"download_route_timeout={download_route_timeout!r} is not allowed; use seconds > 0")
+        self.download_route_timeout = float(download_route_timeout)
         self.max_workers = max_workers
         self.token_provider = token_provider if token_provider is not None else auth_module.token_provider_from_env()
         self._legend = legend
         self._legend_lock = threading.Lock()
         self._auth_lock = threading.Lock()
         self._rdm_netloc = urlsplit(self.endpoint).netloc
-        self.session = requests.Session()
-        retry = _CappedRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff_factor,
-            backoff_max=30,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(max_workers, 10))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers.update({"accept": "*/*", "User-Agent": "worldcereal-explorer"})
-        self.session.auth = _BearerAuth(self)
+        self._calls = threading.local()
+        self._failing_routes: dict[tuple[str, bool], float] = {}
+        self.transport = HttpTransport(policy, token=self._current_token, token_hosts=frozenset({self._rdm_netloc}))
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -179,8 +152,37 @@ class RdmClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session and its connection pool."""
-        self.session.close()
+        """Close the HTTP connection pool (the client reconnects if used again)."""
+        self.transport.close()
+
+    @contextlib.contextmanager
+    def _call(self, what: str, cancel_event: Any = None, *, download: bool = False,
+              deadline_s: float | None = None) -> Iterator[CallScope]:
+        """The scope of one public call; a call made inside another one shares its scope (and deadline)."""
+        outer: CallScope | None = getattr(self._calls, "scope", None)
+        if outer is not None and cancel_event is None and deadline_s is None:
+            yield outer
+            return
+        scope = self.transport.scope(what, cancel_event=cancel_event, download=download, deadline_s=deadline_s,
+                                     parent=outer)
+        self._calls.scope = scope
+        try:
+            yield scope
+        finally:
+            self._calls.scope = outer
+
+    def _in_scope(self, scope: CallScope, func: Callable[..., T]) -> Callable[..., T]:
+        """``func`` wrapped to run with ``scope`` as the current call scope (for pool threads)."""
+
+        def run(*args: Any) -> T:
+            previous = getattr(self._calls, "scope", None)
+            self._calls.scope = scope
+            try:
+                return func(*args)
+            finally:
+                self._calls.scope = previous
+
+        return run
 
     @property
     def legend(self) -> Legend:
@@ -196,6 +198,11 @@ class RdmClient:
     def _current_token(self) -> str | None:
         provider = self.token_provider
         return provider.get_access_token(interactive=False) if provider is not None else None
+
+    @property
+    def session(self) -> Any:
+        """The transport's underlying :class:`requests.Session` (kept for code written against 0.1)."""
+        return self.transport.session
 
     def authenticate(self) -> None:
         """Make sure a logged-in session exists (runs the device login when there is none).
@@ -231,7 +238,7 @@ class RdmClient:
 
     @staticmethod
     def _check_ref_id(ref_id: Any) -> str:
-        if not isinstance(ref_id, str) or not _REF_ID_RE.match(ref_id):
+        if not isinstance(ref_id, str) or not _REF_ID_RE.fullmatch(ref_id):
             raise BadParameterError(
                 f"collection id {ref_id!r} is not valid; allowed: letters, digits, '_', '-' and '.' "
                 "(for example '2021_bel_lpisflanders_poly_110')"
@@ -241,44 +248,37 @@ class RdmClient:
     def _collection_path(self, ref_id: str, suffix: str = "") -> str:
         return f"/collections/{quote(self._check_ref_id(ref_id), safe='')}{suffix}"
 
-    def _request(
-        self, path_or_url: str, *, params: Any = None, ref_id: str | None = None, timeout: Any = None
-    ) -> requests.Response:
-        """GET with retries; map failures to the package's exceptions; refresh the token once on 401."""
+    def _request(self, path_or_url: str, *, params: Any = None, ref_id: str | None = None) -> BufferedResponse:
+        """GET within the current call scope; map failures to the package's errors; refresh once on 401."""
         url = path_or_url if path_or_url.startswith(("http://", "https://")) else self._url(path_or_url)
-        for attempt in (1, 2):
-            try:
-                response = self.session.get(url, params=params, timeout=timeout or self.timeout)
-            except requests.exceptions.RetryError as exc:
-                raise RdmHttpError(f"GET {url} kept failing after retries: {exc}", url=url) from None
-            except requests.ConnectionError as exc:
-                raise RdmConnectionError(f"could not reach the RDM at {self.endpoint}: {exc}") from None
-            except requests.Timeout:
-                raise RdmConnectionError(f"GET {url} timed out (timeout {timeout or self.timeout} s)") from None
-            if (
-                response.status_code == 401
-                and attempt == 1
-                and self.token_provider is not None
-                and "Authorization" in response.request.headers
-                and self.token_provider.handle_unauthorized()
-            ):
-                continue
-            break
+        with self._call(f"GET {url}") as scope:
+            for attempt in (1, 2):
+                response = self.transport.request(url, scope=scope, params=params)
+                if (
+                    response.status_code == 401
+                    and attempt == 1
+                    and self.token_provider is not None
+                    and "Authorization" in response.request_headers
+                    and self.token_provider.handle_unauthorized()
+                ):
+                    continue
+                break
         if response.ok:
             return response
-        detail = _error_detail(response)
+        detail = redact(_error_detail(response))
+        shown = redact(url)
         if response.status_code == 404 and ref_id is not None:
             raise UnknownCollectionError(ref_id, detail or "the RDM answered 404 (no such collection, or not visible to you)")
         if response.status_code in (401, 403):
             raise AuthenticationError(
-                f"GET {url} needs authentication (HTTP {response.status_code}){': ' + detail if detail else ''}",
+                f"GET {shown} needs authentication (HTTP {response.status_code}){': ' + detail if detail else ''}",
                 status=response.status_code,
-                url=url,
+                url=shown,
             )
         raise RdmHttpError(
-            f"GET {url} failed with HTTP {response.status_code}{': ' + detail if detail else ''}",
+            f"GET {shown} failed with HTTP {response.status_code}{': ' + detail if detail else ''}",
             status=response.status_code,
-            url=url,
+            url=shown,
         )
 
     def _get_json(self, path: str, *, params: Any = None, ref_id: str | None = None) -> Any:
@@ -288,31 +288,35 @@ class RdmClient:
         except ValueError:
             kind = response.headers.get("Content-Type", "unknown content type")
             raise RdmResponseError(
-                f"GET {response.url} answered {kind} that is not JSON: {response.text[:120]!r}"
+                f"GET {redact(response.url)} answered {kind} that is not JSON: {redact(response.text[:120])!r}"
             ) from None
 
     def _map(
-        self, func: Callable[[str], T], items: Sequence[str], cancel_event: threading.Event | None = None
+        self, func: Callable[[str], T], items: Sequence[str], cancel_event: Any = None, what: str = "requests"
     ) -> list[T]:
         """Run ``func`` over ``items`` on the bounded pool; results in input order; first error raised.
 
-        When ``cancel_event`` is set, requests not yet started are dropped and
-        :class:`QueryCancelledError` is raised as soon as the running ones return.
+        All runs share one call scope: when ``cancel_event`` is set, requests in flight are aborted, those
+        not yet started are dropped, and :class:`QueryCancelledError` is raised within about a second.
         """
+        with self._call(what, cancel_event) as scope:
 
-        def run(item: str) -> T:
-            if cancel_event is not None and cancel_event.is_set():
-                raise QueryCancelledError("the query was cancelled")
-            return func(item)
+            def run(item: str) -> T:
+                scope.check()
+                return func(item)
 
-        if len(items) <= 1:
-            return [run(item) for item in items]
-        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(items)), thread_name_prefix="rdm")
-        try:
-            return list(pool.map(run, items))
-        finally:
-            # On an error or cancellation, do not start the requests still queued.
-            pool.shutdown(wait=True, cancel_futures=True)
+            if len(items) <= 1:
+                return [run(item) for item in items]
+            pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(items)), thread_name_prefix="rdm")
+            try:
+                return list(pool.map(self._in_scope(scope, run), items))
+            except RdmError:
+                if scope.tripped:  # an aborted request surfaces as a connection error: say what happened
+                    raise scope.error() from None
+                raise
+            finally:
+                # On an error or cancellation, do not start the requests still queued.
+                pool.shutdown(wait=True, cancel_futures=True)
 
     # -- collections ------------------------------------------------------------------------------
 
@@ -343,6 +347,7 @@ class RdmClient:
         ewoc_codes: Iterable[int] | None = None,
         *,
         bbox: Any = None,
+        cancel_event: Any = None,
     ) -> list[Collection]:
         """Collections that intersect the extent, overlap the dates and hold any of the codes.
 
@@ -357,7 +362,10 @@ class RdmClient:
             Which access levels to return. Private includes restricted collections; asking for it
             starts the login when there is no session yet.
         ewoc_codes
-            Return collections holding at least one of these codes.
+            Return collections holding at least one of these codes. A list longer than
+            ``MAX_CODES_PER_SEARCH`` is sent as several searches (a URL has a length limit) and joined.
+        cancel_event
+            Set it to stop the call promptly (raises :class:`QueryCancelledError`).
 
         Returns
         -------
@@ -368,23 +376,37 @@ class RdmClient:
             raise BadParameterError("pass either spatial_extent or bbox, not both")
         if not include_public and not include_private:
             raise BadParameterError("include_public=False and include_private=False together select nothing; enable one")
-        params = self.search_params(spatial_extent if spatial_extent is not None else bbox, temporal_extent, ewoc_codes)
-        if ewoc_codes is not None and not normalize_ewoc_codes(ewoc_codes):
+        extent = spatial_extent if spatial_extent is not None else bbox
+        codes = normalize_ewoc_codes(ewoc_codes)
+        if codes is not None and not codes:
             return []  # an empty code list matches nothing (sent as-is, the API would drop the filter)
+        chunks = [None] if codes is None else [
+            codes[i : i + MAX_CODES_PER_SEARCH] for i in range(0, len(codes), MAX_CODES_PER_SEARCH)
+        ]
+        searches = [self.search_params(extent, temporal_extent, chunk) for chunk in chunks]
         if include_private:
             self.authenticate()
-        data = self._get_json("/collections/search", params=params)
-        if not isinstance(data, list):
-            raise RdmResponseError(f"/collections/search answered {type(data).__name__}, expected a JSON array")
-        collections = [Collection.from_api(item) for item in data]
+        found: dict[str, Collection] = {}
+        with self._call("collection search", cancel_event):
+            for params in searches:
+                data = self._get_json("/collections/search", params=params)
+                if not isinstance(data, list):
+                    raise RdmResponseError(f"/collections/search answered {type(data).__name__}, expected a JSON array")
+                for item in data:
+                    collection = Collection.from_api(item)
+                    found.setdefault(collection.ref_id, collection)
         return [
-            c for c in collections if (c.is_public and include_public) or (not c.is_public and include_private)
+            c for c in found.values() if (c.is_public and include_public) or (not c.is_public and include_private)
         ]
 
-    def list_collections(self, page_size: int = 100) -> list[Collection]:
+    def list_collections(self, page_size: int = 100, *, cancel_event: Any = None) -> list[Collection]:
         """Every collection visible to this session, through the paged ``/collections`` route."""
-        if not 1 <= page_size <= 1000:
-            raise BadParameterError(f"page_size={page_size!r} is not allowed; use 1..1000")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+            raise BadParameterError(f"page_size={page_size!r} is not allowed; use a whole number 1..1000")
+        with self._call("collection list", cancel_event):
+            return self._list_pages(page_size)
+
+    def _list_pages(self, page_size: int) -> list[Collection]:
         out: list[Collection] = []
         while True:
             page = self._get_json("/collections", params={"SkipCount": len(out), "MaxResultCount": page_size})
@@ -395,25 +417,29 @@ class RdmClient:
             if not items or len(out) >= int(page.get("totalCount") or 0):
                 return out
 
-    def get_collection(self, ref_id: str) -> Collection:
+    def get_collection(self, ref_id: str, *, cancel_event: Any = None) -> Collection:
         """One collection by id (``/collections/{id}``)."""
-        return Collection.from_api(self._get_json(self._collection_path(ref_id), ref_id=ref_id))
+        with self._call(f"collection {ref_id!r}", cancel_event):
+            return Collection.from_api(self._get_json(self._collection_path(ref_id), ref_id=ref_id))
 
-    def get_collection_metadata(self, ref_id: str) -> dict[str, str]:
+    def get_collection_metadata(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, str]:
         """The collection's metadata items as a ``{name: value}`` dict (``/metadata/items``)."""
-        items = self._get_json(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)
+        with self._call(f"metadata of collection {ref_id!r}", cancel_event):
+            items = self._get_json(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)
         if not isinstance(items, list):
             raise RdmResponseError(f"metadata of {ref_id!r} is not a JSON array")
         return {item["name"]: item.get("value") for item in items if isinstance(item, dict) and "name" in item}
 
-    def get_code_stats(self, ref_id: str) -> dict[str, Any]:
+    def get_code_stats(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, Any]:
         """The raw ``/items/codestats`` answer (``ewocStats``, ``lcStats``, ``irrStats`` lists)."""
-        data = self._get_json(self._collection_path(ref_id, "/items/codestats"), ref_id=ref_id)
+        with self._call(f"code statistics of collection {ref_id!r}", cancel_event):
+            data = self._get_json(self._collection_path(ref_id, "/items/codestats"), ref_id=ref_id)
         if not isinstance(data, dict):
             raise RdmResponseError(f"codestats of {ref_id!r} is not a JSON object")
         return data
 
-    def get_collection_stats(self, ref_id: str, stats_type: str = "crop_type") -> pd.DataFrame:
+    def get_collection_stats(self, ref_id: str, stats_type: str = "crop_type", *,
+                             cancel_event: Any = None) -> pd.DataFrame:
         """Sample counts per code of one collection, from its metadata's ``codeStats``.
 
         Parameters
@@ -430,7 +456,7 @@ class RdmClient:
         """
         if stats_type not in STATS_TYPES:
             raise BadParameterError(f"stats_type={stats_type!r} is not allowed; use one of {sorted(STATS_TYPES)}")
-        metadata = self.get_collection_metadata(ref_id)
+        metadata = self.get_collection_metadata(ref_id, cancel_event=cancel_event)
         raw = metadata.get("codeStats")
         try:
             stats = json.loads(raw) if isinstance(raw, str) else (raw or {})
@@ -492,7 +518,7 @@ class RdmClient:
                     raise
                 return exc
 
-        stats = self._map(fetch, ids, cancel_event)
+        stats = self._map(fetch, ids, cancel_event, "crop counts")
         counts: dict[str, dict[int, int]] = {}
         skipped = []
         for ref_id, data in zip(ids, stats, strict=True):
@@ -519,124 +545,6 @@ class RdmClient:
         frame.columns.name = "ref_id"
         frame.attrs["skipped"] = skipped
         return frame
-
-    # -- items (GeoJSON route) --------------------------------------------------------------------
-
-    def get_items(
-        self,
-        ref_id: str,
-        spatial_extent: Any = None,
-        temporal_extent: Any = None,
-        ewoc_codes: Iterable[int] | None = None,
-        max_items: int | None = None,
-        *,
-        bbox: Any = None,
-    ):
-        """Samples of one collection through the paged GeoJSON ``/items`` route.
-
-        Meant for small previews; :meth:`get_samples` reads the GeoParquet files and is much faster for
-        bulk reads. Returns a GeoDataFrame (EPSG:4326); no match gives an empty one.
-        """
-        import geopandas as gpd
-
-        spatial = normalize_spatial_extent(spatial_extent if spatial_extent is not None else bbox)
-        temporal = normalize_temporal_extent(temporal_extent)
-        base: list[tuple[str, str]] = []
-        if spatial is not None:
-            base += [("Bbox", str(v)) for v in spatial.bbox.as_tuple()]
-        if temporal is not None:
-            base += [("ValidityStartTime", f"{temporal.start.isoformat()}T00:00:00Z"),
-                     ("ValidityEndTime", f"{temporal.end.isoformat()}T23:59:59Z")]
-        base += [("EwocCodes", str(c)) for c in normalize_ewoc_codes(ewoc_codes) or []]
-        features: list[dict] = []
-        path = self._collection_path(ref_id, "/items")
-        while max_items is None or len(features) < max_items:
-            page_size = ITEMS_PAGE_SIZE if max_items is None else min(ITEMS_PAGE_SIZE, max_items - len(features))
-            params = [*base, ("SkipCount", str(len(features))), ("MaxResultCount", str(page_size))]
-            try:
-                page = self._get_json(path, params=params, ref_id=ref_id)
-            except (UnknownCollectionError, RdmResponseError):
-                # The live API answers "no match" with a 404 or a redirect to an HTML error page; tell that
-                # apart from an unknown id with a route the reference client also uses.
-                if not features:
-                    self.get_collection_metadata(ref_id)
-                break
-            batch = page.get("features") or [] if isinstance(page, dict) else []
-            features.extend(batch)
-            matched = page.get("NumberMatched") if isinstance(page, dict) else None
-            if not batch or (matched is not None and len(features) >= int(matched)):
-                break
-        if not features:
-            return gpd.GeoDataFrame({"ref_id": pd.Series(dtype="object")}, geometry=gpd.GeoSeries([], crs=4326))
-        gdf = gpd.GeoDataFrame.from_features(features, crs=4326)
-        if "valid_time" in gdf:
-            gdf["valid_time"] = pd.to_datetime(gdf["valid_time"])
-        gdf["ref_id"] = ref_id
-        return gdf
-
-    # -- downloads --------------------------------------------------------------------------------
-
-    def get_download_url(self, ref_id: str, subset: bool = False) -> str:
-        """URL of the collection's GeoParquet file (``subset=True``: the subsampled extraction subset)."""
-        path = self._collection_path(ref_id, "/sample/download" if subset else "/download")
-        response = self._request(path, ref_id=ref_id)
-        url = response.text.strip()
-        if url.startswith('"'):  # lenient: a deployment that JSON-encodes the URL (escapes such as \u0026)
-            try:
-                url = json.loads(url)
-            except ValueError:
-                url = url.strip('"')
-        if not url.startswith(("http://", "https://")):
-            raise RdmResponseError(f"download route of {ref_id!r} did not answer a URL: {url[:120]!r}")
-        return url
-
-    def get_download_urls(self, ref_ids: Iterable[str], subset: bool = False) -> list[str]:
-        """Download URLs of many collections, fetched concurrently, in input order."""
-        return self._map(lambda r: self.get_download_url(r, subset=subset), list(ref_ids))
-
-    def _download(self, url: str, folder: str | os.PathLike, filename: str, **kwargs: Any) -> Path:
-        folder_path = Path(folder)
-        if folder_path.exists() and not folder_path.is_dir():
-            raise BadParameterError(f"download destination {str(folder_path)!r} is a file; pass a folder")
-        return download_file(self.session, url, folder_path / filename, timeout=self.download_timeout, **kwargs)
-
-    def download_collection_geoparquet(
-        self, ref_id: str, dst_path: str | os.PathLike, subset: bool = False, **kwargs: Any
-    ) -> Path:
-        """Download the collection's samples (GeoParquet) into folder ``dst_path`` (created if needed).
-
-        The file keeps the name the RDM gives it; it appears only once complete and validated.
-        Extra keyword arguments (``progress``, ``cancel_event``) go to the downloader.
-        """
-        url = self.get_download_url(ref_id, subset=subset)
-        filename = _filename_from_url(url, f"sample_{ref_id}.parquet" if subset else f"{ref_id}.geoparquet")
-        path = self._download(url, dst_path, filename, validate_parquet=True, **kwargs)
-        logger.info("samples of collection %s downloaded to %s", ref_id, path)
-        return path
-
-    def download_collection_metadata(self, ref_id: str, dst_path: str | os.PathLike) -> Path:
-        """Download the collection's metadata sheet as ``{dst_path}/{ref_id}_metadata.xlsx``."""
-        url = self._url(self._collection_path(ref_id, "/metadata/download"))
-        self._request(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)  # clear error for unknown ids
-        path = self._download(url, dst_path, f"{ref_id}_metadata.xlsx")
-        if path.read_bytes()[:2] != b"PK":
-            path.unlink()
-            raise DownloadError(f"metadata of {ref_id!r} is not an xlsx file")
-        return path
-
-    def download_collection_harmonization_info(self, ref_id: str, dst_path: str | os.PathLike) -> Path:
-        """Download the harmonization PDF (public collections only) into folder ``dst_path``."""
-        metadata = self.get_collection_metadata(ref_id)
-        url = metadata.get("CuratedDataSet:Harmonization:Pdf")
-        if not url or not str(url).startswith(("http://", "https://")):
-            raise DownloadError(
-                f"collection {ref_id!r} has no harmonization PDF (only public collections come with one)"
-            )
-        path = self._download(str(url), dst_path, _filename_from_url(str(url), f"{ref_id}.pdf"))
-        if path.read_bytes()[:5] != b"%PDF-":
-            path.unlink()
-            raise DownloadError(f"harmonization document of {ref_id!r} is not a PDF")
-        return path
 
     # -- samples ----------------------------------------------------------------------------------
 
@@ -741,15 +649,7 @@ def _is_legend_code(code: int) -> bool:
     return code == 0 or 1_000_000_000 <= code <= 9_999_999_999
 
 
-def _filename_from_url(url: str, fallback: str) -> str:
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    # Only a plain file name may come from the server: no separators, no hidden or parent entries.
-    if not name or name.startswith(".") or not re.match(r"^[\w.\-]+$", name):
-        return fallback
-    return name
-
-
-def _error_detail(response: requests.Response) -> str:
+def _error_detail(response: BufferedResponse) -> str:
     """A short message from an error body: the ABP envelope's message, FastAPI's detail, or text."""
     try:
         body = response.json()
@@ -763,3 +663,13 @@ def _error_detail(response: requests.Response) -> str:
         if body.get("detail"):
             return str(body["detail"])
     return str(body)[:200]
+
+
+def _pair(timeout: Any, name: str) -> tuple[float, float]:
+    """A requests-style timeout (a number or ``(connect, read)``) as two positive floats."""
+    values = tuple(timeout) if isinstance(timeout, (tuple, list)) else (timeout, timeout)
+    if len(values) != 2 or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf") for v in values
+    ):
+        raise BadParameterError(f"{name}={timeout!r} is not allowed; use seconds > 0 or (connect, read)")
+    return float(values[0]), float(values[1])

@@ -1,13 +1,17 @@
-"""Streamed, resumable, atomic file downloads, and random access to remote files by HTTP Range.
+"""Streamed, resumable, verified file downloads, and random access to remote files by HTTP Range.
 
-:func:`download_file`: a download goes to a temp file beside the destination, is checked (size against
-Content-Length, and for Parquet the magic bytes and a parseable footer), and only then renamed into
-place, so a failed or interrupted download never leaves a half-written file at the destination. A
-dropped connection is resumed with a Range request from the bytes already received.
+:func:`download_file`: a download goes to a temp file beside the destination, is checked (every resumed
+answer's ``Content-Range`` against what was asked, the size against what the server announced, and the
+content against the kind of file: Parquet footer, xlsx zip, PDF header), and only then renamed into place,
+so a failed, cancelled or interrupted download never leaves a file (or a new folder) behind. A dropped
+connection is resumed with a Range request from the bytes already received.
 
 :class:`HttpRangeReader` / :class:`RangeFile`: read parts of a remote file (what pyarrow needs of a
-Parquet file) with explicit ``bytes=start-end`` ranges, fetched in parallel and cached; suffix ranges
-are used for the footer where the server honours them.
+Parquet file) with explicit ``bytes=start-end`` ranges, fetched in parallel and cached up to a bound;
+suffix ranges are used for the footer where the server honours them.
+
+All requests go through :class:`~worldcereal_explorer.rdm.http.HttpTransport` inside a call scope, so
+the scope's deadline and cancel event bound every byte of it.
 """
 
 from __future__ import annotations
@@ -18,209 +22,265 @@ import io
 import logging
 import os
 import threading
+import time
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
+from ..errors import (
+    AuthenticationError,
+    BadParameterError,
+    DownloadError,
+    QueryCancelledError,
+    RdmConnectionError,
+    RdmTimeoutError,
+)
+from ..files import atomic_path
+from .http import AnyEvent, CallScope, HttpTransport, safe_url
 
-from ..errors import AuthenticationError, DownloadError, QueryCancelledError
-from ..geoparquet import atomic_target
+__all__ = ["AnyEvent", "FILE_KINDS", "HttpRangeReader", "RangeFile", "download_file", "validate_file"]
 
 logger = logging.getLogger(__name__)
 
-#: Bytes per read: a dropped connection loses at most the chunk being read, so keep it modest.
 #: Hosts seen ignoring suffix ranges (``bytes=-N``), e.g. Azure Blob storage where the live RDM files are.
 _HOSTS_WITHOUT_SUFFIX_RANGES: set[str] = set()
 _HOSTS_LOCK = threading.Lock()
 
+#: Bytes per read: a dropped connection loses at most the chunk being read, so keep it modest.
 CHUNK_SIZE = 64 * 1024
 PARQUET_MAGIC = b"PAR1"
+#: What :func:`validate_file` can check.
+FILE_KINDS = ("parquet", "xlsx", "pdf")
 
 
-def validate_parquet_file(path: Path) -> None:
-    """Raise :class:`DownloadError` unless ``path`` is a Parquet file whose footer parses.
+def validate_file(path: Path, kind: str | None, *, source: str = "") -> None:
+    """Raise :class:`DownloadError` unless ``path`` is a complete file of ``kind`` (``None``: no check).
 
-    The magic bytes at both ends catch truncation cheaply; parsing the footer (schema and row-group
-    metadata) catches a damaged tail that still happens to end in ``PAR1``.
+    Parquet: magic bytes at both ends and a footer that parses. xlsx: a zip archive whose directory
+    reads. PDF: the ``%PDF-`` header and an ``%%EOF`` marker near the end.
     """
+    if kind is None:
+        return
+    if kind not in FILE_KINDS:
+        raise BadParameterError(f"file kind {kind!r} is not allowed; use one of {FILE_KINDS} or None")
     size = path.stat().st_size
+    where = f" from {source}" if source else ""
     with open(path, "rb") as fh:
-        head = fh.read(4)
-        fh.seek(max(size - 4, 0))
-        tail = fh.read(4)
-    if size < 12 or head != PARQUET_MAGIC or tail != PARQUET_MAGIC:
-        raise DownloadError(f"downloaded file is not a valid Parquet file (size {size} bytes, bad magic/footer)")
-    import pyarrow.parquet as pq
+        head = fh.read(8)
+        fh.seek(max(size - 1024, 0))
+        tail = fh.read(1024)
+    if kind == "parquet":
+        if size < 12 or head[:4] != PARQUET_MAGIC or tail[-4:] != PARQUET_MAGIC:
+            raise DownloadError(f"the file{where} is not a valid Parquet file ({size} bytes, bad magic/footer)")
+        import pyarrow.parquet as pq
 
-    try:
-        pq.read_metadata(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses for damaged footers
-        raise DownloadError(f"downloaded file has a damaged Parquet footer ({size} bytes): {exc}") from exc
+        try:
+            pq.read_metadata(path)
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError subclasses for damaged footers
+            raise DownloadError(f"the file{where} has a damaged Parquet footer ({size} bytes): {exc}") from None
+    elif kind == "xlsx":
+        if head[:2] != b"PK" or not zipfile.is_zipfile(path):
+            raise DownloadError(f"the file{where} is not an xlsx workbook ({size} bytes, not a zip archive)")
+    elif kind == "pdf" and (head[:5] != b"%PDF-" or b"%%EOF" not in tail):
+        raise DownloadError(f"the file{where} is not a complete PDF ({size} bytes)")
 
 
 def download_file(
-    session: requests.Session,
+    transport: HttpTransport,
     url: str,
     dst: str | os.PathLike,
     *,
-    timeout: float | tuple[float, float] = (5, 60),
+    scope: CallScope,
+    kind: str | None = None,
     max_resumes: int = 5,
-    validate_parquet: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
-    cancel_event: threading.Event | None = None,
-    headers: dict[str, str] | None = None,
+    what: str = "",
 ) -> Path:
-    """Download ``url`` to ``dst`` atomically, resuming dropped connections with Range requests.
+    """Download ``url`` to ``dst`` atomically, resuming dropped connections with verified Range requests.
 
     Parameters
     ----------
-    session
-        The session to use (carries retries, timeouts policy and auth).
+    transport
+        The HTTP layer (retries, timeouts, authentication for the RDM host).
     url
-        File URL.
+        File URL (a signed query string is never shown in messages).
     dst
-        Destination file path.
-    timeout
-        ``(connect, read)`` timeouts per request.
+        Destination file path; missing folders are created (and removed again on failure).
+    scope
+        The call's scope: its deadline and cancel event bound the whole download.
+    kind
+        ``"parquet"``, ``"xlsx"``, ``"pdf"`` or ``None``: the content check before the rename.
     max_resumes
         How many times a dropped connection may be resumed before giving up.
-    validate_parquet
-        Check the Parquet magic bytes at both ends before renaming.
     progress
         Called as ``progress(bytes_done, total_or_None)`` after each chunk.
-    cancel_event
-        When set, the download stops promptly with :class:`QueryCancelledError` and leaves nothing behind.
-    headers
-        Extra request headers.
+    what
+        What is downloaded, for messages (for example ``"samples of collection 'x'"``).
 
     Returns
     -------
     pathlib.Path
         ``dst``, complete and validated.
+
+    Raises
+    ------
+    DownloadError
+        HTTP error, wrong ``Content-Range`` on a resumed answer, size mismatch, failed content check.
+    QueryCancelledError, RdmTimeoutError
+        The scope was cancelled or its deadline passed.
     """
-    final, tmp = atomic_target(dst)
-    received = 0
-    total: int | None = None
-    resumes = 0
-    try:
-        with open(tmp, "wb") as out:
-            while True:
-                request_headers = dict(headers or {})
-                if received:
-                    # An explicit end where the size is known: some stores (Azure Blob without a recent
-                    # x-ms-version) honour only "bytes=start-end".
-                    end = f"{total - 1}" if total else ""
-                    request_headers["Range"] = f"bytes={received}-{end}"
-                try:
-                    with session.get(url, stream=True, timeout=timeout, headers=request_headers) as response:
-                        if response.status_code >= 400:
-                            raise DownloadError(f"download of {_safe_url(url)} failed with HTTP {response.status_code}")
-                        if received and response.status_code != 206:
-                            # The server ignored the Range header: start over from scratch.
-                            out.seek(0)
-                            out.truncate()
-                            received = 0
-                        if total is None or not received:
-                            total = _total_size(response, received)
-                        for chunk in response.iter_content(CHUNK_SIZE):
-                            if cancel_event is not None and cancel_event.is_set():
-                                raise QueryCancelledError(f"download of {_safe_url(url)} was cancelled")
-                            out.write(chunk)
-                            received += len(chunk)
-                            if progress is not None:
-                                progress(received, total)
-                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                    if resumes >= max_resumes:
-                        raise DownloadError(
-                            f"download of {_safe_url(url)} dropped {resumes + 1} times; gave up at {received} bytes"
-                        ) from exc
-                    resumes += 1
-                    logger.info("connection dropped at %d bytes; resuming (%d/%d)", received, resumes, max_resumes)
-                    continue
-                if total is not None and received < total:
-                    if resumes >= max_resumes:
-                        raise DownloadError(f"download of {_safe_url(url)} incomplete: {received} of {total} bytes")
-                    resumes += 1
-                    continue
-                break
-        if total is not None and received != total:
-            raise DownloadError(f"download of {_safe_url(url)} has {received} bytes, server announced {total}")
-        if validate_parquet:
-            validate_parquet_file(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    if kind is not None and kind not in FILE_KINDS:
+        raise BadParameterError(f"kind={kind!r} is not allowed; use one of {FILE_KINDS} or None")
+    label = what or safe_url(url)
+    source = f"{label} ({safe_url(url)})" if what else safe_url(url)
+    final = Path(dst)
+    with atomic_path(final) as tmp:
+        _transfer(transport, url, tmp, scope=scope, max_resumes=max_resumes, progress=progress, source=source)
+        validate_file(tmp, kind, source=source)
     return final
 
 
-def _total_size(response: requests.Response, offset: int) -> int | None:
-    content_range = response.headers.get("Content-Range", "")
-    if "/" in content_range:
-        size = content_range.rsplit("/", 1)[1]
-        if size.isdigit():
-            return int(size)
-    length = response.headers.get("Content-Length")
-    if length and length.isdigit() and response.headers.get("Content-Encoding") in (None, "identity"):
-        return int(length) + (offset if response.status_code == 206 else 0)
+def _transfer(transport: HttpTransport, url: str, tmp: Path, *, scope: CallScope, max_resumes: int,
+              progress: Callable[[int, int | None], None] | None, source: str) -> None:
+    received = 0
+    total: int | None = None
+    resumes = 0
+    started = time.monotonic()
+    min_rate = transport.policy.min_download_rate
+    grace = transport.policy.read_timeout
+    with open(tmp, "wb") as out:
+        while True:
+            headers = {}
+            if received:
+                # An explicit end where the size is known: some stores (Azure Blob without a recent
+                # x-ms-version) honour only "bytes=start-end".
+                headers["Range"] = f"bytes={received}-{total - 1 if total else ''}"
+            try:
+                with transport.open(url, scope=scope, headers=headers, download=True) as response:
+                    status = response.status_code
+                    if status in (401, 403):
+                        raise AuthenticationError(f"download of {source} refused (HTTP {status})", status=status,
+                                                  url=safe_url(url))
+                    if status >= 400:
+                        raise DownloadError(f"download of {source} failed with HTTP {status}")
+                    if received and status == 206:
+                        _check_content_range(response.headers.get("Content-Range", ""), received, total, source)
+                    elif received:
+                        # The server ignored the Range header: start over from scratch.
+                        out.seek(0)
+                        out.truncate()
+                        received = 0
+                    if not received:
+                        total = _total_size(response.headers, status)
+                    for chunk in response.iter_content(CHUNK_SIZE):
+                        scope.check()
+                        out.write(chunk)
+                        received += len(chunk)
+                        if total is not None and received > total:
+                            raise DownloadError(f"download of {source} sent more than the {total} bytes announced")
+                        if progress is not None:
+                            progress(received, total)
+                        elapsed = time.monotonic() - started
+                        if elapsed > grace and received / elapsed < min_rate:
+                            raise RdmTimeoutError(
+                                f"download of {source} stalled: {received:,} bytes in {elapsed:.0f} s, below the "
+                                f"minimum rate of {min_rate:,.0f} bytes/s (HttpPolicy.min_download_rate)"
+                            )
+            except (QueryCancelledError, DownloadError):
+                raise
+            except RdmConnectionError as exc:
+                if scope.tripped:
+                    raise scope.error() from None
+                if isinstance(exc, RdmTimeoutError) and "stalled" in str(exc):
+                    raise
+                if resumes >= max_resumes:
+                    raise DownloadError(
+                        f"download of {source} dropped {resumes + 1} times; gave up at {received:,} bytes ({exc})"
+                    ) from None
+                resumes += 1
+                logger.info("download of %s dropped at %d bytes; resuming (%d/%d)", source, received, resumes,
+                            max_resumes)
+                continue
+            if total is not None and received < total:
+                if resumes >= max_resumes:
+                    raise DownloadError(f"download of {source} incomplete: {received:,} of {total:,} bytes")
+                resumes += 1
+                continue
+            return
+
+
+def _check_content_range(content_range: str, start: int, total: int | None, source: str) -> None:
+    """A resumed answer must start at ``start`` and describe the same file (``total``)."""
+    got = _parse_content_range(content_range)
+    if got is None:
+        raise DownloadError(f"download of {source}: resumed answer lacks a valid Content-Range ({content_range!r})")
+    got_start, _got_end, got_total = got
+    if got_start != start or (total is not None and got_total is not None and got_total != total):
+        raise DownloadError(
+            f"download of {source}: asked for bytes from {start} of {total}, the server sent {content_range!r}"
+        )
+
+
+def _parse_content_range(content_range: str) -> tuple[int, int, int | None] | None:
+    """``"bytes 100-199/1000"`` → ``(100, 199, 1000)``; ``"/*"`` total → ``None``; junk → ``None``."""
+    try:
+        unit, rest = content_range.strip().split(" ", 1)
+        span, size = rest.split("/", 1)
+        first, last = (int(v) for v in span.split("-", 1))
+    except ValueError:
+        return None
+    if unit.lower() != "bytes" or first < 0 or last < first:
+        return None
+    if size.strip() == "*":
+        return first, last, None
+    if not size.strip().isdigit() or int(size) <= last:
+        return None
+    return first, last, int(size)
+
+
+def _total_size(headers: dict | object, status: int) -> int | None:
+    get = headers.get  # type: ignore[attr-defined]
+    if status == 206:
+        parsed = _parse_content_range(get("Content-Range", "") or "")
+        return parsed[2] if parsed else None
+    length = get("Content-Length")
+    if length and str(length).isdigit() and get("Content-Encoding") in (None, "identity"):
+        return int(length)
     return None
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its query string: signed URLs carry credentials that must not be logged."""
-    return url.split("?", 1)[0]
-
-
-class _Cancellable:
-    """Anything with ``is_set()``: a :class:`threading.Event` or a combination of them."""
-
-    def is_set(self) -> bool:  # pragma: no cover - protocol only
-        raise NotImplementedError
-
-
-class AnyEvent(_Cancellable):
-    """Set when any of the given events is set (``None`` entries are ignored)."""
-
-    def __init__(self, *events: threading.Event | _Cancellable | None):
-        self._events = [e for e in events if e is not None]
-
-    def is_set(self) -> bool:
-        return any(e.is_set() for e in self._events)
 
 
 class HttpRangeReader:
     """Random access to one remote file through HTTP Range requests, keeping what it fetched.
 
     Only the byte ranges asked for are transferred: first the file's tail (where Parquet keeps its
-    footer), then whatever :meth:`prefetch` or :meth:`read_at` needs. Fetched ranges stay cached, so
-    pyarrow re-reading a range costs nothing. A server that ignores ``Range`` (answers 200) is
-    tolerated: the whole body is then cached and no further request is made.
+    footer), then whatever :meth:`prefetch` or :meth:`read_at` needs. Every 206 answer's ``Content-Range``
+    is checked against what was asked. Fetched ranges stay cached up to the policy's
+    ``max_range_cache_bytes`` (oldest pieces go first). A server that ignores ``Range`` (answers 200) is
+    tolerated for files up to that bound: the whole body is then cached and no further request is made.
 
     Parameters
     ----------
-    session
-        Session used for every request (it carries retries and authentication).
+    transport
+        The HTTP layer (retries, timeouts, authentication for the RDM host only).
     url
         File URL (may carry a signed query string; it is never logged).
-    timeout
-        ``(connect, read)`` timeouts per request.
-    cancel_event
-        Checked before each request and between chunks; when set, :class:`QueryCancelledError` is raised.
+    scope
+        The call scope: its deadline and cancel event bound every request of this reader.
     on_bytes
         Called with the number of bytes received after each chunk (used for progress and accounting).
     tail_size
         Bytes fetched from the end on :meth:`open`; big enough for most Parquet footers.
     max_resumes
         How often a range whose connection drops mid-body is resumed before giving up.
-    headers
-        Extra request headers (for example an ``Authorization`` header prepared elsewhere).
     max_parallel
         How many ranges :meth:`prefetch` fetches at the same time.
     request_slots
         A semaphore shared by the readers of one query, bounding the requests in flight to what the
-        session's connection pool holds.
+        transport's connection pool holds.
+    what
+        What is read, for messages (for example ``"collection 'x'"``).
     """
 
     #: Smallest request :meth:`read_at` makes on a cache miss (pyarrow reads footers in small pieces).
@@ -229,43 +289,47 @@ class HttpRangeReader:
 
     def __init__(
         self,
-        session: requests.Session,
+        transport: HttpTransport,
         url: str,
         *,
-        timeout: float | tuple[float, float] = (5, 60),
-        cancel_event: threading.Event | _Cancellable | None = None,
+        scope: CallScope,
         on_bytes: Callable[[int], None] | None = None,
         tail_size: int = 64 * 1024,
         max_resumes: int = 3,
-        headers: dict[str, str] | None = None,
         max_parallel: int = 8,
         request_slots: threading.Semaphore | None = None,
+        what: str = "",
     ):
-        self.session = session
-        self.headers = dict(headers or {})
+        self.transport = transport
+        self.scope = scope
         self.max_parallel = max(1, max_parallel)
         self.request_slots = request_slots
         self.url = url
-        self.timeout = timeout
-        self.cancel_event = cancel_event
         self.on_bytes = on_bytes
         self.tail_size = tail_size
         self.max_resumes = max_resumes
+        self.max_cache_bytes = transport.policy.max_range_cache_bytes
+        self.what = what
         self.size: int | None = None
         self.bytes_received = 0
         self.requests_made = 0
         self._starts: list[int] = []
         self._pieces: list[bytes] = []
+        self._cached = 0
         self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpRangeReader({self.safe_url!r}, size={self.size})"
 
     @property
     def safe_url(self) -> str:
         """The URL without its query string (signed URLs carry secrets)."""
-        return _safe_url(self.url)
+        return safe_url(self.url)
 
-    def _check_cancel(self) -> None:
-        if self.cancel_event is not None and self.cancel_event.is_set():
-            raise QueryCancelledError(f"reading {self.safe_url} was cancelled")
+    @property
+    def source(self) -> str:
+        """What is read and where, for messages."""
+        return f"{self.what} ({self.safe_url})" if self.what else self.safe_url
 
     def open(self) -> HttpRangeReader:
         """Fetch the file's tail and learn its size. Returns ``self``."""
@@ -275,7 +339,7 @@ class HttpRangeReader:
         if host in _HOSTS_WITHOUT_SUFFIX_RANGES:
             return self._open_with_explicit_ranges(None)
         try:
-            data, status, total = self._get(f"bytes=-{self.tail_size}", max_whole_body=4 * self.tail_size)
+            data, status, total = self._get(None, suffix=self.tail_size)
         except _SuffixRangeRefused as refused:
             # Suffix ranges ("the last N bytes") are not universal (Azure Blob ignores them): remember the
             # host, so its other files skip the wasted request, and ask with explicit offsets.
@@ -287,7 +351,7 @@ class HttpRangeReader:
             self._store(0, data)
         else:
             if total is None:
-                raise DownloadError(f"{self.safe_url}: the server did not report the file size (Content-Range)")
+                raise DownloadError(f"{self.source}: the server did not report the file size (Content-Range)")
             self.size = total
             self._store(total - len(data), data)
         return self
@@ -295,11 +359,11 @@ class HttpRangeReader:
     def _open_with_explicit_ranges(self, size: int | None) -> HttpRangeReader:
         """Learn the size from a first explicit range (unless known), then fetch the tail by offsets."""
         if size is None:
-            head, head_status, size = self._get(f"bytes=0-{self.tail_size - 1}", expect_start=0)
+            head, head_status, size = self._get((0, self.tail_size - 1))
             if head_status == 200:  # no Range support at all: that was the whole file
                 size = len(head)
             if size is None:
-                raise DownloadError(f"{self.safe_url}: the server reports no file size") from None
+                raise DownloadError(f"{self.source}: the server reports no file size")
             self._store(0, head)
         self.size = size
         start = max(0, size - self.tail_size)
@@ -314,6 +378,12 @@ class HttpRangeReader:
             index = bisect.bisect_left(self._starts, start)
             self._starts.insert(index, start)
             self._pieces.insert(index, data)
+            self._cached += len(data)
+            # Bounded memory: drop the pieces farthest from the new one until under the bound.
+            while self._cached > self.max_cache_bytes and len(self._pieces) > 1:
+                victim = 0 if self._starts[0] != start else len(self._pieces) - 1
+                self._cached -= len(self._pieces[victim])
+                del self._starts[victim], self._pieces[victim]
 
     def missing(self, start: int, end: int) -> list[tuple[int, int]]:
         """The sub-ranges of ``[start, end)`` not cached yet."""
@@ -359,14 +429,18 @@ class HttpRangeReader:
         # Ranges are independent: fetch them side by side, so latency is paid about once, not per range.
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="wce-samples-range") as pool:
             futures = [pool.submit(self._fetch, start, end) for start, end in jobs]
-            for future in futures:
-                future.result()
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
 
     def _fetch(self, start: int, end: int) -> None:
-        data, status, _ = self._get(f"bytes={start}-{end - 1}", expect_start=start)
+        data, status, _ = self._get((start, end - 1))
         if status == 200:  # the server ignored Range: keep the whole file
             with self._lock:
-                self._starts, self._pieces = [0], [data]
+                self._starts, self._pieces, self._cached = [0], [data], len(data)
             self.size = len(data)
         else:
             self._store(start, data)
@@ -395,69 +469,92 @@ class HttpRangeReader:
                 position += take
                 if position >= end:
                     break
-        if position != end:  # only if the server sent less than it promised
-            raise DownloadError(f"{self.safe_url}: could not read bytes {offset}-{end - 1} (got {position - offset})")
+        if position != end:  # the bound evicted a piece mid-read, or the server sent less than promised
+            missing = self.missing(position, end)
+            if missing and len(out) < length:
+                return bytes(out) + self.read_at(position, end - position)
+            raise DownloadError(f"{self.source}: could not read bytes {offset}-{end - 1} (got {position - offset})")
         return bytes(out)
 
-    def _get(self, range_header: str, *, expect_start: int | None = None,
-             max_whole_body: int | None = None) -> tuple[bytes, int, int | None]:
-        """GET one range, resuming a dropped body; returns ``(body, status, total_size)``.
+    def _get(self, span: tuple[int, int] | None, *, suffix: int | None = None) -> tuple[bytes, int, int | None]:
+        """GET one range (``span`` inclusive, or the last ``suffix`` bytes), resuming a dropped body.
 
-        With ``max_whole_body``, a 200 answer (Range ignored) announcing more bytes than that, or a 416
-        answer, raises :class:`_SuffixRangeRefused` before any body byte is read.
+        Returns ``(body, status, total_size)``. For a suffix request, a 200 answer announcing more than
+        four tails, or a 416 answer, raises :class:`_SuffixRangeRefused` before any body byte is read.
         """
         body = bytearray()
         resumes = 0
-        first, last = None, None
-        if expect_start is not None:
-            first, last = (int(v) for v in range_header[len("bytes=") :].split("-"))
         while True:
-            self._check_cancel()
-            header = range_header if first is None else f"bytes={first + len(body)}-{last}"
+            self.scope.check()
+            header = f"bytes=-{suffix}" if span is None else f"bytes={span[0] + len(body)}-{span[1]}"
             self.requests_made += 1
             slot = self.request_slots if self.request_slots is not None else contextlib.nullcontext()
             try:
-                with slot, self.session.get(
-                    self.url, headers={**self.headers, "Range": header}, stream=True, timeout=self.timeout
-                ) as response:
+                with slot, self.transport.open(self.url, scope=self.scope, headers={"Range": header},
+                                               download=True) as response:
                     status = response.status_code
                     if status in (401, 403):
-                        raise AuthenticationError(
-                            f"{self.safe_url}: access refused (HTTP {status})", status=status, url=self.safe_url
-                        )
-                    if max_whole_body is not None:
-                        length = response.headers.get("Content-Length", "")
-                        if status == 416:
-                            raise _SuffixRangeRefused(None)
-                        if status == 200 and length.isdigit() and int(length) > max_whole_body:
-                            raise _SuffixRangeRefused(int(length))
+                        raise AuthenticationError(f"{self.source}: access refused (HTTP {status})", status=status,
+                                                  url=self.safe_url)
+                    length = response.headers.get("Content-Length", "")
+                    if span is None and (status == 416 or (status == 200 and length.isdigit()
+                                                           and int(length) > 4 * (suffix or 0))):
+                        raise _SuffixRangeRefused(int(length) if length.isdigit() else None)
                     if status >= 400:
-                        raise DownloadError(f"{self.safe_url}: HTTP {status}")
-                    total = _total_size(response, 0) if status == 206 else None
+                        raise DownloadError(f"{self.source}: HTTP {status}")
+                    total = None
                     if status == 206:
-                        content_range = response.headers.get("Content-Range", "")
-                        got_start = _range_start(content_range)
-                        wanted = None if first is None else first + len(body)
-                        if wanted is not None and got_start is not None and got_start != wanted:
+                        total = self._verify(response.headers.get("Content-Range", ""), span, len(body), suffix)
+                    else:
+                        body.clear()  # a range answered whole: keep the full body instead
+                        if length.isdigit() and int(length) > self.max_cache_bytes:
                             raise DownloadError(
-                                f"{self.safe_url}: asked for bytes from {wanted}, the server sent from {got_start}"
+                                f"{self.source}: the server ignores Range requests and the file is {int(length):,} "
+                                f"bytes, more than the {self.max_cache_bytes:,}-byte bound "
+                                "(HttpPolicy.max_range_cache_bytes); download the file instead"
                             )
-                    elif body:  # a resumed range came back whole: start again from the full body
-                        body.clear()
                     for chunk in response.iter_content(self.CHUNK):
-                        self._check_cancel()
+                        self.scope.check()
                         body += chunk
                         self.bytes_received += len(chunk)
                         if self.on_bytes is not None:
                             self.on_bytes(len(chunk))
-                    if status == 206 and first is not None and first + len(body) <= last:
-                        raise requests.exceptions.ChunkedEncodingError("range body shorter than requested")
+                        if status == 200 and len(body) > self.max_cache_bytes:
+                            raise DownloadError(f"{self.source}: whole-file answer exceeds the range cache bound")
+                    if status == 206 and span is not None and span[0] + len(body) <= span[1]:
+                        raise _ShortBody()
                     return bytes(body), status, total
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                if first is None or resumes >= self.max_resumes:
-                    raise DownloadError(f"{self.safe_url}: connection failed: {type(exc).__name__}") from exc
+            except (RdmConnectionError, _ShortBody) as exc:
+                if self.scope.tripped:
+                    raise self.scope.error() from None
+                if span is None or resumes >= self.max_resumes:
+                    reason = "the answer ended early" if isinstance(exc, _ShortBody) else str(exc)
+                    raise DownloadError(f"{self.source}: reading bytes failed: {reason}") from None
                 resumes += 1
                 logger.info("range read of %s dropped; resuming (%d/%d)", self.safe_url, resumes, self.max_resumes)
+
+    def _verify(self, content_range: str, span: tuple[int, int] | None, already: int,
+                suffix: int | None) -> int | None:
+        """Check a 206 answer's ``Content-Range`` against the request; return the file's total size."""
+        parsed = _parse_content_range(content_range)
+        if parsed is None:
+            raise DownloadError(f"{self.source}: a range answer lacks a valid Content-Range ({content_range!r})")
+        first, last, total = parsed
+        if total is not None and self.size is not None and total != self.size:
+            raise DownloadError(f"{self.source}: the file changed size ({self.size} → {total}) while being read")
+        if span is not None:
+            wanted_first, wanted_last = span[0] + already, span[1]
+            if first != wanted_first or last > wanted_last:
+                raise DownloadError(
+                    f"{self.source}: asked for bytes {wanted_first}-{wanted_last}, the server sent {content_range!r}"
+                )
+        elif total is not None and (last != total - 1 or last - first + 1 > (suffix or 0)):
+            raise DownloadError(f"{self.source}: asked for the last {suffix} bytes, the server sent {content_range!r}")
+        return total
+
+
+class _ShortBody(Exception):
+    """A 206 body ended before the range it announced."""
 
 
 class _SuffixRangeRefused(Exception):
@@ -466,14 +563,6 @@ class _SuffixRangeRefused(Exception):
     def __init__(self, size: int | None):
         super().__init__(size)
         self.size = size
-
-
-def _range_start(content_range: str) -> int | None:
-    # "bytes 100-199/1000"
-    try:
-        return int(content_range.split(" ", 1)[1].split("-", 1)[0])
-    except (IndexError, ValueError):
-        return None
 
 
 class RangeFile(io.RawIOBase):
@@ -514,7 +603,7 @@ class RangeFile(io.RawIOBase):
         self._position += len(data)
         return data
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer) -> int:  # noqa: ANN001 (io signature)
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

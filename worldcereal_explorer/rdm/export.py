@@ -1,7 +1,8 @@
 """Save sample GeoDataFrames as GeoParquet 1.1, GeoPackage, GeoJSON or CSV (geometry as WKT).
 
-Every format is written to a temp file in the destination folder and renamed into place, so an
-interrupted export never leaves a partial file behind.
+Every format is written through :func:`worldcereal_explorer.files.atomic_path`: to a temp file in the
+destination folder, renamed into place when complete, so an interrupted or failed export (cancel, disk
+full) leaves neither a partial file nor the folders it created.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pandas as pd
 import shapely
 
 from ..errors import BadParameterError
-from ..geoparquet import atomic_target, write_geoparquet
+from ..files import atomic_path
+from ..geoparquet import write_geoparquet
 
 __all__ = ["EXPORT_FORMATS", "export_samples", "format_from_path", "read_exported"]
 
@@ -62,7 +64,7 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
     gdf
         A GeoDataFrame (or a ``dask_geopandas.GeoDataFrame``, which is computed first).
     path
-        Destination file; its folder is created if needed.
+        Destination file; missing folders are created (and removed again if the export fails).
     format
         ``"parquet"`` (GeoParquet 1.1 with a bbox covering column), ``"gpkg"``, ``"geojson"`` or
         ``"csv"`` (geometry as full-precision WKT in a ``geometry`` column). ``None``: from the suffix.
@@ -75,7 +77,9 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
     Raises
     ------
     BadParameterError
-        For an unknown format, or an object that is not a GeoDataFrame.
+        For an unknown format, an object that is not a GeoDataFrame, or a folder that cannot be created.
+    OSError
+        When writing fails (for example disk full); the message names ``path``.
     """
     fmt = format_from_path(path, format)
     if hasattr(gdf, "compute") and not isinstance(gdf, gpd.GeoDataFrame):
@@ -85,35 +89,45 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
     if fmt == "parquet":
         # Keep the caller's row order: exports should read back as they were written.
         return write_geoparquet(gdf, path, sort_spatially=False)
-    final, tmp = atomic_target(path)
-    if fmt != "csv":
-        # The GDAL drivers pick behaviour from the suffix and want to create the file themselves.
-        tmp.unlink(missing_ok=True)
-        tmp = tmp.with_name(tmp.name + final.suffix)
-    try:
+    with atomic_path(path) as tmp:
         if fmt == "csv":
             frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
             frame[gdf.geometry.name] = shapely.to_wkt(gdf.geometry.array, rounding_precision=-1)
             frame = frame[list(gdf.columns)]
             frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
         else:
-            import pyogrio
+            _write_with_gdal(gdf, tmp, fmt, final=Path(path))
+    return Path(path)
 
-            driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
-            kwargs: dict[str, Any] = {"driver": driver}
-            if fmt == "gpkg":
-                kwargs["layer"] = "samples"
-            else:
-                # GDAL's default of 15 significant digits does not round-trip every double.
-                kwargs["layer_options"] = {"SIGNIFICANT_FIGURES": 17, "WRITE_NAME": "NO"}
-            if len(gdf) == 0 or gdf.geom_type.nunique() > 1:
-                kwargs["geometry_type"] = "Unknown"
-            pyogrio.write_dataframe(gdf, tmp, **kwargs)
-        os.replace(tmp, final)
+
+def _write_with_gdal(gdf: gpd.GeoDataFrame, tmp: Path, fmt: str, *, final: Path) -> None:
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    # The GDAL drivers pick behaviour from the suffix and want to create the file themselves (an existing
+    # empty file is opened as a broken data set), so they write a sibling name that is then moved onto
+    # the temp file that atomic_path renames into place.
+    tmp.unlink()
+    gdal_tmp = tmp.with_name(tmp.name + final.suffix)
+    driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
+    kwargs: dict[str, Any] = {"driver": driver}
+    if fmt == "gpkg":
+        kwargs["layer"] = "samples"
+    else:
+        # GDAL's default of 15 significant digits does not round-trip every double.
+        kwargs["layer_options"] = {"SIGNIFICANT_FIGURES": 17, "WRITE_NAME": "NO"}
+    if len(gdf) == 0 or gdf.geom_type.nunique() > 1:
+        kwargs["geometry_type"] = "Unknown"
+    try:
+        pyogrio.write_dataframe(gdf, gdal_tmp, **kwargs)
+        os.replace(gdal_tmp, tmp)
+    except (DataSourceError, DataLayerError) as exc:
+        gdal_tmp.unlink(missing_ok=True)
+        # GDAL reports a full disk as a failed feature or data set on the temp name: name the user's file.
+        raise type(exc)(f"writing {str(final)!r} failed: {exc}") from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        gdal_tmp.unlink(missing_ok=True)
         raise
-    return final
 
 
 def read_exported(path: str | os.PathLike, format: str | None = None) -> gpd.GeoDataFrame:

@@ -55,7 +55,9 @@ class CropTypePicker(StateWidget):
         The query state to bind to (a new one when ``None``); the picker sets ``state.ewoc_codes`` and
         ``state.grouping`` and follows changes made elsewhere.
     legend
-        A :class:`~worldcereal_explorer.legend.Legend`; default: the state's (the client's) legend.
+        A :class:`~worldcereal_explorer.legend.Legend`; default: the state's, which the state loads in
+        the background (:meth:`~worldcereal_explorer.state.RdmQueryState.load_legend`). Until it is
+        there the tree says "loading legend…", and it fills in when ``state.legend`` is set.
     max_search_results
         How many matches the text search lists at most.
 
@@ -64,23 +66,22 @@ class CropTypePicker(StateWidget):
     croptypes : pandas.DataFrame
         The selection as the RDM demo notebook's ``CropTypePicker`` returns it: indexed by ``ewoc_code``
         with columns ``new_label`` and ``original_label``.
+    ready : bool
+        Whether the legend is there and the tree is drawn.
     """
 
     def __init__(self, state: RdmQueryState | None = None, legend: Any = None, *,
                  max_search_results: int = 60, **kwargs: Any):
         super().__init__(state, **kwargs)
         self.add_class("wce-crop-picker")
-        self.legend = legend if legend is not None else self.state.legend
-        self.root = self.legend.tree()
+        self.legend: Any = None
+        self.root: Any = None
         self.max_search_results = max_search_results
         self._nodes: dict[int, Any] = {}
         self._depth: dict[int, int] = {}
         self._subtree: dict[int, frozenset[int]] = {}
-        top = list(self.root.children)
-        for node in top:
-            self._index(node, 0)
-        self._top = [n.code for n in top]
-        self.selected: set[int] = set()
+        self._top: list[int] = []
+        self.selected: set[int] = {int(c) for c in self.state.ewoc_codes}
         self._expanded: set[int] = set()
         self._rows: dict[int, _Row] = {}
         self._counts: dict[int, int] = {}
@@ -113,8 +114,45 @@ class CropTypePicker(StateWidget):
         ]
         self._observe_state(self._on_state_codes, ["ewoc_codes", "grouping"])
         self._observe_state(self._on_counts, "class_counts")
-        self._on_state_codes()
+        if legend is not None:
+            self._set_legend(legend)
+        else:
+            self._observe_state(self._on_legend, ["legend", "legend_status"])
+            # The state loads it on a worker thread; the tree fills in from _on_legend.
+            self.state.load_legend()
+            self._on_legend()
         self._on_counts()
+
+    # --- legend ------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Whether the legend is there and the tree is drawn."""
+        return self.root is not None
+
+    def _on_legend(self, change: dict | None = None) -> None:
+        legend = self.state.legend
+        if legend is not None:
+            self._set_legend(legend)
+        elif self.state.legend_status == "error":
+            with self._render_lock:
+                self.tree_box.children = [w.HTML(
+                    "<span class='wce-crop-error' style='color:#b71c1c'>Crop types unavailable: "
+                    f"{html.escape(self.state.legend_message)}</span>")]
+        else:
+            with self._render_lock:
+                if self.root is None:
+                    self.tree_box.children = [w.HTML("<i class='wce-crop-loading'>loading legend\u2026</i>")]
+
+    def _set_legend(self, legend: Any) -> None:
+        with self._render_lock:
+            if self.root is not None:
+                return
+            root = legend.tree()
+            for node in root.children:
+                self._index(node, 0)
+            self._top = [int(n.code) for n in root.children]
+            self.legend, self.root = legend, root
+        self._render()
 
     # --- tree bookkeeping --------------------------------------------------------------------------
     def _index(self, node: Any, depth: int) -> frozenset[int]:
@@ -130,6 +168,20 @@ class CropTypePicker(StateWidget):
     def subtree_codes(self, code: int) -> frozenset[int]:
         """``code`` and every code below it in the legend tree."""
         return self._subtree[int(code)]
+
+    @property
+    def top_codes(self) -> list[int]:
+        """Codes of the legend's top-level classes, in tree order (empty until the legend is there)."""
+        return list(self._top)
+
+    @property
+    def nodes(self) -> dict[int, Any]:
+        """Every legend node by code (a copy; empty until the legend is there)."""
+        return dict(self._nodes)
+
+    def row(self, code: int) -> _Row:
+        """The tree row of ``code`` (its ``check`` and ``expand`` buttons, its ``label``)."""
+        return self._row(int(code))
 
     def node_state(self, code: int) -> str:
         """``"checked"``, ``"unchecked"`` or ``"partial"`` (some but not all of the subtree selected)."""
@@ -195,7 +247,10 @@ class CropTypePicker(StateWidget):
     def croptypes(self) -> pd.DataFrame:
         """The selection: index ``ewoc_code``; columns ``new_label`` and ``original_label``."""
         codes = sorted(self.selected)
-        original = list(self.legend.labels(codes)) if codes else []
+        if self.legend is None:  # not loaded yet: name the codes by themselves
+            original = [f"unknown ({c})" for c in codes]
+        else:
+            original = list(self.legend.labels(codes)) if codes else []
         grouping = {int(k): v for k, v in self.state.grouping.items()}
         frame = pd.DataFrame(
             {"new_label": [grouping.get(c, lab) for c, lab in zip(codes, original, strict=True)], "original_label": original},
@@ -252,6 +307,8 @@ class CropTypePicker(StateWidget):
 
     def _render(self) -> None:
         with self._render_lock:
+            if self.root is None:  # the legend is not there yet: _on_legend shows why
+                return
             marks = {"checked": CHECKED, "unchecked": UNCHECKED, "partial": PARTIAL}
             grouping = {int(k): v for k, v in self.state.grouping.items()}
             searching = bool(self.search.value.strip())

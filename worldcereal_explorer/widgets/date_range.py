@@ -7,18 +7,16 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..dates import parse_date
+from ..errors import BadTemporalExtentError
 from ..state import RdmQueryState
 from ._base import StateWidget
 
 
 def _to_date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
     try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:  # the state reports the bad value; the picker just shows nothing
+        return parse_date(value, allow_missing=True)
+    except BadTemporalExtentError:  # the state reports the bad value; the picker just shows nothing
         return None
 
 

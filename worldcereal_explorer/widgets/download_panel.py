@@ -1,47 +1,35 @@
 """Download panel: save the fetched samples, and a collection's metadata workbook or harmonization PDF.
 
-Files are written to a folder on the kernel's machine and offered as ``<a download href="data:...">``
-links: that works the same in JupyterLab, Voilà and Binder, because the browser gets the bytes from the
-widget itself rather than from a file route the server may not expose (Voilà serves only images).
+The files are written by the state's export service (``state.exports``) and offered as
+``<a download href="data:...">`` links: that works the same in JupyterLab, Voilà and Binder, because
+the browser gets the bytes from the widget itself rather than from a file route the server may not
+expose (Voilà serves only images). The panel does no file or network I/O itself.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import html
-import mimetypes
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
-from ..state import RdmQueryState
+from ..state import EXPORT_FORMATS, RdmQueryState, SavedFile
 from ._base import StateWidget
 
-#: format name -> (export format argument, file suffix, MIME type)
-FORMATS = {
-    "GeoParquet": ("geoparquet", ".geoparquet", "application/vnd.apache.parquet"),
-    "GeoPackage": ("gpkg", ".gpkg", "application/geopackage+sqlite3"),
-    "CSV": ("csv", ".csv", "text/csv"),
-}
+#: Format names offered in the dropdown (see :data:`~worldcereal_explorer.state.EXPORT_FORMATS`).
+FORMATS = EXPORT_FORMATS
 
 
-def data_link(path: Path, *, max_bytes: int, css_class: str = "wce-download-link") -> str:
-    """HTML for a download link carrying ``path``'s bytes, or a note with the path when it is too big."""
-    size = path.stat().st_size
-    name = html.escape(path.name)
-    if size > max_bytes:
-        return (f"<span class='{css_class}-too-big'>{name} ({size / 1e6:.1f} MB) is too big to send through "
-                f"the page; it is saved at <code>{html.escape(str(path))}</code></span>")
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    for info in FORMATS.values():
-        if path.name.endswith(info[1]):
-            mime = info[2]
-    payload = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f"<a class='{css_class}' download='{name}' href='data:{mime};base64,{payload}' target='_blank'>"
-            f"&#11015; {name}</a> <span style='color:#666'>({size / 1e3:,.1f} kB)</span>")
+def link_html(saved: SavedFile, *, css_class: str = "wce-download-link") -> str:
+    """HTML for a download link carrying the file's bytes, or a note with its path when it is too big."""
+    name = html.escape(saved.name)
+    if saved.data_url is None:
+        return (f"<span class='{css_class}-too-big'>{name} ({saved.size / 1e6:.1f} MB) is too big to send "
+                f"through the page; it is saved at <code>{html.escape(str(saved.path))}</code></span>")
+    return (f"<a class='{css_class}' download='{name}' href='{saved.data_url}' target='_blank'>"
+            f"&#11015; {name}</a> <span style='color:#666'>({saved.size / 1e3:,.1f} kB)</span>")
 
 
 class DownloadPanel(StateWidget):
@@ -52,7 +40,8 @@ class DownloadPanel(StateWidget):
     state
         The query state (a new one when ``None``).
     download_dir
-        Folder the files are written to (default: a new temporary folder).
+        Folder the files are written to (default: the state's ``exports.download_dir``, a temporary
+        folder).
     max_link_bytes
         Largest file offered as an in-page link; bigger files are only saved to ``download_dir``.
     """
@@ -61,7 +50,7 @@ class DownloadPanel(StateWidget):
                  max_link_bytes: int = 40_000_000, **kwargs: Any):
         super().__init__(state, **kwargs)
         self.add_class("wce-download")
-        self.download_dir = Path(download_dir) if download_dir else Path(tempfile.mkdtemp(prefix="wce-downloads-"))
+        self._download_dir = Path(download_dir) if download_dir else None
         self.max_link_bytes = max_link_bytes
         self.format = w.Dropdown(options=list(FORMATS), value="GeoParquet", description="Format",
                                  layout=w.Layout(width="220px"))
@@ -119,43 +108,30 @@ class DownloadPanel(StateWidget):
         colour = "#b71c1c" if error else "inherit"
         self.links.value = f"<div style='color:{colour}'>{body}</div>"
 
+    @property
+    def download_dir(self) -> Path:
+        """Folder the files are written to."""
+        return self._download_dir if self._download_dir is not None else self.state.exports.download_dir
+
     def save_samples(self, format: str | None = None) -> Path | None:
         """Write the current samples in ``format`` (default: the dropdown's) and show a link to the file."""
-        from ..rdm.export import export_samples
-
-        samples = self.state.samples
-        if samples is None or len(samples) == 0:
-            self._show("No samples to save: fetch samples first.", error=True)
-            return None
-        name = format or self.format.value
-        if name not in FORMATS:
-            self._show(f"Unknown format {html.escape(str(name))}; choose one of {', '.join(FORMATS)}.", error=True)
-            return None
-        kind, suffix, _mime = FORMATS[name]
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = self.download_dir / f"worldcereal_samples_{stamp}{suffix}"
-        try:
-            path = Path(export_samples(samples, target, format=kind))
-        except Exception as exc:  # a failed export is reported in the panel, never as a traceback
-            self._show(f"Could not save the samples: {html.escape(str(exc))}", error=True)
-            return None
-        self._show(data_link(path, max_bytes=self.max_link_bytes))
-        return path
+        return self._run(lambda: self.state.export_samples(self.download_dir, format or self.format.value),
+                         "Could not save the samples: ")
 
     def download_metadata(self) -> Path | None:
         """Download the chosen collection's metadata workbook and show a link to it."""
-        return self._fetch(self.state.download_metadata)
+        return self._run(lambda: self.state.download_metadata(self.collection.value, self.download_dir))
 
     def download_harmonization(self) -> Path | None:
         """Download the chosen collection's harmonization PDF and show a link to it."""
-        return self._fetch(self.state.download_harmonization_info)
+        return self._run(lambda: self.state.download_harmonization_info(self.collection.value, self.download_dir))
 
-    def _fetch(self, method: Any) -> Path | None:
-        ref_id = self.collection.value
+    def _run(self, action: Callable[[], Path], error_prefix: str = "") -> Path | None:
         try:
-            path = method(ref_id, self.download_dir)
-        except Exception as exc:  # the state also puts it in the status bar
-            self._show(html.escape(str(exc)), error=True)
+            path = action()
+            saved = self.state.exports.link(path, max_bytes=self.max_link_bytes)
+        except Exception as exc:  # reported in the panel, never as a traceback (downloads: status bar too)
+            self._show(html.escape(f"{error_prefix}{exc}"), error=True)
             return None
-        self._show(data_link(path, max_bytes=self.max_link_bytes))
+        self._show(link_html(saved))
         return path

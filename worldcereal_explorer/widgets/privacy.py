@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import ipywidgets as w
 
 from ..state import RdmQueryState
 from ._base import StateWidget
-
-LOGIN_REQUIRED_MESSAGE = (
-    "Login required: private and restricted collections are only listed for a logged-in user. "
-    "This installation has no login widget yet; set the environment variable WORLDCEREAL_RDM_TOKEN "
-    "before starting the dashboard to use an existing access token."
-)
-
-
-def _login_widget_class():
-    """``widgets.login.LoginWidget`` when that module exists (written by the auth work), else ``None``."""
-    try:
-        module = importlib.import_module("worldcereal_explorer.widgets.login")
-    except ImportError:
-        return None
-    return getattr(module, "LoginWidget", None)
+from .login import LoginWidget
 
 
 class PrivacyToggle(StateWidget):
     """Three checkboxes bound to ``state.include_public/include_private/include_restricted``.
 
-    Asking for private or restricted collections shows the login widget (or, where it is not
-    available, a clear "login required" message).
+    Asking for private or restricted collections shows a :class:`~worldcereal_explorer.widgets.login.LoginWidget`
+    on the state's login session (``state.auth``); the state re-runs the search when a session opens.
+    With a fixed access token (``$WORLDCEREAL_RDM_TOKEN``) the widget just says that token is used.
 
     Parameters
     ----------
@@ -50,7 +36,7 @@ class PrivacyToggle(StateWidget):
         self._link_state("include_restricted", self.restricted)
         self.login_area = w.VBox()
         self.login_area.add_class("wce-login-area")
-        self.login_widget = None
+        self.login_widget: LoginWidget | None = None
         self.children = [w.HTML("<b>Access</b>"), w.HBox([self.public, self.private, self.restricted]),
                          self.login_area]
         self._observe_state(self._update_login, ["include_private", "include_restricted"])
@@ -61,27 +47,15 @@ class PrivacyToggle(StateWidget):
             self.login_area.children = []
             return
         if self.login_widget is None:
-            cls = _login_widget_class()
-            if cls is None:
-                self.login_widget = w.HTML(
-                    f"<div class='wce-login-required' style='color:#b71c1c'>{LOGIN_REQUIRED_MESSAGE}</div>"
-                )
-            else:
-                # Share one auth object between the widget and the client, so logging in here
-                # authorises the state's searches and sample reads.
-                client = self.state.client
-                auth = getattr(client, "token_provider", None)
-                if auth is not None and not hasattr(auth, "login"):
-                    # A fixed token (WORLDCEREAL_RDM_TOKEN) is already in use; there is nothing to log into.
-                    self.login_widget = w.HTML("<div class='wce-login-token'>Using the configured access token.</div>")
-                else:
-                    self.login_widget = cls(auth=auth)
-                    if auth is None:
-                        client.token_provider = self.login_widget.auth
-                    self.login_widget.observe(self._on_login, "status")
+            # Made only now: the state's login session exists from the first request for private data.
+            self.login_widget = LoginWidget(self.state)
+            if self.login_widget.status == "token":
+                self.login_widget.add_class("wce-login-token")
         self.login_area.children = [self.login_widget]
 
-    def _on_login(self, change: dict) -> None:
-        # A new session changes what the search may return: run it again.
-        if change["new"] == "logged_in":
-            self.state.search(delay=0)
+    def close(self) -> None:
+        """Detach from the state (the login session stays with the state), then close."""
+        login, self.login_widget = getattr(self, "login_widget", None), None
+        if login is not None:
+            login.close()
+        super().close()

@@ -15,33 +15,30 @@ The same object works from plain Python::
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import traitlets
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, List, Unicode, default, observe
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
 
-from .errors import (
-    BadParameterError,
-    BadTemporalExtentError,
-    InvalidInputError,
-    QueryCancelledError,
-    WorldCerealExplorerError,
-)
-from .extents import (
+from ..dates import parse_date
+from ..errors import BadExtentError, BadTemporalExtentError, QueryCancelledError, WorldCerealExplorerError
+from ..extents import (
     SpatialExtent,
     TemporalExtent,
     normalize_ewoc_codes,
     normalize_spatial_extent,
     normalize_temporal_extent,
 )
+from . import counts as _counts
+from .exports import ExportService, ExportsMixin
+from .jobs import Job, JobRunner, describe
+from .legend_loading import LegendMixin
+from .session import LoginMixin
 
 __all__ = ["RdmQueryState", "SAMPLE_INPUTS", "SEARCH_INPUTS"]
 
@@ -68,42 +65,6 @@ _SEARCH = "search"
 _SAMPLES = "samples"
 
 
-@dataclass(eq=False)
-class _Job:
-    """One background (or synchronous) unit of work and the handles to supersede it."""
-
-    kind: str
-    generation: int
-    cancel_event: threading.Event = field(default_factory=threading.Event)
-    timer: threading.Timer | None = None
-    started: bool = False
-    error: BaseException | None = None
-    result: Any = None
-    note: str = ""
-    #: ``RdmQueryState._input_version`` when the job was submitted (a sample job whose inputs changed
-    #: while it ran delivers samples that are already stale).
-    input_version: int = 0
-    #: may reuse the last unfiltered search when only the crop codes changed (automatic searches)
-    reuse: bool = False
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if hasattr(value, "to_pydatetime"):
-        return value.to_pydatetime().date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    raise BadTemporalExtentError(f"date {value!r} is not a date; allowed: 'YYYY-MM-DD', a date or a datetime")
-
-
 def _as_geometry(value: Any):
     """A GeoJSON geometry / Feature mapping or a shapely geometry as a shapely geometry."""
     from shapely.geometry import shape
@@ -117,20 +78,16 @@ def _as_geometry(value: Any):
         try:
             return shape(value)
         except Exception as exc:  # shapely raises several types for malformed GeoJSON
-            from .errors import BadExtentError
-
             raise BadExtentError(
                 f"polygon {str(dict(value))[:120]!r} is not valid GeoJSON ({exc}); allowed: a GeoJSON "
                 "Polygon/MultiPolygon geometry or Feature, or a shapely Polygon"
             ) from None
-    from .errors import BadExtentError
-
     raise BadExtentError(
         f"polygon of type {type(value).__name__} is not allowed; use a GeoJSON mapping or a shapely Polygon"
     )
 
 
-class RdmQueryState(HasTraits):
+class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
     """One shared RDM query: filters in, matching collections, crop counts and samples out.
 
     Parameters
@@ -159,6 +116,13 @@ class RdmQueryState(HasTraits):
     those. ``samples`` (GeoDataFrame with ``label`` and ``new_label`` columns added), ``samples_stale``
     (a sample filter changed since ``samples`` was fetched), ``status`` (``"idle"``, ``"loading"``,
     ``"error"``), ``message`` and ``progress`` (0..1).
+
+    Legend: ``legend`` (the :class:`~worldcereal_explorer.legend.Legend`, ``None`` until loaded),
+    ``legend_status`` (``"unloaded"``, ``"loading"``, ``"ready"``, ``"error"``) and ``legend_message``;
+    :meth:`load_legend` loads it on a background thread.
+
+    Login: ``auth_status`` (see :data:`~worldcereal_explorer.state.session.AUTH_STATUSES`) and
+    ``auth_user`` follow :attr:`auth`; :meth:`login`, :meth:`cancel_login` and :meth:`logout` drive it.
 
     Errors never propagate out of background work: they land in ``status``/``message``. The synchronous
     :meth:`refresh` and :meth:`fetch_samples` also raise them, which is what plain-Python callers want.
@@ -198,29 +162,24 @@ class RdmQueryState(HasTraits):
     client = AnyTrait(help="the RdmClient; built from `endpoint` on first use")
 
     def __init__(self, endpoint: str | None = None, *, client: Any = None, **traits: Any):
-        self._cv = threading.Condition(threading.RLock())
-        self._generation: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
-        self._latest: dict[str, _Job | None] = {_SEARCH: None, _SAMPLES: None}
-        self._pending: set[_Job] = set()
+        self._jobs = JobRunner(name="wce-query", on_settle=self._on_idle)
+        self._init_legend()
+        self._init_login()
         self._input_version = 0
         #: (space / time / access key, collections, class_counts) of the last completed search
         self._unfiltered: tuple[Any, list, pd.DataFrame] | None = None
         #: How many queries of each kind actually started (superseded-while-waiting ones never start).
-        self.queries_started: dict[str, int] = {_SEARCH: 0, _SAMPLES: 0}
+        self.queries_started = self._jobs.started
+        self.exports = ExportService(self)
         if client is not None:
             traits["client"] = client
         super().__init__(endpoint=endpoint, **traits)
 
     @default("client")
     def _default_client(self):
-        from .rdm.client import RdmClient
+        from ..rdm.client import RdmClient
 
         return RdmClient(self.endpoint)
-
-    @property
-    def legend(self):
-        """The client's :class:`~worldcereal_explorer.legend.Legend` (loaded once by the client)."""
-        return self.client.legend
 
     # --- normalised inputs ----------------------------------------------------------------------------
     def spatial_extent(self) -> SpatialExtent | None:
@@ -245,7 +204,8 @@ class RdmQueryState(HasTraits):
         BadTemporalExtentError
             When only one date is set, a date cannot be parsed, or start is after end.
         """
-        start, end = _as_date(self.start_date), _as_date(self.end_date)
+        start = parse_date(self.start_date, name="start date", allow_missing=True)
+        end = parse_date(self.end_date, name="end date", allow_missing=True)
         if start is None and end is None:
             return None
         if start is None or end is None:
@@ -266,73 +226,34 @@ class RdmQueryState(HasTraits):
             return self.include_restricted
         return self.include_private  # "Private" and any unknown non-public spelling
 
-    # --- job machinery --------------------------------------------------------------------------------
-    def _submit(self, kind: str, delay: float | None, reuse: bool = False) -> _Job:
-        """Register a new job of ``kind``, superseding (and cancelling) the previous one."""
-        with self._cv:
-            self._generation[kind] += 1
-            job = _Job(kind, self._generation[kind], input_version=self._input_version, reuse=reuse)
-            old = self._latest[kind]
-            if old is not None:
-                old.cancel_event.set()
-                if not old.started:
-                    if old.timer is not None:
-                        old.timer.cancel()
-                    self._pending.discard(old)
-            self._latest[kind] = job
-            self._pending.add(job)
-            if delay is not None:
-                job.timer = threading.Timer(delay, self._run, args=(job,))
-                job.timer.daemon = True
+    # --- job plumbing ---------------------------------------------------------------------------------
+    def _submit(self, kind: str, delay: float | None, reuse: bool = False) -> Job:
+        """Schedule (``delay``) or register (``None``) a query, superseding the previous one of its kind."""
+        work = self._search_work if kind == _SEARCH else self._samples_work
+        with self._jobs.condition:
+            job = self._jobs.submit(kind, work, delay=delay, on_result=self._apply, on_error=self._report,
+                                    input_version=self._input_version, reuse=reuse, note="")
+            if job.cancelled:  # the state is closed
+                return job
             self.status = "loading"
             self.message = "searching collections\u2026" if kind == _SEARCH else "fetching samples\u2026"
             if kind == _SAMPLES:
                 self.progress = 0.0
-            self._cv.notify_all()
-        if job.timer is not None:
-            job.timer.start()
         return job
 
-    def _is_current(self, job: _Job) -> bool:
-        return self._latest[job.kind] is job and not job.cancel_event.is_set()
-
-    def _run(self, job: _Job) -> None:
-        with self._cv:
-            if job not in self._pending or job.cancel_event.is_set():
-                self._pending.discard(job)
-                self._settle()
-                return
-            job.started = True
-            self.queries_started[job.kind] += 1
-            self._cv.notify_all()
-        work = self._search_work if job.kind == _SEARCH else self._samples_work
-        try:
-            job.result = work(job)
-            with self._cv:
-                if self._is_current(job):
-                    self._apply(job)
-        except QueryCancelledError as exc:
-            job.error = exc
-        except Exception as exc:  # any failure must reach the UI as a message, not a traceback
-            job.error = exc
-            if not isinstance(exc, WorldCerealExplorerError):
-                log.exception("unexpected error in the %s query", job.kind)
-            with self._cv:
-                if self._is_current(job):
-                    self.message = _describe(exc)
-                    self.status = "error"
-        finally:
-            with self._cv:
-                self._pending.discard(job)
-                self._settle()
-
-    def _settle(self) -> None:
-        """Back to idle once nothing is pending (keeps an error visible until the next query)."""
-        if not self._pending and self.status == "loading":
+    def _on_idle(self) -> None:
+        """Back to idle once nothing is pending (an error stays visible until the next query)."""
+        if self.status == "loading":
             self.status = "idle"
-        self._cv.notify_all()
 
-    def _apply(self, job: _Job) -> None:
+    def _report(self, job: Job, exc: BaseException) -> None:
+        # any failure must reach the UI as a message, not a traceback
+        if not isinstance(exc, WorldCerealExplorerError):
+            log.exception("unexpected error in the %s query", job.kind, exc_info=exc)
+        self.message = describe(exc)
+        self.status = "error"
+
+    def _apply(self, job: Job) -> None:
         if job.kind == _SEARCH:
             collections, class_counts, counts, filtered = job.result
             ids = {c.id for c in collections}
@@ -343,13 +264,14 @@ class RdmQueryState(HasTraits):
             kept = [i for i in self.selected_ids if i in ids]
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
-            self.message = search_summary(len(collections), _total(counts), filtered) + (
-                f"; {job.note}" if job.note else "")
+            note = job.context["note"]
+            self.message = _counts.search_summary(len(collections), _counts.total(counts), filtered) + (
+                f"; {note}" if note else "")
         else:
             samples = job.result
             # together, so a view redraws once with the new samples and the right flag
             with self.hold_trait_notifications():
-                self.samples_stale = job.input_version != self._input_version
+                self.samples_stale = job.context["input_version"] != self._input_version
                 self.samples = samples
             self.progress = 1.0
             self.message = f"{len(samples):,} sample{'s' if len(samples) != 1 else ''} match your filters"
@@ -357,27 +279,25 @@ class RdmQueryState(HasTraits):
     # --- the work itself (runs on a worker thread, or the caller's for refresh()) -------------------
     def _private_allowed(self) -> bool:
         """Ask for non-public collections only with a session: a background search must never start a
-        login flow (the privacy toggle's login widget does that, and re-runs the search afterwards)."""
+        login flow (:meth:`login` does that, and re-runs the search afterwards)."""
         if not (self.include_private or self.include_restricted):
             return False
         return bool(getattr(self.client, "is_authenticated", True))
 
-    def _search_work(self, job: _Job):
+    def _search_work(self, job: Job):
         spatial = self.spatial_extent()
         temporal = self.temporal_extent()
         codes = self.ewoc_code_filter()
-        job.note = ""
         private = self._private_allowed()
         if (self.include_private or self.include_restricted) and not private:
-            job.note = "log in to include private and restricted collections"
+            job.context["note"] = "log in to include private and restricted collections"
         if not (self.include_public or private):
-            return [], _empty_counts(), _empty_counts(), codes is not None
+            return [], _counts.empty_counts(), _counts.empty_counts(), codes is not None
         # the collection search sends only the bounding box, also for a polygon
         key = (repr(spatial.bbox if spatial is not None else None), repr(temporal), self.include_public,
-               self.include_private,
-               self.include_restricted, private)
+               self.include_private, self.include_restricted, private)
         cached = self._unfiltered
-        if job.reuse and cached is not None and cached[0] == key:
+        if job.context["reuse"] and cached is not None and cached[0] == key:
             # Only the crop selection changed: the unfiltered answer already holds every code.
             collections, class_counts = cached[1], cached[2]
         else:
@@ -385,11 +305,12 @@ class RdmQueryState(HasTraits):
             self._unfiltered = (key, collections, class_counts)
         if codes is None:
             return collections, class_counts, class_counts, False
-        matching = [c for c in collections if _holds_any(c, codes, class_counts)]
-        return matching, class_counts, self._restrict_counts(class_counts, codes, [c.id for c in matching]), True
+        matching = _counts.filter_by_codes(collections, codes, class_counts)
+        restricted = _counts.restrict_counts(class_counts, codes, [c.id for c in matching], self._label_of)
+        return matching, class_counts, restricted, True
 
-    def _search_unfiltered(self, job: _Job, spatial: Any, temporal: Any, private: bool):
-        # The crop filter is applied here rather than by the RDM: the crop tree needs every class's
+    def _search_unfiltered(self, job: Job, spatial: Any, temporal: Any, private: bool):
+        # The crop filter is applied locally rather than by the RDM: the crop tree needs every class's
         # totals over the space / time / access search, and one unfiltered code-statistics call per
         # collection gives both those and the filtered view.
         collections = self.client.get_collections(
@@ -399,42 +320,19 @@ class RdmQueryState(HasTraits):
             include_private=private,
         )
         collections = [c for c in collections if self._access_allows(c.access_type)]
-        if job.cancel_event.is_set():
+        if job.cancelled:
             raise QueryCancelledError("collection search superseded")
         if collections:
             class_counts = self.client.get_crop_counts(
                 [c.id for c in collections], cancel_event=job.cancel_event, on_error="skip"
             )
         else:
-            class_counts = _empty_counts()
-        if job.cancel_event.is_set():
+            class_counts = _counts.empty_counts()
+        if job.cancelled:
             raise QueryCancelledError("crop counts superseded")
         return collections, class_counts
 
-    def _restrict_counts(self, class_counts: pd.DataFrame, codes: list[int], ref_ids: list[str]) -> pd.DataFrame:
-        """``class_counts`` for ``codes`` (a row each, zeros where absent) and the columns ``ref_ids``."""
-        known = dict(zip(class_counts.index.get_level_values(0).astype("int64"),
-                         class_counts.index.get_level_values(1), strict=True)) if len(class_counts) else {}
-        codes = sorted(set(codes))
-        labels = []
-        for code in codes:
-            if code in known:
-                labels.append(known[code])
-                continue
-            try:
-                labels.append(self.legend.label(code))
-            except Exception:  # an unknown code or no legend: name it by its code
-                labels.append(f"unknown ({code})")
-        columns = [r for r in ref_ids if r in class_counts.columns]
-        flat = class_counts.droplevel(1) if len(class_counts) else pd.DataFrame(columns=class_counts.columns)
-        frame = flat.reindex(index=codes, columns=columns).fillna(0).astype("int64")
-        frame.index = pd.MultiIndex.from_arrays([pd.Index(codes, dtype="int64"), labels],
-                                                names=["ewoc_code", "Label"])
-        frame.columns.name = class_counts.columns.name
-        frame.attrs = dict(class_counts.attrs)
-        return frame
-
-    def _samples_work(self, job: _Job):
+    def _samples_work(self, job: Job):
         spatial = self.spatial_extent()
         temporal = self.temporal_extent()
         codes = self.ewoc_code_filter()
@@ -452,11 +350,11 @@ class RdmQueryState(HasTraits):
             progress=self._progress_callback(job),
             cancel_event=job.cancel_event,
         )
-        if job.cancel_event.is_set():
+        if job.cancelled:
             raise QueryCancelledError("sample query cancelled")
-        return self._label_samples(samples)
+        return _counts.label_samples(samples, self._labels_of, self.grouping)
 
-    def _progress_callback(self, job: _Job) -> Callable[..., None]:
+    def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
             # The reader reports SampleProgress events; a fraction or (done, total) is accepted too.
             event = args[0] if args else None
@@ -469,27 +367,11 @@ class RdmQueryState(HasTraits):
                 fraction = float(done) / float(total) if total else float(done)
             except (TypeError, ValueError):
                 return
-            with self._cv:
-                if self._is_current(job):
+            with self._jobs.condition:
+                if self._jobs.is_current(job):
                     self.progress = min(1.0, max(0.0, fraction))
 
         return progress
-
-    def _label_samples(self, samples):
-        """Add readable ``label`` and ``new_label`` columns (legend labels, then the user's grouping)."""
-        if samples is None or "ewoc_code" not in getattr(samples, "columns", ()):
-            return samples
-        samples = samples.copy()
-        codes = pd.unique(samples["ewoc_code"])
-        try:
-            labels = dict(zip(codes, self.legend.labels([int(c) for c in codes]), strict=True))
-        except Exception:  # a missing legend must not lose the samples; show codes instead
-            log.warning("legend unavailable; labelling samples by code", exc_info=True)
-            labels = {c: f"unknown ({int(c)})" for c in codes}
-        samples["label"] = samples["ewoc_code"].map(labels)
-        grouping = {int(k): v for k, v in self.grouping.items()}
-        samples["new_label"] = [grouping.get(int(c), lab) for c, lab in zip(samples["ewoc_code"], samples["label"], strict=True)]
-        return samples
 
     # --- public API -----------------------------------------------------------------------------------
     @observe(*SEARCH_INPUTS)
@@ -500,7 +382,7 @@ class RdmQueryState(HasTraits):
 
     @observe(*SAMPLE_INPUTS)
     def _on_sample_input(self, change: dict) -> None:
-        with self._cv:
+        with self._jobs.condition:
             self._input_version += 1
             if self.samples is not None:
                 self.samples_stale = True
@@ -523,8 +405,7 @@ class RdmQueryState(HasTraits):
         RdmError
             When the RDM call fails (also shown in ``status``/``message``).
         """
-        job = self._submit(_SEARCH, None)
-        self._run(job)
+        job = self._jobs.run(self._submit(_SEARCH, None))
         if job.error is not None:
             raise job.error
         return list(self.collections)
@@ -546,58 +427,36 @@ class RdmQueryState(HasTraits):
             :meth:`cancel` stops it, :meth:`wait` waits for it.
         """
         if not wait:
-            job = self._submit(_SAMPLES, 0.0)
+            self._submit(_SAMPLES, 0.0)
             return None
-        job = self._submit(_SAMPLES, None)
-        self._run(job)
+        job = self._jobs.run(self._submit(_SAMPLES, None))
         if job.error is not None:
             raise job.error
         return job.result
 
     def cancel(self) -> None:
         """Cancel pending and running queries; the state goes back to idle with a message."""
-        with self._cv:
-            jobs = list(self._pending)
-            for job in jobs:
-                job.cancel_event.set()
-                if not job.started:
-                    if job.timer is not None:
-                        job.timer.cancel()
-                    self._pending.discard(job)
-            if jobs:
+        with self._jobs.condition:
+            if self._jobs.cancel():
                 self.message = "cancelled"
-            self._settle()
 
     @property
     def busy(self) -> bool:
         """True while a query is scheduled or running."""
-        with self._cv:
-            return bool(self._pending)
+        return self._jobs.busy
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until no query is scheduled or running; return ``False`` on timeout."""
-        with self._cv:
-            return self._cv.wait_for(lambda: not self._pending, timeout=timeout)
+        return self._jobs.wait(timeout)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 60.0) -> bool:
         """Block until ``predicate()`` is true; it is re-checked whenever a query is scheduled, starts
         or ends. Return ``False`` on timeout."""
-        with self._cv:
-            return self._cv.wait_for(predicate, timeout=timeout)
+        return self._jobs.wait_for(predicate, timeout)
 
     def counts_by_label(self) -> pd.DataFrame:
         """Crop counts summed per (grouped) label: index label, one column per collection, sorted by total."""
-        counts = self.counts
-        if counts is None or counts.empty:
-            return pd.DataFrame()
-        codes = counts.index.get_level_values(0).astype("int64")
-        labels = list(counts.index.get_level_values(1)) if counts.index.nlevels > 1 else [None] * len(codes)
-        grouping = {int(k): v for k, v in self.grouping.items()}
-        names = [grouping.get(int(c), lab if lab else f"unknown ({int(c)})") for c, lab in zip(codes, labels, strict=True)]
-        frame = counts.copy()
-        frame.index = pd.Index(names, name="label")
-        frame = frame.apply(pd.to_numeric, errors="coerce").fillna(0).groupby(level=0).sum()
-        return frame.loc[frame.sum(axis=1).sort_values(ascending=False).index]
+        return _counts.counts_by_label(self.counts, self.grouping)
 
     def counts_by_code(self, unfiltered: bool = False) -> dict[int, int]:
         """Total sample count per ewoc code over the current collections.
@@ -608,98 +467,44 @@ class RdmQueryState(HasTraits):
             ``False``: the selected codes over the collections holding them (``counts``); ``True``: every
             code over every collection of the space / time / access search (``class_counts``).
         """
-        counts = self.class_counts if unfiltered else self.counts
-        if counts is None or counts.empty:
-            return {}
-        totals = counts.apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1)
-        out: dict[int, int] = {}
-        for key, value in totals.items():
-            code = int(key[0] if isinstance(key, tuple) else key)
-            out[code] = out.get(code, 0) + int(value)
-        return out
+        return _counts.counts_by_code(self.class_counts if unfiltered else self.counts)
 
     def collection_totals(self) -> dict[str, int]:
         """Samples per collection: its whole-collection total for the selected codes (all codes when none
         is selected), from ``counts``; the table and the status message both use these numbers."""
-        counts = self.counts
-        totals = {} if counts is None or counts.empty else {
-            str(k): int(v) for k, v in counts.apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=0).items()}
-        if counts is None or self.ewoc_codes == []:
-            # a collection left out of the code statistics still has its catalogue sample count
-            for coll in self.collections:
-                totals.setdefault(coll.id, int(coll.feature_count or 0))
-        return totals
+        return _counts.collection_totals(self.counts, self.collections, filtered=bool(self.ewoc_codes))
 
-    def download_metadata(self, ref_id: str, dst_dir: str | Path) -> Path:
-        """Download the collection's metadata workbook (``{ref_id}_metadata.xlsx``) into ``dst_dir``."""
-        return self._download(self.client.download_collection_metadata, ref_id, dst_dir)
+    def close(self, timeout: float = 5.0) -> bool:
+        """Cancel pending work, stop a login, join the worker threads and close the HTTP session.
 
-    def download_harmonization_info(self, ref_id: str, dst_dir: str | Path) -> Path:
-        """Download the collection's harmonisation PDF into ``dst_dir``."""
-        return self._download(self.client.download_collection_harmonization_info, ref_id, dst_dir)
+        Closing again does nothing more.
 
-    def _download(self, method: Callable[..., Path], ref_id: str, dst_dir: str | Path) -> Path:
-        if not ref_id:
-            raise BadParameterError("no collection chosen; choose one of the collections in the results table")
-        dst = Path(dst_dir)
-        dst.mkdir(parents=True, exist_ok=True)
-        try:
-            return Path(method(ref_id, dst))
-        except Exception as exc:
-            self.message = _describe(exc)
-            self.status = "error"
-            raise
+        Parameters
+        ----------
+        timeout
+            Seconds to wait, in all, for worker threads (query, legend, login) to end.
 
-    def close(self) -> None:
-        """Cancel pending work and close the client's HTTP session."""
+        Returns
+        -------
+        bool
+            ``True`` when none of the state's threads is left alive.
+        """
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         self.cancel()
+        done = self._jobs.close(timeout)
+        done = self._close_legend(left()) and done
+        done = self._close_login(left()) and done
         client = self._trait_values.get("client")
         if client is not None and hasattr(client, "close"):
             client.close()
+        return done
 
     def __repr__(self) -> str:
         return (
             f"RdmQueryState(status={self.status!r}, collections={len(self.collections)}, "
             f"samples={0 if self.samples is None else len(self.samples)}, message={self.message!r})"
         )
-
-
-def search_summary(n_collections: int, total: int, filtered: bool) -> str:
-    """The status line after a collection search. The total is the collections' whole-collection count
-    (of the selected crop types when ``filtered``), so it says so: the bbox and dates only pick
-    collections; how many samples match them is only known after fetching the samples."""
-    what = "samples of the selected crop types" if filtered else "samples"
-    plural = "s" if n_collections != 1 else ""
-    return f"{n_collections} collection{plural} found ({total:,} {what} in total in those collections)"
-
-
-def _holds_any(collection: Any, codes: list[int], class_counts: pd.DataFrame) -> bool:
-    """Whether ``collection`` holds at least one of ``codes`` (the RDM's ``EwocCodes`` rule): by its
-    ``ewocCodes`` list, or by its code statistics when the catalogue gives no list."""
-    listed = {int(c) for c in (getattr(collection, "ewoc_codes", None) or ())}
-    if listed:
-        return bool(listed.intersection(codes))
-    if collection.id not in class_counts.columns or class_counts.empty:
-        return False
-    column = class_counts[collection.id]
-    present = column[column > 0].index.get_level_values(0).astype("int64")
-    return bool(set(present).intersection(codes))
-
-
-def _empty_counts() -> pd.DataFrame:
-    index = pd.MultiIndex.from_arrays([pd.Index([], dtype="int64"), pd.Index([], dtype=object)],
-                                      names=["ewoc_code", "Label"])
-    return pd.DataFrame(index=index)
-
-
-def _total(counts: pd.DataFrame | None) -> int:
-    if counts is None or counts.empty:
-        return 0
-    return int(counts.apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy().sum())
-
-
-def _describe(exc: BaseException) -> str:
-    """A one-line message for the status bar: our errors speak for themselves; others get their type."""
-    if isinstance(exc, (InvalidInputError, WorldCerealExplorerError)):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,260 @@
+"""The public sample query: what to read, validated once, shared by every engine."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...dates import parse_date
+from ...errors import BadParameterError
+from ...extents import (
+    SpatialExtent,
+    TemporalExtent,
+    normalize_ewoc_codes,
+    normalize_spatial_extent,
+    normalize_temporal_extent,
+)
+
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "INTEGER_COLUMNS",
+    "OPTIONAL_STANDARD_COLUMNS",
+    "STRING_COLUMNS",
+    "SampleQuery",
+    "normalize_ref_ids",
+]
+
+#: Columns returned by default, as in the WorldCereal client.
+DEFAULT_COLUMNS = [
+    "sample_id",
+    "ewoc_code",
+    "valid_time",
+    "irrigation_status",
+    "quality_score_lc",
+    "quality_score_ct",
+    "extract",
+    "h3_l3_cell",
+    "ref_id",
+    "geometry",
+]
+
+#: RDM integer columns, returned as int64 whatever width the file uses.
+INTEGER_COLUMNS = ("ewoc_code", "irrigation_status", "quality_score_lc", "quality_score_ct", "extract",
+                   "sampling_ewoc_code")
+#: RDM text columns.
+STRING_COLUMNS = ("sample_id", "h3_l3_cell", "ref_id")
+#: Standard columns that may be absent from a file; they are then returned as missing values.
+OPTIONAL_STANDARD_COLUMNS = frozenset(DEFAULT_COLUMNS) - {"ref_id", "geometry"}
+
+
+@dataclass(frozen=True)
+class SampleQuery:
+    """A validated sample query: which columns, and which samples of each collection.
+
+    Construct it with :meth:`build` from user-style arguments (``spatial_extent=``, ``bbox=``, ...), or
+    directly with the field names below; both validate and normalise every field, so an instance is
+    always valid. Instances are immutable and hashable, and travel to Dask workers.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Columns to return, in this order (default :data:`DEFAULT_COLUMNS`). ``geometry`` is always
+        returned (appended when missing); duplicates are dropped. Standard RDM columns a file lacks are
+        returned as missing values; other unknown names are an error when a file is read.
+    subset : bool
+        Read the extraction subset files (``/sample/download``, falling back to the full file when a
+        collection has none) and keep only samples with ``extract > 0``.
+    spatial : SpatialExtent or None
+        Keep samples whose geometry intersects this bbox or (Multi)Polygon (EPSG:4326); ``None``: no
+        spatial filter. Validated by :func:`worldcereal_explorer.extents.normalize_spatial_extent`.
+    temporal : TemporalExtent or None
+        Keep samples whose ``valid_time`` falls within ``start``..``end``, both days included; ``None``: no
+        time filter. Each date is parsed strictly by :func:`worldcereal_explorer.dates.parse_date`.
+    ewoc_codes : tuple of int or None
+        Keep samples whose ``ewoc_code`` is one of these (validated legend codes); ``None``: any code;
+        an empty tuple matches nothing.
+    min_quality_lc : int
+        Keep samples with ``quality_score_lc >= min_quality_lc`` (0..100; 0 disables the filter;
+        fractions round up, since scores are whole numbers).
+    min_quality_ct : int
+        Same for ``quality_score_ct``.
+    clip : bool
+        Cut the returned geometries to the spatial extent (default: whole intersecting geometries).
+
+    Examples
+    --------
+    >>> q = SampleQuery.build(bbox=(4, 50, 5, 51), temporal_extent=("2021-01-01", "2021-12-31"))
+    >>> q.temporal.as_tuple()
+    ('2021-01-01', '2021-12-31')
+    """
+
+    columns: tuple[str, ...] = tuple(DEFAULT_COLUMNS)
+    subset: bool = False
+    spatial: SpatialExtent | None = None
+    temporal: TemporalExtent | None = None
+    ewoc_codes: tuple[int, ...] | None = None
+    min_quality_lc: int = 0
+    min_quality_ct: int = 0
+    clip: bool = False
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise in place once, at construction
+        set_(self, "columns", _columns(self.columns))
+        set_(self, "subset", _flag(self.subset, "subset"))
+        set_(self, "clip", _flag(self.clip, "clip"))
+        set_(self, "spatial", normalize_spatial_extent(self.spatial))
+        set_(self, "temporal", _temporal(self.temporal))
+        codes = normalize_ewoc_codes(self.ewoc_codes)
+        set_(self, "ewoc_codes", None if codes is None else tuple(codes))
+        set_(self, "min_quality_lc", _quality(self.min_quality_lc, "min_quality_lc"))
+        set_(self, "min_quality_ct", _quality(self.min_quality_ct, "min_quality_ct"))
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        columns: Sequence[str] | str | None = None,
+        subset: bool = False,
+        spatial_extent: Any = None,
+        temporal_extent: Any = None,
+        ewoc_codes: Any = None,
+        min_quality_lc: Any = 0,
+        min_quality_ct: Any = 0,
+        clip: bool = False,
+        bbox: Any = None,
+    ) -> SampleQuery:
+        """A query from the arguments of :meth:`RdmClient.get_samples <worldcereal_explorer.rdm.client.RdmClient.get_samples>`.
+
+        Parameters
+        ----------
+        columns
+            Column names (a single name is one column); ``None``: :data:`DEFAULT_COLUMNS`.
+        subset, clip
+            ``True`` or ``False``.
+        spatial_extent, bbox
+            A bbox-like value or a (Multi)Polygon; ``bbox`` is an alias (give at most one of them).
+        temporal_extent
+            ``(start, end)``, a mapping with ``start``/``end``, or an object with ``start_date``/``end_date``.
+        ewoc_codes
+            Codes (or one code); ``None``: no code filter.
+        min_quality_lc, min_quality_ct
+            Minimum quality scores, 0..100.
+
+        Raises
+        ------
+        BadExtentError, BadTemporalExtentError, BadEwocCodeError
+            From :mod:`worldcereal_explorer.extents` and :mod:`worldcereal_explorer.dates`.
+        BadParameterError
+            For columns that are not names, scores outside 0..100, non-boolean flags, or both
+            ``spatial_extent`` and ``bbox``.
+        """
+        if spatial_extent is not None and bbox is not None:
+            raise BadParameterError("pass either spatial_extent or bbox, not both")
+        return cls(
+            columns=DEFAULT_COLUMNS if columns is None else columns,  # type: ignore[arg-type]
+            subset=subset,
+            spatial=spatial_extent if spatial_extent is not None else bbox,
+            temporal=temporal_extent,
+            ewoc_codes=ewoc_codes,
+            min_quality_lc=min_quality_lc,
+            min_quality_ct=min_quality_ct,
+            clip=clip,
+        )
+
+    @property
+    def filter_columns(self) -> tuple[str, ...]:
+        """Attribute columns the row filter needs."""
+        names = []
+        if self.ewoc_codes is not None:
+            names.append("ewoc_code")
+        if self.temporal is not None:
+            names.append("valid_time")
+        if self.subset:
+            names.append("extract")
+        if self.min_quality_lc > 0:
+            names.append("quality_score_lc")
+        if self.min_quality_ct > 0:
+            names.append("quality_score_ct")
+        return tuple(names)
+
+
+def normalize_ref_ids(ref_ids: Any) -> list[str] | None:
+    """Collection ids as a list without duplicates (order kept); ``None`` stays ``None``.
+
+    A single string is one id (``"2021_bel_x_point_110"`` is not split into characters).
+
+    Raises
+    ------
+    BadParameterError
+        For anything that is not a string or an iterable of non-empty strings.
+    """
+    if ref_ids is None:
+        return None
+    if isinstance(ref_ids, str):
+        ref_ids = [ref_ids]
+    elif isinstance(ref_ids, (bytes, Mapping)) or not isinstance(ref_ids, Iterable):
+        raise BadParameterError(
+            f"ref_ids={ref_ids!r} is not allowed; use a collection id or a list of collection ids"
+        )
+    ids = list(ref_ids)
+    bad = [r for r in ids if not isinstance(r, str) or not r.strip()]
+    if bad:
+        raise BadParameterError(f"ref_ids {bad!r} are not allowed; collection ids are non-empty strings")
+    return list(dict.fromkeys(ids))
+
+
+def _columns(columns: Any) -> tuple[str, ...]:
+    if isinstance(columns, str):
+        columns = [columns]
+    elif not isinstance(columns, Iterable) or isinstance(columns, (bytes, Mapping)):
+        raise BadParameterError(f"columns={columns!r} is not allowed; use a list of column names")
+    names = list(columns)
+    bad = [c for c in names if not isinstance(c, str) or not c]
+    if bad:
+        raise BadParameterError(f"column names {bad!r} are not allowed; columns must be non-empty strings")
+    names = list(dict.fromkeys(names))
+    if "geometry" not in names:  # a GeoDataFrame needs its geometry
+        names.append("geometry")
+    return tuple(names)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise BadParameterError(f"{name}={value!r} is not allowed; use True or False")
+    return bool(value)
+
+
+def _quality(value: Any, name: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100") from None
+    if not 0 <= number <= 100:
+        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100")
+    # Scores are whole numbers, so ">= 75.5" is ">= 76".
+    return math.ceil(number)
+
+
+def _temporal(extent: Any) -> TemporalExtent | None:
+    """A temporal extent whose dates were parsed strictly (the shapes are the ones extents accepts)."""
+    if extent is None or isinstance(extent, TemporalExtent):
+        return extent
+    if isinstance(extent, Mapping):
+        start, end = extent.get("start", extent.get("start_date")), extent.get("end", extent.get("end_date"))
+    elif hasattr(extent, "start_date") and hasattr(extent, "end_date"):
+        start, end = extent.start_date, extent.end_date
+    elif isinstance(extent, (str, bytes)) or not isinstance(extent, Iterable):
+        return normalize_temporal_extent(extent)  # raises its "not allowed" error
+    else:
+        values = list(extent)
+        if len(values) != 2:
+            return normalize_temporal_extent(values)  # raises its "needs exactly 2 values" error
+        start, end = values
+    return normalize_temporal_extent((parse_date(start, name="temporal extent start"),
+                                      parse_date(end, name="temporal extent end")))

@@ -1,0 +1,277 @@
+"""A reusable background job runner: debounce timers, a generation counter per kind, cancel events.
+
+The runner knows nothing about traits or the RDM: it schedules callables, makes sure that of each
+*kind* of job only the newest one delivers its result, and can be closed leaving no thread behind.
+:class:`~worldcereal_explorer.state.RdmQueryState` uses one for its searches and sample queries and
+another for loading the legend.
+
+Example
+-------
+>>> runner = JobRunner(name="demo")
+>>> job = runner.submit("square", lambda job: 7 * 7)     # no delay: run it yourself ...
+>>> runner.run(job).result                               # ... in this thread
+49
+>>> runner.close()
+True
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import QueryCancelledError, WorldCerealExplorerError
+
+__all__ = ["Job", "JobRunner", "describe"]
+
+
+@dataclass(eq=False)
+class Job:
+    """One unit of work and the handles to supersede it.
+
+    Attributes
+    ----------
+    kind
+        Jobs of the same kind supersede each other.
+    generation
+        Position of the job among the jobs of its kind (1, 2, ...).
+    work
+        ``work(job) -> result``; should check ``job.cancel_event`` (or pass it on) to stop early.
+    cancel_event
+        Set when the job is superseded or cancelled.
+    context
+        Whatever the submitter wants to keep with the job (input versions, notes ...).
+    started, result, error
+        Filled in as the job runs.
+    """
+
+    kind: str
+    generation: int
+    work: Callable[[Job], Any]
+    on_result: Callable[[Job], None] | None = None
+    on_error: Callable[[Job, BaseException], None] | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    timer: threading.Timer | None = None
+    started: bool = False
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the job was superseded or cancelled."""
+        return self.cancel_event.is_set()
+
+
+class JobRunner:
+    """Run jobs after a delay on worker threads; a newer job of a kind cancels the older one.
+
+    Parameters
+    ----------
+    name
+        Prefix of the worker threads' names (shows up in ``threading.enumerate()`` and tracebacks).
+    on_settle
+        Called (under :attr:`condition`) each time the runner becomes idle: no job scheduled or running.
+
+    Notes
+    -----
+    Callbacks (``on_result``, ``on_error``, ``on_settle``) run while :attr:`condition` is held, so the
+    check "is this job still the newest of its kind" and the delivery of its result are one step: a job
+    superseded a moment earlier never delivers. The lock is re-entrant, so callers may hold it around
+    :meth:`submit` to update their own state in the same step.
+    """
+
+    def __init__(self, *, name: str = "wce-job", on_settle: Callable[[], None] | None = None):
+        self.name = name
+        self.on_settle = on_settle
+        #: The runner's lock and condition; re-checked by :meth:`wait_for` whenever a job is
+        #: scheduled, starts or ends.
+        self.condition = threading.Condition(threading.RLock())
+        self._generation: Counter[str] = Counter()
+        self._latest: dict[str, Job] = {}
+        self._pending: set[Job] = set()
+        self._threads: set[threading.Thread] = set()
+        self._closed = False
+        #: How many jobs of each kind actually started (superseded-while-waiting ones never start).
+        self.started: Counter[str] = Counter()
+
+    # --- scheduling ---------------------------------------------------------------------------------
+    def submit(
+        self,
+        kind: str,
+        work: Callable[[Job], Any],
+        *,
+        delay: float | None = None,
+        on_result: Callable[[Job], None] | None = None,
+        on_error: Callable[[Job, BaseException], None] | None = None,
+        **context: Any,
+    ) -> Job:
+        """Register a job of ``kind``, cancelling the previous one of that kind.
+
+        Parameters
+        ----------
+        kind
+            The job's kind; only the newest job of a kind delivers its result.
+        work
+            ``work(job) -> result``.
+        delay
+            Seconds to wait before running on a worker thread; a newer job submitted meanwhile means
+            this one never starts. ``None``: do not schedule; the caller runs it with :meth:`run`.
+        on_result, on_error
+            Called with the job (and the exception) when it is still the newest of its kind.
+        **context
+            Stored on ``job.context``.
+
+        Returns
+        -------
+        Job
+            The new job; already cancelled when the runner is closed (it then never runs).
+        """
+        with self.condition:
+            self._generation[kind] += 1
+            job = Job(kind, self._generation[kind], work, on_result, on_error, context)
+            if self._closed:
+                job.cancel_event.set()
+                return job
+            old = self._latest.get(kind)
+            if old is not None:
+                self._cancel(old)
+            self._latest[kind] = job
+            self._pending.add(job)
+            # forget timers that were cancelled before firing (they end without telling us)
+            self._threads = {t for t in self._threads if t.is_alive()}
+            if delay is not None:
+                job.timer = threading.Timer(delay, self._run_on_worker, args=(job,))
+                job.timer.name = f"{self.name}-{kind}-{job.generation}"
+                job.timer.daemon = True
+                self._threads.add(job.timer)
+                # Started under the lock: the timer thread waits for it before running, and close()
+                # never sees a timer that was registered but not yet started.
+                job.timer.start()
+            self.condition.notify_all()
+        return job
+
+    def _cancel(self, job: Job) -> None:
+        job.cancel_event.set()
+        if not job.started:
+            if job.timer is not None:
+                job.timer.cancel()
+            self._pending.discard(job)
+
+    def is_current(self, job: Job) -> bool:
+        """Whether ``job`` is the newest of its kind and not cancelled."""
+        return self._latest.get(job.kind) is job and not job.cancel_event.is_set()
+
+    def _run_on_worker(self, job: Job) -> None:
+        try:
+            self.run(job)
+        finally:
+            with self.condition:
+                self._threads.discard(threading.current_thread())
+                self.condition.notify_all()
+
+    def run(self, job: Job) -> Job:
+        """Run ``job`` in this thread (unless it was superseded first) and return it.
+
+        Its outcome is in ``job.result`` / ``job.error``; :class:`QueryCancelledError` counts as a
+        cancellation, not an error, and is not reported to ``on_error``.
+        """
+        with self.condition:
+            if job not in self._pending or job.cancel_event.is_set():
+                self._pending.discard(job)
+                self._settle()
+                return job
+            job.started = True
+            self.started[job.kind] += 1
+            self.condition.notify_all()
+        try:
+            job.result = job.work(job)
+            with self.condition:
+                if self.is_current(job) and job.on_result is not None:
+                    job.on_result(job)
+        except QueryCancelledError as exc:
+            job.error = exc
+        except Exception as exc:  # reported to on_error; never escapes a worker thread
+            job.error = exc
+            with self.condition:
+                if self.is_current(job) and job.on_error is not None:
+                    job.on_error(job, exc)
+        finally:
+            with self.condition:
+                self._pending.discard(job)
+                self._settle()
+        return job
+
+    def _settle(self) -> None:
+        if not self._pending and self.on_settle is not None:
+            self.on_settle()
+        self.condition.notify_all()
+
+    # --- control --------------------------------------------------------------------------------------
+    def cancel(self, kinds: Iterable[str] | None = None) -> list[Job]:
+        """Cancel the scheduled and running jobs (of ``kinds``, default all); return them."""
+        wanted = None if kinds is None else set(kinds)
+        with self.condition:
+            jobs = [j for j in self._pending if wanted is None or j.kind in wanted]
+            for job in jobs:
+                self._cancel(job)
+            self._settle()
+        return jobs
+
+    @property
+    def busy(self) -> bool:
+        """True while a job is scheduled or running."""
+        with self.condition:
+            return bool(self._pending)
+
+    def wait(self, timeout: float | None = 60.0) -> bool:
+        """Block until no job is scheduled or running; ``False`` on timeout."""
+        with self.condition:
+            return self.condition.wait_for(lambda: not self._pending, timeout=timeout)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 60.0) -> bool:
+        """Block until ``predicate()`` is true (re-checked whenever a job is scheduled, starts or ends);
+        ``False`` on timeout."""
+        with self.condition:
+            return self.condition.wait_for(predicate, timeout=timeout)
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The runner's worker threads still alive."""
+        with self.condition:
+            return [t for t in self._threads if t.is_alive()]
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (later submissions are cancelled at once)."""
+        return self._closed
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Cancel every job, refuse new ones, and join the worker threads for at most ``timeout`` seconds.
+
+        Returns
+        -------
+        bool
+            ``True`` when no worker thread is left alive.
+        """
+        with self.condition:
+            self._closed = True
+        self.cancel()
+        deadline = time.monotonic() + timeout
+        me = threading.current_thread()
+        for thread in self.threads:
+            if thread is not me:  # close() called from a job's own callback
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not [t for t in self.threads if t is not me]
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message for a status bar: the package's errors speak for themselves (and never carry
+    secrets); others get their type name in front."""
+    if isinstance(exc, WorldCerealExplorerError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
