@@ -21,7 +21,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: Fixtures that start Voila or a browser page, or run a notebook kernel: tests using them get the
+#: ``browser`` / ``notebook`` marker even where the file forgot it, so ``-m "not browser and not notebook"``
+#: is a reliable fast loop.
+_BROWSER_FIXTURES = ("voila_url", "big_voila_url", "slow_voila_url", "browser_page", "page", "browser")
+_NOTEBOOK_FIXTURES = ("notebook_kernel", "kernel")
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names.intersection(_BROWSER_FIXTURES) and "browser" not in item.keywords:
+            item.add_marker(pytest.mark.browser)
+        if names.intersection(_NOTEBOOK_FIXTURES) and "notebook" not in item.keywords:
+            item.add_marker(pytest.mark.notebook)
     if SHARED_DATA.is_dir():
         return
     skip = pytest.mark.skip(

@@ -279,10 +279,11 @@ def test_empty_code_list_matches_nothing_without_a_request(rdm, replay):
 def test_retry_after_is_capped():
     from urllib3 import HTTPResponse
 
-    from worldcereal_explorer.rdm.client import MAX_RETRY_AFTER_S, _CappedRetry
+    from worldcereal_explorer.rdm.http import HttpPolicy, HttpTransport
 
-    retry = _CappedRetry(total=1, respect_retry_after_header=True)
-    assert retry.get_retry_after(HTTPResponse(status=503, headers={"Retry-After": "3600"})) == MAX_RETRY_AFTER_S
+    policy = HttpPolicy(max_retry_after=7.0)
+    retry = HttpTransport(policy).session.get_adapter("http://x").max_retries
+    assert retry.get_retry_after(HTTPResponse(status=503, headers={"Retry-After": "3600"})) == 7.0
     assert retry.get_retry_after(HTTPResponse(status=503, headers={"Retry-After": "2"})) == 2
 
 

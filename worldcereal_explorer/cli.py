@@ -11,8 +11,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 from .config import ENV_LEGEND_URL, ENV_OIDC_ISSUER, ENV_RDM_URL
@@ -68,28 +66,29 @@ def dashboard_notebook() -> Path:
             "source": "from worldcereal_explorer import RdmExplorer\n\nRdmExplorer()"}
     notebook_json = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(notebook_json, indent=1))
-    os.replace(tmp, target)
+    from .files import atomic_path
+
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(notebook_json, indent=1))
     return target
 
 
 def _wait_http(url: str, proc: subprocess.Popen | None, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    """Wait until ``url`` answers; fail early if ``proc`` (the process meant to serve it) exits."""
+    from .server.net import wait_until_answering
+
+    try:
+        wait_until_answering(url, timeout_s=timeout_s, alive=None if proc is None else (lambda: proc.poll() is None),
+                             poll_s=0.2, what="the dashboard server")
+    except RuntimeError as exc:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the process serving {url} exited with code {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s") from None
-            time.sleep(0.2)
+            raise RuntimeError(f"the process serving {url} exited with code {proc.returncode}") from None
+        raise
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .server import serve_in_thread
+    from .server.faults import failure_play_kwargs
     from .server.idp import serve_idp_in_thread
     from .server.tokens import JwtTokenValidator
 
@@ -97,7 +96,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # A local identity provider stands in for CDSE, so the private demo collection can be logged into.
     # A fixed port keeps the issuer URL (and so the user's cached demo login) stable across runs.
     idp = serve_idp_in_thread(port=args.idp_port, poll_interval_s=1.0)
-    server = serve_in_thread(catalog, port=args.port, token_validator=JwtTokenValidator(idp.issuer, idp.client_id))
+    try:
+        server = serve_in_thread(catalog, port=args.port, token_validator=JwtTokenValidator(idp.issuer, idp.client_id),
+                                 latency_s=args.latency, **failure_play_kwargs(args))
+    except BaseException:
+        idp.stop()
+        raise
     env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv",
            ENV_OIDC_ISSUER: idp.issuer}
     notebook = dashboard_notebook()
@@ -128,13 +132,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .errors import WorldCerealExplorerError
     from .server import run_server
+    from .server.faults import failure_play_kwargs
 
     catalog = Path(args.catalog_dir)
     if not (catalog / "catalog.json").is_file() and not any(catalog.glob("*/collection.json")):
         print(f"error: {catalog} is not a catalogue folder (no catalog.json or */collection.json)", file=sys.stderr)
         return 2
-    run_server(catalog, port=args.port)
+    try:
+        run_server(catalog, port=args.port, latency_s=args.latency, **failure_play_kwargs(args))
+    except WorldCerealExplorerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -164,6 +174,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``worldcereal-explorer`` argument parser with all its subcommands."""
+    from .server.faults import add_failure_play_arguments
+
     parser = argparse.ArgumentParser(prog="worldcereal-explorer", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,11 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--voila-port", type=int, default=8866, help="dashboard port (default 8866)")
     demo.add_argument("--idp-port", type=int, default=8867, help="local identity provider port (default 8867)")
     demo.add_argument("--catalog", help="catalogue folder (default: the demo catalogue in the user cache)")
+    demo.add_argument("--latency", type=float, default=0.0, help="extra seconds of delay per RDM request")
+    add_failure_play_arguments(demo)
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help="serve a catalogue folder with the local RDM-compatible server")
     serve.add_argument("catalog_dir")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--latency", type=float, default=0.0, help="extra seconds of delay per request")
+    add_failure_play_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
     make = sub.add_parser("make-demo-catalog", help="write the synthetic demo catalogue into DIR")

@@ -18,14 +18,14 @@ OPERATIONS = ("search", "metadata", "counts", "download URL", "file")
 WORLD = [("Bbox", -180), ("Bbox", -90), ("Bbox", 180), ("Bbox", 90)]
 
 # What each caller must get. "listed"/"hidden": whether /collections/search returns the collection.
-# Denied callers fetch the file's unsigned path (what a guessed URL would be): 403.
+# Denied callers fetch the file's unsigned path (what a guessed URL would be): 403. Anonymous callers get the
+# same 404 as other users (not a 401), so a private id cannot be confirmed without a token that may see it.
 ALLOWED = {"search": "listed", "metadata": 200, "counts": 200, "download URL": 200, "file": 200}
-NO_TOKEN = {"search": "hidden", "metadata": 401, "counts": 401, "download URL": 401, "file": 403}
 HIDDEN = {"search": "hidden", "metadata": 404, "counts": 404, "download URL": 404, "file": 403}
 EXPECTED = {
     ("anonymous", "public"): ALLOWED,
-    ("anonymous", "private"): NO_TOKEN,
-    ("anonymous", "restricted"): NO_TOKEN,
+    ("anonymous", "private"): HIDDEN,
+    ("anonymous", "restricted"): HIDDEN,
     ("owner", "public"): ALLOWED,
     ("owner", "private"): ALLOWED,
     ("owner", "restricted"): ALLOWED,

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.auth.helpers import assert_no_secret, wait_for
+from tests.auth.helpers import FAST_POLL_S, assert_no_secret, wait_for
 from tests.conftest import free_port
 from worldcereal_explorer.config import (
     DEFAULT_OIDC_CLIENT_ID,
@@ -53,8 +53,8 @@ def test_device_flow_logs_in_and_reads_private_collection(
 ):
     rdm = rdm_for(idp)
     private_id = demo_access["private"]
-    # Anonymous first: the private collection needs a login.
-    assert requests.get(f"{rdm.url}/collections/{private_id}", timeout=10).status_code == 401
+    # Anonymous first: the private collection is hidden (404, the same as an unknown id) until a login.
+    assert requests.get(f"{rdm.url}/collections/{private_id}", timeout=10).status_code == 404
 
     shown = []
     auth = _auth(idp, tmp_path, display=shown.append)
@@ -182,16 +182,30 @@ def test_handle_unauthorized_without_refresh_possible(idp, tmp_path):
     assert StaticTokenProvider("x.y.z").handle_unauthorized() is False
 
 
-def test_slow_down_adds_five_seconds(start_idp, approve_next, tmp_path):
-    # The provider answers slow_down to the first poll and then enforces interval + 5 s: a client that
-    # did not back off would get slow_down again (and the count would exceed 1).
+def test_slow_down_grows_the_interval_by_the_increment(start_idp, approve_next, tmp_path, monkeypatch):
+    # The provider answers slow_down to the first poll and then enforces interval + increment: a client that
+    # did not back off would get slow_down again (and the count would exceed 1). RFC 8628's 5 s increment is
+    # shrunk on both sides so the test does not wait 5 s.
+    increment = 0.2
+    monkeypatch.setattr("worldcereal_explorer.server.idp_core.SLOW_DOWN_INCREMENT_S", increment)
     idp = start_idp(forced_slow_downs=1)
-    auth = _auth(idp, tmp_path)
+    auth = _auth(idp, tmp_path, slow_down_increment_s=increment)
+    intervals = []
+    started = time.monotonic()
     approver = approve_next(idp)
-    assert auth.get_access_token(interactive=True)
+    auth.login(progress=lambda _left: intervals.append(auth.pending_authorization.interval_s))
     approver.join()
     assert idp.stats.slow_down_answers == 1
     assert idp.stats.device_tokens_issued == 1
+    assert intervals[0] == pytest.approx(FAST_POLL_S)
+    assert intervals[-1] - intervals[0] == pytest.approx(increment)  # grown once, by exactly the increment
+    assert time.monotonic() - started < 5.0
+
+
+def test_slow_down_increment_must_be_a_number_of_seconds(idp):
+    with pytest.raises(BadParameterError, match="slow_down_increment_s"):
+        DeviceCodeAuth(idp.issuer, use_cache=False, slow_down_increment_s=-1)
+    assert DeviceCodeAuth(idp.issuer, use_cache=False).slow_down_increment_s == 5.0  # RFC 8628 by default
 
 
 def test_denied_login_ends_with_clear_message(idp, approve_next, tmp_path):
@@ -288,7 +302,7 @@ def test_cache_file_is_0600_and_reused(idp, approve_next, tmp_path):
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
-    assert not [p for p in cache_file.parent.iterdir() if p.name.endswith(".tmp")], "temp file left behind"
+    assert [p.name for p in cache_file.parent.iterdir()] == [cache_file.name], "temp file left behind"
     token = auth._tokens.access_token
 
     again = _auth(idp, tmp_path, cache_path=cache_file)
@@ -299,9 +313,9 @@ def test_cache_file_is_0600_and_reused(idp, approve_next, tmp_path):
 
 def test_loosened_cache_file_is_tightened(tmp_path):
     cache = TokenCache(tmp_path / "tokens.json")
-    from worldcereal_explorer.rdm.auth import _TokenSet
+    from worldcereal_explorer.rdm.auth import TokenSet
 
-    cache.store("k", _TokenSet(access_token="a.b.c", expires_at=0, refresh_token="r"))
+    cache.store("k", TokenSet(access_token="a.b.c", expires_at=0, refresh_token="r"))
     os.chmod(cache.path, 0o644)
     assert cache.load("k").refresh_token == "r"
     assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600

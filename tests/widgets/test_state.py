@@ -1,15 +1,27 @@
 """RdmQueryState against the local RDM server over HTTP: search, validation, debounce, supersession,
-cancellation and samples."""
+cancellation, samples, honest headline counts, stale samples, exports and closing.
+
+Expected numbers come from an RdmClient asking the same server directly.
+"""
 
 from __future__ import annotations
 
+import threading
+
+import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import box, mapping
 
-from worldcereal_explorer.errors import BadExtentError, BadTemporalExtentError
+from worldcereal_explorer.errors import BadExtentError, BadParameterError, BadTemporalExtentError
+from worldcereal_explorer.state import search_summary
+from worldcereal_explorer.widgets.results_table import ResultsTable
+from worldcereal_explorer.widgets.samples_layer import SamplesLayer
+from worldcereal_explorer.widgets.status import STALE_NOTE, StatusBar
 
 EUROPE = (-5.0, 40.0, 10.0, 55.0)
+SMALL = (3.0, 50.0, 6.0, 52.0)
 
 
 def _ids(collections):
@@ -188,3 +200,185 @@ def test_quality_filter_applies_to_samples(state):
     filtered = state.fetch_samples()
     assert 0 < len(filtered) < len(everything)
     assert (filtered["quality_score_ct"] >= threshold).all()
+
+
+def test_dates_are_parsed_strictly(state):
+    state.start_date, state.end_date = "2021-01-01garbage", "2021-12-31"
+    with pytest.raises(BadTemporalExtentError, match="start date '2021-01-01garbage' is not a valid date"):
+        state.refresh()
+    state.start_date = "2021-01-01T00:00:00Z"  # a date-time is fine; its (UTC) date is used
+    assert state.temporal_extent().start.isoformat().startswith("2021-01-01")
+
+
+# --- headline counts say what they are ------------------------------------------------------------------
+def test_status_and_table_agree_on_collection_totals(state, client):
+    status, table = StatusBar(state), ResultsTable(state, page_size=50)
+    state.bbox = SMALL
+    found = state.refresh()
+    ids = [c.id for c in found]
+    expected = client.get_crop_counts(ids)
+    totals = state.collection_totals()
+    assert totals == {i: int(expected[i].sum()) for i in ids}
+    total = sum(totals.values())
+    assert state.message == search_summary(len(ids), total, filtered=False)
+    assert "in total in those collections" in status.label.value
+    samples = state.fetch_samples()
+    assert len(samples) < total  # the bbox holds fewer samples than the collections: the point of the wording
+    assert state.message == f"{len(samples):,} samples match your filters"
+    assert table.sort_buttons["samples"].description.startswith("Total samples")
+    assert "whole-collection totals" in table.sort_buttons["samples"].tooltip
+
+    # with crop codes: the totals of the selected codes in the collections holding them, everywhere
+    code = int(expected.sum(axis=1).idxmax()[0])
+    state.ewoc_codes = [code]
+    with_code = state.refresh()
+    assert sorted(c.id for c in with_code) == sorted(c.id for c in client.get_collections(
+        spatial_extent=SMALL, ewoc_codes=[code]))
+    code_totals = {i: int(expected.loc[code, i].sum()) for i in (c.id for c in with_code)}
+    assert state.collection_totals() == code_totals
+    assert state.message == search_summary(len(with_code), sum(code_totals.values()), filtered=True)
+    assert "of the selected crop types" in state.message
+    shown = {c.id: cell.value for c, cell in zip(table.rows, table.cells("samples"), strict=True)}
+    for ref_id, n in code_totals.items():
+        assert shown[ref_id].endswith(f">{n:,}</span>")
+
+
+def test_one_code_statistics_request_per_collection(make_state, rdm_server, client):
+    state = make_state(auto_search=False)
+    state.bbox = EUROPE
+    in_area = [c.id for c in client.get_collections(spatial_extent=EUROPE)]
+    state.ewoc_codes = [int(client.get_crop_counts(in_area).sum(axis=1).idxmax()[0])]
+    stats = rdm_server.app.state.stats
+
+    def codestats_requests():
+        return sum(v.get("requests", 0) for k, v in stats.snapshot()["by_path"].items() if "codestats" in k)
+
+    before = codestats_requests()
+    state.refresh()
+    # the filtered view is derived from the unfiltered statistics: at most one request per collection
+    assert codestats_requests() - before <= len(in_area)
+    assert state.class_counts.shape[1] == len(in_area) >= len(state.collections)
+
+
+def test_ticking_crops_reuses_the_unfiltered_search(make_state, rdm_server, client):
+    state = make_state(auto_search=True)
+    state.bbox = EUROPE
+    assert state.wait(30) and state.collections
+    stats = rdm_server.app.state.stats
+
+    def requests():
+        return sum(v.get("requests", 0) for v in stats.snapshot()["by_path"].values())
+
+    before = requests()
+    code = int(next(iter(state.counts_by_code())))
+    state.ewoc_codes = [code]
+    assert state.wait(30)
+    assert requests() == before  # derived from the last unfiltered search: no request at all
+    assert sorted(c.id for c in state.collections) == sorted(
+        c.id for c in client.get_collections(spatial_extent=EUROPE, ewoc_codes=[code]))
+    assert list(state.counts.index.get_level_values(0)) == [code]
+    state.refresh()  # an explicit search asks the RDM again
+    assert requests() > before
+
+
+# --- stale samples --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("change", [
+    ("min_quality_lc", 30), ("subset", True), ("bbox", (3.0, 50.0, 5.0, 52.0)), ("selected_ids", "first"),
+    ("ewoc_codes", "first"),
+])
+def test_changed_filters_mark_samples_stale(state, change):
+    status, layer = StatusBar(state), SamplesLayer(state)
+    state.bbox = SMALL
+    state.refresh()
+    samples = state.fetch_samples()
+    assert not state.samples_stale and STALE_NOTE not in status.label.value
+    opacity = layer.group.layers[0].style["fillOpacity"]
+    name, value = change
+    if value == "first":
+        value = [state.collections[0].id] if name == "selected_ids" else [int(samples["ewoc_code"].iloc[0])]
+    setattr(state, name, value)
+    assert state.samples_stale
+    assert STALE_NOTE in status.label.value
+    assert STALE_NOTE in layer.info.value and "dimmed" in layer.info.value
+    assert layer.group.layers[0].style["fillOpacity"] < opacity  # still drawn, dimmed
+    assert layer.n_drawn > 0
+    state.refresh()
+    assert STALE_NOTE in status.label.value  # a new collection search does not make old samples current
+    state.fetch_samples()
+    assert not state.samples_stale and STALE_NOTE not in status.label.value
+    assert STALE_NOTE not in layer.info.value
+    assert layer.group.layers[0].style["fillOpacity"] == opacity
+
+
+def test_filter_changed_during_a_fetch_leaves_the_samples_stale(make_state, slow_server):
+    state = make_state(slow_server.url, auto_search=False)
+    state.bbox = SMALL
+    state.refresh()
+    state.fetch_samples(wait=False)
+    assert state.wait_for(lambda: state.queries_started["samples"] == 1, timeout=30)
+    state.min_quality_ct = 50  # while the (0.3 s per request) sample query runs with the old value
+    assert state.wait(60)
+    assert state.samples is not None and state.samples_stale
+
+
+def test_grouping_does_not_make_samples_stale(state):
+    state.bbox = SMALL
+    state.refresh()
+    samples = state.fetch_samples()
+    state.grouping = {int(samples["ewoc_code"].iloc[0]): "mine"}
+    assert not state.samples_stale
+
+
+# --- exports through the state ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("fmt", "suffix"), [("GeoParquet", ".geoparquet"), ("GeoPackage", ".gpkg"), ("CSV", ".csv")])
+def test_export_samples_through_the_state(state, tmp_path, fmt, suffix):
+    with pytest.raises(BadParameterError, match="no samples to save: fetch samples first"):
+        state.export_samples(tmp_path, fmt)
+    state.bbox = SMALL
+    state.refresh()
+    samples = state.fetch_samples()
+    path = state.export_samples(tmp_path, fmt)
+    assert path.parent == tmp_path and path.name.endswith(suffix)
+    back = pd.read_csv(path) if fmt == "CSV" else gpd.read_file(path)
+    assert sorted(back["sample_id"].astype(str)) == sorted(samples["sample_id"].astype(str))
+    link = state.exports.link(path)
+    assert link.name == path.name and link.size == path.stat().st_size
+    assert link.data_url.startswith(f"data:{link.mime};base64,")
+    assert state.exports.link(path, max_bytes=10).data_url is None  # too big for the page: path only
+    with pytest.raises(BadParameterError, match="unknown format 'XLSX'; choose one of GeoParquet"):
+        state.export_samples(tmp_path, "XLSX")
+
+
+def test_collection_documents_through_the_state(state, tmp_path):
+    state.refresh()
+    public = next(c.id for c in state.collections if c.is_public)
+    xlsx = state.download_metadata(public, tmp_path / "docs")
+    assert xlsx.parent == tmp_path / "docs" and xlsx.read_bytes()[:2] == b"PK"
+    pdf = state.exports.harmonization_info(public)  # into the service's own folder
+    assert pdf.parent == state.exports.download_dir and pdf.read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(BadParameterError, match="no collection chosen"):
+        state.download_metadata("", tmp_path)
+    assert state.status == "error" and "no collection chosen" in state.message
+
+
+# --- closing ----------------------------------------------------------------------------------------------
+def _our_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    """Threads started since ``before`` and still alive, except the local server's request workers."""
+    return [t for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith("AnyIO")]
+
+
+def test_close_leaves_no_thread(make_state, slow_server):
+    state = make_state(slow_server.url, auto_search=True, debounce_s=5.0)
+    before = set(threading.enumerate())
+    state.load_legend()  # legend loading on its thread (0.3 s per request on this server)
+    state.fetch_samples(wait=False)  # a running sample query ...
+    assert state.wait_for(lambda: state.queries_started["samples"] == 1, timeout=30)
+    state.bbox = SMALL  # ... and a search waiting out its 5 s debounce
+    assert _our_threads(before), "nothing was running: the test proves nothing"
+    assert state.close(timeout=30) is True
+    assert _our_threads(before) == []
+    assert state.status == "idle" and state.samples is None
+    state.bbox = EUROPE  # a closed state schedules nothing
+    assert not state.busy and _our_threads(before) == []
+    assert state.close() is True  # closing again is harmless

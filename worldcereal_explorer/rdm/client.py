@@ -422,7 +422,7 @@ class RdmClient(FileDownloadsMixin):
         with self._call(f"collection {ref_id!r}", cancel_event):
             return Collection.from_api(self._get_json(self._collection_path(ref_id), ref_id=ref_id))
 
-    def get_collection_metadata(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, str]:
+    def get_collection_metadata(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, Any]:
         """The collection's metadata items as a ``{name: value}`` dict (``/metadata/items``)."""
         with self._call(f"metadata of collection {ref_id!r}", cancel_event):
             items = self._get_json(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)

@@ -37,7 +37,9 @@ from .download import download_file
 from .http import redact, safe_url
 
 if TYPE_CHECKING:
-    from .client import RdmClient
+    from contextlib import AbstractContextManager
+
+    from .http import BufferedResponse, CallScope, HttpTransport
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,24 @@ METADATA_URL_ITEMS = {False: "GeoParquetDownloadUrl", True: "SampleDownloadUrl"}
 class FileDownloadsMixin:
     """Download URLs, downloads and the GeoJSON items route of :class:`RdmClient`."""
 
+    if TYPE_CHECKING:  # provided by RdmClient
+        transport: HttpTransport
+        download_route_timeout: float
+        _failing_routes: dict[tuple[str, bool], float]
+
+        def _call(self, what: str, cancel_event: Any = None, *, download: bool = False,
+                  deadline_s: float | None = None) -> AbstractContextManager[CallScope]: ...
+        def _request(self, path_or_url: str, *, params: Any = None, ref_id: str | None = None) -> BufferedResponse: ...
+        def _get_json(self, path: str, *, params: Any = None, ref_id: str | None = None) -> Any: ...
+        def _map(self, func: Any, items: Any, cancel_event: Any = None, what: str = "") -> list[Any]: ...
+        def _check_ref_id(self, ref_id: Any) -> str: ...
+        def _collection_path(self, ref_id: str, suffix: str = "") -> str: ...
+        def _url(self, path: str) -> str: ...
+        def get_collection_metadata(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, Any]: ...
+
     # -- download URLs ------------------------------------------------------------------------------
 
-    def get_download_url(self: RdmClient, ref_id: str, subset: bool = False, *, cancel_event: Any = None) -> str:
+    def get_download_url(self, ref_id: str, subset: bool = False, *, cancel_event: Any = None) -> str:
         """URL of the collection's GeoParquet file (``subset=True``: the subsampled extraction subset).
 
         Asks the ``/download`` (or ``/sample/download``) route within ``download_route_timeout`` seconds;
@@ -104,7 +121,7 @@ class FileDownloadsMixin:
             + "; ".join(redact(t) for t in tried)
         )
 
-    def _url_from_route(self: RdmClient, route: str, ref_id: str) -> str:
+    def _url_from_route(self, route: str, ref_id: str) -> str:
         response = self._request(route, ref_id=ref_id)
         url = response.text.strip()
         if url.startswith('"'):  # lenient: a deployment that JSON-encodes the URL (escapes such as \u0026)
@@ -118,7 +135,7 @@ class FileDownloadsMixin:
             raise RdmResponseError(f"download route of {ref_id!r} did not answer a URL: {redact(url[:120])!r}")
         return url
 
-    def get_download_urls(self: RdmClient, ref_ids: Iterable[str], subset: bool = False, *,
+    def get_download_urls(self, ref_ids: Iterable[str], subset: bool = False, *,
                           cancel_event: Any = None) -> list[str]:
         """Download URLs of many collections, fetched concurrently, in input order."""
         ids = [ref_ids] if isinstance(ref_ids, str) else list(ref_ids)
@@ -126,7 +143,7 @@ class FileDownloadsMixin:
 
     # -- downloads ----------------------------------------------------------------------------------
 
-    def _download(self: RdmClient, url: str, folder: str | os.PathLike, filename: str, *, kind: str | None,
+    def _download(self, url: str, folder: str | os.PathLike, filename: str, *, kind: str | None,
                   what: str, cancel_event: Any = None, progress: Any = None) -> Path:
         folder_path = Path(folder)
         if folder_path.exists() and not folder_path.is_dir():
@@ -136,7 +153,7 @@ class FileDownloadsMixin:
                                  progress=progress, what=what)
 
     def download_collection_geoparquet(
-        self: RdmClient, ref_id: str, dst_path: str | os.PathLike, subset: bool = False, *,
+        self, ref_id: str, dst_path: str | os.PathLike, subset: bool = False, *,
         cancel_event: Any = None, progress: Any = None,
     ) -> Path:
         """Download the collection's samples (GeoParquet) into folder ``dst_path`` (created if needed).
@@ -152,7 +169,7 @@ class FileDownloadsMixin:
         logger.info("samples of collection %s downloaded to %s", ref_id, path)
         return path
 
-    def download_collection_metadata(self: RdmClient, ref_id: str, dst_path: str | os.PathLike, *,
+    def download_collection_metadata(self, ref_id: str, dst_path: str | os.PathLike, *,
                                      cancel_event: Any = None) -> Path:
         """Download the collection's metadata sheet as ``{dst_path}/{ref_id}_metadata.xlsx``."""
         what = f"metadata sheet of collection {ref_id!r}"
@@ -161,7 +178,7 @@ class FileDownloadsMixin:
             self._request(self._collection_path(ref_id, "/metadata/items"), ref_id=ref_id)  # clear error for unknown ids
             return self._download(url, dst_path, f"{ref_id}_metadata.xlsx", kind="xlsx", what=what)
 
-    def download_collection_harmonization_info(self: RdmClient, ref_id: str, dst_path: str | os.PathLike, *,
+    def download_collection_harmonization_info(self, ref_id: str, dst_path: str | os.PathLike, *,
                                                cancel_event: Any = None) -> Path:
         """Download the harmonization PDF (public collections only) into folder ``dst_path``."""
         what = f"harmonization PDF of collection {ref_id!r}"
@@ -178,7 +195,7 @@ class FileDownloadsMixin:
     # -- items (GeoJSON route) ----------------------------------------------------------------------
 
     def get_items(
-        self: RdmClient,
+        self,
         ref_id: str,
         spatial_extent: Any = None,
         temporal_extent: Any = None,

@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import (
@@ -240,8 +241,8 @@ def _parse_content_range(content_range: str) -> tuple[int, int, int | None] | No
     return first, last, int(size)
 
 
-def _total_size(headers: dict | object, status: int) -> int | None:
-    get = headers.get  # type: ignore[attr-defined]
+def _total_size(headers: Any, status: int) -> int | None:
+    get = headers.get
     if status == 206:
         parsed = _parse_content_range(get("Content-Range", "") or "")
         return parsed[2] if parsed else None

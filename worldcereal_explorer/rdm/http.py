@@ -73,7 +73,7 @@ _SECRET_PARAMS = (
     "refresh_token", "id_token", "code", "device_code", "client_secret", "password", "code_verifier", "skoid",
     "sktid", "key", "apikey", "api_key",
 )
-_PARAM_RE = re.compile(r"(?i)((?:[?&;]|&amp;)(?:" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=)[^&\s'\"<>]*")
+_PARAM_RE = re.compile(r"(?i)((?:^|[?&;\s,(]|&amp;)(?:" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=)[^&\s'\"<>]*")
 _BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _FORM_RE = re.compile(
@@ -315,7 +315,7 @@ class CallScope:
         self.parent = parent
         if parent is not None and parent.deadline is not None:
             self.deadline = parent.deadline if self.deadline is None else min(self.deadline, parent.deadline)
-        self.cancel_event = AnyEvent(cancel_event, parent.cancel_event if parent else None)
+        self.cancel_event: AnyEvent = AnyEvent(cancel_event, parent.cancel_event if parent else None)
         self.reason: str | None = None
         self._connections: set[HTTPConnection] = set()
         self._lock = threading.Lock()

@@ -7,6 +7,7 @@ import sys
 
 from ..errors import WorldCerealExplorerError
 from .app import run_server
+from .faults import add_failure_play_arguments, failure_play_kwargs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,10 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="extra seconds of delay per request")
     parser.add_argument("--public-base-url", default=None,
                         help="base of the file URLs handed out (default: the URL each request was sent to)")
+    add_failure_play_arguments(parser)
     args = parser.parse_args(argv)
     try:
         run_server(args.catalog, port=args.port, host=args.host, latency_s=args.latency,
-                   public_base_url=args.public_base_url)
+                   public_base_url=args.public_base_url, **failure_play_kwargs(args))
     except WorldCerealExplorerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ variables (:func:`failure_play_from_env`).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
@@ -33,6 +34,8 @@ __all__ = [
     "FlakyMiddleware",
     "BandwidthMiddleware",
     "failure_play_from_env",
+    "add_failure_play_arguments",
+    "failure_play_kwargs",
     "ENV_FAILING_DOWNLOAD_IDS",
     "ENV_DOWNLOAD_FAIL_DELAY_S",
     "ENV_FLAKY_IDS",
@@ -173,6 +176,45 @@ def failure_play_from_env(environ: Mapping[str, str] | None = None) -> dict[str,
         except ValueError:
             raise BadParameterError(f"{var}={raw!r} is not allowed; it must be a number") from None
     return out
+
+
+def add_failure_play_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the failure-play options (``--failing-download-ids``...) to a command's parser."""
+    group = parser.add_argument_group(
+        "failure play", "make the server fail on purpose (each option also reads a WORLDCEREAL_SERVER_* variable)")
+    group.add_argument("--failing-download-ids", metavar="IDS",
+                       help=f"comma-separated collection ids whose download routes answer 500 (${ENV_FAILING_DOWNLOAD_IDS})")
+    group.add_argument("--download-fail-delay", type=float, metavar="S",
+                       help=f"seconds before those 500 answers (${ENV_DOWNLOAD_FAIL_DELAY_S})")
+    group.add_argument("--flaky-ids", metavar="IDS",
+                       help=f"comma-separated collection ids, or '*', answering 503 for a while (${ENV_FLAKY_IDS})")
+    group.add_argument("--flaky-failures", type=int, metavar="N",
+                       help=f"503 answers per flaky id (default 3; ${ENV_FLAKY_FAILURES})")
+    group.add_argument("--flaky-window", type=float, metavar="S",
+                       help=f"503 answers during the first S seconds per flaky id (${ENV_FLAKY_WINDOW_S})")
+    group.add_argument("--max-bytes-per-s", type=float, metavar="B",
+                       help=f"pace file downloads to B bytes per second, e.g. 20e6 (${ENV_MAX_BYTES_PER_S})")
+
+
+def failure_play_kwargs(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The failure-play keyword arguments of ``create_app``: command-line options over environment variables.
+
+    Raises
+    ------
+    BadParameterError
+        When an environment variable does not hold a number where one is needed.
+    """
+    kwargs = failure_play_from_env(environ)
+    options = {
+        "failing_download_ids": getattr(args, "failing_download_ids", None),
+        "download_fail_delay_s": getattr(args, "download_fail_delay", None),
+        "flaky_ids": getattr(args, "flaky_ids", None),
+        "flaky_failures": getattr(args, "flaky_failures", None),
+        "flaky_window_s": getattr(args, "flaky_window", None),
+        "max_bytes_per_s": getattr(args, "max_bytes_per_s", None),
+    }
+    kwargs.update({name: value for name, value in options.items() if value is not None})
+    return kwargs
 
 
 # ---- middlewares -------------------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ class ResultsTable(StateWidget):
             width="100%", align_items="center"))
         self.grid.add_class("wce-results-grid")
         self.row_boxes: dict[str, w.Checkbox] = {}
+        self._cells: dict[str, list[w.HTML]] = {}
         self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"))
         self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"))
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
@@ -119,6 +120,10 @@ class ResultsTable(StateWidget):
     def sample_total(self, ref_id: str) -> int | None:
         """The Samples column's number for ``ref_id``: the collection's total (of the selected crop types)."""
         return self.state.collection_totals().get(ref_id)
+
+    def cells(self, key: str) -> list[w.HTML]:
+        """The cells of column ``key`` (see :data:`COLUMNS`) on the current page, top to bottom."""
+        return list(self._cells.get(key, []))
 
     def sort_by(self, key: str) -> None:
         """Sort by column ``key``; sorting by the same column again reverses the order."""
@@ -170,6 +175,7 @@ class ResultsTable(StateWidget):
                 arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
                 self.sort_buttons[key].description = header + arrow
             cells: list[w.Widget] = [self.select_all, *self.sort_buttons.values()]
+            by_column: dict[str, list[w.HTML]] = {key: [] for key, *_ in COLUMNS}
             self.row_boxes = {}
             with self._sync():
                 self.select_all.value = bool(rows) and len(selected) == len(rows)
@@ -186,6 +192,8 @@ class ResultsTable(StateWidget):
                                       layout=w.Layout(overflow="hidden"))
                         cell.add_class(f"wce-cell-{key}")
                         cells.append(cell)
+                        by_column[key].append(cell)
+            self._cells = by_column
             self.grid.children = cells
             self._update_footer()
 

@@ -1,0 +1,60 @@
+"""The results table (widgets/results_table.py) against the local server."""
+
+from __future__ import annotations
+
+from worldcereal_explorer.widgets.results_table import COLUMNS, ResultsTable, header_width
+
+
+def test_results_table_sort_and_select(state):
+    table = ResultsTable(state, page_size=50)
+    state.refresh()
+    ids = [c.id for c in table.rows]
+    assert ids == sorted(ids)
+    table.sort_buttons["samples"].click()
+    totals = state.collection_totals()
+    counts = [totals[c.id] for c in table.rows]
+    assert counts == sorted(counts, reverse=True)
+    shown = [cell.value for cell in table.cells("samples")]
+    assert len(shown) == len(ids)
+    assert shown[0].startswith(f"<span title='{counts[0]:,} (whole-collection totals")
+    assert shown[0].endswith(f">{counts[0]:,}</span>")
+    first = table.rows[0].id
+    table.row_boxes[first].value = True
+    assert state.selected_ids == [first]
+    state.selected_ids = []
+    assert table.row_boxes[first].value is False
+    table.select_all.value = True
+    assert sorted(state.selected_ids) == sorted(ids)
+
+
+def test_results_table_pages(state):
+    table = ResultsTable(state, page_size=5)
+    state.refresh()
+    assert len(table.row_boxes) == 5 == len(table.cells("id"))
+    first_page = [cell.value for cell in table.cells("id")]
+    table.next_button.click()
+    assert table.page == 1 and "page 2/" in table.footer.value
+    assert [cell.value for cell in table.cells("id")] != first_page
+
+
+def test_fixed_columns_fit_their_header_and_sort_arrow(state):
+    table = ResultsTable(state)
+    widths = table.grid.layout.grid_template_columns.split(" ", 1)[1]
+    fixed = [(header, int(css[:-2])) for (_k, header, *_), css in zip(COLUMNS, _columns(widths), strict=True)
+             if css.endswith("px")]
+    assert fixed and all(width >= header_width(header) for header, width in fixed)
+    assert "Total samples" in [header for header, _width in fixed]
+
+
+def _columns(template: str) -> list[str]:
+    """Split a grid template on top-level spaces (``minmax(a, b)`` holds one)."""
+    out, depth, current = [], 0, ""
+    for char in template:
+        depth += char == "("
+        depth -= char == ")"
+        if char == " " and depth == 0:
+            out.append(current)
+            current = ""
+        else:
+            current += char
+    return [*out, current] if current else out

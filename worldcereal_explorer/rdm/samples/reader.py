@@ -1,0 +1,280 @@
+"""Read samples across collections: one bounded pool, progress, prompt cancellation, fail-fast or skip."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+
+from ...errors import (
+    BadParameterError,
+    DownloadError,
+    InvalidInputError,
+    QueryCancelledError,
+    WorldCerealExplorerError,
+)
+from ..http import CallScope, Cancellable, HttpTransport, redact
+from ._transition import transport_of
+from .collection import CollectionResult, read_samples_from_url, sample_file_url
+from .convert import to_geodataframe
+from .query import SampleQuery, normalize_ref_ids
+
+__all__ = ["ENGINES", "ON_ERROR", "PROGRESS_DELAY_S", "SampleProgress", "map_collections", "read_samples"]
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("pandas", "dask")
+ON_ERROR = ("raise", "skip")
+
+#: Seconds a query runs before its progress bars appear (``progress=True`` shows them at once).
+PROGRESS_DELAY_S = 1.0
+
+
+@dataclass(frozen=True)
+class SampleProgress:
+    """What :func:`read_samples` reports to a ``progress`` callback (always from the calling thread)."""
+
+    collections_done: int
+    collections_total: int
+    bytes_read: int
+    ref_id: str | None = None
+    done: bool = False
+
+
+def read_samples(
+    client: Any,
+    query: SampleQuery | None = None,
+    *,
+    ref_ids: Any = None,
+    include_public: bool = True,
+    include_private: bool = False,
+    engine: str = "pandas",
+    progress: Any = None,
+    cancel_event: Cancellable | None = None,
+    on_error: str = "raise",
+    dask_client: Any = None,
+    **query_args: Any,
+) -> gpd.GeoDataFrame:
+    """Samples matching ``query`` across collections, reading only the parts of the files it needs.
+
+    Parameters
+    ----------
+    client
+        An :class:`~worldcereal_explorer.rdm.client.RdmClient` (its ``transport``, ``get_collections``,
+        ``get_download_url``, ``max_workers`` and ``authenticate`` are used).
+    query
+        What to read (:class:`SampleQuery`). Instead of one, the arguments of :meth:`SampleQuery.build`
+        may be given as keywords (``columns=``, ``spatial_extent=``, ...).
+    ref_ids
+        A collection id or a list of them; ``None`` searches the collections matching the query's extents
+        and codes and the access flags.
+    include_public, include_private
+        Which collections the search considers (only used when ``ref_ids`` is ``None``; with ids,
+        ``include_private`` makes sure a login exists first).
+    engine
+        ``"pandas"`` (default) or ``"dask"`` for a lazy ``dask_geopandas.GeoDataFrame``.
+    progress
+        ``None``: tqdm bars when running in a notebook or a terminal; ``True``: always; ``False``: none;
+        a callable: called with :class:`SampleProgress` from the calling thread instead of tqdm.
+    cancel_event
+        Setting this event stops the query within about a second with :class:`QueryCancelledError`
+        (requests in flight are aborted; no worker thread outlives the call).
+    on_error
+        ``"raise"`` (default) stops at the first collection that cannot be read; ``"skip"`` continues,
+        warns and lists the skipped ids in ``gdf.attrs["skipped"]`` (``{ref_id: reason}``).
+    dask_client
+        ``engine="dask"`` only: a ``dask.distributed.Client`` whose workers read the partitions; the frame
+        is persisted there. Without it the frame is lazy and runs on the default scheduler.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or dask_geopandas.GeoDataFrame
+        EPSG:4326; ``valid_time`` datetime64[ns], codes and scores int64, a ``ref_id`` column.
+        ``attrs`` holds ``skipped`` and ``read_stats`` (bytes, requests, row groups read/total).
+
+    Raises
+    ------
+    InvalidInputError
+        For invalid extents, codes, columns, ids or options (the message names the value).
+    DownloadError, RdmError
+        When a collection cannot be read and ``on_error="raise"``; the message names the collection.
+    QueryCancelledError
+        When ``cancel_event`` is set.
+    RdmTimeoutError
+        When the query outlives the transport's download deadline.
+    """
+    if engine not in ENGINES:
+        raise BadParameterError(f"engine={engine!r} is not allowed; use one of {list(ENGINES)}")
+    if on_error not in ON_ERROR:
+        raise BadParameterError(f"on_error={on_error!r} is not allowed; use one of {list(ON_ERROR)}")
+    if query is None:
+        query = SampleQuery.build(**query_args)
+    elif query_args:
+        raise BadParameterError(f"pass either a SampleQuery or its arguments {sorted(query_args)}, not both")
+    elif not isinstance(query, SampleQuery):
+        raise BadParameterError(f"query={query!r} is not allowed; use a SampleQuery")
+    ids = normalize_ref_ids(ref_ids)
+    if ids is None:
+        collections = client.get_collections(
+            spatial_extent=query.spatial,
+            temporal_extent=query.temporal,
+            include_public=include_public,
+            include_private=include_private,
+            ewoc_codes=None if query.ewoc_codes is None else list(query.ewoc_codes),
+        )
+        ids = list(dict.fromkeys(c.id if hasattr(c, "id") else str(c) for c in collections))
+    elif include_private and hasattr(client, "authenticate"):
+        # Collections named directly skip the search, which is where a login would otherwise start.
+        client.authenticate()
+    transport = transport_of(client)
+    scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
+    if engine == "dask":
+        from .dask_engine import read_samples_dask
+
+        return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
+                                 dask_client=dask_client)
+    return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error)
+
+
+def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: SampleQuery, *, scope: CallScope,
+               progress: Any, on_error: str) -> gpd.GeoDataFrame:
+    slots = request_slots(client, transport)
+
+    def work(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionResult:
+        url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
+        return read_samples_from_url(transport, url, query, ref_id=ref_id, scope=collection_scope,
+                                     on_bytes=counter, request_slots=slots)
+
+    ordered, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope, progress=progress,
+                                               on_error=on_error)
+    gdf = to_geodataframe(ordered, query.columns)
+    gdf.attrs["skipped"] = skipped
+    gdf.attrs["read_stats"] = {
+        "collections": len(ids),
+        "bytes": nbytes,
+        "requests": sum(r.requests for r in ordered),
+        "row_groups_total": sum(r.row_groups_total for r in ordered),
+        "row_groups_read": sum(r.row_groups_read for r in ordered),
+    }
+    return gdf
+
+
+def request_slots(client: Any, transport: HttpTransport) -> threading.BoundedSemaphore:
+    """Bound on the range requests in flight across a query's collections: what the connection pool keeps."""
+    pool = max(transport.policy.pool_maxsize, 4)
+    return threading.BoundedSemaphore(max(pool, int(getattr(client, "max_workers", 8) or 8), 10))
+
+
+class _ByteCounter:
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, n: int) -> None:
+        with self._lock:
+            self.value += n
+
+
+def map_collections(client: Any, transport: HttpTransport, ids: list[str],
+                    work: Callable[[str, CallScope, _ByteCounter], Any], *, scope: CallScope, progress: Any,
+                    on_error: str) -> tuple[list[Any], dict[str, str], int]:
+    """Run ``work(ref_id, collection_scope, on_bytes)`` for each id on a bounded pool.
+
+    Each collection gets a child of ``scope``; cancelling ``scope`` (or its deadline), or a fail-fast
+    error, trips every child, which aborts their requests in flight. Returns the results in input order
+    (skipped ids left out), the skipped ids with their reasons, and the bytes received. No worker thread
+    outlives this call.
+    """
+    stop = threading.Event()
+    counter = _ByteCounter()
+    results: dict[int, Any] = {}
+    skipped: dict[str, str] = {}
+    bars = _progress_bars(progress, len(ids))
+    done_count = 0
+    reported_bytes = 0
+    workers = max(1, min(int(getattr(client, "max_workers", 8) or 8), len(ids) or 1))
+
+    def run(ref_id: str) -> Any:
+        child = transport.scope(f"reading collection {ref_id}", cancel_event=stop, parent=scope)
+        child.check()
+        return work(ref_id, child, counter)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wce-samples")
+    try:
+        futures = {pool.submit(run, ref_id): i for i, ref_id in enumerate(ids)}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            if scope.tripped:
+                error = scope.error()
+                raise type(error)(f"{error} after {done_count} of {len(ids)} collections")
+            for future in sorted(done, key=futures.__getitem__):
+                index = futures[future]
+                error = future.exception()
+                if error is None:
+                    results[index] = future.result()
+                elif isinstance(error, (QueryCancelledError, InvalidInputError)) or on_error == "raise":
+                    raise _with_ref_id(error, ids[index])
+                else:
+                    skipped[ids[index]] = redact(error)
+                    logger.warning("skipping collection %s: %s", ids[index], redact(error))
+                done_count += 1
+            current = counter.value
+            if bars is not None:
+                bars[0].update(len(done))
+                bars[1].update(current - reported_bytes)
+            changed = bool(done) or current != reported_bytes
+            reported_bytes = current
+            if callable(progress) and (changed or not pending):
+                last = ids[max(futures[f] for f in done)] if done else None
+                progress(SampleProgress(done_count, len(ids), reported_bytes, last, done=not pending))
+        if not ids and callable(progress):
+            progress(SampleProgress(0, 0, 0, None, done=True))
+    except BaseException:
+        stop.set()  # trips every collection scope: their requests in flight are aborted
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if bars is not None:
+            for bar in bars:
+                bar.close()
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} collection(s) that could not be read: {sorted(skipped)}",
+            RuntimeWarning,
+            stacklevel=5,  # the caller of RdmClient.get_samples
+        )
+    return [results[i] for i in sorted(results)], skipped, counter.value
+
+
+def _progress_bars(progress: Any, total: int):
+    """tqdm bars over collections and bytes, or ``None`` when the caller chose a callback or nothing."""
+    if progress is False or callable(progress):
+        return None
+    from tqdm.auto import tqdm
+
+    in_notebook = tqdm.__module__.startswith("tqdm.notebook")
+    disable = False if (progress is True or in_notebook) else None  # None: only on a terminal
+    # Bars show only for queries that take a while: quick ones would leave stubs in saved notebooks.
+    delay = 0 if progress is True else PROGRESS_DELAY_S
+    collections = tqdm(total=total, desc="collections", unit="coll", disable=disable, leave=False, delay=delay)
+    transferred = tqdm(total=None, desc="downloaded", unit="B", unit_scale=True, unit_divisor=1024,
+                       disable=disable, leave=False, delay=delay)
+    return collections, transferred
+
+
+def _with_ref_id(error: BaseException, ref_id: str) -> BaseException:
+    """Errors already naming the collection pass through; others are wrapped in one that does."""
+    if ref_id in str(error) or isinstance(error, (QueryCancelledError, InvalidInputError)):
+        return error
+    if isinstance(error, WorldCerealExplorerError):
+        return DownloadError(f"collection {ref_id!r}: {error}").with_traceback(error.__traceback__)
+    wrapped = DownloadError(f"collection {ref_id!r}: {type(error).__name__}: {redact(error)}")
+    wrapped.__cause__ = error
+    return wrapped
