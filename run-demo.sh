@@ -3,5 +3,5 @@
 # (local RDM server + generated synthetic demo catalogue; no network needed). Extra args go to `demo`.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup-env.sh
+scripts/setup-env.sh demo
 exec .venv/bin/worldcereal-explorer demo "$@"

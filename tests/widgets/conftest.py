@@ -49,3 +49,23 @@ def slow_server(demo_catalog):
 
     with serve_in_thread(demo_catalog, latency_s=0.3) as server:
         yield server
+
+
+@pytest.fixture
+def idp():
+    """A local OIDC provider (device flow) with fast polling, stopped after the test."""
+    from worldcereal_explorer.server.idp import serve_idp_in_thread
+
+    with serve_idp_in_thread(poll_interval_s=0.05) as provider:
+        yield provider
+
+
+@pytest.fixture
+def secured_rdm(demo_catalog, idp):
+    """The local RDM server over the demo catalogue, accepting tokens of ``idp``."""
+    from worldcereal_explorer.server import serve_in_thread
+    from worldcereal_explorer.server.tokens import JwtTokenValidator
+
+    validator = JwtTokenValidator(idp.issuer, idp.client_id, jwks_refetch_interval_s=0.0)
+    with serve_in_thread(demo_catalog, token_validator=validator) as server:
+        yield server

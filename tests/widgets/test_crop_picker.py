@@ -44,7 +44,8 @@ def test_legend_loads_in_the_background(rdm_url):
         assert state.legend_status == "loading" and state.legend is None
         assert not picker.ready and picker.top_codes == []
         assert "loading legend" in picker.tree_box.children[0].value
-        assert client.legend_threads and client.legend_threads[0] != threading.current_thread().name
+        assert state.wait_for(lambda: client.legend_threads, timeout=10)  # a worker asked for it ...
+        assert client.legend_threads[0] != threading.current_thread().name  # ... not this thread
         seen = []
         state.observe(lambda change: seen.append(change["new"]), "legend_status")
         client.gate.set()

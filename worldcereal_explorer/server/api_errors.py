@@ -8,6 +8,7 @@ Every error this server answers has the body ``{"error": {"code", "message", "de
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -120,11 +121,40 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
                     details=details, validation_errors=errors).response()
 
 
+def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
+    # FastAPI >= 0.16x keeps included routers as wrappers holding the original router (no prefixes here).
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path (Starlette's own Allow names only the first route's)."""
+    path = request.url.path
+    allowed: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and methods and regex.match(path):
+            allowed |= set(methods)
+    return sorted(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    message = str(exc.detail) if exc.status_code != 404 else f"no route for {request.url.path!r}"
-    # Keep Starlette's headers: a 405 carries the Allow header RFC 9110 requires.
-    return ApiError(exc.status_code, str(exc.status_code), message, headers=exc.headers).response()
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        message = f"no route for {request.url.path!r}"
+    elif exc.status_code == 405:
+        # RFC 9110 15.5.6: a 405 must carry Allow, listing what the path does accept.
+        allowed = _allowed_methods(request) or [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+        headers["Allow"] = ", ".join(allowed)
+        message = f"method {request.method} is not allowed on {request.url.path!r}; allowed: {headers['Allow']}"
+    else:
+        message = str(exc.detail)
+    return ApiError(exc.status_code, str(exc.status_code), message, headers=headers or None).response()
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
