@@ -17,12 +17,13 @@ def test_environment_files_agree_with_pyproject():
 def test_every_declared_dependency_is_imported_somewhere():
     """Declared and unused (fsspec, aiohttp, pyjwt once) is dead weight for every user."""
     import re
+
     import tomllib
 
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     import_names = {"python-multipart": None,  # FastAPI imports it to parse the IdP forms
                     "pyarrow": "pyarrow", "ipykernel": None, "voila": None,
-                    "authlib": "authlib", "urllib3": "urllib3", "distributed": "distributed",
+                    "authlib": "authlib", "urllib3": "urllib3", "distributed": r"(dask\.)?distributed",
                     "dask-geopandas": "dask_geopandas", "dask": "dask", "openpyxl": "openpyxl"}
     sources = "\n".join(p.read_text() for p in (REPO_ROOT / "worldcereal_explorer").rglob("*.py"))
     deps = list(project["dependencies"])

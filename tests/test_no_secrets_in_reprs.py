@@ -51,7 +51,7 @@ def test_secret_fields_are_hidden_from_the_generated_repr(cls):
     for field in dataclasses.fields(cls):
         if SECRETISH.search(field.name) and field.repr and not field.name.endswith(("_hosts", "_methods")):
             shown_type = str(field.type)
-            if "Secret" in shown_type or "bool" in shown_type or "int" == shown_type:
+            if "Secret" in shown_type or "bool" in shown_type or shown_type == "int":
                 continue  # a Secret shows <hidden>; a flag or a count is no secret
             assert own_repr and cls.__repr__ is not object.__repr__, (
                 f"{cls.__qualname__}.{field.name} would appear in repr(); use field(repr=False) or Secret"

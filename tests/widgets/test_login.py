@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from worldcereal_explorer.demo import DEMO_USER_SUB
 from worldcereal_explorer.rdm.auth import DeviceCodeAuth, StaticTokenProvider
@@ -20,6 +21,16 @@ def _own_private_collection(catalog) -> str:
         if access.get("owner") == DEMO_USER_SUB:
             return json.loads((folder / "collection.json").read_text())["collectionId"]
     raise AssertionError("the demo catalogue has no private collection of the demo user")
+
+
+def _eventually(predicate, timeout: float = 30.0) -> bool:
+    """Poll ``predicate`` (for values a login thread sets, which no condition announces)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _ids(state) -> set[str]:
@@ -45,9 +56,7 @@ def test_login_and_logout_through_the_state(idp, secured_rdm, demo_catalog, tmp_
         assert state.login() is False  # one login at a time
         user_code = idp.wait_for_user_code(timeout_s=30)
         assert state.auth_status == "waiting"
-        assert state.wait_for(lambda: state.auth.authorization is not None, timeout=30) or \
-            state.auth.authorization is not None
-        assert user_code in login.code_html.value  # the widget shows what the state's session holds
+        assert _eventually(lambda: user_code in login.code_html.value)  # the widget shows what the state's session holds
         idp.approve(user_code, DEMO_USER_SUB)
         assert state.auth.wait(30)
         assert state.auth_status == "logged_in" and state.auth_user == DEMO_USER_SUB

@@ -1,4 +1,5 @@
-"""Each explorer widget driven from Python (trait changes, draw events, clicks) against the local server.
+"""The map, filter, samples and status widgets driven from Python (trait changes, draw events, clicks)
+against the local server. The crop picker, results table, chart and download panel have their own files.
 
 Draw events are delivered exactly as the front end sends them: a comm message
 ``{"event": "draw:created", "geo_json": <Feature>}`` handed to the DrawControl's message handler.
@@ -8,19 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 from shapely.geometry import box, mapping
 
+from worldcereal_explorer.errors import BadExtentError
 from worldcereal_explorer.widgets.bbox_map import BBoxMap
-from worldcereal_explorer.widgets.counts_chart import CountsChart
-from worldcereal_explorer.widgets.crop_picker import CHECKED, PARTIAL, UNCHECKED, CropTypePicker
 from worldcereal_explorer.widgets.date_range import DateRangePicker
-from worldcereal_explorer.widgets.download_panel import DownloadPanel
+from worldcereal_explorer.widgets.login import LoginWidget
 from worldcereal_explorer.widgets.privacy import PrivacyToggle
 from worldcereal_explorer.widgets.quality import QualityFilter
-from worldcereal_explorer.widgets.results_table import ResultsTable
 from worldcereal_explorer.widgets.samples_layer import SamplesLayer, h3_resolution_for_zoom
 from worldcereal_explorer.widgets.samples_preview import SamplesPreview
 from worldcereal_explorer.widgets.status import StatusBar
@@ -98,108 +95,16 @@ def test_quality_subset_privacy_links(state):
     assert privacy.public.value is True and privacy.login_area.children == ()
     privacy.private.value = True
     assert state.include_private is True
-    assert len(privacy.login_area.children) == 1  # the login widget (or the "login required" note)
-    login = privacy.login_area.children[0]
-    assert type(login).__name__ == "LoginWidget"
-    assert state.client.token_provider is login.auth  # a login in the widget authorises the client
+    assert privacy.login_area.children == (privacy.login_widget,)
+    login = privacy.login_widget
+    assert isinstance(login, LoginWidget) and login.session is state.auth
+    assert state.client.token_provider is state.auth.provider  # a login in the widget authorises the client
     # Without a session the search stays public and says how to get the rest; no login flow starts.
     public = [c.id for c in state.refresh()]
     assert public and "log in to include private" in state.message
     assert state.status == "idle"
     state.include_private = False
     assert privacy.private.value is False and privacy.login_area.children == ()
-
-
-# --- crop picker ---------------------------------------------------------------------------------------
-def test_crop_picker_tree_selection_and_croptypes(state):
-    state.refresh()
-    picker = CropTypePicker(state)
-    top = picker._top[1]  # temporary crops: a branch with a deep subtree
-    subtree = picker.subtree_codes(top)
-    assert len(subtree) > 3
-    row = picker._rows[top]
-    row.check.click()
-    assert set(state.ewoc_codes) == set(subtree)
-    assert row.check.description == CHECKED
-    assert "(" in row.label.value  # per-class count from the current collections
-    row.expand.click()
-    child = int(picker._nodes[top].children[0].code)
-    assert child in [r.node.code for r in picker.tree_box.children]
-    picker._rows[child].check.click()  # deselect one child: the parent becomes partial
-    assert row.check.description == PARTIAL
-    assert not set(picker.subtree_codes(child)) & set(state.ewoc_codes)
-    frame = picker.croptypes
-    assert list(frame.columns) == ["new_label", "original_label"]
-    assert frame.index.name == "ewoc_code" and set(frame.index) == set(state.ewoc_codes)
-    assert (frame["new_label"] == frame["original_label"]).all()
-    state.ewoc_codes = []  # from elsewhere
-    assert row.check.description == UNCHECKED and picker.selected == set()
-
-
-def test_crop_picker_search_and_grouping(state):
-    picker = CropTypePicker(state)
-    maize = next(code for code, node in picker._nodes.items() if node.label == "maize")
-    picker.search.value = "maiz"
-    assert maize in [r.node.code for r in picker.tree_box.children]
-    picker._rows[maize].check.click()
-    wheat = [code for code, node in picker._nodes.items() if "wheat" in node.label][:2]
-    picker.set_selection(picker.selected | set(wheat))
-    picker.group_name.value = "cereals_mix"
-    picker.group_button.click()
-    frame = picker.croptypes
-    assert set(frame.loc[[maize, *wheat], "new_label"]) == {"cereals_mix"}
-    assert picker.selected == picker.subtree_codes(maize) | set(wheat)
-    assert state.grouping == dict.fromkeys(sorted(picker.selected), "cereals_mix")
-    picker.group_button.click()  # nothing left to group, no name: a message, no change
-    assert "name" in picker.summary.value
-    picker.ungroup_button.click()
-    assert state.grouping == {}
-
-
-# --- results ---------------------------------------------------------------------------------------------
-def test_results_table_sort_and_select(state):
-    table = ResultsTable(state, page_size=50)
-    state.refresh()
-    ids = [c.id for c in table.rows]
-    assert ids == sorted(ids)
-    table.sort_buttons["samples"].click()
-    totals = state.collection_totals()
-    counts = [totals[c.id] for c in table.rows]
-    assert counts == sorted(counts, reverse=True)
-    shown = [cell.value for cell in table.grid.children if "wce-cell-samples" in cell._dom_classes]
-    assert shown[0].startswith(f"<span title='{counts[0]:,} (whole-collection totals")
-    assert shown[0].endswith(f">{counts[0]:,}</span>")
-    first = table.rows[0].id
-    table.row_boxes[first].value = True
-    assert state.selected_ids == [first]
-    state.selected_ids = []
-    assert table.row_boxes[first].value is False
-    table.select_all.value = True
-    assert sorted(state.selected_ids) == sorted(ids)
-
-
-def test_results_table_pages(state):
-    table = ResultsTable(state, page_size=5)
-    state.refresh()
-    assert len(table.row_boxes) == 5
-    table.next_button.click()
-    assert table.page == 1 and "page 2/" in table.footer.value
-
-
-def test_counts_chart_follows_counts_and_grouping(state):
-    chart = CountsChart(state, max_labels=50, max_collections=50)
-    assert list(chart.labels) == []
-    state.bbox = EUROPE
-    state.refresh()
-    by_label = state.counts_by_label()
-    assert list(chart.labels) == list(by_label.index)
-    assert chart.bars.y.shape == (len(by_label.columns), len(by_label))
-    assert list(chart.bars.labels) == list(by_label.sum().sort_values(ascending=False).index)
-    codes = list(state.counts_by_code())[:2]
-    state.grouping = dict.fromkeys(codes, "grouped_label")
-    assert "grouped_label" in list(chart.labels)
-    chart.mode.value = "grouped"
-    assert chart.figure.marks == [chart.grouped_bars]  # drawn side by side by hand, see test_qa_fixes
 
 
 def _move(leaflet_map, zoom, bounds):
@@ -257,39 +162,6 @@ def test_samples_preview_and_status(state):
     assert str(samples["sample_id"].iloc[0]) in preview.html.value
     assert f"{len(samples):,} samples" in status.label.value
     state.bbox = (1, 2, 3)
-    with pytest.raises(Exception, match="4"):
+    with pytest.raises(BadExtentError, match=r"bbox \[1, 2, 3\] has 3 values; a bbox needs 4"):
         state.refresh()
     assert "data-status='error'" in status.label.value and "(west, south, east, north)" in status.label.value
-
-
-@pytest.mark.parametrize("fmt", ["GeoParquet", "GeoPackage", "CSV"])
-def test_download_panel_saves_samples(state, tmp_path, fmt):
-    panel = DownloadPanel(state, download_dir=tmp_path)
-    assert panel.save_button.disabled
-    state.bbox = (3.0, 50.0, 6.0, 52.0)
-    state.refresh()
-    samples = state.fetch_samples()
-    panel.format.value = fmt
-    path = panel.save_samples()
-    assert path is not None and path.parent == tmp_path
-    assert "download=" in panel.links.value and "base64," in panel.links.value
-    if fmt == "CSV":
-        back = pd.read_csv(path)
-    else:
-        back = gpd.read_parquet(path) if fmt == "GeoParquet" else gpd.read_file(path)
-        assert back.geometry.equals(samples.geometry.reset_index(drop=True)) or len(back) == len(samples)
-    assert len(back) == len(samples)
-    assert sorted(back["sample_id"].astype(str)) == sorted(samples["sample_id"].astype(str))
-
-
-def test_download_panel_collection_documents(state, tmp_path):
-    panel = DownloadPanel(state, download_dir=tmp_path)
-    state.refresh()
-    public = next(c.id for c in state.collections if c.is_public)
-    state.selected_ids = [public]
-    assert panel.collection.value == public
-    xlsx = panel.download_metadata()
-    assert xlsx.read_bytes()[:2] == b"PK" and xlsx.name.endswith(".xlsx")
-    pdf = panel.download_harmonization()
-    assert pdf.read_bytes()[:5] == b"%PDF-"
-    assert "application/pdf" in panel.links.value
