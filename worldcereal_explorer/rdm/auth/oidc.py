@@ -230,7 +230,7 @@ class OidcProvider:
             return new
         if status in (400, 401) and body.get("error") in ("invalid_grant", "invalid_client"):
             raise RefreshRefusedError(
-                f"refused {tokens.refresh_token}",
+                f"the identity provider {self.issuer!r} refused the refresh token: {oauth_error_text(body)}",
                 status=status,
             )
         raise AuthenticationError(
