@@ -24,7 +24,6 @@ def test_every_declared_dependency_is_imported_somewhere():
     import_names = {"python-multipart": None,  # FastAPI imports it to parse the IdP forms
                     "pyarrow": "pyarrow", "ipykernel": None, "voila": None,
                     "authlib": "authlib", "urllib3": "urllib3", "distributed": None,  # the user's cluster (dask_client=...); not imported by the package
-                   
                     "dask-geopandas": "dask_geopandas", "dask": "dask", "openpyxl": "openpyxl"}
     sources = "\n".join(p.read_text() for p in (REPO_ROOT / "worldcereal_explorer").rglob("*.py"))
     deps = list(project["dependencies"])
