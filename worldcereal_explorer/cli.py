@@ -80,7 +80,7 @@ def _wait_http(url: str, proc: subprocess.Popen | None, timeout_s: float) -> Non
     try:
         wait_until_answering(url, timeout_s=timeout_s, alive=None if proc is None else (lambda: proc.poll() is None),
                              poll_s=0.2, what="the dashboard server")
-    except RuntimeError as exc:
+    except RuntimeError:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"the process serving {url} exited with code {proc.returncode}") from None
         raise

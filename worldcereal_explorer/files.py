@@ -67,20 +67,32 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
     """
     final = Path(path)
     created = make_parents(final)
-    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(name)
+    tmp: Path | None = None
     try:
+        fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name[:100]}.", suffix=".part")
+        os.close(fd)
+        tmp = Path(name)
         yield tmp
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp creates 0600; a normal file gets what open() would give it (0666 less the umask).
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_UMASK)
         os.replace(tmp, final)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         _remove_empty(created)
-        if isinstance(exc, OSError) and not isinstance(exc, (BadParameterError,)) and str(final) not in str(exc):
+        if isinstance(exc, OSError) and str(final) not in str(exc):
             raise OSError(exc.errno, f"writing {str(final)!r} failed: {exc.strerror or exc}") from None
         raise
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do that once, at import, before any thread writes files.
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:

@@ -8,13 +8,12 @@ few of them. Readers that know none of this (the live API's files may lack both)
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 
-from .files import atomic_path, make_parents
+from .files import atomic_path
 
 #: Rows per row group: ~10-50k rows keeps row-group statistics selective while footers stay small.
 DEFAULT_ROW_GROUP_SIZE = 20_000
@@ -32,21 +31,6 @@ def hilbert_order(gdf: gpd.GeoDataFrame) -> np.ndarray:
     centres = gpd.GeoSeries(gpd.points_from_xy(cx, cy), crs=gdf.crs)
     distance = centres.hilbert_distance(level=16).to_numpy()
     return np.argsort(distance, kind="stable")
-
-
-def atomic_target(path: str | os.PathLike) -> tuple[Path, Path]:
-    """Deprecated: use :func:`worldcereal_explorer.files.atomic_path`.
-
-    Return ``(final_path, temp_path)``: an empty temp file in the destination folder for the caller to
-    write and rename (or remove) itself. Kept only until its last callers move to ``atomic_path``, which
-    also cleans up after failures.
-    """
-    final = Path(path)
-    make_parents(final)
-    # Same temp-name pattern as atomic_path, so stray files look alike whichever helper left them.
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
-    return final, Path(tmp)
 
 
 def write_geoparquet(

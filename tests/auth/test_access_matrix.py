@@ -154,3 +154,25 @@ def test_signed_url_is_bound_to_its_file(caller, secured_rdm, module_idp, demo_a
     assert requests.get(forged, timeout=30).status_code == 403
     moved = url.replace(demo_access["restricted"], demo_access["private"], 1)
     assert requests.get(moved, timeout=30).status_code in (403, 404)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "other user"])
+@pytest.mark.parametrize("route", ["", "/metadata/items", "/items/codestats", "/download"])
+def test_hidden_collection_looks_like_an_unknown_one(caller, route, secured_rdm, module_idp, demo_access):
+    # A 401 or a different body for an existing private id would confirm that the id exists.
+    headers = _headers(_tokens(module_idp, demo_access)[(caller, "private")])
+    private_id = demo_access["private"]
+    unknown_id = "2099_xxx_doesnotexist_poly_110"
+    hidden = requests.get(f"{secured_rdm.url}/collections/{private_id}{route}", headers=headers, timeout=30)
+    unknown = requests.get(f"{secured_rdm.url}/collections/{unknown_id}{route}", headers=headers, timeout=30)
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.text.replace(private_id, "<id>") == unknown.text.replace(unknown_id, "<id>")
+    assert "WWW-Authenticate" not in hidden.headers
+
+
+def test_invalid_token_on_a_collection_is_still_401(secured_rdm, demo_access):
+    # A broken token is the caller's problem to fix (log in again), unlike a valid token that may not see it.
+    response = requests.get(
+        f"{secured_rdm.url}/collections/{demo_access['private']}", headers=_headers("not.a.token"), timeout=30
+    )
+    assert response.status_code == 401

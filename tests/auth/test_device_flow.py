@@ -241,6 +241,18 @@ def test_cancelled_login(idp, tmp_path):
     assert not auth.is_logged_in
 
 
+def test_cancel_interrupts_a_long_poll_interval(start_idp, tmp_path):
+    # The provider asks for 30 s between polls; cancelling must not wait for the interval to pass.
+    idp = start_idp(poll_interval_s=30)
+    auth = _auth(idp, tmp_path)
+    threading.Timer(0.3, auth.cancel_login).start()
+    started = time.monotonic()
+    with pytest.raises(LoginCancelledError, match="cancelled"):
+        auth.login(display=lambda _authorization: None)
+    assert time.monotonic() - started < 3.0
+    assert idp.stats.device_polls == 0 and not auth.login_in_progress
+
+
 def test_unreachable_provider_times_out_with_clear_message(tmp_path):
     port = free_port()  # nothing listens there
     auth = DeviceCodeAuth(f"http://127.0.0.1:{port}", timeout=(1.0, 1.0), use_cache=False)

@@ -8,6 +8,7 @@ pickles of the errors a failed login or refresh raises, and in the logs.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import threading
 import traceback
@@ -44,10 +45,8 @@ class WireSecrets:
         def request(url, **kwargs):
             self._collect(kwargs.get("data"))
             response = inner(url, **kwargs)
-            try:
+            with contextlib.suppress(ValueError):  # discovery and revocation answers may not be token JSON
                 self._collect(response.json())
-            except ValueError:
-                pass
             return response
 
         transport.request = request

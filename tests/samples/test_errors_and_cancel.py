@@ -54,6 +54,15 @@ def test_broken_collection_fails_fast_naming_it(broken_client, bad):
     assert _sample_threads() == []  # the other workers were stopped and joined
 
 
+@pytest.mark.parametrize("bad", [CORRUPT, TRUNCATED])
+def test_not_a_parquet_file_names_the_collection_and_the_file(broken_client, bad):
+    with pytest.raises(RdmError) as info:
+        broken_client.get_samples(ref_ids=[bad], progress=False)
+    message = str(info.value)
+    assert f"collection {bad!r}" in message and "not a valid Parquet file" in message
+    assert f"/files/public/{bad}/{bad.upper()}.geoparquet" in message
+
+
 def test_skip_continues_and_reports_the_skipped_ids(broken_client):
     with pytest.warns(RuntimeWarning, match="skipped 3 collection") as record:
         gdf = broken_client.get_samples(ref_ids=[CORRUPT, GOOD, TRUNCATED, MISSING], on_error="skip", progress=False)

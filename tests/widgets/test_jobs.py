@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 from worldcereal_explorer.errors import QueryCancelledError
 from worldcereal_explorer.state import JobRunner
+from worldcereal_explorer.state.jobs import describe, progress_fraction
 
 
 def test_a_burst_of_submissions_runs_only_the_last():
@@ -75,3 +77,11 @@ def test_close_joins_workers_and_refuses_new_jobs():
     assert runner.threads == [] and not runner.busy
     late = runner.submit("late", lambda job: None, delay=0.0)
     assert late.cancelled and runner.threads == []
+
+
+def test_progress_reports_and_error_lines():
+    assert progress_fraction(SimpleNamespace(collections_done=1, collections_total=4)) == 0.25
+    assert progress_fraction(3, 4) == 0.75 and progress_fraction(done=2, total=2) == 1.0
+    assert progress_fraction(1.7) == 1.0 and progress_fraction("?") is None
+    assert describe(QueryCancelledError("stopped")) == "stopped"
+    assert describe(KeyError("x")) == "KeyError: 'x'"

@@ -339,7 +339,8 @@ def test_export_samples_through_the_state(state, tmp_path, fmt, suffix):
     samples = state.fetch_samples()
     path = state.export_samples(tmp_path, fmt)
     assert path.parent == tmp_path and path.name.endswith(suffix)
-    back = pd.read_csv(path) if fmt == "CSV" else gpd.read_file(path)
+    readers = {"CSV": pd.read_csv, "GeoParquet": gpd.read_parquet, "GeoPackage": gpd.read_file}
+    back = readers[fmt](path)
     assert sorted(back["sample_id"].astype(str)) == sorted(samples["sample_id"].astype(str))
     link = state.exports.link(path)
     assert link.name == path.name and link.size == path.stat().st_size

@@ -7,8 +7,9 @@ The server turns :class:`AccessDecision` values into HTTP status codes:
 * Public collections: everyone may see them.
 * Private collections: only the owner (``sub`` equal to the policy's owner).
 * Restricted collections: the owner, or a member of one of the policy's groups.
-* No token on a non-public collection: ``UNAUTHENTICATED`` (HTTP 401), so a client knows to log in.
-* A principal who may not see it: ``NOT_FOUND`` (HTTP 404), so existence does not leak.
+* No token on a non-public collection: ``UNAUTHENTICATED``; a principal who may not see it: ``NOT_FOUND``.
+  The server answers both with the same HTTP 404 as for an id that does not exist, so that nobody can
+  confirm that a private id exists (a client that gets a 404 for an id it expects can offer a login).
 
 Token validation itself is pluggable: ``create_app(token_validator=...)`` takes any callable that
 maps a bearer token to a :class:`Principal` and raises on an invalid token.
@@ -131,7 +132,7 @@ def may_see(policy: AccessPolicy, principal: Principal | None) -> bool:
 
 
 def decide_access(policy: AccessPolicy, principal: Principal | None) -> AccessDecision:
-    """Decide what a request for one collection gets: allowed, 401 (log in) or 404 (hidden)."""
+    """Decide what a request for one collection gets (both denials are answered with the same 404)."""
     if may_see(policy, principal):
         return AccessDecision.ALLOW
     if principal is None:
@@ -169,6 +170,10 @@ class UrlSigner:
             raise BadParameterError(f"signed URL lifetime {lifetime_s!r} s is not allowed; it must be > 0")
         self._key = bytes(key)
         self.lifetime_s = lifetime_s
+
+    def __repr__(self) -> str:
+        # Never the key: a repr ends up in logs and tracebacks.
+        return f"UrlSigner(lifetime_s={self.lifetime_s!r})"
 
     def _digest(self, path: str, expires: int) -> str:
         message = f"{path}\n{expires}".encode()

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import QueryCancelledError, WorldCerealExplorerError
 
-__all__ = ["Job", "JobRunner", "describe"]
+__all__ = ["Job", "JobRunner", "describe", "progress_fraction"]
 
 
 @dataclass(eq=False)
@@ -275,3 +275,22 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, WorldCerealExplorerError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def progress_fraction(*args: Any, **kwargs: Any) -> float | None:
+    """A progress report as a fraction in 0..1, or ``None`` when it cannot be read.
+
+    Accepts what progress callbacks receive: a ``SampleProgress`` event (``collections_done`` /
+    ``collections_total``), a fraction, ``(done, total)`` or ``done=..., total=...``.
+    """
+    event = args[0] if args else None
+    if hasattr(event, "collections_done"):
+        done, total = event.collections_done, event.collections_total
+    else:
+        done = kwargs.get("done", event)
+        total = kwargs.get("total", args[1] if len(args) > 1 else None)
+    try:
+        fraction = float(done) / float(total) if total else float(done)
+    except (TypeError, ValueError):
+        return None
+    return min(1.0, max(0.0, fraction))

@@ -36,7 +36,7 @@ from ..extents import (
 )
 from . import counts as _counts
 from .exports import ExportService, ExportsMixin
-from .jobs import Job, JobRunner, describe
+from .jobs import Job, JobRunner, describe, progress_fraction
 from .legend_loading import LegendMixin
 from .session import LoginMixin
 
@@ -356,20 +356,10 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
 
     def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
-            # The reader reports SampleProgress events; a fraction or (done, total) is accepted too.
-            event = args[0] if args else None
-            if hasattr(event, "collections_done"):
-                done, total = event.collections_done, event.collections_total
-            else:
-                done = kwargs.get("done", event)
-                total = kwargs.get("total", args[1] if len(args) > 1 else None)
-            try:
-                fraction = float(done) / float(total) if total else float(done)
-            except (TypeError, ValueError):
-                return
+            fraction = progress_fraction(*args, **kwargs)
             with self._jobs.condition:
-                if self._jobs.is_current(job):
-                    self.progress = min(1.0, max(0.0, fraction))
+                if fraction is not None and self._jobs.is_current(job):
+                    self.progress = fraction
 
         return progress
 

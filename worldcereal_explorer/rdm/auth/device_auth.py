@@ -26,6 +26,7 @@ from .device_flow import (
     run_device_flow,
 )
 from .errors import IdentityProviderUnreachableError, RefreshRefusedError
+from .events import SessionEvents
 from .oidc import OidcProvider, default_policy
 from .token_cache import TokenCache
 from .tokens import TokenSet
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 _LOCAL_HTTP = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
 
-class DeviceCodeAuth:
+class DeviceCodeAuth(SessionEvents):
     """OIDC login with the device authorization grant (RFC 8628) + PKCE S256, with refresh and a token cache.
 
     Implements :class:`~worldcereal_explorer.rdm.auth.TokenProvider`, so it can be given to
@@ -99,6 +100,7 @@ class DeviceCodeAuth:
         policy: HttpPolicy | None = None,
         transport: HttpTransport | None = None,
     ):
+        super().__init__()
         self.issuer = (issuer or os.environ.get(ENV_OIDC_ISSUER) or DEFAULT_OIDC_ISSUER).rstrip("/")
         self.client_id = client_id or os.environ.get(ENV_OIDC_CLIENT_ID) or DEFAULT_OIDC_CLIENT_ID
         if not self.issuer.startswith(("https://", *_LOCAL_HTTP)):
@@ -106,13 +108,9 @@ class DeviceCodeAuth:
                 f"OIDC issuer {self.issuer!r} is not allowed: use an https:// URL "
                 "(plain http only for a provider on this machine)"
             )
-        for name, value, low in (("refresh_margin_s", refresh_margin_s, 0.0), ("max_poll_time_s", max_poll_time_s, None),
-                                 ("slow_down_increment_s", slow_down_increment_s, 0.0)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value or (
-                value < low if low is not None else value <= 0
-            ):
-                bound = f">= {low:g}" if low is not None else "> 0"
-                raise BadParameterError(f"{name}={value!r} is not allowed: use a number of seconds {bound}")
+        _check_seconds("refresh_margin_s", refresh_margin_s, zero_ok=True)
+        _check_seconds("max_poll_time_s", max_poll_time_s, zero_ok=False)
+        _check_seconds("slow_down_increment_s", slow_down_increment_s, zero_ok=True)
         self.scopes = tuple(scopes)
         self.display = display or print_device_instructions
         self.refresh_margin_s = float(refresh_margin_s)
@@ -129,7 +127,6 @@ class DeviceCodeAuth:
         self._tokens: TokenSet | None = None
         self._cache_loaded = False
         self._handed_out = threading.local()  # the token this thread last got, to spot concurrent refreshes
-        self._listeners: list[Callable[[str], None]] = []
         self._login_cancel = threading.Event()
         #: The running device login's link and code (no secret), or ``None``: what a UI shows.
         self.pending_authorization: DeviceAuthorization | None = None
@@ -180,29 +177,6 @@ class DeviceCodeAuth:
     def login_in_progress(self) -> bool:
         """Whether a device login is waiting for approval right now."""
         return self.pending_authorization is not None
-
-    def add_listener(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(event)`` when the session changes, whoever started the login (a widget, or the
-        client asking for private data), so a UI can follow it.
-
-        Events: ``"login_started"`` (see :attr:`pending_authorization` for the link and code),
-        ``"logged_in"``, ``"login_failed"`` (see :attr:`last_login_error`) and ``"logged_out"``.
-        Callbacks run on the thread that changed the session; they receive no token.
-        """
-        if callback not in self._listeners:
-            self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[str], None]) -> None:
-        """Stop calling a callback registered with :meth:`add_listener`."""
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def _emit(self, event: str) -> None:
-        for callback in list(self._listeners):
-            try:
-                callback(event)
-            except Exception:  # a broken UI callback must not break authentication
-                log.exception("auth listener %r failed on %s", callback, event)
 
     # ------------------------------------------------------------------ TokenProvider
 
@@ -417,3 +391,9 @@ class DeviceCodeAuth:
         self._store_tokens_locked(new)
         log.debug("refreshed the access token from %s", self.issuer)
 
+
+def _check_seconds(name: str, value: object, *, zero_ok: bool) -> None:
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # not NaN
+    if not valid or value < 0 or (value == 0 and not zero_ok):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise BadParameterError(f"{name}={value!r} is not allowed: use a number of seconds {bound}")

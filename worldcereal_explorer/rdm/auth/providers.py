@@ -38,8 +38,6 @@ class StaticTokenProvider:
         it (a Dask worker reading private files needs it).
     """
 
-    __slots__ = ("_token",)
-
     def __init__(self, access_token: str):
         self._token = access_token
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -15,8 +14,8 @@ import pyarrow.compute as pc
 import shapely
 
 from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCollectionError
+from ..download import HttpRangeReader
 from ..http import CallScope, HttpTransport, redact, safe_url
-from ._transition import as_transport, range_reader
 from .convert import canonical_table, decode_geometry, to_lonlat
 from .layout import FileLayout, _pyarrow_error, open_parquet
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_may_match
@@ -66,31 +65,18 @@ def sample_file_url(client: Any, ref_id: str, subset: bool, *, scope: CallScope 
     """URL of the file to read for ``ref_id``: the extraction subset when asked for and published.
 
     Only large public collections are subsampled; for the others the RDM has no subset file, so the
-    full file is read (the ``extract > 0`` filter still applies, as in the reference client).
+    full file is read (the ``extract > 0`` filter still applies, as in the reference client). The
+    requests stop when ``scope`` is cancelled.
     """
+    cancel_event = None if scope is None else scope.cancel_event
     if subset:
         try:
-            return _download_url(client, ref_id, True, scope)
+            return client.get_download_url(ref_id, subset=True, cancel_event=cancel_event)
         except (UnknownCollectionError, RdmHttpError) as exc:
             if isinstance(exc, RdmHttpError) and exc.status != 404:
                 raise
             logger.info("collection %s has no subset file; reading the full file with extract > 0", ref_id)
-    return _download_url(client, ref_id, False, scope)
-
-
-def _download_url(client: Any, ref_id: str, subset: bool, scope: CallScope | None) -> str:
-    """``client.get_download_url``, within ``scope`` when the client takes one (so cancel reaches it)."""
-    try:
-        params = inspect.signature(client.get_download_url).parameters
-    except (TypeError, ValueError):
-        params = {}
-    if scope is not None and "scope" in params:
-        return client.get_download_url(ref_id, subset=subset, scope=scope)
-    if scope is not None and "cancel_event" in params:
-        return client.get_download_url(ref_id, subset=subset, cancel_event=scope.cancel_event)
-    if scope is not None:
-        scope.check()
-    return client.get_download_url(ref_id, subset=subset)
+    return client.get_download_url(ref_id, subset=False, cancel_event=cancel_event)
 
 
 def read_samples_from_url(
@@ -139,12 +125,11 @@ def read_samples_from_url(
     QueryCancelledError, RdmTimeoutError
         When the scope is cancelled or runs out of time.
     """
-    transport = as_transport(transport)
     ref_id = ref_id or ref_id_from_url(url)
     if scope is None:
         scope = transport.scope(f"reading the samples of collection {ref_id}", download=True)
     scope.check()
-    reader = range_reader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=request_slots)
+    reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=request_slots)
     parquet, metadata, layout = open_parquet(reader, ref_id)
     names = requested_names(layout, query, ref_id)
     try:

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ...errors import DownloadError, WorldCerealExplorerError
+from ..download import HttpRangeReader
 from ..http import CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
-from ._transition import bearer_token, range_reader, transport_of
 from .collection import CollectionResult, read_samples_from_url, requested_names, sample_file_url
 from .convert import canonical_table, to_geodataframe
 from .layout import open_parquet
@@ -110,6 +110,13 @@ def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
     raise error
 
 
+def _bearer_token(transport: HttpTransport, url: str) -> str | None:
+    """The token the transport sends with requests to ``url`` (only RDM-host URLs get one), else ``None``."""
+    if transport.token is None or urlsplit(url).netloc not in transport.token_hosts:
+        return None
+    return transport.token()
+
+
 def partition_row_groups(metadata: pq.FileMetaData, row_groups: Sequence[int]) -> list[list[int]]:
     """Group row groups into partitions of about :data:`PARTITION_ROWS` rows (small groups are joined)."""
     parts: list[list[int]] = []
@@ -141,12 +148,12 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, scope:
             "engine='dask' needs dask and dask-geopandas: pip install 'worldcereal-explorer[dask]'"
         ) from exc
 
-    transport = transport_of(client)
+    transport: HttpTransport = client.transport
 
     def plan(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[list[PartitionSpec], pa.Table]:
         url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
-        token = bearer_token(transport, url)
-        reader = range_reader(transport, url, scope=collection_scope, on_bytes=counter)
+        token = _bearer_token(transport, url)
+        reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter)
         parquet, metadata, layout = open_parquet(reader, ref_id)
         names = requested_names(layout, query, ref_id)
         leaves = leaf_index(metadata)

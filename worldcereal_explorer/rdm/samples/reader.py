@@ -20,7 +20,6 @@ from ...errors import (
     WorldCerealExplorerError,
 )
 from ..http import CallScope, Cancellable, HttpTransport, redact
-from ._transition import transport_of
 from .collection import CollectionResult, read_samples_from_url, sample_file_url
 from .convert import to_geodataframe
 from .query import SampleQuery, normalize_ref_ids
@@ -132,7 +131,7 @@ def read_samples(
     elif include_private and hasattr(client, "authenticate"):
         # Collections named directly skip the search, which is where a login would otherwise start.
         client.authenticate()
-    transport = transport_of(client)
+    transport: HttpTransport = client.transport
     scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
     if engine == "dask":
         from .dask_engine import read_samples_dask
