@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from .fault_server import FaultServer
 LEGEND = Path(__file__).resolve().parents[2] / "worldcereal_explorer" / "demo" / "demo_legend.csv"
 PDF_BYTES = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n" + b"% padding\n" * 400 + b"%%EOF\n"
+    b"trailer<</Root 1 0 R>>\n" + b"% padding\n" * 30000 + b"%%EOF\n"
 )
 #: Threads that belong to the test machinery, not to the client.
 MACHINERY_PREFIXES = ("fault-server", "pytest_timeout", "Dummy-")
@@ -46,8 +47,9 @@ def _xlsx_bytes() -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["name", "value"])
-    for i in range(50):
-        sheet.append([f"item{i}", i])
+    rng = random.Random(7)
+    for i in range(6000):  # random text: the zip stays > 3 read chunks, so a drop mid-body is resumed
+        sheet.append([f"item{i}", "".join(rng.choices("0123456789abcdef", k=48))])
     sink = io.BytesIO()
     book.save(sink)
     return sink.getvalue()

@@ -7,7 +7,12 @@ import datetime as dt
 import pytest
 from shapely.geometry import box
 
-from worldcereal_explorer.errors import BadEwocCodeError, BadExtentError, BadParameterError, BadTemporalExtentError
+from worldcereal_explorer.errors import (
+    BadEwocCodeError,
+    BadExtentError,
+    BadParameterError,
+    BadTemporalExtentError,
+)
 from worldcereal_explorer.rdm.samples import DEFAULT_COLUMNS, SampleQuery, normalize_ref_ids
 
 

@@ -151,12 +151,13 @@ def attribute_mask(table: pa.Table, layout: FileLayout, query: SampleQuery) -> p
         start = pa.scalar(dt.datetime.combine(query.temporal.start, dt.time()), NS)
         stop = pa.scalar(dt.datetime.combine(query.temporal.end + dt.timedelta(days=1), dt.time()), NS)
         masks.append(pc.and_kleene(pc.greater_equal(times, start), pc.less(times, stop)))
-    if query.spatial is not None and layout.covering and layout.crs_is_4326 and layout.covering_column in names:
+    covering = layout.covering
+    if query.spatial is not None and covering and layout.crs_is_4326 and layout.covering_column in names:
         west, south, east, north = query.spatial.bbox.as_tuple()
         cover = table.column(layout.covering_column)
 
         def part(key: str) -> pa.ChunkedArray:
-            return pc.struct_field(cover, layout.covering[key][1])
+            return pc.struct_field(cover, covering[key][1])
 
         masks.append(pc.less_equal(part("xmin"), east))
         masks.append(pc.less_equal(part("ymin"), north))

@@ -211,8 +211,8 @@ def map_collections(client: Any, transport: HttpTransport, ids: list[str],
         while pending:
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             if scope.tripped:
-                error = scope.error()
-                raise type(error)(f"{error} after {done_count} of {len(ids)} collections")
+                stopped = scope.error()
+                raise type(stopped)(f"{stopped} after {done_count} of {len(ids)} collections")
             for future in sorted(done, key=futures.__getitem__):
                 index = futures[future]
                 error = future.exception()
