@@ -686,6 +686,7 @@ class HttpTransport:
         data: Any = None,
         download: bool = False,
         timeout: tuple[float, float] | None = None,
+        allow_redirects: bool = True,
     ) -> Iterator[requests.Response]:
         """Send one request (urllib3 retries included) and yield the streaming response.
 
@@ -702,26 +703,27 @@ class HttpTransport:
             try:
                 response = self.session.request(
                     method, url, params=params, headers=dict(headers or {}), data=data, stream=True,
-                    timeout=scope.timeout(connect, read), allow_redirects=True,
+                    timeout=scope.timeout(connect, read), allow_redirects=allow_redirects,
                 )
             except (QueryCancelledError, RdmTimeoutError) as exc:
                 failure = exc
             except (requests.RequestException, urllib3.exceptions.HTTPError, _ScopeStopped, OSError) as exc:
-                failure = self._translate(exc, url, scope)
+                failure = self._translate(exc, url, scope, method)
             if failure is None:
                 try:
                     try:
                         yield response
                     except (requests.RequestException, urllib3.exceptions.HTTPError, _ScopeStopped) as exc:
-                        failure = self._translate(exc, url, scope)
+                        failure = self._translate(exc, url, scope, method)
                 finally:
                     response.close()
         if failure is not None:
             raise failure
 
-    def _translate(self, exc: BaseException, url: str, scope: CallScope) -> Exception:
+    def _translate(self, exc: BaseException, url: str, scope: CallScope, method: str = "GET") -> Exception:
         """The package's exception for a ``requests``/``urllib3`` failure (message redacted, no cause)."""
         where = f"{redact(safe_url(url))}"
+        call = f"{method} {where}"
         if isinstance(exc, _ScopeStopped) or scope.tripped:
             scope._trip_reason()
             if scope.reason is None:
@@ -729,18 +731,18 @@ class HttpTransport:
             return scope.error()
         reason = redact(_reason(exc))
         if isinstance(exc, requests.exceptions.TooManyRedirects):
-            return RdmHttpError(f"GET {where} redirected too many times (a redirect loop)", url=where)
+            return RdmHttpError(f"{call} redirected too many times (a redirect loop)", url=where)
         if isinstance(exc, requests.exceptions.ContentDecodingError):
-            return RdmResponseError(f"GET {where} sent a body that could not be decoded ({reason})")
+            return RdmResponseError(f"{call} sent a body that could not be decoded ({reason})")
         if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                             requests.exceptions.InvalidSchema, requests.exceptions.URLRequired)):
             return BadParameterError(f"URL {where!r} is not a valid http(s) URL ({reason})")
         if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)):
-            return _BodyDropped(f"GET {where}: the connection dropped while reading the body ({reason})")
+            return _BodyDropped(f"{call}: the connection dropped while reading the body ({reason})")
         if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, socket.timeout)):
-            return RdmTimeoutError(f"GET {where} timed out ({reason})")
+            return RdmTimeoutError(f"{call} timed out ({reason})")
         if isinstance(exc, requests.exceptions.RetryError):
-            return RdmHttpError(f"GET {where} kept failing after {self.policy.retries} retries ({reason})", url=where)
+            return RdmHttpError(f"{call} kept failing after {self.policy.retries} retries ({reason})", url=where)
         return RdmConnectionError(f"could not reach {where}: {reason}")
 
     def request(
@@ -753,6 +755,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         data: Any = None,
         max_bytes: int | None = None,
+        allow_redirects: bool = True,
     ) -> BufferedResponse:
         """Send a request and read the whole body (at most ``max_bytes``); a dropped body is retried.
 
@@ -765,7 +768,8 @@ class HttpTransport:
         attempts = 0
         while True:
             try:
-                with self.open(url, scope=scope, method=method, params=params, headers=headers, data=data) as response:
+                with self.open(url, scope=scope, method=method, params=params, headers=headers, data=data,
+                               allow_redirects=allow_redirects) as response:
                     return BufferedResponse(
                         status_code=response.status_code,
                         headers=dict(response.headers),

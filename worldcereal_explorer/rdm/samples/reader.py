@@ -126,6 +126,7 @@ def read_samples(
             include_public=include_public,
             include_private=include_private,
             ewoc_codes=None if query.ewoc_codes is None else list(query.ewoc_codes),
+            cancel_event=cancel_event,
         )
         ids = list(dict.fromkeys(c.id if hasattr(c, "id") else str(c) for c in collections))
     elif include_private and hasattr(client, "authenticate"):
