@@ -131,7 +131,9 @@ class OidcProvider:
         scope = self.transport.scope(f"{method} {where}", parent=parent, deadline_s=policy.api_deadline)
         data = None if form is None else {k: (v.value if isinstance(v, Secret) else v) for k, v in form.items()}
         try:
-            return self.transport.request(url, scope=scope, method=method, data=data, headers=_HEADERS)
+            # A redirected POST would resend the form (refresh token included) to wherever it points.
+            return self.transport.request(url, scope=scope, method=method, data=data, headers=_HEADERS,
+                                          allow_redirects=method != "POST")
         except QueryCancelledError:
             raise
         except RdmTimeoutError as exc:
