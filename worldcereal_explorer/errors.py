@@ -41,10 +41,14 @@ class UnknownCollectionError(RdmError, LookupError):
 
     def __init__(self, ref_id: str, detail: str = ""):
         self.ref_id = ref_id
+        self.detail = detail
         msg = f"unknown collection id {ref_id!r}"
         if detail:
             msg += f": {detail}"
         super().__init__(msg)
+
+    def __reduce__(self):  # pickles (Dask, multiprocessing) rebuild the same error, not a nested message
+        return (type(self), (self.ref_id, self.detail))
 
 
 class RdmHttpError(RdmError):
@@ -54,6 +58,9 @@ class RdmHttpError(RdmError):
         self.status = status
         self.url = url
         super().__init__(message)
+
+    def __reduce__(self):
+        return (_rebuild_http_error, (type(self), str(self), self.status, self.url))
 
 
 class RdmConnectionError(RdmError):
@@ -86,3 +93,7 @@ class LegendError(WorldCerealExplorerError):
 
 class QueryCancelledError(WorldCerealExplorerError):
     """A long-running query was cancelled by the caller."""
+
+
+def _rebuild_http_error(cls: type, message: str, status: int | None, url: str | None) -> RdmHttpError:
+    return cls(message, status=status, url=url)

@@ -436,7 +436,7 @@ class FaultServer:
         while not self.stopping.is_set():
             try:
                 conn, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -483,7 +483,7 @@ class FaultServer:
                 return None, b""
             try:
                 data = conn.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             if not data:
                 return None, b""

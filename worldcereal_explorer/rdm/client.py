@@ -602,27 +602,16 @@ class RdmClient(FileDownloadsMixin):
         dask_client
             A ``dask.distributed.Client`` for ``engine="dask"``.
         """
-        from .samples import DEFAULT_COLUMNS, read_samples
+        from .samples import SampleQuery, read_samples
 
-        if spatial_extent is not None and bbox is not None:
-            raise BadParameterError("pass either spatial_extent or bbox, not both")
+        query = SampleQuery.build(
+            columns=columns, subset=subset, spatial_extent=spatial_extent, bbox=bbox,
+            temporal_extent=temporal_extent, ewoc_codes=ewoc_codes, min_quality_lc=min_quality_lc,
+            min_quality_ct=min_quality_ct, clip=clip,
+        )
         return read_samples(
-            self,
-            ref_ids=None if ref_ids is None else list(ref_ids),
-            columns=list(columns) if columns is not None else list(DEFAULT_COLUMNS),
-            subset=subset,
-            spatial_extent=spatial_extent if spatial_extent is not None else bbox,
-            temporal_extent=temporal_extent,
-            ewoc_codes=ewoc_codes,
-            include_public=include_public,
-            include_private=include_private,
-            min_quality_lc=min_quality_lc,
-            min_quality_ct=min_quality_ct,
-            clip=clip,
-            engine=engine,
-            progress=progress,
-            cancel_event=cancel_event,
-            on_error=on_error,
+            self, query, ref_ids=ref_ids, include_public=include_public, include_private=include_private,
+            engine=engine, progress=progress, cancel_event=cancel_event, on_error=on_error,
             dask_client=dask_client,
         )
 

@@ -498,9 +498,13 @@ class HttpRangeReader:
                         raise AuthenticationError(f"{self.source}: access refused (HTTP {status})", status=status,
                                                   url=self.safe_url)
                     length = response.headers.get("Content-Length", "")
-                    if span is None and (status == 416 or (status == 200 and length.isdigit()
-                                                           and int(length) > 4 * (suffix or 0))):
-                        raise _SuffixRangeRefused(int(length) if length.isdigit() else None)
+                    if span is None and status == 416:
+                        # "bytes */N" names the size; anything else leaves it to an explicit first range.
+                        unsatisfied = response.headers.get("Content-Range", "")
+                        size = unsatisfied.rsplit("/", 1)[-1] if unsatisfied.startswith("bytes */") else ""
+                        raise _SuffixRangeRefused(int(size) if size.isdigit() and int(size) > 0 else None)
+                    if span is None and status == 200 and length.isdigit() and int(length) > 4 * (suffix or 0):
+                        raise _SuffixRangeRefused(int(length))
                     if status >= 400:
                         raise DownloadError(f"{self.source}: HTTP {status}")
                     total = None
