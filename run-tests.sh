@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command: install everything the tests need (Debian's Chromium for the browser tests, the package
-# with its test extras into .venv) and run the whole test suite. Extra args go to pytest.
+# with its test extras into .venv), run ruff and mypy, then the whole test suite. Extra args go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v chromium >/dev/null 2>&1; then
@@ -10,4 +10,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 scripts/setup-env.sh test
+# Lint and types first: quick, and a failure there is as real as a failing test.
+.venv/bin/ruff check worldcereal_explorer tests scripts benchmarks
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 
 import common  # noqa: F401  (puts the source checkout on sys.path when the package is not installed)
-import requests
 import uvicorn
 from fastapi.responses import JSONResponse
 
@@ -44,12 +42,9 @@ def main() -> None:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    for _ in range(300):
-        try:
-            requests.get(f"{url}/_bench/stats", timeout=2).raise_for_status()
-            break
-        except requests.RequestException:
-            time.sleep(0.1)
+    from worldcereal_explorer.server.net import wait_until_answering
+
+    wait_until_answering(f"{url}/_bench/stats", timeout_s=30, alive=thread.is_alive, what="benchmark server")
     print(url, flush=True)
     thread.join()  # serve until the parent terminates this process
 
