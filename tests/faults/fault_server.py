@@ -12,6 +12,7 @@ metadata, code statistics, items, download routes, and signed file URLs pointing
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import socket
@@ -248,10 +249,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _hard_close(conn: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     conn.close()
 
 

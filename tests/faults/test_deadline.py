@@ -80,9 +80,6 @@ def test_download_ends_within_deadline(server, make_client, tmp_path, fault, whi
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=False, reason="finding: download.py checks min_download_rate only per 64 KiB chunk, and "
-                                        "urllib3 read(amt) waits for a full chunk, so a trickle is only stopped by "
-                                        "download_deadline (default 1 h)")
 def test_trickling_download_is_cut_off_by_min_rate(server, make_client, tmp_path, payloads):
     body, ctype = payloads["parquet"]
     server.set(f"/files/{A}/{A}.geoparquet", fs.trickle(body, content_type=ctype, interval=0.05))

@@ -177,8 +177,6 @@ def test_range_reader_no_secret(server, payloads, debug_logs, fault):
     _assert_clean("reader/transport reprs", [repr(reader), reader.source, repr(transport)])
 
 
-@pytest.mark.xfail(strict=False, reason="finding: CallScope.__repr__ shows `what` unredacted (http.py); "
-                                        "scope.error() redacts it")
 def test_call_scope_repr_is_redacted():
     transport = HttpTransport(HttpPolicy())
     scope = transport.scope(f"GET http://h/files/x.parquet{fs.SIGNED_QUERY}")

@@ -120,7 +120,8 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
         self.policy = policy
         self.timeout = (policy.connect_timeout, policy.read_timeout)
         self.download_timeout = (policy.connect_timeout, policy.download_read_timeout)
-        if not isinstance(download_route_timeout, (int, float)) or download_route_timeout <= 0:
+        if (isinstance(download_route_timeout, bool) or not isinstance(download_route_timeout, (int, float))
+                or not 0 < download_route_timeout < float("inf")):
             raise BadParameterError(f"download_route_timeout={download_route_timeout!r} is not allowed; use seconds > 0")
         self.download_route_timeout = float(download_route_timeout)
         self.max_workers = max_workers

@@ -175,7 +175,7 @@ def _transfer(transport: HttpTransport, url: str, tmp: Path, *, scope: CallScope
                         received = 0
                     if not received:
                         total = _total_size(response.headers, status)
-                    for chunk in response.iter_content(CHUNK_SIZE):
+                    for chunk in _available_chunks(response):
                         scope.check()
                         out.write(chunk)
                         received += len(chunk)
@@ -210,6 +210,23 @@ def _transfer(transport: HttpTransport, url: str, tmp: Path, *, scope: CallScope
                 resumes += 1
                 continue
             return
+
+
+def _available_chunks(response: Any) -> Any:
+    """Body chunks of at most ``CHUNK_SIZE`` as they arrive (``read1``), not once 64 KiB have piled up.
+
+    A server trickling a few bytes a second never trips a read timeout; handing back what has arrived lets
+    the caller's stall check (``HttpPolicy.min_download_rate``) run.
+    """
+    raw = response.raw
+    if not hasattr(raw, "read1"):
+        yield from response.iter_content(CHUNK_SIZE)
+        return
+    while True:
+        chunk = raw.read1(CHUNK_SIZE, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
 
 
 def _check_content_range(content_range: str, start: int, total: int | None, source: str) -> None:

@@ -322,7 +322,7 @@ class CallScope:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"CallScope({self.what!r}, remaining={self.remaining()}, reason={self.reason!r})"
+        return f"CallScope({redact(self.what)!r}, remaining={self.remaining()}, reason={self.reason!r})"
 
     # state ------------------------------------------------------------------------------------------
     def remaining(self) -> float | None:
