@@ -338,46 +338,59 @@ def _shutdown(conn: HTTPConnection) -> None:
 class _Watcher:
     """One daemon thread that aborts the connections of scopes that were cancelled or ran out of time.
 
-    It runs only while some scope has a request in flight, and exits when none has for a second.
+    It runs only while some scope has a request in flight and ends as soon as none has, so an idle
+    process (or a closed dashboard) keeps no thread of ours.
     """
 
     POLL_S = 0.05
 
     def __init__(self) -> None:
         self._scopes: dict[int, CallScope] = {}
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def watch(self, scope: CallScope) -> None:
-        with self._lock:
+        with self._changed:
             self._scopes[id(scope)] = scope
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="wce-http-watcher", daemon=True)
                 self._thread.start()
 
     def unwatch(self, scope: CallScope) -> None:
-        with self._lock:
+        with self._changed:
             self._scopes.pop(id(scope), None)
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the watcher thread has ended (no request in flight); ``True`` when it has."""
+        with self._changed:
+            thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     def _run(self) -> None:
-        idle_since: float | None = None
         while True:
-            with self._lock:
+            with self._changed:
+                if not self._scopes:
+                    self._thread = None
+                    return
                 scopes = list(self._scopes.values())
-                if not scopes:
-                    idle_since = idle_since or time.monotonic()
-                    if time.monotonic() - idle_since > 1.0:
-                        self._thread = None
-                        return
-                else:
-                    idle_since = None
             for scope in scopes:
                 if scope.tripped:
                     scope._abort()
-            time.sleep(self.POLL_S)
+            with self._changed:
+                if self._scopes:
+                    self._changed.wait(self.POLL_S)
 
 
 _WATCHER = _Watcher()
+
+
+def wait_for_idle(timeout: float = 1.0) -> bool:
+    """Wait until no request of the package is in flight and its watcher thread has ended."""
+    return _WATCHER.wait_idle(timeout)
 
 
 # -- urllib3 plumbing ---------------------------------------------------------------------------------

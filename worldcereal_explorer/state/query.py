@@ -491,7 +491,9 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         client = self._trait_values.get("client")
         if client is not None and hasattr(client, "close"):
             client.close()
-        return done
+        from ..rdm.http import wait_for_idle  # the transport's watcher ends once no request is in flight
+
+        return wait_for_idle(left()) and done
 
     def __repr__(self) -> str:
         return (
