@@ -31,6 +31,7 @@ __all__ = [
     "Legend",
     "LegendNode",
     "load_legend",
+    "default_legend",
     "get_legend",
     "set_default_legend",
     "translate_ewoc_codes",
@@ -340,7 +341,7 @@ def bundled_demo_legend() -> Legend:
     return load_legend(Path(__file__).parent / "demo" / "demo_legend.csv")
 
 
-def get_legend() -> Legend:
+def default_legend() -> Legend:
     """The process-wide default legend, loaded once (see :func:`load_legend` for the source order).
 
     When the official legend cannot be reached and nothing is cached (offline machines), the bundled
@@ -357,6 +358,11 @@ def get_legend() -> Legend:
         return _default_legend
 
 
+def get_legend() -> Legend:
+    """Deprecated name of :func:`default_legend` (the reference client's ``get_legend`` takes a topic)."""
+    return default_legend()
+
+
 def set_default_legend(legend: Legend | str | os.PathLike | None) -> None:
     """Replace the process-wide default legend (a Legend, a path/URL to load, or ``None`` to reset)."""
     global _default_legend
@@ -370,12 +376,12 @@ def translate_ewoc_codes(codes: Iterable[Any], legend: Legend | None = None) -> 
     Columns: ``label_full``, ``level_1`` .. ``level_5``, ``definition``. Unknown codes get the label
     ``'unknown (<code>)'`` instead of an error.
     """
-    return (legend or get_legend()).translate(codes)
+    return (legend or default_legend()).translate(codes)
 
 
 def ewoc_code_to_label(codes: Any, legend: Legend | None = None) -> str | list[str]:
     """Label(s) of one code or a list of codes (``'unknown (<code>)'`` for codes not in the legend)."""
-    legend = legend or get_legend()
+    legend = legend or default_legend()
     if isinstance(codes, (int, str)) or (hasattr(codes, "dtype") and getattr(codes, "ndim", 1) == 0):
         return legend.label(codes)
     return legend.labels(codes)

@@ -35,7 +35,7 @@ from ..extents import (
     normalize_spatial_extent,
     normalize_temporal_extent,
 )
-from ..legend import Legend, get_legend, load_legend
+from ..legend import Legend, default_legend, load_legend
 from . import auth as auth_module
 from .client_files import FileDownloadsMixin
 from .client_stats import StatsMixin
@@ -183,7 +183,7 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
         """The legend used for labels (loaded on first use)."""
         with self._legend_lock:
             if not isinstance(self._legend, Legend):
-                self._legend = get_legend() if self._legend is None else load_legend(self._legend)
+                self._legend = default_legend() if self._legend is None else load_legend(self._legend)
             return self._legend
 
     def _is_rdm_url(self, url: str) -> bool:
