@@ -271,9 +271,13 @@ def test_point_bbox_is_widened_to_a_valid_polygon(rdm, replay):
     assert bbox[2] - bbox[0] < 1e-5
 
 
-def test_empty_code_list_matches_nothing_without_a_request(rdm, replay):
-    assert rdm.get_collections(ewoc_codes=[]) == []
-    assert replay.requests == []
+def test_empty_code_list_means_no_code_filter_as_in_the_reference(rdm, replay, shared_data, caplog):
+    replay.add("/collections/search", Reply(body=json.dumps(example(shared_data, "collections_search_response_2024-09.json"))))
+    with caplog.at_level("INFO", logger="worldcereal_explorer"):
+        everything = rdm.get_collections(ewoc_codes=[])
+    assert everything and len(replay.requests) == 1
+    assert not any(name == "EwocCodes" for name, _ in replay.requests[0].query)
+    assert "no crop-code filter" in caplog.text
 
 
 def test_retry_after_is_capped():

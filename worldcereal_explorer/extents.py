@@ -7,6 +7,7 @@ here, so each check and each error message exists in exactly one place.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -294,3 +295,18 @@ def normalize_ewoc_codes(codes: Any) -> list[int] | None:
             seen.add(value)
             out.append(value)
     return out
+
+
+def normalize_code_filter(codes: Any) -> list[int] | None:
+    """A crop-code *filter*: like :func:`normalize_ewoc_codes`, but ``[]`` means "no filter" (``None``).
+
+    That is the reference client's rule for ``ewoc_codes=[]``; it is logged, since an empty selection that
+    matches everything is easy to miss.
+    """
+    normalized = normalize_ewoc_codes(codes)
+    if normalized is not None and not normalized:
+        logging.getLogger(__name__).info(
+            "ewoc_codes=[] is empty: no crop-code filter is applied (as in the reference client)"
+        )
+        return None
+    return normalized

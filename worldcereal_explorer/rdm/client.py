@@ -31,6 +31,7 @@ from ..errors import (
 from ..extents import (
     WORLD_BBOX,
     BBox,
+    normalize_code_filter,
     normalize_ewoc_codes,
     normalize_spatial_extent,
     normalize_temporal_extent,
@@ -193,8 +194,22 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
         provider = self.token_provider
         return provider.get_access_token(interactive=False) if provider is not None else None
 
-    def authenticate(self) -> None:
+    def authenticate(self, display_callback: Callable[[Any], None] | None = None,
+                     progress_callback: Callable[[float], None] | None = None) -> RdmClient:
         """Make sure a logged-in session exists (runs the device login when there is none).
+
+        Parameters
+        ----------
+        display_callback
+            Called with the login's :class:`~worldcereal_explorer.rdm.auth.DeviceAuthorization` (``.link``,
+            ``.user_code``, ``.instructions``) instead of printing it.
+        progress_callback
+            Called with the fraction (0..1) of the login's time budget used while waiting for approval.
+
+        Returns
+        -------
+        RdmClient
+            This client, so ``RdmInteraction().authenticate().get_collections(...)`` chains.
 
         Raises
         ------
@@ -210,9 +225,15 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
                         "WORLDCEREAL_RDM_TOKEN or pass token_provider=..."
                     )
                 self.token_provider = factory()
-            token = self.token_provider.get_access_token(interactive=True)
+            provider = self.token_provider
+            login = getattr(provider, "login", None)
+            wants_callbacks = display_callback is not None or progress_callback is not None
+            if wants_callbacks and callable(login) and not provider.get_access_token(interactive=False):
+                login(display=display_callback, progress=progress_callback)
+            token = provider.get_access_token(interactive=True)
         if not token:
             raise AuthenticationError("login did not produce an access token")
+        return self
 
     @property
     def is_authenticated(self) -> bool:
@@ -351,7 +372,8 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
             Which access levels to return. Private includes restricted collections; asking for it
             starts the login when there is no session yet.
         ewoc_codes
-            Return collections holding at least one of these codes. A list longer than
+            Return collections holding at least one of these codes; ``[]`` means no code filter, as in the
+            reference client (logged). A list longer than
             ``MAX_CODES_PER_SEARCH`` is sent as several searches (a URL has a length limit) and joined.
         cancel_event
             Set it to stop the call promptly (raises :class:`QueryCancelledError`).
@@ -366,9 +388,7 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
         if not include_public and not include_private:
             raise BadParameterError("include_public=False and include_private=False together select nothing; enable one")
         extent = spatial_extent if spatial_extent is not None else bbox
-        codes = normalize_ewoc_codes(ewoc_codes)
-        if codes is not None and not codes:
-            return []  # an empty code list matches nothing (sent as-is, the API would drop the filter)
+        codes = normalize_code_filter(ewoc_codes)
         chunks = [None] if codes is None else [
             codes[i : i + MAX_CODES_PER_SEARCH] for i in range(0, len(codes), MAX_CODES_PER_SEARCH)
         ]
@@ -441,6 +461,7 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
         include_private: bool = False,
         min_quality_lc: int = 0,
         min_quality_ct: int = 0,
+        ground_truth_file: str | os.PathLike[str] | None = None,
         *,
         bbox: Any = None,
         clip: bool = False,
@@ -470,6 +491,10 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
             Access levels when ``ref_ids`` is None.
         min_quality_lc, min_quality_ct
             Minimum per-sample quality scores (``>=``).
+        ground_truth_file
+            Your own samples file (GeoParquet, GeoPackage, GeoJSON or zipped Shapefile; a path or an http(s)
+            URL) to query with the same filters instead of the RDM (the reference client's way around failing
+            private downloads). ``ref_id`` is the file's name without its ending.
         clip
             Cut geometries to the extent (default: keep whole geometries).
         engine
@@ -487,14 +512,29 @@ class RdmClient(StatsMixin, FileDownloadsMixin):
 
         query = SampleQuery.build(
             columns=columns, subset=subset, spatial_extent=spatial_extent, bbox=bbox,
-            temporal_extent=temporal_extent, ewoc_codes=ewoc_codes, min_quality_lc=min_quality_lc,
+            temporal_extent=temporal_extent, ewoc_codes=normalize_code_filter(ewoc_codes), min_quality_lc=min_quality_lc,
             min_quality_ct=min_quality_ct, clip=clip,
         )
+        if ground_truth_file is not None:
+            return self._read_ground_truth_file(ground_truth_file, query, ref_ids, engine, cancel_event)
         return read_samples(
             self, query, ref_ids=ref_ids, include_public=include_public, include_private=include_private,
             engine=engine, progress=progress, cancel_event=cancel_event, on_error=on_error,
             dask_client=dask_client,
         )
+
+
+    def _read_ground_truth_file(self, source: Any, query: Any, ref_ids: Any, engine: str, cancel_event: Any) -> Any:
+        from .samples import to_geodataframe
+        from .samples.local import read_ground_truth_file
+
+        if ref_ids is not None:
+            raise BadParameterError("pass either ref_ids or ground_truth_file, not both")
+        if engine != "pandas":
+            raise BadParameterError(f"engine={engine!r} is not available with ground_truth_file; use 'pandas'")
+        with self._call(f"reading ground_truth_file {os.fspath(source)!r}", cancel_event, download=True) as scope:
+            result = read_ground_truth_file(self.transport, source, query, scope=scope)
+        return to_geodataframe([result], query.columns)
 
 
 #: The name the WorldCereal client and its demo notebook use.

@@ -21,7 +21,7 @@ from ..errors import (
     RdmResponseError,
     UnknownCollectionError,
 )
-from ..extents import normalize_ewoc_codes
+from ..extents import normalize_code_filter
 from ..legend import Legend
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class StatsMixin:
         if on_error not in ("raise", "skip"):
             raise BadParameterError(f"on_error={on_error!r} is not allowed; use 'raise' or 'skip'")
         ids = [self._check_ref_id(r) for r in ([ref_ids] if isinstance(ref_ids, str) else list(ref_ids))]
-        codes = normalize_ewoc_codes(ewoc_codes)
+        codes = normalize_code_filter(ewoc_codes)
 
         def fetch(ref_id: str) -> dict[str, Any] | RdmError:
             try:

@@ -87,6 +87,22 @@ def _first(values: Any) -> Any:
     return values
 
 
+class ApiSpatialExtent(dict):
+    """``{"bbox": [[W, S, E, N]], "crs": ...}`` as the API sends it, that also behaves like its :class:`BBox`."""
+
+    def __init__(self, bbox: BBox, crs: str = CRS84):
+        super().__init__(bbox=[list(bbox.as_tuple())], crs=crs)
+        self._bbox = bbox
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._bbox, name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ApiSpatialExtent, (self._bbox, self.get("crs", CRS84)))
+
+
 @dataclass
 class Collection:
     """One RDM collection, built from the API's JSON object (``/collections*`` routes).
@@ -106,7 +122,7 @@ class Collection:
     confidence_irr: float = 0
     ewoc_codes: list[int] = field(default_factory=list)
     irr_codes: list[int] = field(default_factory=list)
-    spatial_extent: BBox | None = None
+    bbox: BBox | None = None
     spatial_crs: str = CRS84
     temporal_extent: tuple[str, str] | None = None
     temporal_trs: str = GREGORIAN_TRS
@@ -118,6 +134,15 @@ class Collection:
     created_by: str | None = None
     fid: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def spatial_extent(self) -> ApiSpatialExtent | None:
+        """The API's spatial extent dict, ``{"bbox": [[W, S, E, N]], "crs": ...}`` (the reference client's shape).
+
+        It also answers the typed :class:`~worldcereal_explorer.extents.BBox` attributes (``.west``,
+        ``.as_tuple()``, ``.to_polygon()`` ...); :attr:`bbox` is the typed extent itself.
+        """
+        return None if self.bbox is None else ApiSpatialExtent(self.bbox, self.spatial_crs)
 
     @property
     def ref_id(self) -> str:
@@ -181,7 +206,7 @@ class Collection:
             confidence_irr=data.get("confidenceIrrigationType") or 0,
             ewoc_codes=[int(c) for c in data.get("ewocCodes") or [] if c is not None],
             irr_codes=[int(c) for c in data.get("irrTypes") or [] if c is not None],
-            spatial_extent=bbox,
+            bbox=bbox,
             spatial_crs=spatial.get("crs") or CRS84,
             temporal_extent=temporal_extent,  # type: ignore[arg-type]
             temporal_trs=temporal.get("trs") or GREGORIAN_TRS,
@@ -197,7 +222,7 @@ class Collection:
 
     def to_api(self) -> dict[str, Any]:
         """Serialise to the API's JSON object, with the live API's field names and order."""
-        bbox = list(self.spatial_extent.as_tuple()) if self.spatial_extent else None
+        bbox = list(self.bbox.as_tuple()) if self.bbox else None
         return {
             "collectionId": self.id,
             "title": self.title,
@@ -229,7 +254,7 @@ class Collection:
     def metadata_lines(self) -> list[str]:
         """The lines :meth:`print_metadata` prints."""
         start, end = self.temporal_extent or ("?", "?")
-        bbox = self.spatial_extent.as_tuple() if self.spatial_extent else None
+        bbox = self.bbox.as_tuple() if self.bbox else None
         return [
             f"ID: {self.id}",
             f"Title: {self.title}",

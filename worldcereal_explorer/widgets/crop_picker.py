@@ -2,12 +2,17 @@
 
 Rows are built lazily (only for expanded branches and search hits), because the official legend has
 almost 900 classes and a widget per class would make the page slow to load in Voilà.
+
+:class:`LegendTree` is the tree itself (search box, rows, expansion); it only draws and reports clicks,
+so two pickers share it: the dashboard's :class:`CropTypePicker` below, bound to the query state, and the
+reference client's drop-in in :mod:`worldcereal_explorer.widgets.croptype_picker`.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ipywidgets as w
@@ -16,7 +21,11 @@ import pandas as pd
 from ..state import RdmQueryState
 from ._base import StateWidget
 
-UNCHECKED, CHECKED, PARTIAL = "\u2610", "\u2611", "\u25a3"
+UNCHECKED, CHECKED, PARTIAL, DROPPED = "\u2610", "\u2611", "\u25a3", "\u2612"
+#: The check box shown for each row state a picker reports.
+MARKS = {"checked": CHECKED, "unchecked": UNCHECKED, "partial": PARTIAL, "dropped": DROPPED}
+#: Values of the pickers' selection mode.
+SELECTION_MODES = ("Include", "Drop")
 
 
 def _walk(node: Any) -> Iterator[Any]:
@@ -28,7 +37,7 @@ def _walk(node: Any) -> Iterator[Any]:
 class _Row(w.HBox):
     """One tree row: expand arrow, tri-state check box, label with the sample count."""
 
-    def __init__(self, node: Any, depth: int, picker: CropTypePicker):
+    def __init__(self, node: Any, depth: int, tree: LegendTree):
         self.node = node
         has_children = bool(node.children)
         self.expand = w.Button(description="\u25b8" if has_children else "", disabled=not has_children,
@@ -42,12 +51,212 @@ class _Row(w.HBox):
                          layout=w.Layout(margin=f"0 0 0 {16 * depth}px", align_items="center", min_height="26px"))
         self.add_class("wce-crop-row")
         self.add_class(f"wce-code-{node.code}")
-        self.expand.on_click(lambda _: picker.toggle_expanded(node.code))
-        self.check.on_click(lambda _: picker.toggle(node.code))
+        self.expand.on_click(lambda _: tree.toggle_expanded(node.code))
+        self.check.on_click(lambda _: tree.on_toggle(int(node.code)))
+
+
+class LegendTree(w.VBox):
+    """A legend hierarchy as a lazily drawn, expandable tree with a search box.
+
+    The tree draws and reports clicks; what a row shows and what a click does belong to its owner.
+
+    Parameters
+    ----------
+    on_toggle
+        Called with a row's code when its check box is clicked.
+    mark_of
+        A row's state: ``"checked"``, ``"unchecked"``, ``"partial"`` or ``"dropped"``.
+    label_of
+        A row's label as HTML (name, counts, notes); default: the node's label.
+    name_of
+        A row's plain name, which the search box matches; default: the node's label.
+    disabled_of
+        Whether a row's check box is disabled; default: never.
+    max_search_results
+        How many matches the search lists at most.
+    lock
+        The lock rebuilds run under (shared with the owner's own rebuilds); a new one when ``None``.
+    """
+
+    def __init__(self, *, on_toggle: Callable[[int], None], mark_of: Callable[[int], str],
+                 label_of: Callable[[int], str] | None = None, name_of: Callable[[int], str] | None = None,
+                 disabled_of: Callable[[int], bool] | None = None, max_search_results: int = 60,
+                 lock: Any = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.on_toggle = on_toggle
+        self._mark_of = mark_of
+        self._name_of = name_of or (lambda code: str(self._nodes[code].label))
+        self._label_of = label_of or (lambda code: html.escape(self._name_of(code)))
+        self._disabled_of = disabled_of or (lambda code: False)
+        self.max_search_results = max_search_results
+        self.lock = lock if lock is not None else threading.RLock()
+        self.root: Any = None
+        self._nodes: dict[int, Any] = {}
+        self._depth: dict[int, int] = {}
+        self._subtree: dict[int, frozenset[int]] = {}
+        self._top: list[int] = []
+        self._expanded: set[int] = set()
+        self._rows: dict[int, _Row] = {}
+        self.search = w.Text(placeholder="search crop types\u2026", layout=w.Layout(width="100%"),
+                             continuous_update=True)
+        self.search.add_class("wce-crop-search")
+        self.search.observe(lambda _: self.render(), "value")
+        self.tree_box = w.VBox(layout=w.Layout(max_height="320px", overflow="auto", width="100%",
+                                               border="1px solid #ddd"))
+        self.tree_box.add_class("wce-crop-tree")
+        self.children = [self.search, self.tree_box]
+
+    # --- content -------------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Whether a hierarchy is set and drawn."""
+        return self.root is not None
+
+    def set_root(self, root: Any) -> None:
+        """Draw the hierarchy under ``root`` (its children are the top rows); only the first call counts."""
+        with self.lock:
+            if self.root is not None:
+                return
+            for node in root.children:
+                self._index(node, 0)
+            self._top = [int(n.code) for n in root.children]
+            self.root = root
+        self.render()
+
+    def show_message(self, message_html: str) -> None:
+        """Show ``message_html`` instead of the tree (while there is no hierarchy yet)."""
+        with self.lock:
+            if self.root is None:
+                self.tree_box.children = [w.HTML(message_html)]
+
+    def _index(self, node: Any, depth: int) -> frozenset[int]:
+        code = int(node.code)
+        self._nodes[code] = node
+        self._depth[code] = depth
+        codes = {code}
+        for child in node.children or []:
+            codes |= self._index(child, depth + 1)
+        self._subtree[code] = frozenset(codes)
+        return self._subtree[code]
+
+    def subtree_codes(self, code: int) -> frozenset[int]:
+        """``code`` and every code below it in the tree."""
+        return self._subtree[int(code)]
+
+    def ancestors(self, code: int) -> list[int]:
+        """Codes of the rows above ``code``, nearest first."""
+        out = []
+        node = self._nodes[int(code)].parent
+        while node is not None and int(node.code) in self._nodes:
+            out.append(int(node.code))
+            node = node.parent
+        return out
+
+    def node(self, code: int) -> Any:
+        """The node of ``code``."""
+        return self._nodes[int(code)]
+
+    @property
+    def top_codes(self) -> list[int]:
+        """Codes of the top rows, in tree order (empty until there is a hierarchy)."""
+        return list(self._top)
+
+    @property
+    def nodes(self) -> dict[int, Any]:
+        """Every node by code (a copy; empty until there is a hierarchy)."""
+        return dict(self._nodes)
+
+    def row(self, code: int) -> _Row:
+        """The row of ``code`` (its ``check`` and ``expand`` buttons, its ``label``)."""
+        code = int(code)
+        row = self._rows.get(code)
+        if row is None:
+            row = self._rows[code] = _Row(self._nodes[code], self._depth[code], self)
+        return row
+
+    # --- expansion -------------------------------------------------------------------------------------
+    def toggle_expanded(self, code: int) -> None:
+        """Open or close the branch under ``code``."""
+        self._expanded ^= {int(code)}
+        self.render()
+
+    def expand_to(self, code: int) -> None:
+        """Open every ancestor of ``code`` so its row is visible."""
+        if int(code) in self._nodes:
+            self._expanded.update(self.ancestors(code))
+        self.render()
+
+    def expand_all(self) -> None:
+        """Open every branch."""
+        self._expanded = {code for code, node in self._nodes.items() if node.children}
+        self.render()
+
+    def collapse_all(self) -> None:
+        """Close every branch."""
+        self._expanded = set()
+        self.render()
+
+    @property
+    def expanded(self) -> frozenset[int]:
+        """Codes of the open branches."""
+        return frozenset(self._expanded)
+
+    # --- rendering ---------------------------------------------------------------------------------------
+    def visible_codes(self) -> list[int]:
+        """Codes of the rows shown: the search hits, or the top rows and the open branches."""
+        query = self.search.value.strip().lower()
+        if query:
+            hits = []
+            for code in self._nodes:
+                name = self._name_of(code).lower()
+                if query in name.replace("_", " ") or query in name or query in str(code):
+                    hits.append(code)
+                    if len(hits) >= self.max_search_results:
+                        break
+            return hits
+        out: list[int] = []
+
+        def visit(codes: list[int]) -> None:
+            for code in codes:
+                out.append(code)
+                if code in self._expanded:
+                    visit([int(c.code) for c in self._nodes[code].children])
+
+        visit(self._top)
+        return out
+
+    def render(self) -> None:
+        """Redraw the visible rows from the owner's callbacks."""
+        with self.lock:
+            if self.root is None:
+                return
+            searching = bool(self.search.value.strip())
+            rows = []
+            for code in self.visible_codes():
+                row = self.row(code)
+                mark = self._mark_of(code)
+                row.check.description = MARKS[mark]
+                for name in MARKS:
+                    row.check.remove_class(f"wce-{name}")
+                row.check.add_class(f"wce-{mark}")
+                row.check.disabled = bool(self._disabled_of(code))
+                if row.node.children:
+                    row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
+                row.layout.margin = "0" if searching else f"0 0 0 {16 * self._depth[code]}px"
+                row.label.value = self._label_of(code)
+                rows.append(row)
+            if not rows:
+                rows = [w.HTML("<i>no crop type matches</i>")]
+            self.tree_box.children = rows
 
 
 class CropTypePicker(StateWidget):
     """Pick crop types from the legend tree; optionally group them into new labels.
+
+    Two selection modes: in ``"Include"`` mode the ticked classes are the crop filter
+    (``state.ewoc_codes``); in ``"Drop"`` mode the ticked classes are left out: the filter becomes every
+    code of the collections found (``state.class_counts``) except the dropped ones and their
+    descendants. Each mode keeps its own ticks; the filter follows the mode shown.
 
     Parameters
     ----------
@@ -66,6 +275,12 @@ class CropTypePicker(StateWidget):
     croptypes : pandas.DataFrame
         The selection as the RDM demo notebook's ``CropTypePicker`` returns it: indexed by ``ewoc_code``
         with columns ``new_label`` and ``original_label``.
+    selected : set of int
+        The codes ticked in Include mode.
+    dropped : set of int
+        The codes ticked in Drop mode.
+    mode_toggle : ipywidgets.ToggleButtons
+        ``"Include"`` / ``"Drop"``; also settable through :attr:`mode`.
     ready : bool
         Whether the legend is there and the tree is drawn.
     """
@@ -75,26 +290,20 @@ class CropTypePicker(StateWidget):
         super().__init__(state, **kwargs)
         self.add_class("wce-crop-picker")
         self.legend: Any = None
-        self.root: Any = None
-        self.max_search_results = max_search_results
-        self._nodes: dict[int, Any] = {}
-        self._depth: dict[int, int] = {}
-        self._subtree: dict[int, frozenset[int]] = {}
-        self._top: list[int] = []
         self.selected: set[int] = {int(c) for c in self.state.ewoc_codes}
-        self._expanded: set[int] = set()
-        self._rows: dict[int, _Row] = {}
+        self.dropped: set[int] = set()
         self._counts: dict[int, int] = {}
-
-        self.search = w.Text(placeholder="search crop types\u2026", layout=w.Layout(width="100%"),
-                             continuous_update=True)
-        self.search.add_class("wce-crop-search")
-        self.search.observe(lambda _: self._render(), "value")
-        self.tree_box = w.VBox(layout=w.Layout(max_height="320px", overflow="auto", width="100%",
-                                               border="1px solid #ddd"))
-        self.tree_box.add_class("wce-crop-tree")
+        self.tree = LegendTree(on_toggle=self.toggle, mark_of=self.node_state, label_of=self._row_label,
+                               max_search_results=max_search_results, lock=self._render_lock,
+                               layout=w.Layout(width="100%"))
+        self.search, self.tree_box = self.tree.search, self.tree.tree_box
+        self.mode_toggle = w.ToggleButtons(options=list(SELECTION_MODES), value="Include",
+                                           tooltips=["tick the classes to keep", "tick the classes to leave out"],
+                                           style={"button_width": "80px"})
+        self.mode_toggle.add_class("wce-crop-mode")
+        self.mode_toggle.observe(self._on_mode, "value")
         self.clear_button = w.Button(description="Clear", icon="times", layout=w.Layout(width="auto"))
-        self.clear_button.on_click(lambda _: self.set_selection([]))
+        self.clear_button.on_click(lambda _: self.clear())
         self.group_name = w.Text(placeholder="new label", layout=w.Layout(width="45%"))
         self.group_name.add_class("wce-group-name")
         self.group_button = w.Button(description="Group", tooltip="give the selected classes this label",
@@ -107,8 +316,8 @@ class CropTypePicker(StateWidget):
         self.summary.add_class("wce-crop-summary")
         self.children = [
             w.HTML("<b>Crop types</b>"),
-            self.search,
-            self.tree_box,
+            self.mode_toggle,
+            self.tree,
             w.HBox([self.group_name, self.group_button, self.ungroup_button]),
             w.HBox([self.summary, self.clear_button], layout=w.Layout(justify_content="space-between")),
         ]
@@ -127,99 +336,137 @@ class CropTypePicker(StateWidget):
     @property
     def ready(self) -> bool:
         """Whether the legend is there and the tree is drawn."""
-        return self.root is not None
+        return self.tree.ready
+
+    @property
+    def root(self) -> Any:
+        """The legend tree's root node (``None`` until the legend is there)."""
+        return self.tree.root
 
     def _on_legend(self, change: dict | None = None) -> None:
         legend = self.state.legend
         if legend is not None:
             self._set_legend(legend)
         elif self.state.legend_status == "error":
-            with self._render_lock:
-                self.tree_box.children = [w.HTML(
-                    "<span class='wce-crop-error' style='color:#b71c1c'>Crop types unavailable: "
-                    f"{html.escape(self.state.legend_message)}</span>")]
+            self.tree.show_message("<span class='wce-crop-error' style='color:#b71c1c'>Crop types unavailable: "
+                                   f"{html.escape(self.state.legend_message)}</span>")
         else:
-            with self._render_lock:
-                if self.root is None:
-                    self.tree_box.children = [w.HTML("<i class='wce-crop-loading'>loading legend\u2026</i>")]
+            self.tree.show_message("<i class='wce-crop-loading'>loading legend\u2026</i>")
 
     def _set_legend(self, legend: Any) -> None:
         with self._render_lock:
-            if self.root is not None:
+            if self.tree.ready:
                 return
-            root = legend.tree()
-            for node in root.children:
-                self._index(node, 0)
-            self._top = [int(n.code) for n in root.children]
-            self.legend, self.root = legend, root
+            self.legend = legend
+            self.tree.set_root(legend.tree())
         self._render()
 
-    # --- tree bookkeeping --------------------------------------------------------------------------
-    def _index(self, node: Any, depth: int) -> frozenset[int]:
-        code = int(node.code)
-        self._nodes[code] = node
-        self._depth[code] = depth
-        codes = {code}
-        for child in node.children or []:
-            codes |= self._index(child, depth + 1)
-        self._subtree[code] = frozenset(codes)
-        return self._subtree[code]
-
+    # --- tree bookkeeping (delegated to the tree) --------------------------------------------------
     def subtree_codes(self, code: int) -> frozenset[int]:
         """``code`` and every code below it in the legend tree."""
-        return self._subtree[int(code)]
+        return self.tree.subtree_codes(code)
 
     @property
     def top_codes(self) -> list[int]:
         """Codes of the legend's top-level classes, in tree order (empty until the legend is there)."""
-        return list(self._top)
+        return self.tree.top_codes
 
     @property
     def nodes(self) -> dict[int, Any]:
         """Every legend node by code (a copy; empty until the legend is there)."""
-        return dict(self._nodes)
+        return self.tree.nodes
 
     def row(self, code: int) -> _Row:
         """The tree row of ``code`` (its ``check`` and ``expand`` buttons, its ``label``)."""
-        return self._row(int(code))
-
-    def node_state(self, code: int) -> str:
-        """``"checked"``, ``"unchecked"`` or ``"partial"`` (some but not all of the subtree selected)."""
-        subtree = self._subtree[int(code)]
-        n = len(subtree & self.selected)
-        if n == 0:
-            return "unchecked"
-        return "checked" if n == len(subtree) else "partial"
-
-    # --- user actions --------------------------------------------------------------------------------
-    def toggle(self, code: int) -> None:
-        """Select the whole subtree of ``code``, or deselect it when it is fully selected."""
-        subtree = self._subtree[int(code)]
-        if subtree <= self.selected:
-            self.set_selection(self.selected - subtree)
-        else:
-            self.set_selection(self.selected | subtree)
+        return self.tree.row(code)
 
     def toggle_expanded(self, code: int) -> None:
         """Open or close the branch under ``code``."""
-        code = int(code)
-        self._expanded ^= {code}
-        self._render()
+        self.tree.toggle_expanded(code)
 
     def expand_to(self, code: int) -> None:
         """Open every ancestor of ``code`` so its row is visible."""
-        node = self._nodes[int(code)].parent if int(code) in self._nodes else None
-        while node is not None and int(node.code) in self._nodes:
-            self._expanded.add(int(node.code))
-            node = node.parent
-        self._render()
+        self.tree.expand_to(code)
+
+    def node_state(self, code: int) -> str:
+        """``"checked"``, ``"unchecked"`` or ``"partial"`` (some but not all of the subtree ticked) in the
+        current mode; a fully ticked subtree is ``"dropped"`` in Drop mode."""
+        subtree = self.tree.subtree_codes(code)
+        ticked = self.dropped if self.mode == "Drop" else self.selected
+        n = len(subtree & ticked)
+        if n == 0:
+            return "unchecked"
+        if n < len(subtree):
+            return "partial"
+        return "dropped" if self.mode == "Drop" else "checked"
+
+    # --- modes -------------------------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        """``"Include"`` or ``"Drop"``: what ticking a class means (setting it switches the filter)."""
+        return self.mode_toggle.value
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in SELECTION_MODES:
+            raise ValueError(f"mode must be one of {SELECTION_MODES}, not {value!r}")
+        self.mode_toggle.value = value
+
+    def _on_mode(self, change: dict | None = None) -> None:
+        self._push()
+
+    def drop_filter_codes(self) -> list[int]:
+        """The code filter of Drop mode: every code of ``state.class_counts`` except the dropped ones
+        (empty when nothing is dropped or no counts are there yet)."""
+        if not self.dropped or self.state.class_counts is None:
+            return []
+        present = self.state.counts_by_code(unfiltered=True)
+        return sorted(set(present) - self.dropped)
+
+    # --- user actions --------------------------------------------------------------------------------
+    def toggle(self, code: int) -> None:
+        """Tick the whole subtree of ``code`` in the current mode, or untick it when it is fully ticked."""
+        subtree = self.tree.subtree_codes(code)
+        ticked = self.dropped if self.mode == "Drop" else self.selected
+        codes = ticked - subtree if subtree <= ticked else ticked | subtree
+        if self.mode == "Drop":
+            self.set_dropped(codes)
+        else:
+            self.set_selection(codes)
 
     def set_selection(self, codes: Any) -> None:
-        """Replace the selection (and push it to the state)."""
+        """Replace the Include ticks (and push them to the state when in Include mode)."""
         self.selected = {int(c) for c in codes}
+        self._push()
+
+    def set_dropped(self, codes: Any) -> None:
+        """Replace the Drop ticks (and push the resulting filter to the state when in Drop mode).
+
+        Dropping every class of the collections found is refused with a message (an empty filter would
+        mean "every crop").
+        """
+        codes = {int(c) for c in codes}
+        present = set(self.state.counts_by_code(unfiltered=True))
+        if codes and present and present <= codes:
+            self.summary.value = "<span style='color:#b71c1c'>Cannot drop every class of the collections found.</span>"
+            return
+        self.dropped = codes
+        self._push()
+
+    def clear(self) -> None:
+        """Untick everything in the current mode."""
+        if self.mode == "Drop":
+            self.set_dropped([])
+        else:
+            self.set_selection([])
+
+    def _push(self) -> None:
+        """Write the current mode's filter (and the grouping of the still selected codes) to the state."""
+        codes = self.drop_filter_codes() if self.mode == "Drop" else sorted(self.selected)
         grouping = {c: lab for c, lab in self.state.grouping.items() if int(c) in self.selected}
         with self._sync(), self.state.hold_trait_notifications():
-            self.state.ewoc_codes = sorted(self.selected)
+            if list(self.state.ewoc_codes) != codes:
+                self.state.ewoc_codes = codes
             if grouping != dict(self.state.grouping):
                 self.state.grouping = grouping
         self._render()
@@ -243,98 +490,74 @@ class CropTypePicker(StateWidget):
             self.state.grouping = grouping
         self._render()
 
-    @property
-    def croptypes(self) -> pd.DataFrame:
-        """The selection: index ``ewoc_code``; columns ``new_label`` and ``original_label``."""
-        codes = sorted(self.selected)
+    def _frame(self, codes: list[int]) -> pd.DataFrame:
         if self.legend is None:  # not loaded yet: name the codes by themselves
             original = [f"unknown ({c})" for c in codes]
         else:
             original = list(self.legend.labels(codes)) if codes else []
         grouping = {int(k): v for k, v in self.state.grouping.items()}
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {"new_label": [grouping.get(c, lab) for c, lab in zip(codes, original, strict=True)], "original_label": original},
             index=pd.Index(codes, name="ewoc_code", dtype="int64"),
         )
-        return frame
+
+    @property
+    def croptypes(self) -> pd.DataFrame:
+        """The Include selection: index ``ewoc_code``; columns ``new_label`` and ``original_label``."""
+        return self._frame(sorted(self.selected))
+
+    @property
+    def dropped_croptypes(self) -> pd.DataFrame:
+        """The Drop ticks: index ``ewoc_code``; columns ``new_label`` and ``original_label``."""
+        return self._frame(sorted(self.dropped))
 
     # --- state -> widget -------------------------------------------------------------------------------
     def _on_state_codes(self, change: dict | None = None) -> None:
         if self._syncing:
             return
+        if change is not None and change.get("name") == "grouping":
+            self._render()
+            return
+        # A filter set elsewhere is an Include selection: show it as such.
         self.selected = {int(c) for c in self.state.ewoc_codes}
+        if self.mode == "Drop" and list(self.state.ewoc_codes) != self.drop_filter_codes():
+            with self._sync():
+                self.mode_toggle.value = "Include"
         self._render()
 
     def _on_counts(self, change: dict | None = None) -> None:
         # Every class's totals over the space / time / access search, whatever is ticked: counts filtered
         # by the selection would show (0) for every class not ticked.
         self._counts = self.state.counts_by_code(unfiltered=True)
-        self._render()
+        if self.mode == "Drop" and self.dropped:
+            self._push()  # the filter is "every code found but the dropped": follow the codes found
+        else:
+            self._render()
 
     # --- rendering ---------------------------------------------------------------------------------------
-    def _visible_codes(self) -> list[int]:
-        query = self.search.value.strip().lower()
-        if query:
-            hits = []
-            for code, node in self._nodes.items():
-                if query in str(node.label).lower().replace("_", " ") or query in str(node.label).lower() \
-                        or query in str(code):
-                    hits.append(code)
-                    if len(hits) >= self.max_search_results:
-                        break
-            return hits
-        out: list[int] = []
-
-        def visit(codes: list[int]) -> None:
-            for code in codes:
-                out.append(code)
-                if code in self._expanded:
-                    visit([int(c.code) for c in self._nodes[code].children])
-
-        visit(self._top)
-        return out
-
-    def _row(self, code: int) -> _Row:
-        row = self._rows.get(code)
-        if row is None:
-            row = self._rows[code] = _Row(self._nodes[code], self._depth[code], self)
-        return row
-
     def _count_of(self, code: int) -> int | None:
         if self.state.class_counts is None:
             return None
-        return sum(self._counts.get(c, 0) for c in self._subtree[code])
+        return sum(self._counts.get(c, 0) for c in self.tree.subtree_codes(code))
+
+    def _row_label(self, code: int) -> str:
+        count = self._count_of(code)
+        count_html = "" if count is None else f" <span style='color:#666'>({count:,})</span>"
+        label = {int(k): v for k, v in self.state.grouping.items()}.get(int(code))
+        group_html = f" <span style='color:#6a1b9a'>&rarr; {html.escape(label)}</span>" if label else ""
+        return f"{html.escape(str(self.tree.node(code).label))}{count_html}{group_html}"
 
     def _render(self) -> None:
         with self._render_lock:
-            if self.root is None:  # the legend is not there yet: _on_legend shows why
-                return
-            marks = {"checked": CHECKED, "unchecked": UNCHECKED, "partial": PARTIAL}
+            self.tree.render()
             grouping = {int(k): v for k, v in self.state.grouping.items()}
-            searching = bool(self.search.value.strip())
-            rows = []
-            for code in self._visible_codes():
-                row = self._row(code)
-                node_state = self.node_state(code)
-                row.check.description = marks[node_state]
-                for name in ("checked", "unchecked", "partial"):
-                    row.check.remove_class(f"wce-{name}")
-                row.check.add_class(f"wce-{node_state}")
-                if row.node.children:
-                    row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
-                row.layout.margin = "0" if searching else f"0 0 0 {16 * self._depth[code]}px"
-                count = self._count_of(code)
-                count_html = "" if count is None else f" <span style='color:#666'>({count:,})</span>"
-                group_html = (f" <span style='color:#6a1b9a'>&rarr; {html.escape(grouping[code])}</span>"
-                              if code in grouping else "")
-                row.label.value = f"{html.escape(str(row.node.label))}{count_html}{group_html}"
-                rows.append(row)
-            if not rows:
-                rows = [w.HTML("<i>no crop type matches</i>")]
-            self.tree_box.children = rows
-            n = len(self.selected)
+            n, d = len(self.selected), len(self.dropped)
             groups = sorted(set(grouping.values()))
-            self.summary.value = (
-                "every crop type (no filter)" if n == 0 else
-                f"{n} class{'es' if n != 1 else ''} selected" + (f"; groups: {html.escape(', '.join(groups))}" if groups else "")
-            )
+            if self.mode == "Drop":
+                text = ("nothing dropped (no filter)" if d == 0 else
+                        f"{d} class{'es' if d != 1 else ''} dropped")
+            else:
+                text = ("every crop type (no filter)" if n == 0 else
+                        f"{n} class{'es' if n != 1 else ''} selected"
+                        + (f"; groups: {html.escape(', '.join(groups))}" if groups else ""))
+            self.summary.value = text

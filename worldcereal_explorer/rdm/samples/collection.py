@@ -21,7 +21,7 @@ from .layout import FileLayout, _pyarrow_error, open_parquet
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_may_match
 from .query import OPTIONAL_STANDARD_COLUMNS, SampleQuery
 
-__all__ = ["CollectionResult", "read_samples_from_url", "ref_id_from_url", "sample_file_url"]
+__all__ = ["CollectionResult", "read_samples_from_reader", "read_samples_from_url", "ref_id_from_url", "sample_file_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,17 @@ def read_samples_from_url(
         scope = transport.scope(f"reading the samples of collection {ref_id}", download=True)
     scope.check()
     reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=request_slots)
+    return read_samples_from_reader(reader, query, ref_id=ref_id, row_groups=row_groups)
+
+
+def read_samples_from_reader(reader: Any, query: SampleQuery, *, ref_id: str,
+                             row_groups: Sequence[int] | None = None) -> CollectionResult:
+    """Read the samples matching ``query`` from a random-access reader of a (Geo)Parquet file.
+
+    ``reader`` is an :class:`~worldcereal_explorer.rdm.range_reader.HttpRangeReader` or anything with the
+    same ``open``/``read_at``/``prefetch``/``size`` interface (a local file, see :mod:`.local`).
+    """
+    url = reader.url
     parquet, metadata, layout = open_parquet(reader, ref_id)
     names = requested_names(layout, query, ref_id)
     try:
