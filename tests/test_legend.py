@@ -111,7 +111,9 @@ def test_garbage_is_not_cached(tmp_path):
 def test_translate_and_unknown_codes(shared_data):
     legend = load_legend(shared_data / "legend" / "WorldCereal_LC_CT_legend.csv")
     table = translate_ewoc_codes([1101060000, 1101010001, *CODES_MISSING_FROM_LEGEND], legend=legend)
-    assert list(table.columns) == ["label_full", "level_1", "level_2", "level_3", "level_4", "level_5", "definition"]
+    assert list(table.columns) == [
+        "label_full", "level_1", "level_2", "level_3", "level_4", "level_5", "sampling_label", "definition"]
+    assert table.loc[1101010001, "sampling_label"] == "wheat"
     assert table.index.name == "ewoc_code"
     assert table.loc[1101060000, "label_full"] == "maize"
     assert table.loc[1101060000, "definition"] == "Zea mays"

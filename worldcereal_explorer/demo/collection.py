@@ -166,7 +166,7 @@ def _record(info: CollectionInfo, gdf: gpd.GeoDataFrame, stats: _Stats, *, rng: 
         confidence_irr=info.confidence[2],
         ewoc_codes=[c for c, _ in stats.ewoc],
         irr_codes=sorted(c for c, _ in stats.irr),
-        spatial_extent=BBox(*_bounds(gdf)),
+        bbox=BBox(*_bounds(gdf)),
         temporal_extent=(first.strftime("%Y-%m-%dT00:00:00"), last.strftime("%Y-%m-%dT00:00:00")),
         additional_data="",
         last_modified=modified,

@@ -423,6 +423,11 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
             who = "you are not logged in (private and restricted collections are only listed for their owners)"
         else:
             name = getattr(provider, "username", None)
+            if not name:  # a bare token (e.g. $WORLDCEREAL_RDM_TOKEN): its claims still say whose it is
+                from .auth.tokens import unverified_claims
+
+                claims = unverified_claims(self._current_token())
+                name = claims.get("preferred_username") or claims.get("name") or claims.get("sub")
             who = f"you are logged in as {name!r}" if name else "requests carry an access token (user unknown)"
         return (f"no private or restricted collection found for this search: {who}; the search returned "
                 f"{non_public_found} non-public collection(s). Check the area, the dates and the crop codes, "

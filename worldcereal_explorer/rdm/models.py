@@ -290,3 +290,7 @@ class Collection:
             for k, v in (line.split(": ", 1) for line in self.metadata_lines())
         )
         return f"<div class='wce-collection'><b>RDM collection</b><table>{rows}</table></div>"
+
+
+#: The reference client's name for a collection object (ours is richer; see :class:`Collection`).
+RdmCollection = Collection

@@ -1,4 +1,4 @@
-"""Map: draw a rectangle or polygon (or type N/E/S/W), see collection extents and the samples."""
+"""Map: draw a rectangle or polygon, upload an AOI file (or type N/E/S/W), see collection extents and samples."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shapely.geometry import mapping, shape
 from ..state import RdmQueryState
 from ._base import StateWidget
 from .samples_layer import SamplesLayer, fit_view
+from .ui_map import AoiSelection, AoiUpload
 
 _QUERY_STYLE = {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05, "dashArray": "6 4"}
 _DRAW_STYLE = {"shapeOptions": {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05}}
@@ -28,8 +29,9 @@ class BBoxMap(StateWidget):
     """An ipyleaflet map bound to ``state.bbox``/``state.polygon`` plus typed W/S/E/N fields.
 
     Drawing a rectangle sets ``state.bbox``; drawing a polygon sets ``state.polygon`` (and ``bbox`` to its
-    bounds); typing in a field sets ``state.bbox`` and drops any polygon; deleting the drawing clears
-    both. Changes made to the state elsewhere move the fields and the outline. Matching collections are
+    bounds); uploading an AOI file (:class:`~.ui_map.AoiUpload`: GeoPackage, zipped Shapefile, GeoParquet,
+    GeoJSON; one feature or the union of several) sets ``state.polygon`` (and ``bbox``); typing in a field
+    sets ``state.bbox`` and drops any polygon; deleting the drawing clears both. Changes made to the state elsewhere move the fields and the outline. Matching collections are
     drawn as outlines (selected ones highlighted) and the fetched samples through :class:`SamplesLayer`.
 
     Parameters
@@ -75,10 +77,12 @@ class BBoxMap(StateWidget):
         self.clear_button.on_click(lambda _: self.clear())
         self.bbox_fields = w.HBox([self.west, self.south, self.east, self.north, self.clear_button],
                                   layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.upload = AoiUpload(description="Upload AOI")
+        self.upload.on_select(self._on_upload)
         self.extent_info = w.HTML()
         self.extent_info.add_class("wce-extent-hover")
         self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
-        children = [self.bbox_fields, self.map, self.extent_info]
+        children = [self.bbox_fields, self.upload, self.map, self.extent_info]
         if self.samples_layer is not None:
             children.append(self.samples_layer)
         self.children = children
@@ -94,8 +98,10 @@ class BBoxMap(StateWidget):
 
     # --- widget -> state ------------------------------------------------------------------------------
     def clear(self) -> None:
-        """Remove the spatial filter (and the drawing)."""
+        """Remove the spatial filter (and the drawing, and the uploaded file's choices)."""
         self.draw.clear()
+        self.upload.reset()
+        self.upload.show_message("")
         with self.state.hold_trait_notifications():
             self.state.polygon = None
             self.state.bbox = None
@@ -114,6 +120,17 @@ class BBoxMap(StateWidget):
             self.state.bbox = bounds
         # The outline layer shows the query from now on; a second copy from the draw tool would linger.
         self.draw.clear()
+        self.upload.reset()
+
+    def _on_upload(self, selection: AoiSelection) -> str:
+        """An uploaded (and chosen) shape becomes the query polygon; the outline layer draws it."""
+        geometry = selection.geometry
+        bounds = tuple(float(v) for v in geometry.bounds)
+        with self.state.hold_trait_notifications():
+            self.state.polygon = mapping(geometry)
+            self.state.bbox = bounds
+        self.zoom_to(bounds)
+        return f"query area set to {selection.choice} (bbox {', '.join(f'{v:.4f}' for v in bounds)})"
 
     def _on_field(self, change: dict) -> None:
         if self._syncing:
@@ -122,6 +139,7 @@ class BBoxMap(StateWidget):
         with self._sync(), self.state.hold_trait_notifications():
             self.state.polygon = None
             self.state.bbox = values
+        self.upload.reset()
         self._show_query()
         try:
             extent = self.state.spatial_extent()
