@@ -106,12 +106,14 @@ def test_drop_mode_grouping_and_clear(make_picker):
     picker.tick([CEREALS, OILSEEDS])  # Include (the first mode)
     picker.selection_mode.value = "Drop"  # the toggle buttons drive the selection's mode
     assert picker.mode == "Drop" and "drop" in picker.title.value
-    assert picker.tree.row(CEREALS).check.disabled  # included: locked in Drop mode
-    assert picker.tree.row(CEREALS).check.description == PARTIAL or UNCHECKED
+    cereals = picker.tree.row(CEREALS)
+    assert cereals.check.disabled and cereals.check.description == UNCHECKED  # included: locked in Drop mode
+    assert "(included)" in cereals.label.value
     picker.tree.expand_to(RICE)
     picker.tree.row(RICE).check.click()
     assert picker.selection.drop == [RICE] and picker.tree.row(RICE).check.description == DROPPED
     picker.mode = "Include"
+    assert "(dropped)" in picker.tree.row(RICE).label.value and picker.tree.row(RICE).check.disabled
     picker.group([CEREALS, OILSEEDS], "field_crops")
     frame = picker.apply_selection()
     assert RICE not in frame.index  # included and dropped: dropped
@@ -145,8 +147,8 @@ def test_sample_df_counts_and_threshold(make_picker, demo_samples):
     assert set().union(*picker.picker_tree.codes.values()) == set(counts.index)
     for code, classes in picker.picker_tree.codes.items():
         assert picker.picker_tree.counts[code] == sum(counts.get(c, 0) for c in classes)
-    some = int(counts.index[0])
-    assert f"({int(counts.iloc[0]):,} samples)" in picker.tree.row(some).label.value
+    leaf = next(int(c) for c in counts.index if not picker.tree.node(c).children)
+    assert f"({int(counts[leaf]):,} samples)" in picker.tree.row(leaf).label.value
     threshold = int(counts.sort_values().iloc[len(counts) // 2])
     trimmed = make_picker(sample_df=demo_samples, count_threshold=threshold)
     shown = set(trimmed.picker_tree.codes)

@@ -122,12 +122,13 @@ def _cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("worldcereal-explorer")) / "legend"
 
 
-def _download(url: str, timeout: float, transport: Any) -> bytes:
+def _download(url: str, timeout: float, transport: Any, retries: int = 2) -> bytes:
     from ..rdm.http import HttpPolicy, HttpTransport, redact
 
     own = transport is None
     if own:
-        transport = HttpTransport(HttpPolicy(connect_timeout=min(5.0, timeout), read_timeout=timeout, retries=2))
+        transport = HttpTransport(
+            HttpPolicy(connect_timeout=min(5.0, timeout), read_timeout=timeout, retries=retries))
     try:
         response = transport.request(url, scope=transport.scope("legend download", deadline_s=2 * timeout))
     finally:
@@ -169,9 +170,10 @@ def _load(
     if not refresh and cached.is_file() and (time.time() - cached.stat().st_mtime) < ttl_s:
         return parse(cached.read_bytes(), name)
     failures: list[tuple[str, Exception]] = []
+    retries = 2 if len(urls) == 1 else 1  # with several hosts, move on to the next one sooner
     for url in urls:
         try:
-            content = _download(url, timeout, transport)
+            content = _download(url, timeout, transport, retries)
             legend = parse(content, url)  # parse before caching: never cache garbage
         except (RdmError, LegendError) as exc:
             failures.append((url, exc))

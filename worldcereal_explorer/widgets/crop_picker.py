@@ -169,10 +169,24 @@ class LegendTree(w.VBox):
     def row(self, code: int) -> _Row:
         """The row of ``code`` (its ``check`` and ``expand`` buttons, its ``label``)."""
         code = int(code)
-        row = self._rows.get(code)
-        if row is None:
-            row = self._rows[code] = _Row(self._nodes[code], self._depth[code], self)
-        return row
+        with self.lock:
+            row = self._rows.get(code)
+            if row is None:
+                row = self._rows[code] = _Row(self._nodes[code], self._depth[code], self)
+                self._paint(code, row)  # up to date even before it is shown
+            return row
+
+    def _paint(self, code: int, row: _Row) -> None:
+        mark = self._mark_of(code)
+        row.check.description = MARKS[mark]
+        for name in MARKS:
+            row.check.remove_class(f"wce-{name}")
+        row.check.add_class(f"wce-{mark}")
+        row.check.disabled = bool(self._disabled_of(code))
+        if row.node.children:
+            row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
+        row.layout.margin = "0" if self.search.value.strip() else f"0 0 0 {16 * self._depth[code]}px"
+        row.label.value = self._label_of(code)
 
     # --- expansion -------------------------------------------------------------------------------------
     def toggle_expanded(self, code: int) -> None:
@@ -230,20 +244,10 @@ class LegendTree(w.VBox):
         with self.lock:
             if self.root is None:
                 return
-            searching = bool(self.search.value.strip())
             rows = []
             for code in self.visible_codes():
                 row = self.row(code)
-                mark = self._mark_of(code)
-                row.check.description = MARKS[mark]
-                for name in MARKS:
-                    row.check.remove_class(f"wce-{name}")
-                row.check.add_class(f"wce-{mark}")
-                row.check.disabled = bool(self._disabled_of(code))
-                if row.node.children:
-                    row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
-                row.layout.margin = "0" if searching else f"0 0 0 {16 * self._depth[code]}px"
-                row.label.value = self._label_of(code)
+                self._paint(code, row)
                 rows.append(row)
             if not rows:
                 rows = [w.HTML("<i>no crop type matches</i>")]
@@ -485,7 +489,7 @@ class CropTypePicker(StateWidget):
         self._set_grouping({**{int(k): v for k, v in self.state.grouping.items()}, **dict.fromkeys(codes, name)})
         self.group_name.value = ""
 
-    def _set_grouping(self, grouping: dict[int, str]) -> None:
+    def _set_grouping(self, grouping: dict[Any, str]) -> None:
         with self._sync():
             self.state.grouping = grouping
         self._render()

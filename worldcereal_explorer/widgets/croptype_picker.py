@@ -342,7 +342,7 @@ class CropTypePicker(w.VBox):
         self.selection = CropTypeSelection(mode=self.selection_modes[0])
         self.selection_mode = w.ToggleButtons(options=self.selection_modes, value=self.selection_modes[0])
         self.selection_mode.add_class("wce-crop-mode")
-        self._mode_link = traitlets.link((self.selection, "mode"), (self.selection_mode, "value"))
+        self._mode_link: Any = traitlets.link((self.selection, "mode"), (self.selection_mode, "value"))
         if len(self.selection_modes) < 2:
             self.selection_mode.layout.display = "none"
         self.title = w.HTML()
@@ -413,7 +413,7 @@ class CropTypePicker(w.VBox):
             if self.sample_counts is not None:
                 present = {int(c) for c in self.sample_counts.index}
                 codes = present if codes is None else codes & present
-                counts = {int(k): int(v) for k, v in self.sample_counts.items()}
+                counts = {int(k): int(v) for k, v in self.sample_counts.items()}  # type: ignore[call-overload]
             self.picker_tree = build_picker_tree(legend, codes, counts, self.count_threshold)
             self.legend = legend
             self.tree.set_root(self.picker_tree.root)
@@ -469,12 +469,15 @@ class CropTypePicker(w.VBox):
             n = len(tree.codes[code] - {code})
             text += f" <span style='color:#666'>({n} subclasses)</span>"
         if code in set(self.selection.ticked(self._other())):
-            colour = "#b71c1c" if self._other() == "Drop" else "#1b5e20"
-            text += f" <span style='color:{colour}'>({self._other().lower()}d)</span>"
-        label = self.selection.labels.get(code)
+            colour, word = ("#b71c1c", "dropped") if self._other() == "Drop" else ("#1b5e20", "included")
+            text += f" <span style='color:{colour}'>({word})</span>"
+        label = self._labels().get(code)
         if label and self.selection.mode == "Include":
             text += f" <span style='color:#6a1b9a'>&rarr; {html.escape(label)}</span>"
         return text
+
+    def _labels(self) -> dict[int, str]:
+        return {int(k): str(v) for k, v in self.selection.labels.items()}
 
     # --- user actions ---------------------------------------------------------------------------------------
     @property
@@ -524,11 +527,12 @@ class CropTypePicker(w.VBox):
         missing = [c for c in codes if c not in set(self.selection.include)]
         if missing:
             raise BadParameterError(f"only included (ticked) classes can be grouped; not ticked: {missing}")
-        self.selection.labels = {**self.selection.labels, **dict.fromkeys(codes, name)}
+        labels: dict[Any, str] = {**self._labels(), **dict.fromkeys(codes, name)}
+        self.selection.labels = labels
 
     def group_ticked(self, new_label: str) -> None:
         """Give every included, not yet grouped node the label ``new_label`` (the Group button)."""
-        codes = [c for c in self.selection.include if c not in self.selection.labels]
+        codes = [c for c in self.selection.include if c not in self._labels()]
         if not (new_label or "").strip() or not codes:
             self.summary.value = ("<span style='color:#b71c1c'>Tick classes to include and type a new label "
                                   "first.</span>")
@@ -576,7 +580,8 @@ class CropTypePicker(w.VBox):
             raise BadParameterError("the legend is not loaded yet; wait for the crop types to show")
         codes_of = self.picker_tree.codes
         dropped = {c: self.name_of(t) for t in self.selection.drop for c in codes_of.get(t, ())}
-        included = {c: self.selection.labels.get(t, self.name_of(t))
+        labels = self._labels()
+        included = {c: labels.get(t, self.name_of(t))
                     for t in self.selection.include for c in codes_of.get(t, ()) if c not in dropped}
         if "Include" in self.selection_modes and not included:
             raise BadParameterError("No crop types selected to include: tick classes in Include mode, then Apply.")
@@ -621,10 +626,9 @@ class CropTypePicker(w.VBox):
         if loader is not None:
             loader.unobserve_all()
             loader.close()
-        link = getattr(self, "_mode_link", None)
+        link, self._mode_link = getattr(self, "_mode_link", None), None
         if link is not None:
             link.unlink()
-            self._mode_link = None
         super().close()
 
 

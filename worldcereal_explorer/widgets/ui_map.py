@@ -261,19 +261,20 @@ def _read_bytes(name: str, data: bytes, *, zipped: bool = False) -> gpd.GeoDataF
             with warnings.catch_warnings():  # "non conformant file extension": the buffer has no name
                 warnings.simplefilter("ignore", RuntimeWarning)
                 layers = pyogrio.list_layers(io.BytesIO(data))
-            geometry_layers = [str(layer) for layer, geometry_type in layers if geometry_type]
+            # by position: a GeoJSON layer is named after the in-memory file, which differs per opening
+            geometry_layers = [(i, str(layer)) for i, (layer, geometry_type) in enumerate(layers) if geometry_type]
             if not geometry_layers:
                 raise _bad_upload(name, f"the {kind} has no layer with geometries")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                frame = pyogrio.read_dataframe(io.BytesIO(data), layer=geometry_layers[0])
+                frame = pyogrio.read_dataframe(io.BytesIO(data), layer=geometry_layers[0][0])
         except BadParameterError:
             raise
         except Exception as exc:  # pyogrio/GDAL errors have no common base class
             raise _bad_upload(name, f"not a readable {kind} ({exc})") from None
         if len(geometry_layers) > 1:
             frame.attrs["wce_note"] = (f"the file has {len(geometry_layers)} layers; the first, "
-                                       f"{geometry_layers[0]!r}, was used")
+                                       f"{geometry_layers[0][1]!r}, was used")
         return frame
     raise _bad_upload(name, "the content is not a GeoPackage, zip archive, GeoParquet or GeoJSON file")
 
@@ -766,7 +767,7 @@ class AoiMap(w.VBox):
         if outputname is None:
             if self.mode != "single":
                 raise BadParameterError("save_gdf needs an outputname in 'multi' mode, e.g. save_gdf(dir, 'fields')")
-            outputname = re.sub(r"[^A-Za-z0-9._ -]+", "_", str(gdf["id"].iloc[0])).strip(" ._") or "aoi"
+            outputname = re.sub(r"[^A-Za-z0-9._-]+", "_", str(gdf["id"].iloc[0])).strip("._") or "aoi"
         name = str(outputname)
         if name.lower().endswith(".gpkg"):
             name = name[:-5]
@@ -774,7 +775,8 @@ class AoiMap(w.VBox):
             raise BadParameterError(f"outputname={outputname!r} is not a plain file name; "
                                     "use letters, digits, '.', '_', '-' and spaces")
         path = Path(output_dir) / f"{name}.gpkg"
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: the temporary name does not end in .gpkg
             gdf.to_file(tmp, driver="GPKG", layer="aoi", engine="pyogrio")
         return path
 
