@@ -135,6 +135,10 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
         self._calls = threading.local()
         self._failing_routes: dict[tuple[str, bool], float] = {}
         self.transport = HttpTransport(policy, token=self._current_token, token_hosts=frozenset({self._rdm_netloc}))
+        # The download routes fail the way the live RDM's do (HTTP 500, sometimes after minutes): one retry,
+        # then the metadata's file URLs, instead of minutes of back-off.
+        self._route_transport = HttpTransport(policy.with_(retries=min(policy.retries, 1)), token=self._current_token,
+                                              token_hosts=frozenset({self._rdm_netloc}))
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -148,8 +152,9 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connection pool (the client reconnects if used again)."""
+        """Close the HTTP connection pools (the client reconnects if used again)."""
         self.transport.close()
+        self._route_transport.close()
 
     @contextlib.contextmanager
     def _call(self, what: str, cancel_event: Any = None, *, download: bool = False,
@@ -259,12 +264,13 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
     def _collection_path(self, ref_id: str, suffix: str = "") -> str:
         return f"/collections/{quote(self._check_ref_id(ref_id), safe='')}{suffix}"
 
-    def _request(self, path_or_url: str, *, params: Any = None, ref_id: str | None = None) -> BufferedResponse:
+    def _request(self, path_or_url: str, *, params: Any = None, ref_id: str | None = None,
+                 transport: HttpTransport | None = None) -> BufferedResponse:
         """GET within the current call scope; map failures to the package's errors; refresh once on 401."""
         url = path_or_url if path_or_url.startswith(("http://", "https://")) else self._url(path_or_url)
         with self._call(f"GET {url}") as scope:
             for attempt in (1, 2):
-                response = self.transport.request(url, scope=scope, params=params)
+                response = (transport or self.transport).request(url, scope=scope, params=params)
                 if (
                     response.status_code == 401
                     and attempt == 1

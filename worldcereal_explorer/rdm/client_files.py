@@ -55,12 +55,14 @@ class FileDownloadsMixin:
 
     if TYPE_CHECKING:  # provided by RdmClient
         transport: HttpTransport
+        _route_transport: HttpTransport
         download_route_timeout: float
         _failing_routes: dict[tuple[str, bool], float]
 
         def _call(self, what: str, cancel_event: Any = None, *, download: bool = False,
                   deadline_s: float | None = None) -> AbstractContextManager[CallScope]: ...
-        def _request(self, path_or_url: str, *, params: Any = None, ref_id: str | None = None) -> BufferedResponse: ...
+        def _request(self, path_or_url: str, *, params: Any = None, ref_id: str | None = None,
+                     transport: HttpTransport | None = None) -> BufferedResponse: ...
         def _get_json(self, path: str, *, params: Any = None, ref_id: str | None = None) -> Any: ...
         def _map(self, func: Any, items: Any, cancel_event: Any = None, what: str = "") -> list[Any]: ...
         def _check_ref_id(self, ref_id: Any) -> str: ...
@@ -122,7 +124,7 @@ class FileDownloadsMixin:
         )
 
     def _url_from_route(self, route: str, ref_id: str) -> str:
-        response = self._request(route, ref_id=ref_id)
+        response = self._request(route, ref_id=ref_id, transport=self._route_transport)
         url = response.text.strip()
         if url.startswith('"'):  # lenient: a deployment that JSON-encodes the URL (escapes such as \u0026)
             import json
