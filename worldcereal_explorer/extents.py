@@ -141,6 +141,19 @@ def _number(value: Any, name: str) -> float:
     return number
 
 
+def _to_lonlat_bounds(values: tuple[float, float, float, float], epsg: Any) -> tuple[float, float, float, float]:
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(int(epsg) if str(epsg).isdigit() else epsg)
+    except (CRSError, ValueError):
+        raise BadExtentError(f"bbox epsg={epsg!r} is not a known coordinate reference system") from None
+    transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    west, south, east, north = transformer.transform_bounds(*values, densify_pts=21)
+    return float(west), float(south), float(east), float(north)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
@@ -179,7 +192,14 @@ def normalize_bbox(extent: Any) -> BBox:
             f"bbox mapping {dict(extent)!r} lacks keys; allowed: west/south/east/north (or minx/miny/maxx/maxy)"
         )
     if all(hasattr(extent, k) for k in ("west", "south", "east", "north")):
-        return BBox(*(_number(getattr(extent, k), k) for k in ("west", "south", "east", "north")))
+        box = (_number(extent.west, "west"), _number(extent.south, "south"), _number(extent.east, "east"),
+               _number(extent.north, "north"))
+        epsg = getattr(extent, "epsg", None)
+        if epsg not in (None, 4326, "4326", "EPSG:4326"):
+            # openeo_gfmap's BoundingBoxExtent and our ui_map's UTM boxes carry their CRS: reproject the box
+            # (densified edges, so the lon/lat box covers all of it) instead of reading metres as degrees.
+            box = _to_lonlat_bounds(box, epsg)
+        return BBox(*box)
     if isinstance(extent, (str, bytes)) or not isinstance(extent, Iterable):
         raise BadExtentError(
             f"spatial extent {extent!r} is not a bbox; allowed: (west, south, east, north), a dict, "

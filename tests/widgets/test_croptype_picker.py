@@ -11,7 +11,7 @@ import pytest
 
 from worldcereal_explorer.errors import BadParameterError
 from worldcereal_explorer.legend import bundled_demo_legend
-from worldcereal_explorer.widgets import croptype_picker as module
+from worldcereal_explorer.state import legend_loading
 from worldcereal_explorer.widgets.crop_picker import CHECKED, DROPPED, PARTIAL, UNCHECKED
 from worldcereal_explorer.widgets.croptype_picker import (
     DEMO_CROPS,
@@ -209,7 +209,7 @@ def test_legend_loads_in_the_background(monkeypatch, legend):
         assert gate.wait(30)
         return legend
 
-    monkeypatch.setattr(module, "default_legend", slow_default_legend)
+    monkeypatch.setattr(legend_loading, "default_legend", slow_default_legend)
     picker = CropTypePicker(ewoc_codes=DEMO_CROPS, display_ui=False)  # returns at once
     try:
         assert not picker.ready
@@ -224,3 +224,24 @@ def test_legend_loads_in_the_background(monkeypatch, legend):
         gate.set()
         picker.close()
     assert picker.loader is None
+
+
+def test_exports_after_the_split():
+    import worldcereal_explorer
+    import worldcereal_explorer.widgets as widgets
+    from worldcereal_explorer.state import croptype_selection, legend_loading
+    from worldcereal_explorer.widgets import crop_picker, croptype_picker, legend_tree
+
+    # the dashboard's picker keeps the name CropTypePicker in the widgets package; the drop-in is RdmCropTypePicker
+    assert widgets.CropTypePicker is crop_picker.CropTypePicker
+    assert widgets.RdmCropTypePicker is croptype_picker.CropTypePicker is CropTypePicker
+    assert worldcereal_explorer.CropTypePicker is CropTypePicker
+    assert widgets.DEMO_CROPS is worldcereal_explorer.DEMO_CROPS is DEMO_CROPS
+    assert widgets.apply_croptypepicker_to_df is apply_croptypepicker_to_df
+    assert widgets.LegendTree is legend_tree.LegendTree is crop_picker.LegendTree
+    assert {"LegendTree", "RdmCropTypePicker", "DEMO_CROPS", "CropTypePicker"} <= set(dir(widgets))
+    # the non-widget parts live in the state layer, under their former names here too
+    assert croptype_picker.DefaultLegendLoader is legend_loading.DefaultLegendLoader
+    for name in ("CropTypeSelection", "PickerTree", "build_picker_tree", "apply_croptypepicker_to_df"):
+        assert getattr(croptype_picker, name) is getattr(croptype_selection, name)
+    assert crop_picker.SELECTION_MODES is croptype_selection.SELECTION_MODES

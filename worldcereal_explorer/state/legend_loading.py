@@ -4,6 +4,8 @@ The legend comes over HTTP (the official CSV, or the local server's ``/legend.cs
 needs it to draw its tree; loading it on a worker thread keeps the notebook or Voilà page responsive
 while it arrives. :class:`LegendMixin` is one of the bases of
 :class:`~worldcereal_explorer.state.RdmQueryState`; it expects the host to have a ``client``.
+:class:`DefaultLegendLoader` is the same without a query state: it loads the process-wide default legend
+(for the reference client's drop-in crop-type picker).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from traitlets import Any as AnyTrait
 from traitlets import Enum, HasTraits, Unicode
 
 from ..errors import WorldCerealExplorerError
+from ..legend import default_legend
 from .jobs import Job, JobRunner, describe
 
-__all__ = ["LEGEND_STATUSES", "LegendMixin"]
+__all__ = ["LEGEND_STATUSES", "DefaultLegendLoader", "LegendMixin"]
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +103,28 @@ class LegendMixin(HasTraits):
 
     def _close_legend(self, timeout: float) -> bool:
         return self._legend_jobs.close(timeout)
+
+
+class _DefaultLegendSource:
+    """Stands in for a client: its ``legend`` is the process-wide default legend."""
+
+    @property
+    def legend(self) -> Any:
+        return default_legend()
+
+
+class DefaultLegendLoader(LegendMixin):
+    """Loads :func:`~worldcereal_explorer.legend.default_legend` on a worker thread, as traits.
+
+    :class:`LegendMixin` without a query state: ``legend``, ``legend_status`` (``unloaded`` /
+    ``loading`` / ``ready`` / ``error``), ``legend_message`` and :meth:`load_legend`.
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.client = _DefaultLegendSource()
+        self._init_legend()
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop loading and join the worker thread; ``True`` when none is left."""
+        return self._close_legend(timeout)

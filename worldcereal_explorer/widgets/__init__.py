@@ -2,6 +2,10 @@
 
 Every widget takes ``state=None`` (a new state) or a shared state, so they can be used one by one in a
 notebook or composed, as :class:`~worldcereal_explorer.app.RdmExplorer` does.
+
+``CropTypePicker`` here is the dashboard's picker (:mod:`.crop_picker`). The reference client's drop-in
+(:mod:`.croptype_picker`, whose own name for it is ``CropTypePicker``, as in the top-level package) is
+exported here as ``RdmCropTypePicker``, with ``DEMO_CROPS`` and ``apply_croptypepicker_to_df``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ _LAZY = {
     "BBoxMap": ".bbox_map",
     "CountsChart": ".counts_chart",
     "CropTypePicker": ".crop_picker",
+    "LegendTree": ".legend_tree",
+    "RdmCropTypePicker": ".croptype_picker",
+    "DEMO_CROPS": ".croptype_picker",
+    "apply_croptypepicker_to_df": ".croptype_picker",
     "DateRangePicker": ".date_range",
     "DownloadPanel": ".download_panel",
     "PrivacyToggle": ".privacy",
@@ -25,6 +33,9 @@ _LAZY = {
     "SubsetToggle": ".subset",
 }
 
+#: Exported names that differ from the module's own name for the object.
+_ALIASES = {"RdmCropTypePicker": "CropTypePicker"}
+
 __all__ = list(_LAZY)
 
 
@@ -32,7 +43,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'worldcereal_explorer.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(importlib.import_module(module, __name__), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 

@@ -3,9 +3,11 @@
 ``notebook_utils.croptypepicker`` of the reference client shows the legend restricted to some codes (or to
 the codes of a samples table, with counts), lets the user tick classes to include or to drop, and after
 "Apply" gives ``.croptypes`` (indexed by ``ewoc_code``, column ``new_label`` = the ticked class's name).
-This module offers the same names and shapes, built on the explorer's own tree
-(:class:`~worldcereal_explorer.widgets.crop_picker.LegendTree`) and a small traitlets selection model
-(:class:`CropTypeSelection`) instead of a widget per class.
+This module offers the same names and shapes, drawn with the explorer's own tree
+(:class:`~worldcereal_explorer.widgets.legend_tree.LegendTree`) instead of a widget per class. The
+non-widget parts live in the state layer and are re-exported here: the selection model and
+:func:`apply_croptypepicker_to_df` (:mod:`~worldcereal_explorer.state.croptype_selection`) and the
+background legend loader (:class:`~worldcereal_explorer.state.legend_loading.DefaultLegendLoader`).
 
 Example
 -------
@@ -19,29 +21,28 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
 import pandas as pd
 import traitlets
-from traitlets import Dict, Enum, HasTraits, Int, List
 
 from ..errors import BadParameterError
 from ..extents import normalize_ewoc_codes
-from ..legend import LegendNode, default_legend, parent_code
-from ..state.legend_loading import LegendMixin
-from .crop_picker import SELECTION_MODES, LegendTree
+from ..state.croptype_selection import (
+    SELECTION_MODES,
+    CropTypeSelection,
+    PickerTree,
+    apply_croptypepicker_to_df,
+    build_picker_tree,
+    croptypes_frame,
+    empty_croptypes,
+)
+from ..state.legend_loading import DefaultLegendLoader
+from .legend_tree import LegendTree
 
-__all__ = [
-    "DEMO_CROPS",
-    "CropTypePicker",
-    "CropTypeSelection",
-    "DefaultLegendLoader",
-    "PickerTree",
-    "apply_croptypepicker_to_df",
-    "build_picker_tree",
-]
+__all__ = ["DEMO_CROPS", "CropTypePicker", "CropTypeSelection", "DefaultLegendLoader", "PickerTree",
+           "apply_croptypepicker_to_df", "build_picker_tree"]
 
 #: Classes for a first look, like the reference's ``DEMO_CROPS``: every one of them has samples in the
 #: demo catalogue (``worldcereal_explorer.demo``) and a row in the official legend.
@@ -87,188 +88,6 @@ DEMO_CROPS: list[int] = [
     6000000000,  # built-up
     7000000000,  # open water
 ]
-
-_COLUMNS = ["new_label", "original_label"]
-
-
-def _empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in _COLUMNS},
-                        index=pd.Index([], dtype="int64", name="ewoc_code"))
-
-
-# --- the legend, loaded in the background ---------------------------------------------------------------
-class _DefaultLegendSource:
-    """Stands in for a client: its ``legend`` is the process-wide default legend."""
-
-    @property
-    def legend(self) -> Any:
-        return default_legend()
-
-
-class DefaultLegendLoader(LegendMixin):
-    """Loads :func:`~worldcereal_explorer.legend.default_legend` on a worker thread, as traits.
-
-    The state layer's :class:`~worldcereal_explorer.state.legend_loading.LegendMixin` without a query
-    state: ``legend``, ``legend_status`` (``unloaded`` / ``loading`` / ``ready`` / ``error``),
-    ``legend_message`` and :meth:`load_legend`. (It belongs in ``state/legend_loading.py``; it lives here
-    until it moves there.)
-    """
-
-    def __init__(self, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.client = _DefaultLegendSource()
-        self._init_legend()
-
-    def close(self, timeout: float = 5.0) -> bool:
-        """Stop loading and join the worker thread; ``True`` when none is left."""
-        return self._close_legend(timeout)
-
-
-# --- the restricted hierarchy -------------------------------------------------------------------------
-@dataclass
-class PickerTree:
-    """The legend hierarchy restricted to the picker's classes.
-
-    Attributes
-    ----------
-    root : LegendNode
-        Synthetic root (code 0) whose children are the top rows; only shown classes are in it.
-    codes : dict[int, frozenset[int]]
-        For every shown node, the picker's classes it stands for (itself when it is one, and every
-        class below it, including classes hidden by the count threshold).
-    counts : dict[int, int] or None
-        Samples per shown node (its classes summed); ``None`` without a samples table.
-    """
-
-    root: LegendNode
-    codes: dict[int, frozenset[int]]
-    counts: dict[int, int] | None
-
-
-def build_picker_tree(legend: Any, codes: Iterable[int] | None = None, counts: dict[int, int] | None = None,
-                      count_threshold: int = 0) -> PickerTree:
-    """The legend tree restricted to ``codes``, with single-child chains of other classes collapsed.
-
-    Parameters
-    ----------
-    legend
-        A :class:`~worldcereal_explorer.legend.Legend`.
-    codes
-        The classes to offer; every legend class when ``None``. Classes the legend lacks are shown under
-        their nearest ancestor the legend has, labelled ``unknown (<code>)``.
-    counts
-        Samples per code; nodes whose classes sum to fewer than ``count_threshold`` are hidden with their
-        whole branch.
-    count_threshold
-        See ``counts``; ignored without counts.
-
-    Returns
-    -------
-    PickerTree
-    """
-    full = {int(n.code): n for n in legend.tree() if int(n.code) != 0}
-    allowed = set(full) if codes is None else {int(c) for c in codes if int(c) != 0}
-    # Parent of every node to show, in the full legend: classes the legend lacks hang under their nearest
-    # ancestor that it has.
-    parent: dict[int, int] = {}
-    keep: set[int] = set()
-    for code in allowed:
-        node_code: int | None = code
-        while node_code is not None and node_code not in keep:
-            keep.add(node_code)
-            if node_code in full:
-                above = full[node_code].parent
-                up = int(above.code) if above is not None and int(above.code) != 0 else None
-            else:
-                up = parent_code(node_code)
-                while up is not None and up not in full:
-                    up = parent_code(up)
-            parent[node_code] = up or 0
-            node_code = up
-    children: dict[int, list[int]] = {}
-    for code in sorted(keep):
-        children.setdefault(parent[code], []).append(code)
-
-    out_codes: dict[int, frozenset[int]] = {}
-    out_counts: dict[int, int] = {}
-
-    def label_of(code: int) -> str:
-        return full[code].label if code in full else legend.label(code)
-
-    def subtree(code: int) -> list[int]:
-        stack, seen = [code], []
-        while stack:
-            current = stack.pop()
-            seen.append(current)
-            stack.extend(children.get(current, []))
-        return seen
-
-    def build(code: int) -> list[LegendNode]:
-        kids = [n for child in children.get(code, []) for n in build(child)]
-        # the classes of branches hidden by the threshold still belong to this node
-        mine = frozenset(c for c in subtree(code) if c in allowed)
-        if counts is not None:
-            total = sum(int(counts.get(c, 0)) for c in mine)
-            if total < count_threshold:
-                return []
-        if code not in allowed and len(kids) == 1:
-            return kids  # a chain of one: show the class itself, not its empty heading
-        if not kids and code not in allowed:
-            return []
-        node = LegendNode(code=code, label=label_of(code),
-                          group_name=full[code].group_name if code in full else label_of(code))
-        for kid in kids:
-            kid.parent = node
-        node.children = kids
-        out_codes[code] = mine
-        if counts is not None:
-            out_counts[code] = sum(int(counts.get(c, 0)) for c in mine)
-        return [node]
-
-    root = LegendNode(code=0, label="all classes")
-    root.children = [n for top in children.get(0, []) for n in build(top)]
-    for node in root.children:
-        node.parent = root
-    for node in root:
-        node.level = 0 if node is root else node.parent.level + 1  # type: ignore[union-attr]
-    return PickerTree(root, out_codes, out_counts if counts is not None else None)
-
-
-# --- the selection model ----------------------------------------------------------------------------------
-class CropTypeSelection(HasTraits):
-    """What the user ticked, per selection mode (no widgets, no I/O).
-
-    Attributes
-    ----------
-    mode : str
-        ``"Include"`` or ``"Drop"``: which list a tick goes to.
-    include : list of int
-        Codes of the nodes ticked to include (a ticked node stands for every class below it).
-    drop : list of int
-        Codes of the nodes ticked to drop.
-    labels : dict
-        ``{code: new_label}`` for included nodes the user renamed or grouped.
-    """
-
-    mode = Enum(SELECTION_MODES, default_value="Include")
-    include = List(Int(), help="codes of the nodes ticked to include")
-    drop = List(Int(), help="codes of the nodes ticked to drop")
-    labels = Dict(help="{code: new_label} of renamed / grouped included nodes")
-
-    def ticked(self, mode: str | None = None) -> list[int]:
-        """The ticks of ``mode`` (default: the current mode)."""
-        return list(self.drop if (mode or self.mode) == "Drop" else self.include)
-
-    def set_ticked(self, codes: Iterable[int], mode: str | None = None) -> None:
-        """Replace the ticks of ``mode`` (default: the current mode)."""
-        codes = sorted({int(c) for c in codes})
-        if (mode or self.mode) == "Drop":
-            self.drop = codes
-        else:
-            with self.hold_trait_notifications():
-                self.include = codes
-                self.labels = {k: v for k, v in self.labels.items() if int(k) in codes}
-
 
 class CropTypePicker(w.VBox):
     """Tick crop types to include or to drop, then "Apply" (the reference client's ``CropTypePicker``).
@@ -334,9 +153,9 @@ class CropTypePicker(w.VBox):
         self.expand = bool(expand)
         self.legend: Any = None
         self.picker_tree: PickerTree | None = None
-        self.croptypes = _empty_frame()
-        self.included_croptypes = _empty_frame()
-        self.dropped_croptypes = _empty_frame()
+        self.croptypes = empty_croptypes()
+        self.included_croptypes = empty_croptypes()
+        self.dropped_croptypes = empty_croptypes()
         self._lock = threading.RLock()
 
         self.selection = CropTypeSelection(mode=self.selection_modes[0])
@@ -544,8 +363,8 @@ class CropTypePicker(w.VBox):
         """Untick everything in both modes and forget the applied selection."""
         with self.selection.hold_trait_notifications():
             self.selection.include, self.selection.drop, self.selection.labels = [], [], {}
-        self.croptypes = self.included_croptypes = _empty_frame()
-        self.dropped_croptypes = _empty_frame()
+        self.croptypes = self.included_croptypes = empty_croptypes()
+        self.dropped_croptypes = empty_croptypes()
         self.summary.value = "Selection cleared."
 
     @property
@@ -554,11 +373,7 @@ class CropTypePicker(w.VBox):
         return not (self.included_croptypes.empty and self.dropped_croptypes.empty)
 
     def _frame(self, mapping: dict[int, str]) -> pd.DataFrame:
-        codes = sorted(mapping)
-        if not codes:
-            return _empty_frame()
-        return pd.DataFrame({"new_label": [mapping[c] for c in codes], "original_label": self.legend.labels(codes)},
-                            index=pd.Index(codes, dtype="int64", name="ewoc_code"))
+        return croptypes_frame(mapping, self.legend)
 
     def apply_selection(self, change: Any = None) -> pd.DataFrame:
         """Turn the ticks into ``croptypes`` / ``included_croptypes`` / ``dropped_croptypes``.
@@ -630,52 +445,3 @@ class CropTypePicker(w.VBox):
         if link is not None:
             link.unlink()
         super().close()
-
-
-def apply_croptypepicker_to_df(df: pd.DataFrame, picker: Any, other_label: str = "other") -> pd.DataFrame:
-    """Label samples for training with an applied crop-type picker.
-
-    Parameters
-    ----------
-    df
-        Samples with an ``ewoc_code`` column (left unchanged).
-    picker
-        An applied :class:`CropTypePicker` (``included_croptypes`` / ``dropped_croptypes``), or anything
-        with a ``croptypes`` DataFrame (such as the dashboard's picker).
-    other_label
-        ``downstream_class`` of the samples neither included nor dropped.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy of ``df`` without the dropped classes' samples, with a ``downstream_class`` column:
-        the included classes' ``new_label``, ``other_label`` for every other sample.
-
-    Raises
-    ------
-    BadParameterError
-        When ``df`` has no ``ewoc_code`` column, the picker was not applied (nothing included), or fewer
-        than two classes remain (the message names them): a classifier needs at least two.
-    """
-    if "ewoc_code" not in getattr(df, "columns", ()):
-        raise BadParameterError("df has no 'ewoc_code' column")
-    included = getattr(picker, "included_croptypes", None)
-    if included is None:
-        included = getattr(picker, "croptypes", None)
-    dropped = getattr(picker, "dropped_croptypes", None)
-    if included is None or included.empty:
-        raise BadParameterError("the crop type picker has no included classes: tick classes to include "
-                                "and press Apply first")
-    codes = pd.to_numeric(df["ewoc_code"]).astype("int64")
-    keep = ~codes.isin([int(c) for c in dropped.index]) if dropped is not None and not dropped.empty \
-        else pd.Series(True, index=df.index)
-    out = df.loc[keep.to_numpy()].copy()
-    mapping = {int(k): v for k, v in included["new_label"].items()}
-    out["downstream_class"] = codes[keep.to_numpy()].map(mapping).fillna(other_label).astype(object).to_numpy()
-    classes = out["downstream_class"].value_counts()
-    if len(classes) < 2:
-        found = ", ".join(f"{name!r} ({n} samples)" for name, n in classes.items()) or "none"
-        raise BadParameterError(f"only {len(classes)} class{'es' if len(classes) != 1 else ''} left after "
-                                f"applying the crop type picker: {found}; a classification needs at least two "
-                                "(include more classes, or keep samples of other classes)")
-    return out
