@@ -123,3 +123,25 @@ def test_no_private_collections_found_says_who_and_what(demo_catalog, caplog):
     assert "outsider-7" in caplog.text or "Out Sider" in caplog.text
     assert "0 non-public" in caplog.text
     assert token not in caplog.text
+
+
+def test_the_dashboard_state_reports_failed_collections_and_keeps_the_rest(demo_catalog, public_ids):
+    from worldcereal_explorer.state import RdmQueryState
+
+    broken = public_ids[3]
+    with serve_in_thread(demo_catalog, flaky_ids=[broken], flaky_failures=10_000) as server:
+        client = RdmClient(server.url, token_provider=Anonymous(), retries=1, backoff_factor=0.01)
+        state = RdmQueryState(client=client, auto_search=False)
+        try:
+            collections = state.refresh()
+            assert broken in {c.id for c in collections}  # the search itself works; its counts do not
+            assert list(state.failed_collections) == [broken]
+            assert "crop counts incomplete: 1 collection failed" in state.message and broken in state.message
+            assert broken not in state.class_counts.columns and len(state.class_counts.columns) > 0
+            state.selected_ids = [broken, public_ids[0]]
+            samples = state.fetch_samples()
+            assert set(samples["ref_id"]) == {public_ids[0]}
+            assert list(state.failed_collections) == [broken]
+            assert "samples incomplete" in state.message
+        finally:
+            state.close()

@@ -105,7 +105,8 @@ class StatsMixin:
             newer query supersedes this one.
         on_error
             ``"raise"`` (default): a collection whose statistics cannot be fetched fails the call.
-            ``"skip"``: it is left out with a warning and listed in ``frame.attrs["skipped"]``.
+            ``"skip"``: it is left out with a warning and listed in ``frame.attrs["skipped"]`` (ids) and
+            ``frame.attrs["errors"]`` (``{ref_id: reason}``).
 
         Returns
         -------
@@ -130,12 +131,14 @@ class StatsMixin:
         stats = self._map(fetch, ids, cancel_event, "crop counts")
         counts: dict[str, dict[int, int]] = {}
         skipped = []
+        errors: dict[str, str] = {}
         for ref_id, data in zip(ids, stats, strict=True):
             entries = None if isinstance(data, RdmError) else data.get("ewocStats", data.get("EwocStats"))
             if entries is None:
                 reason = data if isinstance(data, RdmError) else "no ewocStats in its code statistics"
                 logger.warning("collection %s left out of the crop counts: %s", ref_id, reason)
                 skipped.append(ref_id)
+                errors[ref_id] = str(reason)
                 continue
             column: dict[int, int] = {}
             for entry in entries:
@@ -153,6 +156,7 @@ class StatsMixin:
         )
         frame.columns.name = "ref_id"
         frame.attrs["skipped"] = skipped
+        frame.attrs["errors"] = errors
         return frame
 
 

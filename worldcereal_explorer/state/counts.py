@@ -219,3 +219,13 @@ def search_summary(n_collections: int, total: int, filtered: bool) -> str:
     what = "samples of the selected crop types" if filtered else "samples"
     plural = "s" if n_collections != 1 else ""
     return f"{n_collections} collection{plural} found ({total:,} {what} in total in those collections)"
+
+
+def failure_note(what: str, failed: dict[str, str]) -> str:
+    """The status line's part about collections left out: how many, which, and the first reason."""
+    ids = sorted(failed)
+    shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    first = failed[ids[0]]
+    first = first if len(first) <= 120 else first[:117] + "…"
+    plural = "s" if len(ids) != 1 else ""
+    return f"{what} incomplete: {len(ids)} collection{plural} failed ({shown}: {first})"

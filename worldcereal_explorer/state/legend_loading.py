@@ -36,6 +36,7 @@ class LegendMixin(HasTraits):
     legend = AnyTrait(None, allow_none=True, help="the Legend once loaded (see legend_status)")
     legend_status = Enum(LEGEND_STATUSES, default_value="unloaded")
     legend_message = Unicode("", help="why the legend could not be loaded")
+    client: Any  # the host's: anything with a ``legend`` property
 
     def _init_legend(self) -> None:
         # Its own runner: loading the legend must not count as a query (status, wait()).

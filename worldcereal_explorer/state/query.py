@@ -154,6 +154,8 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
     samples_stale = Bool(False, help="a sample filter changed after `samples` was fetched")
     status = Enum(("idle", "loading", "error"), default_value="idle")
     message = Unicode("")
+    #: Collections left out of the last search's counts or the last fetch, with the reason: ``{ref_id: why}``.
+    failed_collections = Dict()
     progress = Float(0.0, min=0.0, max=1.0)
 
     # --- behaviour ----------------------------------------------------------------------------------
@@ -265,6 +267,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
             note = job.context["note"]
+            self.failed_collections = dict(job.context.get("failed") or {})
             self.message = _counts.search_summary(len(collections), _counts.total(counts), filtered) + (
                 f"; {note}" if note else "")
         else:
@@ -274,7 +277,10 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
                 self.samples_stale = job.context["input_version"] != self._input_version
                 self.samples = samples
             self.progress = 1.0
-            self.message = f"{len(samples):,} sample{'s' if len(samples) != 1 else ''} match your filters"
+            skipped = dict(samples.attrs.get("skipped") or {})
+            self.failed_collections = skipped
+            self.message = f"{len(samples):,} sample{'s' if len(samples) != 1 else ''} match your filters" + (
+                f"; {_counts.failure_note('samples', skipped)}" if skipped else "")
 
     # --- the work itself (runs on a worker thread, or the caller's for refresh()) -------------------
     def _private_allowed(self) -> bool:
@@ -330,6 +336,13 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
             class_counts = _counts.empty_counts()
         if job.cancelled:
             raise QueryCancelledError("crop counts superseded")
+        failed = dict(class_counts.attrs.get("errors") or {})
+        job.context["failed"] = failed
+        if failed:
+            job.context["note"] = _counts.failure_note("crop counts", failed)
+        if private and not any(c.access_type != "Public" for c in collections):
+            note = self.client.private_access_note(0) if hasattr(self.client, "private_access_note") else ""
+            job.context["note"] = "; ".join(n for n in (job.context.get("note"), note) if n)
         return collections, class_counts
 
     def _samples_work(self, job: Job):
@@ -349,10 +362,14 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
             min_quality_ct=self.min_quality_ct,
             progress=self._progress_callback(job),
             cancel_event=job.cancel_event,
+            on_error="skip",  # one unreadable collection must not cost the user every other one
         )
         if job.cancelled:
             raise QueryCancelledError("sample query cancelled")
-        return _counts.label_samples(samples, self._labels_of, self.grouping)
+        skipped = dict(samples.attrs.get("skipped") or {})
+        labelled = _counts.label_samples(samples, self._labels_of, self.grouping)
+        labelled.attrs["skipped"] = skipped
+        return labelled
 
     def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
