@@ -330,3 +330,40 @@ def normalize_code_filter(codes: Any) -> list[int] | None:
         )
         return None
     return normalized
+
+
+#: Earth radius of the spherical Web Mercator projection (EPSG:3857), metres.
+_MERCATOR_R = 6378137.0
+
+
+def densify_as_drawn(geometry: Any, max_step_m: float = 20000.0) -> Any:
+    """``geometry`` (lon/lat) with extra vertices along its edges as a web map draws them.
+
+    A map (Leaflet, OpenLayers) draws a polygon's edges as straight lines in Web Mercator, while a lon/lat
+    filter treats them as straight in degrees; over tens of degrees of latitude the two lines lie tens of
+    kilometres apart. Densifying along the Mercator line makes the filter use the shape the user sees.
+    Rectangles are unchanged (their edges are straight in both).
+
+    Parameters
+    ----------
+    geometry
+        A shapely (Multi)Polygon in EPSG:4326.
+    max_step_m
+        Largest distance between vertices, in Web Mercator metres.
+    """
+    import numpy as np
+
+    def forward(coords: np.ndarray) -> np.ndarray:
+        lon, lat = coords[:, 0], np.clip(coords[:, 1], -85.05112878, 85.05112878)
+        x = np.radians(lon) * _MERCATOR_R
+        y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)) * _MERCATOR_R
+        return np.column_stack([x, y])
+
+    def backward(coords: np.ndarray) -> np.ndarray:
+        lon = np.degrees(coords[:, 0] / _MERCATOR_R)
+        lat = np.degrees(2 * np.arctan(np.exp(coords[:, 1] / _MERCATOR_R)) - np.pi / 2)
+        return np.column_stack([lon, lat])
+
+    projected = shapely.transform(geometry, forward)
+    dense = shapely.segmentize(projected, max_step_m)
+    return shapely.transform(dense, backward)

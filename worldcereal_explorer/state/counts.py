@@ -229,3 +229,11 @@ def failure_note(what: str, failed: dict[str, str]) -> str:
     first = first if len(first) <= 120 else first[:117] + "…"
     plural = "s" if len(ids) != 1 else ""
     return f"{what} incomplete: {len(ids)} collection{plural} failed ({shown}: {first})"
+
+
+def within_polygon(collections: Sequence[Any], polygon: Any) -> list[Any]:
+    """The collections whose extent meets ``polygon`` (those without an extent are kept: unknown)."""
+    import shapely
+
+    shapely.prepare(polygon)
+    return [c for c in collections if getattr(c, "bbox", None) is None or polygon.intersects(c.bbox.to_polygon())]

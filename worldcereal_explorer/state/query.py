@@ -300,7 +300,9 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         if not (self.include_public or private):
             return [], _counts.empty_counts(), _counts.empty_counts(), codes is not None
         # the collection search sends only the bounding box, also for a polygon
-        key = (repr(spatial.bbox if spatial is not None else None), repr(temporal), self.include_public,
+        key = (repr(spatial.bbox if spatial is not None else None),
+               None if spatial is None or spatial.geometry is None else spatial.geometry.wkb, repr(temporal),
+               self.include_public,
                self.include_private, self.include_restricted, private)
         cached = self._unfiltered
         if job.context["reuse"] and cached is not None and cached[0] == key:
@@ -326,6 +328,9 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
             include_private=private,
         )
         collections = [c for c in collections if self._access_allows(c.access_type)]
+        if spatial is not None and spatial.geometry is not None:
+            # The RDM searches by the polygon's box; list, count and chart only what the polygon can hold.
+            collections = _counts.within_polygon(collections, spatial.geometry)
         if job.cancelled:
             raise QueryCancelledError("collection search superseded")
         if collections:

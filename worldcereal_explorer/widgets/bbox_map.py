@@ -12,6 +12,7 @@ import shapely
 from ipyleaflet import DrawControl, GeoJSON, Map, ScaleControl
 from shapely.geometry import mapping, shape
 
+from ..extents import densify_as_drawn
 from ..state import RdmQueryState
 from ._base import StateWidget
 from .samples_layer import SamplesLayer, fit_view
@@ -116,7 +117,8 @@ class BBoxMap(StateWidget):
         bounds = tuple(float(v) for v in geometry.bounds)
         is_box = shapely.equals(geometry, shapely.envelope(geometry))
         with self.state.hold_trait_notifications():
-            self.state.polygon = None if is_box else mapping(geometry)
+            # The filter must be the shape the user sees: edges straight on the (Mercator) map.
+            self.state.polygon = None if is_box else mapping(densify_as_drawn(geometry))
             self.state.bbox = bounds
         # The outline layer shows the query from now on; a second copy from the draw tool would linger.
         self.draw.clear()
