@@ -112,13 +112,15 @@ def test_multipolygon_extent(sample_client, oracle_frames):
 
 def test_empty_result_has_columns_and_dtypes(sample_client):
     full = get(sample_client, ref_ids=IDS[:1])
-    for kwargs in ({"spatial_extent": (100, 10, 101, 11)}, {"ewoc_codes": []},
+    for kwargs in ({"spatial_extent": (100, 10, 101, 11)},
                    {"temporal_extent": ("1999-01-01", "1999-12-31")}, {"ewoc_codes": [7000000000]}):
         gdf = get(sample_client, **kwargs)
         assert len(gdf) == 0
         assert list(gdf.columns) == DEFAULT_COLUMNS
         assert gdf.crs.to_epsg() == 4326
         assert gdf.dtypes.drop("geometry").equals(full.dtypes.drop("geometry"))
+    # ewoc_codes=[] means "no code filter", as in the reference client
+    assert len(get(sample_client, ref_ids=IDS[:1], ewoc_codes=[])) == len(full) > 0
     gdf = sample_client.get_samples(bbox=(100, 10, 101, 11), progress=False)  # search finds nothing
     assert len(gdf) == 0 and list(gdf.columns) == DEFAULT_COLUMNS
     assert gdf["ewoc_code"].dtype == np.int64 and gdf["valid_time"].dtype == "datetime64[ns]"
