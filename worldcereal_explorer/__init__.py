@@ -17,6 +17,8 @@ _LAZY = {
     "Collection": "worldcereal_explorer.rdm.models",
     "RdmCollection": "worldcereal_explorer.rdm.models",
     "HttpPolicy": "worldcereal_explorer.rdm.http",
+    "BoundingBoxExtent": "worldcereal_explorer.extents",
+    "TemporalContext": "worldcereal_explorer.extents",
     "SampleQuery": "worldcereal_explorer.rdm.samples",
     "get_legend": "worldcereal_explorer.legend",
     "CropTypePicker": "worldcereal_explorer.widgets.croptype_picker",

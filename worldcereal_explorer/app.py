@@ -11,13 +11,17 @@ In a notebook::
 from __future__ import annotations
 
 import html
+import os
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
+from .config import data_banner, resolve_min_quality
+from .errors import InvalidInputError
 from .state import RdmQueryState
+from .state.serialize import apply_state_dict, parse_query_string
 from .widgets.bbox_map import BBoxMap
 from .widgets.counts_chart import CountsChart
 from .widgets.crop_picker import CropTypePicker
@@ -27,6 +31,7 @@ from .widgets.privacy import PrivacyToggle
 from .widgets.quality import QualityFilter
 from .widgets.results_table import ResultsTable
 from .widgets.samples_preview import SamplesPreview
+from .widgets.share_panel import SharePanel
 from .widgets.status import StatusBar
 from .widgets.subset import SubsetToggle
 
@@ -39,6 +44,11 @@ _CSS = """
 .wce-explorer .wce-results-grid .wce-sort { font-weight: 600; background: #eceff1; }
 .wce-explorer .wce-table { border-collapse: collapse; font-size: 12px; }
 .wce-explorer .wce-table td, .wce-explorer .wce-table th { padding: 2px 6px; border-bottom: 1px solid #eee; }
+.wce-explorer .wce-data-banner { padding: 4px 8px; border-radius: 4px; font-size: 13px; margin: 2px 0; }
+.wce-explorer .wce-data-banner[data-kind='demo'] { background: #fff3e0; border: 1px solid #ffb74d; }
+.wce-explorer .wce-data-banner[data-kind='live'] { background: #e8f5e9; border: 1px solid #81c784; }
+.wce-explorer .wce-data-banner[data-kind='other'] { background: #e3f2fd; border: 1px solid #64b5f6; }
+.wce-explorer .wce-url-problems { color: #8a4b00; background: #fff8e1; padding: 2px 8px; font-size: 13px; }
 </style>
 """
 
@@ -63,14 +73,37 @@ class RdmExplorer(w.VBox):
         Start a search for the initial filters right away (in the background).
     download_dir
         Where the download panel writes files (default: a temporary folder).
+    query_string
+        Initial filters as a link's query string (``bbox=W,S,E,N&start=...&end=...&codes=...``; see
+        :data:`~worldcereal_explorer.state.serialize.URL_PARAMS`). ``None``: the page's own query string
+        under Voilà (``$QUERY_STRING``), else none. Unknown or malformed parameters are listed in a
+        visible message and their defaults are kept.
+    url_sync
+        Keep the browser's address bar on the current filters; ``None``: on under Voilà only.
     """
 
     def __init__(self, endpoint: str | None = None, state: RdmQueryState | None = None, *,
-                 search: bool = True, download_dir: str | Path | None = None, **kwargs: Any):
+                 search: bool = True, download_dir: str | Path | None = None, query_string: str | None = None,
+                 url_sync: bool | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.add_class("wce-explorer")
-        self.state = state if state is not None else RdmQueryState(endpoint)
-        state = self.state
+        under_voila = "QUERY_STRING" in os.environ  # Voilà gives every kernel the page's query string
+        problems: list[str] = []
+        if state is None:
+            defaults: dict[str, int] = {}
+            for kind in ("lc", "ct"):
+                try:
+                    defaults[f"min_quality_{kind}"] = resolve_min_quality(kind)
+                except InvalidInputError as exc:
+                    problems.append(f"default quality threshold ignored: {exc}")
+            state = RdmQueryState(endpoint, **defaults)
+        self.state = state
+        if query_string is None:
+            query_string = os.environ.get("QUERY_STRING", "")
+        values, url_problems = parse_query_string(query_string)
+        problems += url_problems
+        if values:
+            apply_state_dict(state, values, validated=True)
         self.status = StatusBar(state)
         self.dates = DateRangePicker(state)
         self.privacy = PrivacyToggle(state)
@@ -83,6 +116,7 @@ class RdmExplorer(w.VBox):
         self.preview = SamplesPreview(state)
         self.chart = CountsChart(state)
         self.downloads = DownloadPanel(state, download_dir=download_dir)
+        self.share = SharePanel(state, url_sync=under_voila if url_sync is None else url_sync)
 
         self.search_button = w.Button(description="Search now", icon="search")
         self.search_button.add_class("wce-search")
@@ -92,7 +126,14 @@ class RdmExplorer(w.VBox):
         self.fetch_button.on_click(lambda _: state.fetch_samples(wait=False))
         state.observe(self._on_stale, "samples_stale")
 
-        endpoint_text = html.escape(getattr(state.client, "endpoint", "") or "")
+        endpoint_value = getattr(state.client, "endpoint", "") or ""
+        endpoint_text = html.escape(endpoint_value)
+        banner = data_banner(endpoint_value)
+        self.banner = w.HTML(f"<div class='wce-data-banner' data-kind='{banner.kind}'>"
+                             f"{html.escape(banner.text)}</div>")
+        self.url_problems = w.HTML("".join(f"<div>{html.escape(p)}</div>" for p in problems))
+        self.url_problems.add_class("wce-url-problems")
+        self.url_problems.layout.display = "" if problems else "none"
         header = w.HTML(f"<h3 style='margin:4px 0'>WorldCereal reference data explorer</h3>"
                         f"<div style='color:#555;font-size:13px'>Find crop reference data: draw or type an area, "
                         f"tick crop types, choose dates, then fetch the samples. RDM: "
@@ -107,7 +148,8 @@ class RdmExplorer(w.VBox):
             _panel([self.chart], flex="1 1 50%", min_width="420px"),
             _panel([self.preview, self.downloads], flex="1 1 50%", min_width="420px"),
         ], layout=w.Layout(width="100%", align_items="flex-start", flex_flow="row wrap"))
-        self.children = [header, self.status, top, results, bottom]
+        share = _panel([self.share], width="100%")
+        self.children = [header, self.banner, self.url_problems, self.status, top, results, bottom, share]
         if search:
             state.search(delay=0)
 

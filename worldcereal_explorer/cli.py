@@ -111,6 +111,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{args.voila_port}/"
     try:
         _wait_http(url, proc, timeout_s=120)
+        from .config import data_banner
+
+        print(data_banner(server.url).text)
         print(f"Local RDM server (synthetic demo catalogue {catalog}): {server.url}")
         print(f"Local identity provider (approve demo logins here): {idp.issuer}")
         print(f"Dashboard: {url}", flush=True)
@@ -173,6 +176,34 @@ def cmd_logout(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print every setting in force and where it came from (argument > environment > config file > default)."""
+    from .config import ENV_CONFIG_FILE, SETTING_ENV_VARS, SETTING_NAMES, config_path, settings
+    from .errors import WorldCerealExplorerError
+
+    arguments = {name: getattr(args, name, None) for name in SETTING_NAMES}
+    path = config_path()
+    try:
+        resolved = settings(**arguments)
+    except WorldCerealExplorerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"config_file": str(path), "config_file_exists": path.is_file(),
+                          "settings": {n: {"value": s.value, "source": s.source, "detail": s.detail}
+                                       for n, s in resolved.items()}}, indent=2))
+        return 0
+    print(f"config file: {path} ({'found' if path.is_file() else 'not found'}; ${ENV_CONFIG_FILE} picks another)")
+    width = max(len(n) for n in SETTING_NAMES)
+    for name, setting in resolved.items():
+        where = setting.source
+        if setting.source == "environment":
+            where = f"${setting.detail}"
+        print(f"  {name:<{width}}  {setting.value}   [{where}; env ${SETTING_ENV_VARS[name]}]")
+    print("precedence: argument > environment variable > config file > default")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``worldcereal-explorer`` argument parser with all its subcommands."""
     from .server.faults import add_failure_play_arguments
@@ -208,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--issuer", help="OIDC issuer (default: $WORLDCEREAL_OIDC_ISSUER, else CDSE)")
         command.add_argument("--client-id", help="OIDC client id (default: $WORLDCEREAL_OIDC_CLIENT_ID)")
         command.set_defaults(func=func)
+
+    config = sub.add_parser("config", help="show the settings in force and where each comes from")
+    config.add_argument("--endpoint", help="RDM API base URL")
+    config.add_argument("--legend-source", dest="legend_source", help="legend CSV URL or path")
+    config.add_argument("--min-quality-lc", dest="min_quality_lc", type=int, help="default LC quality threshold")
+    config.add_argument("--min-quality-ct", dest="min_quality_ct", type=int, help="default CT quality threshold")
+    config.add_argument("--token-cache", dest="token_cache", help="token cache file")
+    config.add_argument("--json", action="store_true", help="print JSON")
+    config.set_defaults(func=cmd_config)
 
     try:
         from .cli_samples import add_samples_command

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BadParameterError
@@ -27,6 +28,7 @@ __all__ = [
     "CONFIG_FILENAME",
     "DEFAULT_LEGEND_URL",
     "DEFAULT_RDM_URL",
+    "SETTING_ENV_VARS",
     "SETTING_NAMES",
     "DataBanner",
     "Setting",
@@ -131,6 +133,8 @@ _SPECS: dict[str, _Spec] = {
 }
 #: The settings the config file may hold, in display order.
 SETTING_NAMES = tuple(_SPECS)
+#: The environment variable of each setting.
+SETTING_ENV_VARS = {name: spec.env for name, spec in _SPECS.items()}
 
 
 @dataclass(frozen=True)
@@ -340,7 +344,6 @@ def probe_rdm(endpoint: str, timeout_s: float = 5.0) -> bool:
 
     Used by ``binder/start`` to choose the live RDM or the bundled demo; never raises.
     """
-    import socket
     import threading
     import urllib.request
 
@@ -351,7 +354,7 @@ def probe_rdm(endpoint: str, timeout_s: float = 5.0) -> bool:
         try:
             with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - http(s) only
                 answer.append(200 <= response.status < 300)
-        except (OSError, ValueError, socket.timeout):
+        except (TimeoutError, OSError, ValueError):
             answer.append(False)
 
     # DNS lookups ignore the socket timeout: a daemon thread bounds the whole probe.

@@ -36,6 +36,22 @@ class BadParameterError(InvalidInputError):
     """Any other invalid argument (unknown stats type, bad column name, bad path, ...)."""
 
 
+class FetchTooLargeError(InvalidInputError):
+    """A query would return more samples than fit the client's memory budget (``memory_budget_bytes``).
+
+    Attributes ``estimated_bytes``, ``budget_bytes`` and ``samples`` carry the numbers the message gives.
+    """
+
+    def __init__(self, message: str, *, estimated_bytes: int = 0, budget_bytes: int = 0, samples: int = 0):
+        self.estimated_bytes = estimated_bytes
+        self.budget_bytes = budget_bytes
+        self.samples = samples
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (_rebuild_too_large, (type(self), str(self), self.estimated_bytes, self.budget_bytes, self.samples))
+
+
 class UnknownCollectionError(RdmError, LookupError):
     """The RDM does not know the collection id (or does not show it to this user)."""
 
@@ -97,3 +113,7 @@ class QueryCancelledError(WorldCerealExplorerError):
 
 def _rebuild_http_error(cls: type, message: str, status: int | None, url: str | None) -> RdmHttpError:
     return cls(message, status=status, url=url)
+
+
+def _rebuild_too_large(cls: type, message: str, estimated: int, budget: int, samples: int) -> FetchTooLargeError:
+    return cls(message, estimated_bytes=estimated, budget_bytes=budget, samples=samples)

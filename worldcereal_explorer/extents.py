@@ -367,3 +367,26 @@ def densify_as_drawn(geometry: Any, max_step_m: float = 20000.0) -> Any:
     projected = shapely.transform(geometry, forward)
     dense = shapely.segmentize(projected, max_step_m)
     return shapely.transform(dense, backward)
+
+
+@dataclass(frozen=True)
+class BoundingBoxExtent:
+    """A bounding box with its CRS, shaped like openeo_gfmap's (the reference client's notebooks use it).
+
+    Any function of this package that takes a spatial extent accepts it; a box in another CRS than
+    EPSG:4326 is reprojected to lon/lat.
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+    epsg: int = 4326
+
+
+@dataclass(frozen=True)
+class TemporalContext:
+    """A date range shaped like openeo_gfmap's (``start_date``, ``end_date``; both days included)."""
+
+    start_date: Any
+    end_date: Any

@@ -442,7 +442,7 @@ def test_openapi_pages(http, rdm_url):
     redirect = http.get(f"{rdm_url}/swagger/index.html", allow_redirects=False)
     assert redirect.status_code in (302, 307) and redirect.headers["location"] == "/docs"
     root = http.get(f"{rdm_url}/").json()
-    assert root["synthetic"] is True and root["collections"] == 16
+    assert root["synthetic"] is True and root["collections"] == 18
 
 
 def test_unknown_route_is_a_json_404(http, rdm_url):

@@ -28,7 +28,7 @@ def test_python_m_server_serves_a_catalogue(demo_catalog):
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)  # poll interval while the process starts
-        assert reply.status_code == 200 and len(reply.json()) == 14
+        assert reply.status_code == 200 and len(reply.json()) == 16  # the public demo collections
         url = requests.get(f"http://127.0.0.1:{port}/collections/{PUBLIC_ID}/download").text
         assert url.startswith(f"http://127.0.0.1:{port}/files/public/{PUBLIC_ID}/")
     finally:

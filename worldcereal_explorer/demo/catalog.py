@@ -15,6 +15,7 @@ import numpy as np
 from .. import __version__
 from ..errors import BadParameterError
 from .collection import CollectionInfo, write_collection
+from .copies import derive_copy
 from .documents import write_json
 from .legend import DEMO_LEGEND_PATH, install_legend, land_cover_codes
 from .samples import synthesize_samples
@@ -46,9 +47,13 @@ def _finish(root: Path, info: dict[str, Any], legend_path: Path) -> Path:
 def make_demo_catalog(dst_dir: str | os.PathLike, seed: int = 2024) -> Path:
     """Write the synthetic demo catalogue into ``dst_dir`` (created if needed).
 
-    Sixteen collections on six continents: EU LPIS-like polygons, African survey points, American
+    Eighteen collections on six continents: EU LPIS-like polygons, African survey points, American
     fields, Asian rice, Australian paddocks; one private collection of the demo user
     (``sub="demo-user"``) and one restricted collection shared with the ``worldcereal-consortium`` group.
+    Two Canadian prairie collections exercise training-set building: parcels observed all year round under
+    CC-BY-NC, and a CC-BY-SA collection copying 40 % of them (same parcels, dates and crops; boundaries
+    moved 6 m), so cross-collection duplicates exist. Collections are appended, never reordered, so the
+    earlier ones' files do not change.
     The same ``seed`` gives byte-identical JSON files and identical Parquet contents.
 
     Parameters
@@ -71,18 +76,25 @@ def make_demo_catalog(dst_dir: str | os.PathLike, seed: int = 2024) -> Path:
     root = _prepare_root(dst_dir)
     lc_of = land_cover_codes()
     specs = demo_specs()
+    made: dict[str, Any] = {}
     for index, spec in enumerate(specs):
         rng = np.random.default_rng([seed, index])
-        gdf = synthesize_samples(
-            rng, original_name=spec.original_name, bbox=spec.bbox, geometry=spec.geometry, season=spec.season,
-            n=spec.n_samples, crops=spec.crops, irrigated_share=spec.irrigated_share, quality=spec.quality,
-            field_size_m=spec.field_size_m, clusters=spec.clusters,
-        )
+        if spec.copy_of:
+            gdf, _ = derive_copy(rng, made[spec.copy_of], original_name=spec.original_name,
+                                 share=spec.copy_share, shift_m=spec.shift_m)
+        else:
+            gdf = synthesize_samples(
+                rng, original_name=spec.original_name, bbox=spec.bbox, geometry=spec.geometry, season=spec.season,
+                n=spec.n_samples, crops=spec.crops, irrigated_share=spec.irrigated_share, quality=spec.quality,
+                field_size_m=spec.field_size_m, clusters=spec.clusters,
+            )
+        made[spec.original_name] = gdf
         info = CollectionInfo(
             collection_id=spec.collection_id, original_name=spec.original_name,
             title=f"{spec.name}, {spec.year} (synthetic demo)", description=spec.description,
             country=spec.country, continent=spec.continent, access=spec.access, owner=spec.owner,
             groups=spec.groups, confidence=spec.confidence, observation_method=spec.observation_method,
+            licence=spec.licence,
         )
         write_collection(root, info, gdf, rng=rng, seed=seed, lc_of=lc_of, row_group_size=500,
                          harmonization_pdf=spec.access == "Public")

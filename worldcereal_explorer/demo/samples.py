@@ -14,10 +14,11 @@ import shapely
 
 from .codes import IRRIGATED_CODES, IRRIGATED_WEIGHTS
 
-__all__ = ["synthesize_samples"]
+__all__ = ["h3_cells_of", "synthesize_samples"]
 
 
-def _h3_cells(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def h3_cells_of(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """H3 level-3 cells of positions (the ``h3_l3_cell`` column)."""
     return np.array([h3.latlng_to_cell(float(a), float(o), 3) for a, o in zip(lat, lon, strict=True)], dtype=object)
 
 
@@ -131,7 +132,7 @@ def synthesize_samples(
         "extract": extract.astype("int32"),
         "quality_score_lc": q_lc.astype("int32"),
         "quality_score_ct": q_ct.astype("int32"),
-        "h3_l3_cell": _h3_cells(y, x),
+        "h3_l3_cell": h3_cells_of(y, x),
         "sampling_ewoc_code": (ewoc - ewoc % 10).astype("int64"),
     })
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))

@@ -49,6 +49,7 @@ from .codes import (
     WINTER_RAPESEED,
     WINTER_WHEAT,
 )
+from .collection import LicenceInfo
 from .users import CONSORTIUM_GROUP, DEMO_USER_SUB, PARTNER_USER_SUB
 
 __all__ = ["CollectionSpec", "SYNTHETIC_CROPS", "demo_collection_ids", "demo_specs"]
@@ -79,6 +80,10 @@ class CollectionSpec:
     observation_method: str = "Unknown"
     legacy_id: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    licence: LicenceInfo | None = None  # None: the synthetic demo's CC-BY-4.0 record
+    copy_of: str | None = None  # original_name of an earlier collection this one copies part of
+    copy_share: float = 0.4  # share of that collection's samples copied
+    shift_m: float = 6.0  # metres each copied geometry is moved by
 
     @property
     def collection_id(self) -> str:
@@ -209,6 +214,36 @@ def demo_specs() -> list[CollectionSpec]:
             ((RICE, .60), (CASSAVA, .20), (MAIZE, .10), (SUGARCANE, .05), (TREES, .05)),
             access="Restricted", owner=PARTNER_USER_SUB, groups=(CONSORTIUM_GROUP,),
             quality=(88, 84), confidence=(85, 82, 0), observation_method="FieldObservationSurvey", clusters=5),
+        # Two Canadian prairie collections for building training sets: parcels observed the whole year round
+        # (winter crops included) under a non-commercial licence, and a share-alike republication of part of
+        # them (same parcels and dates, moved a few metres), so de-duplication has known pairs to find.
+        CollectionSpec(
+            "2021_CAN_PRAIRIE-DEMO_POLY_110", "LPIS-like parcels, Canadian prairies",
+            "Parcels of a provincial crop inventory, observed through the whole year; synthetic.", "CAN", "NA",
+            (-106.0, 49.5, -97.5, 53.0), "Polygon", ("2021-01-05", "2021-12-20"), 1200,
+            ((SPRING_WHEAT, .26), (RAPESEED, .20), (WINTER_WHEAT, .10), (BARLEY, .12), (SOYBEAN, .08),
+             (MAIZE, .06), (PASTURES, .10), (TEMPORARY_MEADOWS, .08)),
+            quality=(95, 90), confidence=(92, 88, 0), field_size_m=(300, 800), clusters=6,
+            licence=LicenceInfo(
+                "CC_BY_NC", "CC-BY-NC-4.0",
+                "Prairie Crop Inventory Demo (2022). Annual crop inventory parcels 2021, synthetic demo. "
+                "https://doi.org/10.0000/wce-demo.can-prairie-2021",
+                doi="10.0000/wce-demo.can-prairie-2021", provider_code="Prairie Crop Inventory Demo",
+                provider_description="A fictitious provincial crop inventory; synthetic data by worldcereal-explorer.",
+                provider_url="https://example.org/prairie-crop-inventory-demo")),
+        CollectionSpec(
+            "2021_CAN_CROPWATCH-DEMO_POLY_110", "Crop watch benchmark, Canadian prairies",
+            "A benchmark republishing part of the prairie parcels with redrawn boundaries; synthetic.", "CAN", "NA",
+            (-106.0, 49.5, -97.5, 53.0), "Polygon", ("2021-01-05", "2021-12-20"), 480,
+            (), quality=(90, 88), confidence=(85, 80, 0), field_size_m=(300, 800), clusters=6,
+            copy_of="2021_CAN_PRAIRIE-DEMO_POLY_110", copy_share=0.4, shift_m=6.0,
+            licence=LicenceInfo(
+                "CC_BY_SA", "CC-BY-SA-4.0",
+                "CropWatch Demo Consortium (2023). CropWatch prairie benchmark v1, synthetic demo. doi:10.0000/"
+                "wce-demo.cropwatch-v1",
+                doi="doi.org/10.0000/wce-demo.cropwatch-v1", provider_code="CropWatch Demo Consortium",
+                provider_description="A fictitious benchmark consortium; synthetic data by worldcereal-explorer.",
+                provider_url="https://example.org/cropwatch-demo")),
     ]
 
 

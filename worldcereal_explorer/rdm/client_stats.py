@@ -67,6 +67,10 @@ class StatsMixin:
             raise BadParameterError(f"stats_type={stats_type!r} is not allowed; use one of {sorted(STATS_TYPES)}")
         metadata = self.get_collection_metadata(ref_id, cancel_event=cancel_event)
         raw = metadata.get("codeStats")
+        if raw in (None, ""):
+            raise RdmResponseError(
+                f"collection {ref_id!r} has no code statistics (no 'codeStats' in its metadata items)"
+            )
         try:
             stats = json.loads(raw) if isinstance(raw, str) else (raw or {})
         except ValueError:
@@ -111,7 +115,8 @@ class StatsMixin:
         Returns
         -------
         pandas.DataFrame
-            Index ``(ewoc_code, Label)``, one int column per ref_id, 0 where a collection lacks a code.
+            Index ``(ewoc_code, Label)``, one int column per ref_id (sorted, as in the reference client), 0
+            where a collection lacks a code.
             Collections whose stats lack ``ewocStats`` are left out with a warning and listed in
             ``frame.attrs["skipped"]``.
         """
@@ -154,6 +159,7 @@ class StatsMixin:
             ),
             dtype="int64",
         )
+        frame = frame[sorted(frame.columns)]  # the reference client's column order: ref_ids sorted
         frame.columns.name = "ref_id"
         frame.attrs["skipped"] = skipped
         frame.attrs["errors"] = errors

@@ -21,9 +21,11 @@ __all__ = [
     "filter_by_codes",
     "holds_any",
     "label_samples",
+    "plural",
     "restrict_counts",
     "search_summary",
     "total",
+    "whole_collection_totals",
 ]
 
 
@@ -110,6 +112,33 @@ def collection_totals(counts: pd.DataFrame | None, collections: Iterable[Any] = 
         for coll in collections:
             totals.setdefault(coll.id, int(coll.feature_count or 0))
     return totals
+
+
+def whole_collection_totals(class_counts: pd.DataFrame | None, collections: Iterable[Any] = ()) -> dict[str, int]:
+    """Samples per collection over every crop code: the column sums of the unfiltered ``class_counts``.
+
+    A collection missing from the code statistics gets its catalogue sample count (``feature_count``). With a
+    crop filter on, this is the "Total samples" beside the filtered "Matching samples" of
+    :func:`collection_totals`.
+    """
+    return collection_totals(class_counts, collections, filtered=False)
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """``"1 crop class"``, ``"37 crop classes"``: ``n`` (with thousands separators) and the right noun form.
+
+    Parameters
+    ----------
+    n
+        The count.
+    singular
+        The noun for one.
+    plural_form
+        The noun for any other count; default: ``singular`` + ``"es"`` after s/x/z/ch/sh, else + ``"s"``.
+    """
+    if plural_form is None:
+        plural_form = singular + ("es" if singular.endswith(("s", "x", "z", "ch", "sh")) else "s")
+    return f"{n:,} {singular if n == 1 else plural_form}"
 
 
 def holds_any(collection: Any, codes: Iterable[int], class_counts: pd.DataFrame) -> bool:

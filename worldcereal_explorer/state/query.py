@@ -16,8 +16,10 @@ The same object works from plain Python::
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -35,6 +37,7 @@ from ..extents import (
     normalize_temporal_extent,
 )
 from . import counts as _counts
+from . import serialize as _serialize
 from .exports import ExportService, ExportsMixin
 from .jobs import Job, JobRunner, describe, progress_fraction
 from .legend_loading import LegendMixin
@@ -60,6 +63,9 @@ SEARCH_INPUTS = (
 #: Inputs that change which samples the "Fetch samples" query returns: after one of them changes, the
 #: samples already fetched are marked stale (``samples_stale``) until the next fetch.
 SAMPLE_INPUTS = (*SEARCH_INPUTS, "min_quality_lc", "min_quality_ct", "subset", "selected_ids")
+
+#: Inputs :meth:`RdmQueryState.reset` restores.
+RESET_INPUTS = (*SAMPLE_INPUTS, "grouping")
 
 _SEARCH = "search"
 _SAMPLES = "samples"
@@ -157,6 +163,12 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
     #: Collections left out of the last search's counts or the last fetch, with the reason: ``{ref_id: why}``.
     failed_collections = Dict()
     progress = Float(0.0, min=0.0, max=1.0)
+    #: The search outputs (``collections``, ``class_counts``, ``counts``) do not belong to the current search
+    #: inputs: one changed and the search for it has not applied yet (scheduled, running, cancelled), or it failed.
+    results_stale = Bool(False, help="collections and counts are from earlier filters (search pending or failed)")
+    #: Collections read so far / to read by the running sample fetch (``0`` / ``0`` before its first report).
+    progress_done = Int(0, min=0)
+    progress_total = Int(0, min=0)
 
     # --- behaviour ----------------------------------------------------------------------------------
     debounce_s = Float(0.3, min=0.0, help="seconds of quiet after an input change before searching")
@@ -168,6 +180,8 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         self._init_legend()
         self._init_login()
         self._input_version = 0
+        #: bumped on every search-input change; a search applies as current only for the version it read
+        self._search_version = 0
         #: (space / time / access key, collections, class_counts) of the last completed search
         self._unfiltered: tuple[Any, list, pd.DataFrame] | None = None
         #: How many queries of each kind actually started (superseded-while-waiting ones never start).
@@ -176,6 +190,8 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         if client is not None:
             traits["client"] = client
         super().__init__(endpoint=endpoint, **traits)
+        #: what :meth:`reset` restores: the inputs as this state was created
+        self._input_defaults = {name: getattr(self, name) for name in RESET_INPUTS}
 
     @default("client")
     def _default_client(self):
@@ -241,6 +257,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
             self.message = "searching collections\u2026" if kind == _SEARCH else "fetching samples\u2026"
             if kind == _SAMPLES:
                 self.progress = 0.0
+                self.progress_done = self.progress_total = 0
         return job
 
     def _on_idle(self) -> None:
@@ -253,6 +270,8 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         if not isinstance(exc, WorldCerealExplorerError):
             log.exception("unexpected error in the %s query", job.kind, exc_info=exc)
         self.message = describe(exc)
+        if job.kind == _SEARCH:
+            self.results_stale = True  # what is shown is not the answer to these filters
         self.status = "error"
 
     def _apply(self, job: Job) -> None:
@@ -263,6 +282,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
                 self.class_counts = class_counts
                 self.counts = counts
                 self.collections = collections
+                self.results_stale = job.context.get("search_version") != self._search_version
             kept = [i for i in self.selected_ids if i in ids]
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
@@ -291,6 +311,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         return bool(getattr(self.client, "is_authenticated", True))
 
     def _search_work(self, job: Job):
+        job.context["search_version"] = self._search_version  # read before the inputs it answers
         spatial = self.spatial_extent()
         temporal = self.temporal_extent()
         codes = self.ewoc_code_filter()
@@ -379,8 +400,13 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
     def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
             fraction = progress_fraction(*args, **kwargs)
+            event = args[0] if args else None
             with self._jobs.condition:
                 if fraction is not None and self._jobs.is_current(job):
+                    if hasattr(event, "collections_done"):
+                        with self.hold_trait_notifications():
+                            self.progress_total = max(0, int(event.collections_total))
+                            self.progress_done = max(0, int(event.collections_done))
                     self.progress = fraction
 
         return progress
@@ -388,6 +414,9 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
     # --- public API -----------------------------------------------------------------------------------
     @observe(*SEARCH_INPUTS)
     def _on_search_input(self, change: dict) -> None:
+        with self._jobs.condition:
+            self._search_version += 1
+            self.results_stale = True
         if self.auto_search:
             # an automatic search may answer a change of crop codes from the last unfiltered search
             self._submit(_SEARCH, self.debounce_s, reuse=True)
@@ -466,6 +495,59 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         or ends. Return ``False`` on timeout."""
         return self._jobs.wait_for(predicate, timeout)
 
+    def reset(self) -> None:
+        """Put every query input back to its value when this state was created (the trait defaults unless
+        given to the constructor): area, dates, crops and grouping, access, quality, subset and the selected
+        collections. With ``auto_search`` one search follows."""
+        with self.hold_trait_notifications():
+            for name, value in self._input_defaults.items():
+                current = getattr(self, name)
+                if current is not value and (type(current) is not type(value) or current != value):
+                    setattr(self, name, value.copy() if isinstance(value, (list, dict)) else value)
+
+    def collection_details(self, ref_id: str) -> dict[str, Any]:
+        """What a details panel shows about one collection, read through the client.
+
+        Parameters
+        ----------
+        ref_id
+            The collection id.
+
+        Returns
+        -------
+        dict
+            ``collection`` (the :class:`~worldcereal_explorer.rdm.models.Collection`), ``metadata``
+            (``{name: value}`` of its metadata items; empty when they could not be read), ``metadata_error``
+            (why not, or ``""``) and ``counts`` (DataFrame with columns ``ewoc_code``, ``label``, ``count``,
+            largest first: from ``class_counts`` when the collection is in it, else its code statistics).
+
+        Raises
+        ------
+        RdmError
+            When the collection itself cannot be read.
+        """
+        collection = next((c for c in self.collections if c.id == ref_id), None)
+        if collection is None:
+            collection = self.client.get_collection(ref_id)
+        try:
+            metadata, metadata_error = dict(self.client.get_collection_metadata(ref_id)), ""
+        except WorldCerealExplorerError as exc:
+            metadata, metadata_error = {}, describe(exc)
+        class_counts = self.class_counts
+        if class_counts is not None and ref_id in class_counts.columns:
+            column = pd.to_numeric(class_counts[ref_id], errors="coerce").fillna(0)
+            column = column[column > 0]
+            counts = pd.DataFrame({"ewoc_code": column.index.get_level_values(0).astype("int64"),
+                                   "label": [str(v) for v in column.index.get_level_values(1)],
+                                   "count": column.to_numpy(dtype="int64")})
+        else:
+            stats = self.client.get_collection_stats(ref_id)
+            counts = pd.DataFrame({"ewoc_code": stats.index.astype("int64"),
+                                   "label": stats["Label"].astype(str).to_numpy(),
+                                   "count": pd.to_numeric(stats["Count"]).to_numpy(dtype="int64")})
+        counts = counts.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+        return {"collection": collection, "metadata": metadata, "metadata_error": metadata_error, "counts": counts}
+
     def counts_by_label(self) -> pd.DataFrame:
         """Crop counts summed per (grouped) label: index label, one column per collection, sorted by total."""
         return _counts.counts_by_label(self.counts, self.grouping)
@@ -485,6 +567,47 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         """Samples per collection: its whole-collection total for the selected codes (all codes when none
         is selected), from ``counts``; the table and the status message both use these numbers."""
         return _counts.collection_totals(self.counts, self.collections, filtered=bool(self.ewoc_codes))
+
+    # --- share and reproduce (state/serialize.py) ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The query inputs as a JSON-safe dictionary ``{"version": 1, "endpoint": ..., "bbox": ..., ...}``."""
+        return _serialize.state_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], client: Any = None, **traits: Any) -> RdmQueryState:
+        """A new state holding the query in ``data`` (validated; errors name the bad field).
+
+        Parameters
+        ----------
+        data
+            A dictionary from :meth:`to_dict`.
+        client
+            The client to use; default: one for the saved ``endpoint``.
+        **traits
+            Other traits for the new state (``auto_search=False`` ...).
+        """
+        return _serialize.state_from_dict(data, client, cls=cls, **traits)
+
+    def apply_dict(self, data: Mapping[str, Any]) -> None:
+        """Set this state's query inputs from ``data`` (validated first; nothing changes on error)."""
+        _serialize.apply_state_dict(self, data)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save the query inputs as a small JSON file (written atomically); return its path."""
+        return _serialize.save_state_file(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], client: Any = None, **traits: Any) -> RdmQueryState:
+        """A new state holding the query saved by :meth:`save` (see :meth:`from_dict`)."""
+        return _serialize.load_state_file(path, client, cls=cls, **traits)
+
+    def to_code(self) -> str:
+        """Python code that fetches the same samples as :meth:`fetch_samples` with ``RdmClient.get_samples``."""
+        return _serialize.state_to_code(self)
+
+    def to_query_string(self) -> str:
+        """The dashboard link's query string for the current filters (``bbox=...&start=...``)."""
+        return _serialize.state_to_query_string(self)
 
     def close(self, timeout: float = 5.0) -> bool:
         """Cancel pending work, stop a login, join the worker threads and close the HTTP session.

@@ -117,6 +117,8 @@ def cap_per_class(
         Cap per class (>= 1). Classes with fewer samples keep all of them.
     min_per_class
         Warn (:class:`ClassBalanceWarning`, naming them) about classes with fewer samples than this.
+        Samples flagged by ``deduplicate(..., keep_duplicates=True)`` (``duplicate_of`` set) do not count: they
+        stay exactly when the sample they duplicate stays.
     seed
         Seed of the pseudo-random choice within a cell; the same samples and seed give the same result.
     h3_resolution
@@ -140,6 +142,8 @@ def cap_per_class(
             f"min_per_class={minimum} is larger than max_per_class={cap}; allowed: min_per_class <= max_per_class"
         )
     check_h3_resolution(h3_resolution, "h3_resolution")
+    if "duplicate_of" in samples.columns and samples["duplicate_of"].notna().any():
+        return _cap_with_flagged_duplicates(samples, cap, minimum, seed, h3_resolution)
     column = class_column(samples)
     n = len(samples)
     classes, cls = np.unique(samples[column].astype(str).to_numpy(), return_inverse=True)
@@ -179,3 +183,18 @@ def cap_per_class(
         "after": {str(c): int(a) for c, a in zip(classes, after, strict=True)},
         "below_minimum": under,
     })
+
+
+def _cap_with_flagged_duplicates(samples: Any, cap: int, minimum: int | None, seed: int, h3_resolution: int) -> Any:
+    """Cap the samples :func:`deduplicate` kept; a flagged duplicate stays exactly when its kept sample does."""
+    flagged = samples["duplicate_of"].notna().to_numpy()
+    positions = np.flatnonzero(~flagged)
+    kept = cap_per_class(samples.iloc[positions].reset_index(drop=True), cap, min_per_class=minimum, seed=seed,
+                         h3_resolution=h3_resolution)
+    stay = np.zeros(len(samples), dtype=bool)
+    stay[positions[kept.index.to_numpy()]] = True
+    kept_ids = set(samples["sample_id"].astype(str).to_numpy()[stay])
+    stay |= flagged & samples["duplicate_of"].astype(str).isin(kept_ids).to_numpy()
+    out = samples.loc[stay].copy()
+    step = kept.attrs["training_steps"][-1]
+    return record_step(out, {**step, "flagged_duplicates_kept": int((stay & flagged).sum())})

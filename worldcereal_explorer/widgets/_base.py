@@ -11,6 +11,53 @@ import traitlets
 
 from ..state import RdmQueryState
 
+#: Shown over results (table, chart, samples) that do not answer the current filters.
+STALE_RESULTS_TEXT = "results for earlier filters"
+
+#: The CSS the widgets rely on (dimmed stale results, links that look like links, crop chips). Every widget
+#: that needs it carries it in a hidden ``HTML`` (:func:`style_widget`), so it works outside the dashboard;
+#: the dashboard may also put it in its header once.
+CSS = """<style>
+.wce-stale-dim { opacity: 0.4; filter: grayscale(60%); transition: opacity 0.2s; }
+.wce-stale-note { color: #e65100; font-size: 12px; font-weight: 600; }
+a.wce-link, .wce-download-links a, .wce-collection-details a, .wce-results a, .wce-place-search a,
+.wce-download-link { color: #1565c0 !important; text-decoration: underline !important; cursor: pointer; }
+.jupyter-button.wce-link-button { background: transparent; color: #1565c0; text-decoration: underline;
+  box-shadow: none; border: none; padding: 0 2px; text-align: left; justify-content: flex-start;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.jupyter-button.wce-link-button:hover { color: #0d47a1; background: #e3f2fd; }
+.jupyter-button.wce-chip { background: #e3f2fd; color: #0d47a1; border-radius: 12px; height: 24px;
+  line-height: 22px; padding: 0 8px; margin: 2px 3px 2px 0; font-size: 12px; width: auto; max-width: 100%;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.jupyter-button.wce-chip.wce-chip-dropped { background: #fbe9e7; color: #bf360c; }
+.jupyter-button.wce-chip:hover { background: #bbdefb; }
+</style>"""
+
+
+def style_widget() -> w.HTML:
+    """A zero-size ``HTML`` widget carrying :data:`CSS`."""
+    style = w.HTML(CSS, layout=w.Layout(height="0px", width="0px", margin="0", overflow="hidden"))
+    style.add_class("wce-style")
+    return style
+
+
+def stale_note_html(status: str, why: str | None = None) -> str:
+    """The note over stale results, saying why they are stale.
+
+    Parameters
+    ----------
+    status
+        ``state.status``: the default reason follows it (search running, failed, or not run).
+    why
+        The reason to give instead.
+    """
+    if why is None:
+        why = {"loading": "searching for the current filters\u2026",
+               "error": "the search for the current filters failed; see the status line"}.get(
+            status, "the current filters have not been searched (invalid, cancelled or not run yet)")
+    return (f"<span class='wce-stale-note' data-stale='true'>&#9888; {STALE_RESULTS_TEXT} \u2014 "
+            f"{why}</span>")
+
 
 class StateWidget(w.VBox):
     """An ipywidgets ``VBox`` bound to an :class:`~worldcereal_explorer.state.RdmQueryState`.
@@ -42,6 +89,17 @@ class StateWidget(w.VBox):
             yield
         finally:
             self._syncing = previous
+
+    def _show_stale(self, stale: bool, targets: list[Any], note: w.HTML | None) -> None:
+        """Dim ``targets`` (CSS class ``wce-stale-dim``) and fill ``note`` while ``stale``; undo both after."""
+        for target in targets:
+            if stale:
+                target.add_class("wce-stale-dim")
+            else:
+                target.remove_class("wce-stale-dim")
+        if note is not None:
+            note.value = stale_note_html(self.state.status) if stale else ""
+            note.layout.display = "" if stale else "none"
 
     def _observe_state(self, handler: Any, names: str | list[str]) -> None:
         self.state.observe(handler, names=names)

@@ -1,8 +1,13 @@
-"""Counts chart: bqplot bars of sample counts per crop label, stacked or grouped by collection."""
+"""Counts chart: bqplot bars of sample counts per crop label, stacked or grouped by collection.
+
+Each collection has one colour, derived from its id (:func:`collection_colour`), so it keeps it across
+queries. While ``state.results_stale`` the chart is dimmed and says it shows the results for earlier filters.
+"""
 
 from __future__ import annotations
 
 import html
+import zlib
 from typing import Any
 
 import bqplot as bq
@@ -11,10 +16,44 @@ import numpy as np
 import pandas as pd
 
 from ..state import RdmQueryState
-from ._base import StateWidget
+from ..state.counts import plural
+from ._base import StateWidget, style_widget
 
+#: The palette collections take their colour from (grey is kept for "other collections").
 COLLECTION_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                      "#17becf", "#bcbd22", "#7f7f7f"]
+                      "#17becf", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+                      "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#a55194"]
+OTHER_COLLECTIONS_COLOUR = "#bdbdbd"
+#: The bar summing the collections beyond ``max_collections``.
+OTHER_COLLECTIONS = "other collections"
+#: The bar summing the crop labels beyond ``max_labels``.
+OTHER_CROPS = "other crops"
+#: Empty slots at both ends of the grouped chart's scale: the first and last bars keep clear of the axes.
+_GROUPED_ENDS = (" start", " end")
+
+
+def collection_colour(ref_id: str) -> str:
+    """The colour of collection ``ref_id``: the same in every query and session (a CRC-32 of the id picks it
+    from :data:`COLLECTION_COLOURS`); "other collections" is grey."""
+    if ref_id == OTHER_COLLECTIONS:
+        return OTHER_COLLECTIONS_COLOUR
+    return COLLECTION_COLOURS[zlib.crc32(str(ref_id).encode("utf-8")) % len(COLLECTION_COLOURS)]
+
+
+def chart_note(total: int, n_classes: int, n_shown: int) -> str:
+    """The note over the chart: ``"1,234 samples in 37 crop classes (top 14 shown)"``.
+
+    Parameters
+    ----------
+    total
+        Samples over every class.
+    n_classes
+        Crop classes (labels) that have samples.
+    n_shown
+        Of those, how many have a bar of their own (the rest are summed into "other crops").
+    """
+    shown = f" (top {n_shown} shown)" if n_shown < n_classes else ""
+    return f"{plural(total, 'sample')} in {plural(n_classes, 'crop class')}{shown}"
 
 
 class CountsChart(StateWidget):
@@ -69,11 +108,26 @@ class CountsChart(StateWidget):
         # An HTML legend under the figure: bqplot's own legend sits inside the plot and hides bars.
         self.legend = w.HTML()
         self.legend.add_class("wce-counts-legend")
-        self.children = [w.HBox([self.mode, self.note], layout=w.Layout(align_items="center")), self.figure,
-                         self.legend]
+        self.stale_note = w.HTML(layout=w.Layout(display="none"))
+        self.stale_note.add_class("wce-counts-stale")
+        #: Crop classes with samples, and how many of them have a bar of their own (see :func:`chart_note`).
+        self.n_classes = 0
+        self.n_shown = 0
+        self.children = [style_widget(), w.HBox([self.mode, self.note], layout=w.Layout(align_items="center")),
+                         self.stale_note, self.figure, self.legend]
         self._observe_state(self._update, ["counts", "grouping"])
+        self._observe_state(self._on_stale, ["results_stale", "status"])
         self._update()
         self._on_mode()
+        self._on_stale()
+
+    @property
+    def stale(self) -> bool:
+        """Whether the bars are from earlier filters (dimmed, with :attr:`stale_note`)."""
+        return bool(self.state.results_stale)
+
+    def _on_stale(self, change: dict | None = None) -> None:
+        self._show_stale(self.stale, [self.figure, self.legend], self.stale_note)
 
     @property
     def labels(self) -> list[str]:
@@ -92,7 +146,7 @@ class CountsChart(StateWidget):
         keys: list[str] = []
         heights: list[float] = []
         colours: list[str] = []
-        tick_labels: dict[str, str] = {}
+        tick_labels: dict[str, str] = dict.fromkeys(_GROUPED_ENDS, "")
         n_coll = len(frame.columns)
         for i, (crop, row) in enumerate(frame.iterrows()):
             if i:
@@ -103,31 +157,39 @@ class CountsChart(StateWidget):
             for j, (collection, value) in enumerate(row.items()):
                 keys.append(f"{crop} · {collection}")
                 heights.append(float(value))
-                colours.append(COLLECTION_COLOURS[j % len(COLLECTION_COLOURS)])
+                colours.append(collection_colour(str(collection)))
                 tick_labels[keys[-1]] = str(crop) if j == (n_coll - 1) // 2 else ""
         with self.grouped_bars.hold_sync():
             self.grouped_bars.x = keys
             self.grouped_bars.y = np.asarray(heights, dtype=float)
             self.grouped_bars.colors = colours or COLLECTION_COLOURS
+        # An empty slot at each end of the scale (no bar) keeps the first and last bars off the axes.
+        self.grouped_bars.scales["x"].domain = [_GROUPED_ENDS[0], *keys, _GROUPED_ENDS[1]] if keys else []
         self._grouped_axis.tick_labels = tick_labels
 
     def _update(self, change: dict | None = None) -> None:
         frame = self.state.counts_by_label()
+        if not frame.empty:
+            frame = frame.loc[frame.sum(axis=1) > 0]  # classes without samples (a ticked code none holds)
+        self.n_classes = len(frame.index)
+        self.n_shown = min(self.n_classes, self.max_labels if self.n_classes <= self.max_labels
+                           else self.max_labels - 1)
         if frame.empty:
             self.bars.x, self.bars.y, self.bars.labels = [], [], []
             self.grouped_bars.x, self.grouped_bars.y = [], []
+            self.grouped_bars.scales["x"].domain = []
             self.legend.value = ""
             self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
             return
         if len(frame) > self.max_labels:
             head = frame.iloc[: self.max_labels - 1]
-            rest = frame.iloc[self.max_labels - 1:].sum().rename("other crops")
+            rest = frame.iloc[self.max_labels - 1:].sum().rename(OTHER_CROPS)
             frame = pd.concat([head, rest.to_frame().T])
         totals = frame.sum(axis=0).sort_values(ascending=False)
         columns = list(totals.index)
         if len(columns) > self.max_collections:
             keep = columns[: self.max_collections - 1]
-            frame = frame[keep].assign(**{"other collections": frame[columns[self.max_collections - 1:]].sum(axis=1)})
+            frame = frame[keep].assign(**{OTHER_COLLECTIONS: frame[columns[self.max_collections - 1:]].sum(axis=1)})
         else:
             frame = frame[columns]
         with self.bars.hold_sync():
@@ -135,15 +197,20 @@ class CountsChart(StateWidget):
             self.bars.y = np.asarray(frame.T.to_numpy(dtype=float))
             self.bars.labels = [str(c) for c in frame.columns]
             # one colour per collection (bqplot would colour a single series bar by bar)
-            self.bars.colors = COLLECTION_COLOURS[: max(1, len(frame.columns))]
+            self.bars.colors = self.colours(frame.columns) or COLLECTION_COLOURS[:1]
         self._update_grouped(frame)
         self.legend.value = "".join(
             f"<span style='display:inline-block;margin-right:10px;font-size:12px'>"
             f"<span style='display:inline-block;width:10px;height:10px;background:{colour};margin-right:3px'>"
             f"</span>{html.escape(str(name))}</span>"
-            for name, colour in zip(frame.columns, COLLECTION_COLOURS, strict=False)
+            for name, colour in zip(frame.columns, self.colours(frame.columns), strict=True)
         )
         total = int(frame.to_numpy().sum())
         self.note.value = (f"<span title='whole-collection totals from the RDM code statistics, not only the "
-                           f"samples in your area and dates'>{total:,} samples in {len(frame.index)} crop "
-                           f"classes (collection totals)</span>")
+                           f"samples in your area and dates'>{html.escape(chart_note(total, self.n_classes, self.n_shown))}"
+                           f" (collection totals)</span>")
+
+    @staticmethod
+    def colours(collections: Any) -> list[str]:
+        """The colours of ``collections`` (ids), in order (see :func:`collection_colour`)."""
+        return [collection_colour(str(c)) for c in collections]

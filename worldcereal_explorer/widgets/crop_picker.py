@@ -15,10 +15,15 @@ import pandas as pd
 
 from ..state import RdmQueryState
 from ..state.croptype_selection import SELECTION_MODES
-from ._base import StateWidget
+from ._base import StateWidget, style_widget
 from .legend_tree import CHECKED, DROPPED, MARKS, PARTIAL, UNCHECKED, LegendTree, _Row
 
 __all__ = ["CHECKED", "DROPPED", "MARKS", "PARTIAL", "SELECTION_MODES", "UNCHECKED", "CropTypePicker", "LegendTree"]
+
+#: What the numbers in the crop list are (shown over the tree and on each number).
+COUNTS_NOTE = "numbers: samples in the collections found, incl. sub-classes"
+#: Most chips shown above the tree; the rest are summed up as "+N more".
+MAX_CHIPS = 40
 
 
 class CropTypePicker(StateWidget):
@@ -85,9 +90,18 @@ class CropTypePicker(StateWidget):
         self.ungroup_button.on_click(lambda _: self._set_grouping({}))
         self.summary = w.HTML()
         self.summary.add_class("wce-crop-summary")
+        #: The ticked classes of the current mode as removable chips (a fully ticked branch is one chip).
+        self.chips = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%", align_items="center"))
+        self.chips.add_class("wce-crop-chips")
+        self.chip_buttons: dict[int, w.Button] = {}
+        self.counts_note = w.HTML(f"<span style='color:#666;font-size:12px'>{html.escape(COUNTS_NOTE)}</span>")
+        self.counts_note.add_class("wce-crop-counts-note")
         self.children = [
+            style_widget(),
             w.HTML("<b>Crop types</b>"),
             self.mode_toggle,
+            self.chips,
+            self.counts_note,
             self.tree,
             w.HBox([self.group_name, self.group_button, self.ungroup_button]),
             w.HBox([self.summary, self.clear_button], layout=w.Layout(justify_content="space-between")),
@@ -231,6 +245,78 @@ class CropTypePicker(StateWidget):
         else:
             self.set_selection([])
 
+    def reset(self) -> None:
+        """Back to the default: nothing ticked in either mode, no grouping, Include mode, empty search box."""
+        self.dropped = set()
+        self.selected = set()
+        self.tree.search.value = ""
+        self.group_name.value = ""
+        with self._sync():
+            self.mode_toggle.value = "Include"
+        with self._sync(), self.state.hold_trait_notifications():
+            if list(self.state.ewoc_codes):
+                self.state.ewoc_codes = []
+            if dict(self.state.grouping):
+                self.state.grouping = {}
+        self._render()
+
+    def untick(self, code: int) -> None:
+        """Remove ``code`` and everything below it from the current mode's ticks (a chip's \u00d7)."""
+        code = int(code)
+        remove = self.tree.subtree_codes(code) if code in self.tree.nodes else frozenset({code})
+        if self.mode == "Drop":
+            self.set_dropped(self.dropped - remove)
+        else:
+            self.set_selection(self.selected - remove)
+
+    def chip_codes(self) -> list[int]:
+        """The codes shown as chips: each fully ticked branch once (by its top code), then ticked codes the
+        legend does not have."""
+        ticked = self.dropped if self.mode == "Drop" else self.selected
+        if not ticked:
+            return []
+        if not self.tree.ready:
+            return sorted(ticked)
+        out: list[int] = []
+
+        def visit(codes: list[int]) -> None:
+            for code in codes:
+                subtree = self.tree.subtree_codes(code)
+                if subtree <= ticked:
+                    out.append(code)
+                elif subtree & ticked:
+                    visit([int(c.code) for c in self.tree.node(code).children])
+
+        visit(self.tree.top_codes)
+        known = self.tree.nodes
+        return out + sorted(c for c in ticked if c not in known)
+
+    def _chip_label(self, code: int) -> str:
+        try:
+            return str(self.tree.node(code).label)
+        except KeyError:  # a code set elsewhere that the legend does not have
+            return f"code {code}"
+
+    def _render_chips(self) -> None:
+        codes = self.chip_codes()
+        drop = self.mode == "Drop"
+        buttons: dict[int, w.Button] = {}
+        for code in codes[:MAX_CHIPS]:
+            label = self._chip_label(code)
+            chip = w.Button(description=f"{label} \u00d7", tooltip=f"untick {label} ({code})",
+                            layout=w.Layout(width="auto", max_width="100%"))
+            chip.add_class("wce-chip")
+            chip.add_class(f"wce-chip-{code}")
+            if drop:
+                chip.add_class("wce-chip-dropped")
+            chip.on_click(lambda _, c=code: self.untick(c))
+            buttons[code] = chip
+        self.chip_buttons = buttons
+        more = len(codes) - len(buttons)
+        extra = [w.HTML(f"<span style='color:#666;font-size:12px'>+{more} more</span>")] if more > 0 else []
+        self.chips.children = [*buttons.values(), *extra]
+        self.chips.layout.display = "" if buttons else "none"
+
     def _push(self) -> None:
         """Write the current mode's filter (and the grouping of the still selected codes) to the state."""
         codes = self.drop_filter_codes() if self.mode == "Drop" else sorted(self.selected)
@@ -313,7 +399,9 @@ class CropTypePicker(StateWidget):
 
     def _row_label(self, code: int) -> str:
         count = self._count_of(code)
-        count_html = "" if count is None else f" <span style='color:#666'>({count:,})</span>"
+        count_html = "" if count is None else (
+            f" <span class='wce-crop-count' title='{count:,} samples in the collections found, incl. "
+            f"sub-classes' style='color:#666'>({count:,})</span>")
         label = {int(k): v for k, v in self.state.grouping.items()}.get(int(code))
         group_html = f" <span style='color:#6a1b9a'>&rarr; {html.escape(label)}</span>" if label else ""
         return f"{html.escape(str(self.tree.node(code).label))}{count_html}{group_html}"
@@ -321,6 +409,7 @@ class CropTypePicker(StateWidget):
     def _render(self) -> None:
         with self._render_lock:
             self.tree.render()
+            self._render_chips()
             grouping = {int(k): v for k, v in self.state.grouping.items()}
             n, d = len(self.selected), len(self.dropped)
             groups = sorted(set(grouping.values()))

@@ -49,6 +49,10 @@ class DateRangePicker(StateWidget):
             self.state.start_date = None
             self.state.end_date = None
 
+    def reset(self) -> None:
+        """Back to the default: no date filter (as :meth:`clear`)."""
+        self.clear()
+
     def _on_picker(self, change: dict) -> None:
         if self._syncing:
             return

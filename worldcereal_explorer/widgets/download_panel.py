@@ -16,7 +16,11 @@ from typing import Any
 import ipywidgets as w
 
 from ..state import EXPORT_FORMATS, RdmQueryState, SavedFile
-from ._base import StateWidget
+from ._base import STALE_RESULTS_TEXT, StateWidget, style_widget
+
+#: Beside "Save samples" (and over the link it makes) while the samples are from earlier filters.
+STALE_SAVE_WARNING = (f"\u26a0 {STALE_RESULTS_TEXT}: the fetched samples do not match the current filters "
+                      "\u2014 press Fetch samples first to save the current ones")
 
 #: Format names offered in the dropdown (see :data:`~worldcereal_explorer.state.EXPORT_FORMATS`).
 FORMATS = EXPORT_FORMATS
@@ -70,16 +74,30 @@ class DownloadPanel(StateWidget):
         self.pdf_button.on_click(lambda _: self.download_harmonization())
         self.links = w.HTML()
         self.links.add_class("wce-download-links")
+        self.save_warning = w.HTML(layout=w.Layout(display="none"))
+        self.save_warning.add_class("wce-save-stale")
         self.children = [
+            style_widget(),
             w.HTML("<b>Download</b>"),
             w.HBox([self.format, self.save_button]),
+            self.save_warning,
             w.HBox([self.collection, self.metadata_button, self.pdf_button], layout=w.Layout(flex_flow="row wrap")),
             self.links,
         ]
         self._observe_state(self._on_collections, ["collections", "selected_ids"])
-        self._observe_state(self._on_samples, "samples")
+        self._observe_state(self._on_samples, ["samples", "samples_stale"])
+        # a link from an earlier query would pass for one of the current results
+        self._observe_state(self._clear_links, ["collections", "samples"])
         self._on_collections()
         self._on_samples()
+
+    def _clear_links(self, change: dict | None = None) -> None:
+        self.links.value = ""
+
+    @property
+    def samples_stale(self) -> bool:
+        """Whether the samples Save would write are from earlier filters (Save then warns)."""
+        return bool(self.state.samples_stale) and self.state.samples is not None
 
     def _on_collections(self, change: dict | None = None) -> None:
         ids = [c.id for c in self.state.collections]
@@ -103,6 +121,12 @@ class DownloadPanel(StateWidget):
 
     def _on_samples(self, change: dict | None = None) -> None:
         self.save_button.disabled = self.state.samples is None or len(self.state.samples) == 0
+        stale = self.samples_stale
+        self.save_button.button_style = "warning" if stale else "primary"
+        self.save_button.tooltip = STALE_SAVE_WARNING if stale else "save the fetched samples"
+        self.save_warning.value = (f"<span class='wce-stale-note'>{html.escape(STALE_SAVE_WARNING)}</span>"
+                                   if stale else "")
+        self.save_warning.layout.display = "" if stale else "none"
 
     def _show(self, body: str, error: bool = False) -> None:
         colour = "#b71c1c" if error else "inherit"
@@ -114,9 +138,17 @@ class DownloadPanel(StateWidget):
         return self._download_dir if self._download_dir is not None else self.state.exports.download_dir
 
     def save_samples(self, format: str | None = None) -> Path | None:
-        """Write the current samples in ``format`` (default: the dropdown's) and show a link to the file."""
-        return self._run(lambda: self.state.export_samples(self.download_dir, format or self.format.value),
+        """Write the current samples in ``format`` (default: the dropdown's) and show a link to the file.
+
+        Samples from earlier filters are saved too, but the link says so (:data:`STALE_SAVE_WARNING`).
+        """
+        stale = self.samples_stale
+        path = self._run(lambda: self.state.export_samples(self.download_dir, format or self.format.value),
                          "Could not save the samples: ")
+        if path is not None and stale:
+            self.links.value = (f"<div class='wce-stale-note'>{html.escape(STALE_SAVE_WARNING)}</div>"
+                                + self.links.value)
+        return path
 
     def download_metadata(self) -> Path | None:
         """Download the chosen collection's metadata workbook and show a link to it."""

@@ -1,4 +1,10 @@
-"""Results table: the matching collections, sortable, with rows selectable to restrict the sample query."""
+"""Results table: the matching collections, sortable, with rows selectable to restrict the sample query.
+
+With a crop filter on, a "Matching samples" column (the collection's samples of the ticked crop types) stands
+beside "Total samples" (the whole collection). Clicking a collection id opens
+:class:`~.collection_details.CollectionDetails` under the table. While ``state.results_stale`` the table is
+dimmed and says it shows the results for earlier filters.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from typing import Any
 import ipywidgets as w
 
 from ..state import RdmQueryState
-from ._base import StateWidget
+from ..state import counts as _counts
+from ._base import StateWidget, style_widget
+from .collection_details import CollectionDetails
 
 
 def _years(coll: Any) -> str:
@@ -24,8 +32,10 @@ def _confidence(coll: Any) -> str:
     return f"{coll.confidence_lc or 0:g} / {coll.confidence_ct or 0:g}"
 
 
-SAMPLES_TOOLTIP = ("whole-collection totals from the RDM code statistics (of the selected crop types when any "
-                   "are ticked), not only the samples inside your area and dates: fetch the samples for those")
+SAMPLES_TOOLTIP = ("whole-collection totals from the RDM code statistics (every crop type), not only the "
+                   "samples inside your area and dates: fetch the samples for those")
+MATCHING_TOOLTIP = ("whole-collection totals of the ticked crop types (incl. sub-classes) from the RDM code "
+                    "statistics, not only the samples inside your area and dates: fetch the samples for those")
 
 #: (key, header, cell text, sort key, CSS width); text and sort key get the collection and its sample total.
 COLUMNS: list[tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str]] = [
@@ -39,6 +49,23 @@ COLUMNS: list[tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, i
     ("confidence", "Conf. LC/CT", lambda c, n: _confidence(c),
      lambda c, n: (c.confidence_lc or 0, c.confidence_ct or 0), "100px"),
 ]
+
+#: Shown before "Total samples" while a crop filter is on: the collection's samples of the ticked crop types.
+MATCHING_COLUMN: tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str] = (
+    "matching", "Matching samples", lambda c, n: "\u2013" if n is None else f"{n:,}",
+    lambda c, n: -1 if n is None else n, "80px")
+
+_TOOLTIPS = {"samples": SAMPLES_TOOLTIP, "matching": MATCHING_TOOLTIP}
+
+
+class _LinkCell(w.Button):
+    """A collection id drawn as a link: clicking it opens the collection's details."""
+
+    @property
+    def value(self) -> str:
+        """The cell's text as HTML (as the other cells' ``value``)."""
+        return f"<span title='{html.escape(self.tooltip or '')}'>{html.escape(self.description)}</span>"
+
 
 #: Header buttons are bold 13px text with 6px padding each side; a fixed column must fit its header
 #: plus the sort arrow, or the arrow is the part that gets cut off.
@@ -60,7 +87,8 @@ class ResultsTable(StateWidget):
     """The collections in ``state.collections`` as a sortable, paged table.
 
     Ticking a row adds its id to ``state.selected_ids`` (the sample query then reads only the ticked
-    collections); the selection follows ``state.selected_ids`` when it changes elsewhere.
+    collections); the selection follows ``state.selected_ids`` when it changes elsewhere. Clicking an id
+    opens its details (:attr:`details`).
 
     Parameters
     ----------
@@ -68,6 +96,14 @@ class ResultsTable(StateWidget):
         The query state to bind to (a new one when ``None``).
     page_size
         Rows per page (the page is rebuilt on sort and page changes; keeping it small keeps Voilà snappy).
+
+    Attributes
+    ----------
+    details : CollectionDetails
+        The details panel under the table (hidden until an id is clicked); set ``details.zoom_to`` to a
+        ``(west, south, east, north)`` callable (the map's ``zoom_to``) to enable its "Zoom to extent".
+    stale_note : ipywidgets.HTML
+        "results for earlier filters", shown while ``state.results_stale``.
     """
 
     def __init__(self, state: RdmQueryState | None = None, *, page_size: int = 12, **kwargs: Any):
@@ -78,8 +114,8 @@ class ResultsTable(StateWidget):
         self.ascending = True
         self.page = 0
         self.sort_buttons: dict[str, w.Button] = {}
-        for key, header, *_ in COLUMNS:
-            tooltip = f"sort by {header.lower()}" + (f": {SAMPLES_TOOLTIP}" if key == "samples" else "")
+        for key, header, *_ in [*COLUMNS, MATCHING_COLUMN]:
+            tooltip = f"sort by {header.lower()}" + (f": {_TOOLTIPS[key]}" if key in _TOOLTIPS else "")
             button = w.Button(description=header, tooltip=tooltip,
                               layout=w.Layout(width="100%", padding="0 6px", overflow="visible"))
             button.add_class("wce-sort")
@@ -89,48 +125,100 @@ class ResultsTable(StateWidget):
         self.select_all = w.Checkbox(indent=False, layout=w.Layout(width="28px"), tooltip="select all")
         self.select_all.observe(self._on_select_all, "value")
         self.grid = w.GridBox(layout=w.Layout(
-            grid_template_columns="32px " + " ".join(_column_width(col[1], col[4]) for col in COLUMNS), grid_gap="2px 6px",
-            width="100%", align_items="center"))
+            grid_template_columns=self._template(COLUMNS), grid_gap="2px 6px", width="100%", align_items="center"))
         self.grid.add_class("wce-results-grid")
         self.row_boxes: dict[str, w.Checkbox] = {}
-        self._cells: dict[str, list[w.HTML]] = {}
+        self._cells: dict[str, list[Any]] = {}
         self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"))
         self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"))
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
         self.next_button.on_click(lambda _: self.go_to(self.page + 1))
         self.footer = w.HTML()
         self.footer.add_class("wce-results-footer")
+        self.stale_note = w.HTML(layout=w.Layout(display="none"))
+        self.stale_note.add_class("wce-results-stale")
+        self.details = CollectionDetails(self.state)
         self.children = [
+            style_widget(),
             w.HTML("<b>Matching collections</b> <span style='color:#666'>(tick rows to fetch samples "
-                   "from those only)</span>"),
+                   "from those only; click an id for its details)</span>"),
+            self.stale_note,
             self.grid,
             w.HBox([self.prev_button, self.next_button, self.footer], layout=w.Layout(align_items="center")),
+            self.details,
         ]
-        self._observe_state(lambda _: self.go_to(0), ["collections", "counts"])
+        self._observe_state(lambda _: self.go_to(0), ["collections", "counts", "class_counts"])
         self._observe_state(self._on_selected, "selected_ids")
+        self._observe_state(self._on_stale, ["results_stale", "status"])
         self._render()
+        self._on_stale()
+
+    # --- columns and numbers ------------------------------------------------------------------------------
+    @staticmethod
+    def _template(columns: list) -> str:
+        return "32px " + " ".join(_column_width(col[1], col[4]) for col in columns)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a crop filter is on (then "Matching samples" stands beside "Total samples")."""
+        return bool(self.state.ewoc_codes)
+
+    @property
+    def columns(self) -> list:
+        """The columns shown: :data:`COLUMNS`, with :data:`MATCHING_COLUMN` before "Total samples" while a
+        crop filter is on."""
+        if not self.filtered:
+            return list(COLUMNS)
+        out = []
+        for col in COLUMNS:
+            if col[0] == "samples":
+                out.append(MATCHING_COLUMN)
+            out.append(col)
+        return out
+
+    def _numbers(self) -> dict[str, dict[str, int]]:
+        """``{"samples": whole-collection totals, "matching": totals of the ticked crop types}``."""
+        collections = self.state.collections
+        if self.filtered:
+            whole = _counts.whole_collection_totals(self.state.class_counts, collections)
+            return {"samples": whole, "matching": self.state.collection_totals()}
+        totals = self.state.collection_totals()
+        return {"samples": totals, "matching": totals}
 
     @property
     def rows(self) -> list:
         """The collections in display order (all pages)."""
-        key = next(col[3] for col in COLUMNS if col[0] == self.sort_key)
-        totals = self.state.collection_totals()
-        return sorted(self.state.collections, key=lambda c: key(c, totals.get(c.id)), reverse=not self.ascending)
+        column = next((col for col in self.columns if col[0] == self.sort_key), COLUMNS[0])
+        numbers = self._numbers().get(column[0], {})
+        key = column[3]
+        return sorted(self.state.collections, key=lambda c: key(c, numbers.get(c.id)), reverse=not self.ascending)
 
     def sample_total(self, ref_id: str) -> int | None:
-        """The Samples column's number for ``ref_id``: the collection's total (of the selected crop types)."""
-        return self.state.collection_totals().get(ref_id)
+        """The "Total samples" number for ``ref_id``: the whole collection, every crop type."""
+        return self._numbers()["samples"].get(ref_id)
 
-    def cells(self, key: str) -> list[w.HTML]:
-        """The cells of column ``key`` (see :data:`COLUMNS`) on the current page, top to bottom."""
+    def matching_total(self, ref_id: str) -> int | None:
+        """The "Matching samples" number for ``ref_id``: the collection's samples of the ticked crop types
+        (equal to :meth:`sample_total` without a crop filter)."""
+        return self._numbers()["matching"].get(ref_id)
+
+    @property
+    def headers(self) -> list[str]:
+        """The headers of the columns shown, left to right (without the sort arrow)."""
+        return [col[1] for col in self.columns]
+
+    def cells(self, key: str) -> list[Any]:
+        """The cells of column ``key`` (see :data:`COLUMNS`) on the current page, top to bottom; each has a
+        ``value`` (HTML); the ``id`` cells are buttons that open the details."""
         return list(self._cells.get(key, []))
 
+    # --- actions ------------------------------------------------------------------------------------------
     def sort_by(self, key: str) -> None:
         """Sort by column ``key``; sorting by the same column again reverses the order."""
         if key == self.sort_key:
             self.ascending = not self.ascending
         else:
-            self.sort_key, self.ascending = key, key not in ("samples", "confidence")
+            self.sort_key, self.ascending = key, key not in ("samples", "matching", "confidence")
         self._render()
 
     def go_to(self, page: int) -> None:
@@ -144,6 +232,10 @@ class ResultsTable(StateWidget):
         with self._sync():
             self.state.selected_ids = list(ref_ids)
         self._render()
+
+    def open_details(self, ref_id: str) -> None:
+        """Show the details of collection ``ref_id`` under the table."""
+        self.details.show(ref_id)
 
     def _on_row(self, ref_id: str, ticked: bool) -> None:
         if self._syncing:
@@ -164,18 +256,31 @@ class ResultsTable(StateWidget):
         if not self._syncing:
             self._render()
 
+    # --- staleness ------------------------------------------------------------------------------------
+    @property
+    def stale(self) -> bool:
+        """Whether the rows shown are from earlier filters (dimmed, with :attr:`stale_note`)."""
+        return bool(self.state.results_stale)
+
+    def _on_stale(self, change: dict | None = None) -> None:
+        self._show_stale(self.stale, [self.grid], self.stale_note)
+
+    # --- drawing --------------------------------------------------------------------------------------
     def _render(self) -> None:
         with self._render_lock:
+            columns = self.columns
+            if self.sort_key not in {col[0] for col in columns}:
+                self.sort_key, self.ascending = "samples", False  # the crop filter went away
             rows = self.rows
             start = self.page * self.page_size
             page_rows = rows[start:start + self.page_size]
             selected = set(self.state.selected_ids)
-            totals = self.state.collection_totals()
-            for key, header, *_ in COLUMNS:
+            numbers = self._numbers()
+            for key, header, *_ in columns:
                 arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
                 self.sort_buttons[key].description = header + arrow
-            cells: list[w.Widget] = [self.select_all, *self.sort_buttons.values()]
-            by_column: dict[str, list[w.HTML]] = {key: [] for key, *_ in COLUMNS}
+            cells: list[w.Widget] = [self.select_all, *(self.sort_buttons[col[0]] for col in columns)]
+            by_column: dict[str, list[Any]] = {key: [] for key, *_ in columns}
             self.row_boxes = {}
             with self._sync():
                 self.select_all.value = bool(rows) and len(selected) == len(rows)
@@ -185,15 +290,25 @@ class ResultsTable(StateWidget):
                     box.observe(lambda ch, ref=coll.id: self._on_row(ref, ch["new"]), "value")
                     self.row_boxes[coll.id] = box
                     cells.append(box)
-                    for key, _header, text, _sort, _width in COLUMNS:
-                        shown = html.escape(str(text(coll, totals.get(coll.id))))
-                        title = f"{shown} ({html.escape(SAMPLES_TOOLTIP)})" if key == "samples" else shown
-                        cell = w.HTML(f"<span title='{title}'>{shown}</span>",
-                                      layout=w.Layout(overflow="hidden"))
+                    for key, _header, text, _sort, _width in columns:
+                        shown = html.escape(str(text(coll, numbers.get(key, {}).get(coll.id))))
+                        if key == "id":
+                            cell = _LinkCell(description=str(coll.id), tooltip=f"details of {coll.id}",
+                                             layout=w.Layout(width="100%", overflow="hidden"))
+                            cell.add_class("wce-link-button")
+                            cell.add_class("wce-open-details")
+                            cell.on_click(lambda _, ref=coll.id: self.open_details(ref))
+                        else:
+                            tip = _TOOLTIPS.get(key)
+                            title = f"{shown} ({html.escape(tip)})" if tip else shown
+                            cell = w.HTML(f"<span title='{title}'>{shown}</span>", layout=w.Layout(overflow="hidden"))
                         cell.add_class(f"wce-cell-{key}")
                         cells.append(cell)
                         by_column[key].append(cell)
             self._cells = by_column
+            template = self._template(columns)
+            if self.grid.layout.grid_template_columns != template:
+                self.grid.layout.grid_template_columns = template
             self.grid.children = cells
             self._update_footer()
 

@@ -21,7 +21,7 @@ import shapely
 from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
-from ._base import StateWidget
+from ._base import STALE_RESULTS_TEXT, StateWidget
 from .status import STALE_NOTE
 
 #: Qualitative colours for the most frequent crop labels (colour-blind friendly first).
@@ -114,6 +114,7 @@ class SamplesLayer(StateWidget):
         with self._render_lock:
             samples = self.state.samples
             self._source = samples
+            self.hover.value = ""  # about a sample of the previous query
             self._cells.clear()
             self._last_key = None
             if samples is None or len(samples) == 0:
@@ -160,8 +161,9 @@ class SamplesLayer(StateWidget):
 
     def _set_info(self, text: str) -> None:
         if self.stale:
-            text = (f"<span class='wce-stale' style='color:#e65100'>&#9888; {html.escape(STALE_NOTE)}; "
-                    f"showing the samples of the previous filters, dimmed</span> \u00b7 {text}")
+            text = (f"<span class='wce-stale' style='color:#e65100'>&#9888; {STALE_RESULTS_TEXT}: "
+                    f"{html.escape(STALE_NOTE)}; showing the samples of the previous filters, dimmed</span> "
+                    f"\u00b7 {text}")
         self.info.value = text
 
     def _cells_at(self, resolution: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..state import RdmQueryState
-from ._base import StateWidget
+from ._base import StateWidget, stale_note_html, style_widget
 
 PREVIEW_COLUMNS = ["sample_id", "ref_id", "ewoc_code", "label", "new_label", "valid_time",
                    "quality_score_lc", "quality_score_ct"]
@@ -29,9 +29,25 @@ class SamplesPreview(StateWidget):
         self.rows = rows
         self.html = w.HTML(layout=w.Layout(overflow="auto", max_height="260px"))
         self.html.add_class("wce-samples-preview")
-        self.children = [w.HTML("<b>Samples</b>"), self.html]
+        self.stale_note = w.HTML(layout=w.Layout(display="none"))
+        self.stale_note.add_class("wce-samples-stale")
+        self.children = [style_widget(), w.HTML("<b>Samples</b>"), self.stale_note, self.html]
         self._observe_state(self._update, "samples")
+        self._observe_state(self._on_stale, ["samples_stale", "samples", "status"])
         self._update()
+        self._on_stale()
+
+    @property
+    def stale(self) -> bool:
+        """Whether the samples shown are from earlier filters (dimmed, with :attr:`stale_note`)."""
+        return bool(self.state.samples_stale) and self.state.samples is not None
+
+    def _on_stale(self, change: dict | None = None) -> None:
+        stale = self.stale
+        self._show_stale(stale, [self.html], None)
+        self.stale_note.value = stale_note_html(
+            self.state.status, "press \u201cFetch samples\u201d for the current filters") if stale else ""
+        self.stale_note.layout.display = "" if stale else "none"
 
     def _update(self, change: dict | None = None) -> None:
         samples = self.state.samples

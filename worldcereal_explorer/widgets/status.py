@@ -1,4 +1,8 @@
-"""Status bar: what the state is doing, its progress, errors in plain words, and a cancel button."""
+"""Status bar: one message about what the state is doing, the fetch progress ("3/14 collections"), Cancel.
+
+One message at a time, by priority: a running query ("searching…", "fetching samples…"), an error, a
+cancellation (a neutral mark, not a tick), samples from earlier filters, else the last result.
+"""
 
 from __future__ import annotations
 
@@ -8,50 +12,88 @@ from typing import Any
 import ipywidgets as w
 
 from ..state import RdmQueryState
+from ..state.counts import plural
 from ._base import StateWidget
 
-_COLOURS = {"idle": "#1b5e20", "loading": "#0d47a1", "error": "#b71c1c"}
-_ICONS = {"idle": "&#10003;", "loading": "&#8635;", "error": "&#9888;"}
+#: Colour and mark of each kind of message.
+_COLOURS = {"idle": "#1b5e20", "loading": "#0d47a1", "error": "#b71c1c", "cancelled": "#616161",
+            "stale": "#e65100"}
+_ICONS = {"idle": "&#10003;", "loading": "&#8635;", "error": "&#9888;", "cancelled": "&#8856;",
+          "stale": "&#9888;"}
 
-#: Shown next to the message while ``state.samples_stale``: the samples on the map no longer match the filters.
+#: Shown while ``state.samples_stale``: the samples on the map no longer match the filters.
 STALE_NOTE = "filters changed \u2014 press Fetch samples"
 
 
+def is_cancelled_message(message: str) -> bool:
+    """Whether ``message`` reports a cancellation (``state.cancel()`` writes ``"cancelled"``)."""
+    return (message or "").strip().lower().startswith("cancelled")
+
+
 class StatusBar(StateWidget):
-    """Shows ``state.status``/``state.message``, a progress bar while loading, and Cancel.
+    """Shows one message for ``state.status``/``state.message``, the fetch progress and Cancel.
 
     Parameters
     ----------
     state
         The query state to show (a new one when ``None``).
+
+    Attributes
+    ----------
+    kind : str
+        What the message is: ``"loading"``, ``"error"``, ``"cancelled"``, ``"stale"`` (samples from earlier
+        filters) or ``"idle"``.
+    progress : ipywidgets.FloatProgress
+        Shown only while samples are fetched and the number of collections is known, with
+        :attr:`progress_text` ("3/14 collections") beside it.
     """
 
     def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):
         super().__init__(state, **kwargs)
+        self.kind = "idle"
         self.label = w.HTML(layout=w.Layout(flex="1 1 auto"))
         self.label.add_class("wce-status")
         self.progress = w.FloatProgress(min=0.0, max=1.0, value=0.0, layout=w.Layout(width="160px"))
+        self.progress.add_class("wce-progress")
+        self.progress_text = w.HTML(layout=w.Layout(width="auto", margin="0 8px 0 4px"))
+        self.progress_text.add_class("wce-progress-text")
         self.cancel_button = w.Button(description="Cancel", icon="stop", button_style="warning",
                                       layout=w.Layout(width="100px"))
         self.cancel_button.add_class("wce-cancel")
         self.cancel_button.on_click(lambda _: self.state.cancel())
-        self.children = [w.HBox([self.label, self.progress, self.cancel_button],
+        self.children = [w.HBox([self.label, self.progress, self.progress_text, self.cancel_button],
                                 layout=w.Layout(align_items="center", width="100%"))]
-        self._observe_state(self._update, ["status", "message", "progress", "samples_stale"])
+        self._observe_state(self._update, ["status", "message", "progress", "progress_done", "progress_total",
+                                           "samples_stale", "samples"])
         self._update()
 
-    def _update(self, change: dict | None = None) -> None:
+    def _kind(self) -> str:
         status = self.state.status
-        text = html.escape(self.state.message or status)
-        self.label.value = (
-            f"<span class='wce-status-{status}' data-status='{status}' style='color:{_COLOURS[status]}'>"
-            f"{_ICONS[status]} {text}</span>"
-        )
+        if status in ("loading", "error"):
+            return status
+        if is_cancelled_message(self.state.message):
+            return "cancelled"
         if self.state.samples_stale and self.state.samples is not None:
-            self.label.value += (f" <span class='wce-stale' style='color:#e65100;margin-left:8px'>&#9888; "
-                                 f"{html.escape(STALE_NOTE)}</span>")
-        self.progress.value = self.state.progress
+            return "stale"
+        return "idle"
+
+    def _update(self, change: dict | None = None) -> None:
+        kind = self.kind = self._kind()
+        status = self.state.status
+        text = STALE_NOTE if kind == "stale" else (self.state.message or status)
+        self.label.value = (
+            f"<span class='wce-status-{kind}' data-status='{status}' data-kind='{kind}' "
+            f"style='color:{_COLOURS[kind]}'>{_ICONS[kind]} {html.escape(text)}</span>"
+        )
         loading = status == "loading"
-        self.progress.layout.visibility = "visible" if loading else "hidden"
+        total, done = self.state.progress_total, self.state.progress_done
+        # A bar only with its numbers: a search has no progress to show, and a fetch shows the bar once the
+        # number of collections to read is known.
+        show_bar = loading and total > 0
+        self.progress.value = self.state.progress
+        self.progress.layout.visibility = "visible" if show_bar else "hidden"
+        self.progress.layout.display = "" if show_bar else "none"
+        self.progress_text.value = (f"{min(done, total)}/{plural(total, 'collection')}" if show_bar else "")
+        self.progress_text.layout.display = "" if show_bar else "none"
         self.cancel_button.disabled = not loading
         self.cancel_button.layout.visibility = "visible" if loading else "hidden"

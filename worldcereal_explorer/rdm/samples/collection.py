@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -17,11 +18,13 @@ from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCol
 from ..download import HttpRangeReader
 from ..http import CallScope, HttpTransport, redact, safe_url
 from .convert import canonical_table, decode_geometry, to_lonlat
-from .layout import FileLayout, _pyarrow_error, open_parquet
-from .pruning import attribute_mask, column_ranges, leaf_index, row_group_may_match
-from .query import OPTIONAL_STANDARD_COLUMNS, SampleQuery
+from .layout import FileLayout, _pyarrow_error, is_binary, is_text, open_parquet
+from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
+from .query import INTEGER_COLUMNS, OPTIONAL_STANDARD_COLUMNS, SampleQuery
+from .rowfilter import covering_usable
 
-__all__ = ["CollectionResult", "read_samples_from_reader", "read_samples_from_url", "ref_id_from_url", "sample_file_url"]
+__all__ = ["CollectionPlan", "CollectionResult", "plan_collection", "read_plan", "read_samples_from_reader",
+           "read_samples_from_url", "ref_id_from_url", "sample_file_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,66 +143,205 @@ def read_samples_from_reader(reader: Any, query: SampleQuery, *, ref_id: str,
     ``reader`` is an :class:`~worldcereal_explorer.rdm.range_reader.HttpRangeReader` or anything with the
     same ``open``/``read_at``/``prefetch``/``size`` interface (a local file, see :mod:`.local`).
     """
-    url = reader.url
+    return read_plan(plan_collection(reader, query, ref_id=ref_id, row_groups=row_groups), query)
+
+
+@dataclass
+class CollectionPlan:
+    """One collection's file after the cheap steps: footer, statistics, filter columns.
+
+    What :func:`read_plan` reads next, and what the previews and the memory budget estimate from.
+
+    Attributes
+    ----------
+    ref_id
+        The collection id.
+    reader
+        The range reader (its cache holds what was fetched so far).
+    parquet, metadata, layout
+        The opened file, its footer and its layout.
+    names
+        Requested columns present in the file (besides ``ref_id`` and the geometry).
+    leaves
+        Column name to leaf indices (:func:`~.pruning.leaf_index`).
+    candidates
+        Row groups that hold at least one row passing the attribute filters (and the covering bbox test).
+    inside
+        Candidate row groups whose every geometry lies inside the query extent (proved by the footer).
+    candidate_rows
+        Rows of the candidates passing the attribute filters and the covering bbox test: the rows a full read
+        returns at most (exact without a spatial filter, or for point files with a covering column).
+    row_groups_total
+        Row groups in the file.
+    """
+
+    ref_id: str
+    reader: Any
+    parquet: Any
+    metadata: Any
+    layout: FileLayout
+    names: list[str]
+    leaves: dict[str, list[int]]
+    candidates: list[int]
+    inside: frozenset[int]
+    candidate_rows: int
+    row_groups_total: int
+
+    def covering_columns(self, i: int, query: SampleQuery) -> list[str]:
+        """The covering column when it can prune rows of row group ``i``, else nothing."""
+        if query.spatial is None or i in self.inside or not covering_usable(self.layout):
+            return []
+        return [self.layout.covering_column] if self.layout.covering_column else []
+
+    def filter_columns(self, i: int, query: SampleQuery) -> list[str]:
+        """Columns the attribute and covering filters of row group ``i`` need."""
+        return [c for c in query.filter_columns if c in self.layout.names] + self.covering_columns(i, query)
+
+    def read_columns(self, i: int, query: SampleQuery) -> list[str]:
+        """Every column a full read of row group ``i`` needs."""
+        return list(dict.fromkeys(self.names + self.filter_columns(i, query)
+                                  + list(self.layout.geometry_source_columns)))
+
+    def full_bytes(self, query: SampleQuery) -> int:
+        """Compressed bytes of the column chunks a full read of the candidates fetches."""
+        return sum(end - start for i in self.candidates
+                   for start, end in column_ranges(self.metadata, self.leaves, [i], self.read_columns(i, query)))
+
+    def memory_per_row(self, query: SampleQuery) -> float:
+        """Estimated bytes per returned row of a pandas GeoDataFrame (from the footer's column sizes)."""
+        return memory_per_row(self.metadata, self.leaves, self.layout, query, self.candidates)
+
+
+def memory_per_row(metadata: Any, leaves: dict[str, list[int]], layout: FileLayout, query: SampleQuery,
+                   row_groups: Sequence[int]) -> float:
+    """Estimated in-memory bytes per row of the returned GeoDataFrame.
+
+    Numbers and times take 8 bytes; text takes its average uncompressed length plus 8 (Arrow-backed
+    strings); a geometry is a shapely object: ~100 bytes plus its WKB size; the index adds 8.
+    """
+    groups = list(row_groups) or list(range(metadata.num_row_groups))
+    rows = sum(metadata.row_group(i).num_rows for i in groups) or 1
+
+    def average(name: str) -> float:
+        total = sum(metadata.row_group(i).column(j).total_uncompressed_size
+                    for i in groups for j in leaves.get(name, ()))
+        return total / rows
+
+    size = 8.0  # index
+    for name in query.columns:
+        if name == "geometry":
+            source = layout.geometry_source_columns
+            size += 100 + sum(average(c) for c in source) if source else 16
+        elif name == "ref_id":
+            size += 8 + 24
+        elif name in INTEGER_COLUMNS or name == "valid_time" or name not in layout.names:
+            size += 8
+        else:
+            column_type = None
+            with contextlib.suppress(KeyError):
+                column_type = metadata.schema.to_arrow_schema().field(name).type
+            if column_type is not None and (is_text(column_type) or is_binary(column_type)):
+                size += 8 + average(name)
+            else:
+                size += max(8.0, average(name))
+    return size
+
+
+def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
+                    row_groups: Sequence[int] | None = None, filter_step: bool = True) -> CollectionPlan:
+    """Open the file and find the row groups that can match: footer statistics, then the filter columns.
+
+    Only the footer and the filter columns of the row groups the statistics cannot rule out are fetched;
+    the covering bbox column only for row groups not proved to lie inside the extent. With
+    ``filter_step=False`` the filter columns are not read (``candidate_rows`` is then the candidates' rows).
+
+    Raises
+    ------
+    BadParameterError
+        When a requested column is neither in the file nor a standard RDM column.
+    DownloadError, QueryCancelledError, RdmTimeoutError
+        From :func:`~.layout.open_parquet`.
+    """
     parquet, metadata, layout = open_parquet(reader, ref_id)
     names = requested_names(layout, query, ref_id)
+    leaves = leaf_index(metadata)
+    groups = range(metadata.num_row_groups) if row_groups is None else row_groups
+    candidates = [i for i in groups if row_group_may_match(metadata.row_group(i), leaves, layout, query)]
+    inside = frozenset(i for i in candidates if query.spatial is not None
+                       and row_group_inside(metadata.row_group(i), leaves, layout, query))
+    plan = CollectionPlan(ref_id, reader, parquet, metadata, layout, names, leaves, candidates, inside,
+                          sum(metadata.row_group(i).num_rows for i in candidates), metadata.num_row_groups)
+    if not filter_step:
+        return plan
+    filtered = [i for i in candidates if plan.filter_columns(i, query)]
+    if not filtered:
+        return plan
     try:
-        table, candidates = _read_candidates(reader, parquet, metadata, layout, query, names, row_groups)
-        mask = attribute_mask(table, layout, query)
-        if mask is not None:
-            table = table.filter(mask)
-        geometry = to_lonlat(decode_geometry(table, layout), layout)
-        if query.spatial is not None:
-            shape = query.spatial.shape
-            shapely.prepare(shape)
-            keep = shapely.intersects(shape, geometry)
-            if not keep.all():
-                table = table.filter(pa.array(keep))
-                geometry = geometry[keep]
-            if query.clip and len(geometry):
-                geometry = shapely.intersection(geometry, shape)
-        table = canonical_table(table, query.columns, names, ref_id)
+        reader.prefetch([r for i in filtered
+                         for r in column_ranges(metadata, leaves, [i], plan.filter_columns(i, query))])
+        surviving, rows = [], 0
+        for i in candidates:
+            if i not in filtered:
+                surviving.append(i)
+                rows += metadata.row_group(i).num_rows
+                continue
+            mask = attribute_mask(parquet.read_row_group(i, columns=plan.filter_columns(i, query)), layout, query)
+            count = metadata.row_group(i).num_rows if mask is None else pc.sum(mask.cast(pa.int64())).as_py() or 0
+            if count:
+                surviving.append(i)
+                rows += count
     except (pa.ArrowException, OSError) as exc:
-        cause = _pyarrow_error(exc)
-        if cause is not None:
-            raise cause from None
-        raise DownloadError(
-            f"collection {ref_id!r}: could not read {redact(safe_url(url))}: {redact(exc)}"
-        ) from None
+        raise _read_error(exc, ref_id, reader.url) from None
+    plan.candidates, plan.candidate_rows = surviving, rows
+    return plan
+
+
+def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
+    """Read the candidate row groups of ``plan`` in full and apply the exact filters."""
+    reader, parquet, layout = plan.reader, plan.parquet, plan.layout
+    tables, geometries = [], []
+    try:
+        if plan.candidates:
+            reader.prefetch([r for i in plan.candidates
+                             for r in column_ranges(plan.metadata, plan.leaves, [i], plan.read_columns(i, query))])
+        shape = query.spatial.shape if query.spatial is not None else None
+        if shape is not None:
+            shapely.prepare(shape)
+        for i in plan.candidates:
+            table = parquet.read_row_group(i, columns=plan.read_columns(i, query))
+            mask = attribute_mask(table, layout, query)
+            if mask is not None:
+                table = table.filter(mask)
+            geometry = to_lonlat(decode_geometry(table, layout), layout)
+            if shape is not None and i not in plan.inside:
+                keep = shapely.intersects(shape, geometry)
+                if not keep.all():
+                    table = table.filter(pa.array(keep))
+                    geometry = geometry[keep]
+            if query.clip and shape is not None and len(geometry):
+                geometry = shapely.intersection(geometry, shape)
+            tables.append(canonical_table(table, query.columns, plan.names, plan.ref_id))
+            geometries.append(geometry)
+        if not tables:
+            empty = parquet.schema_arrow.empty_table().select(plan.names)
+            tables.append(canonical_table(empty, query.columns, plan.names, plan.ref_id))
+            geometries.append(np.array([], dtype=object))
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    except (pa.ArrowException, OSError) as exc:
+        raise _read_error(exc, plan.ref_id, reader.url) from None
     return CollectionResult(
-        ref_id=ref_id,
+        ref_id=plan.ref_id,
         table=table,
-        geometry=geometry,
-        row_groups_total=metadata.num_row_groups,
-        row_groups_read=len(candidates),
+        geometry=np.concatenate(geometries) if len(geometries) > 1 else geometries[0],
+        row_groups_total=plan.row_groups_total,
+        row_groups_read=len(plan.candidates),
         bytes_read=reader.bytes_received,
         requests=reader.requests_made,
     )
 
 
-def _read_candidates(reader: Any, parquet: Any, metadata: Any, layout: FileLayout, query: SampleQuery,
-                     names: list[str], row_groups: Sequence[int] | None) -> tuple[pa.Table, list[int]]:
-    """The rows of the row groups that may match (before the exact filters), and which groups those were.
-
-    Row groups are pruned by footer statistics, then by reading only the filter columns of the remaining
-    ones: row groups without a candidate row are not read any further.
-    """
-    leaves = leaf_index(metadata)
-    candidates = range(metadata.num_row_groups) if row_groups is None else row_groups
-    candidates = [i for i in candidates if row_group_may_match(metadata.row_group(i), leaves, layout, query)]
-    filter_names = [c for c in query.filter_columns if c in layout.names]
-    if query.spatial is not None and layout.covering_column and layout.crs_is_4326:
-        filter_names.append(layout.covering_column)
-    all_names = list(dict.fromkeys(names + filter_names + list(layout.geometry_source_columns)))
-    if candidates and filter_names and len(filter_names) < len(all_names):
-        reader.prefetch(column_ranges(metadata, leaves, candidates, filter_names))
-        surviving = []
-        for i in candidates:
-            mask = attribute_mask(parquet.read_row_group(i, columns=filter_names), layout, query)
-            if mask is None or pc.any(mask).as_py():
-                surviving.append(i)
-        candidates = surviving
-    if not candidates:
-        return parquet.schema_arrow.empty_table().select(all_names), candidates
-    reader.prefetch(column_ranges(metadata, leaves, candidates, all_names))
-    return parquet.read_row_groups(candidates, columns=all_names), candidates
+def _read_error(exc: BaseException, ref_id: str, url: str) -> BaseException:
+    cause = _pyarrow_error(exc)
+    if cause is not None:
+        return cause
+    return DownloadError(f"collection {ref_id!r}: could not read {redact(safe_url(url))}: {redact(exc)}")

@@ -30,7 +30,7 @@ from .pruning import leaf_index, row_group_may_match
 from .query import SampleQuery
 from .reader import map_collections
 
-__all__ = ["PARTITION_ROWS", "PartitionSpec", "read_partition", "read_samples_dask"]
+__all__ = ["PARTITION_ROWS", "PartitionSpec", "connect", "plan_partitions", "read_partition", "read_samples_dask"]
 
 #: Rows per Dask partition to aim for: row groups are joined until a partition holds about this many.
 PARTITION_ROWS = 100_000
@@ -110,6 +110,28 @@ def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
     raise error
 
 
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def connect(dask_client: Any) -> Any:
+    """A ``dask.distributed.Client`` for ``dask_client``: a client as is, or a scheduler address.
+
+    Clients made from an address are kept per address for the rest of the process (persisted frames
+    need their client alive) and reused by later calls; they are closed at interpreter exit.
+    """
+    if dask_client is None or not isinstance(dask_client, str):
+        return dask_client
+    from distributed import Client
+
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(dask_client)
+        if client is None or client.status in ("closed", "closing"):
+            client = Client(dask_client, set_as_default=False)
+            _CLIENTS[dask_client] = client
+        return client
+
+
 def _bearer_token(transport: HttpTransport, url: str) -> str | None:
     """The token the transport sends with requests to ``url`` (only RDM-host URLs get one), else ``None``."""
     if transport.token is None or urlsplit(url).netloc not in transport.token_hosts:
@@ -132,22 +154,13 @@ def partition_row_groups(metadata: pq.FileMetaData, row_groups: Sequence[int]) -
     return parts
 
 
-def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str,
-                      progress: Any = False, dask_client: Any = None):
-    """Build the lazy ``dask_geopandas.GeoDataFrame`` for ``query`` over ``ids``.
+def plan_partitions(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str,
+                    progress: Any = False) -> tuple[list[tuple[list[PartitionSpec], pa.Table]], dict[str, str]]:
+    """Read each collection's footer (within ``scope``) and cut its matching row groups into partitions.
 
-    Footers are read now (small), within ``scope``, to validate the columns and prune row groups by their
-    statistics; row groups are read and filtered lazily: each partition holds one or more row groups of one
-    collection (joined up to about :data:`PARTITION_ROWS` rows).
+    Returns, per collection read, its partition specs and an empty canonical table (the frame's meta), and
+    the skipped ids with their reasons.
     """
-    try:
-        import dask.dataframe as dd
-        import dask_geopandas  # noqa: F401  (registers the GeoDataFrame collection type with dask)
-    except ImportError as exc:
-        raise ImportError(
-            "engine='dask' needs dask and dask-geopandas: pip install 'worldcereal-explorer[dask]'"
-        ) from exc
-
     transport: HttpTransport = client.transport
 
     def plan(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[list[PartitionSpec], pa.Table]:
@@ -167,6 +180,27 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, scope:
 
     planned, skipped, _ = map_collections(client, transport, ids, plan, scope=scope, progress=progress,
                                           on_error=on_error)
+    return planned, skipped
+
+
+def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str,
+                      progress: Any = False, dask_client: Any = None):
+    """Build the lazy ``dask_geopandas.GeoDataFrame`` for ``query`` over ``ids``.
+
+    Footers are read now (small), within ``scope``, to validate the columns and prune row groups by their
+    statistics; row groups are read and filtered lazily: each partition holds one or more row groups of one
+    collection (joined up to about :data:`PARTITION_ROWS` rows).
+    """
+    try:
+        import dask.dataframe as dd
+        import dask_geopandas  # noqa: F401  (registers the GeoDataFrame collection type with dask)
+    except ImportError as exc:
+        raise ImportError(
+            "engine='dask' needs dask and dask-geopandas: pip install 'worldcereal-explorer[dask]'"
+        ) from exc
+
+    dask_client = connect(dask_client)
+    planned, skipped = plan_partitions(client, ids, query, scope=scope, on_error=on_error, progress=progress)
     specs = [spec for collection_specs, _ in planned for spec in collection_specs]
     empties = [CollectionResult("", table, np.array([], dtype=object)) for _, table in planned]
     meta = to_geodataframe(empties, query.columns)

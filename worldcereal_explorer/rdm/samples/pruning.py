@@ -15,7 +15,8 @@ from .convert import NS, as_int64, as_timestamp
 from .layout import FileLayout
 from .query import SampleQuery
 
-__all__ = ["attribute_mask", "column_ranges", "leaf_index", "row_group_may_match"]
+__all__ = ["attribute_mask", "column_ranges", "covering_stats_box", "leaf_index", "row_group_inside",
+           "row_group_may_match"]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -169,3 +170,52 @@ def attribute_mask(table: pa.Table, layout: FileLayout, query: SampleQuery) -> p
     for other in masks[1:]:
         mask = pc.and_kleene(mask, other)
     return pc.fill_null(mask, False)
+
+
+def covering_stats_box(rg: pq.RowGroupMetaData, leaves: dict[str, list[int]],
+                       layout: FileLayout) -> tuple[float, float, float, float] | None:
+    """The box holding every row's covering bbox in ``rg`` (from the footer), or ``None`` when unknown.
+
+    ``None`` also when a covering leaf has nulls (null or empty geometries), so that a box returned here
+    proves every row of the row group has a (non-empty) geometry inside it.
+    """
+    if not layout.covering or not layout.crs_is_4326:
+        return None
+    values = []
+    for key, pick in (("xmin", 0), ("ymin", 0), ("xmax", 1), ("ymax", 1)):
+        indices = leaves.get(".".join(layout.covering[key]))
+        if not indices or len(indices) != 1:
+            return None
+        stats = rg.column(indices[0]).statistics
+        if stats is None or not stats.has_min_max or stats.null_count != 0:
+            return None
+        try:
+            value = float((stats.min, stats.max)[pick])
+        except (TypeError, ValueError):
+            return None
+        if value != value:  # NaN
+            return None
+        values.append(value)
+    return values[0], values[1], values[2], values[3]
+
+
+def row_group_inside(rg: pq.RowGroupMetaData, leaves: dict[str, list[int]], layout: FileLayout,
+                     query: SampleQuery) -> bool:
+    """True when the footer proves every geometry of ``rg`` lies inside the query's extent.
+
+    The covering column cannot prune such a row group, so it is not read (a crop-code query under a loose
+    bbox then costs no covering bytes), and every row passes the spatial test.
+    """
+    if query.spatial is None:
+        return True
+    box = covering_stats_box(rg, leaves, layout)
+    if box is None:
+        return False
+    west, south, east, north = query.spatial.bbox.as_tuple()
+    if not (west <= box[0] and box[2] <= east and south <= box[1] and box[3] <= north):
+        return False
+    if query.spatial.geometry is None:  # a bbox query: the box test above is the whole test
+        return True
+    import shapely
+
+    return bool(shapely.covers(query.spatial.shape, shapely.box(*box)))

@@ -15,16 +15,19 @@ import geopandas as gpd
 from ...errors import (
     BadParameterError,
     DownloadError,
+    FetchTooLargeError,
     InvalidInputError,
     QueryCancelledError,
     WorldCerealExplorerError,
 )
 from ..http import CallScope, Cancellable, HttpTransport, redact
-from .collection import CollectionResult, read_samples_from_url, sample_file_url
+from ..range_reader import HttpRangeReader
+from .collection import CollectionPlan, CollectionResult, plan_collection, read_plan, sample_file_url
 from .convert import to_geodataframe
 from .query import SampleQuery, normalize_ref_ids
 
-__all__ = ["ENGINES", "ON_ERROR", "PROGRESS_DELAY_S", "SampleProgress", "map_collections", "read_samples"]
+__all__ = ["ENGINES", "ON_ERROR", "PROGRESS_DELAY_S", "SampleProgress", "check_budget", "estimate_memory",
+           "map_collections", "read_samples", "resolve_ids"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ def read_samples(
     cancel_event: Cancellable | None = None,
     on_error: str = "raise",
     dask_client: Any = None,
+    memory_budget_bytes: int | None = None,
     **query_args: Any,
 ) -> gpd.GeoDataFrame:
     """Samples matching ``query`` across collections, reading only the parts of the files it needs.
@@ -89,7 +93,13 @@ def read_samples(
         warns and lists the skipped ids in ``gdf.attrs["skipped"]`` (``{ref_id: reason}``).
     dask_client
         ``engine="dask"`` only: a ``dask.distributed.Client`` whose workers read the partitions; the frame
-        is persisted there. Without it the frame is lazy and runs on the default scheduler.
+        is persisted there, or a scheduler address (``"tcp://host:port"``) to connect to (the connection is
+        kept for the process, see :func:`~.dask_engine.connect`). Without it the frame is lazy and runs on
+        the default scheduler.
+    memory_budget_bytes
+        ``engine="pandas"`` only: refuse with :class:`FetchTooLargeError` before reading the rows when the
+        frame is estimated (from the footers and the filter columns) to need more memory than this;
+        ``None``: no limit.
 
     Returns
     -------
@@ -107,6 +117,8 @@ def read_samples(
         When ``cancel_event`` is set.
     RdmTimeoutError
         When the query outlives the transport's download deadline.
+    FetchTooLargeError
+        When ``memory_budget_bytes`` is set and the estimated result is larger.
     """
     if engine not in ENGINES:
         raise BadParameterError(f"engine={engine!r} is not allowed; use one of {list(ENGINES)}")
@@ -118,6 +130,22 @@ def read_samples(
         raise BadParameterError(f"pass either a SampleQuery or its arguments {sorted(query_args)}, not both")
     elif not isinstance(query, SampleQuery):
         raise BadParameterError(f"query={query!r} is not allowed; use a SampleQuery")
+    ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
+                      cancel_event=cancel_event)
+    transport: HttpTransport = client.transport
+    scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
+    if engine == "dask":
+        from .dask_engine import read_samples_dask
+
+        return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
+                                 dask_client=dask_client)
+    return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error,
+                      memory_budget_bytes=memory_budget_bytes)
+
+
+def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public: bool, include_private: bool,
+                cancel_event: Cancellable | None) -> list[str]:
+    """The collection ids a query reads: ``ref_ids`` as given, or those the search finds for the query."""
     ids = normalize_ref_ids(ref_ids)
     if ids is None:
         collections = client.get_collections(
@@ -132,37 +160,70 @@ def read_samples(
     elif include_private and hasattr(client, "authenticate"):
         # Collections named directly skip the search, which is where a login would otherwise start.
         client.authenticate()
-    transport: HttpTransport = client.transport
-    scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
-    if engine == "dask":
-        from .dask_engine import read_samples_dask
-
-        return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
-                                 dask_client=dask_client)
-    return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error)
+    return ids
 
 
 def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: SampleQuery, *, scope: CallScope,
-               progress: Any, on_error: str) -> gpd.GeoDataFrame:
+               progress: Any, on_error: str, memory_budget_bytes: int | None = None) -> gpd.GeoDataFrame:
+    """Plan every collection (footer, statistics, filter columns), check the budget, then read the rest."""
     slots = request_slots(client, transport)
 
-    def work(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionResult:
+    def plan(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionPlan:
         url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
-        return read_samples_from_url(transport, url, query, ref_id=ref_id, scope=collection_scope,
-                                     on_bytes=counter, request_slots=slots)
+        collection_scope.check()
+        reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
+        return plan_collection(reader, query, ref_id=ref_id)
 
-    ordered, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope, progress=progress,
-                                               on_error=on_error)
+    plans, skipped, planned_bytes = map_collections(client, transport, ids, plan, scope=scope, progress=False,
+                                                    on_error=on_error)
+    if memory_budget_bytes is not None:
+        check_budget(plans, query, memory_budget_bytes)
+    by_id = {p.ref_id: p for p in plans}
+
+    def work(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionResult:
+        collection_plan = by_id[ref_id]
+        collection_plan.reader.scope = collection_scope  # phase two's scope: fail-fast stops it
+        collection_plan.reader.on_bytes = counter
+        return read_plan(collection_plan, query)
+
+    ordered, more_skipped, nbytes = map_collections(client, transport, [p.ref_id for p in plans], work, scope=scope,
+                                                    progress=progress, on_error=on_error)
+    skipped.update(more_skipped)
     gdf = to_geodataframe(ordered, query.columns)
     gdf.attrs["skipped"] = skipped
     gdf.attrs["read_stats"] = {
         "collections": len(ids),
-        "bytes": nbytes,
+        "bytes": nbytes + planned_bytes,
         "requests": sum(r.requests for r in ordered),
         "row_groups_total": sum(r.row_groups_total for r in ordered),
         "row_groups_read": sum(r.row_groups_read for r in ordered),
     }
     return gdf
+
+
+def estimate_memory(plans: list[CollectionPlan], query: SampleQuery) -> tuple[int, int]:
+    """``(samples at most, estimated bytes in memory)`` of reading ``plans`` into a GeoDataFrame."""
+    rows = sum(p.candidate_rows for p in plans)
+    return rows, int(sum(p.candidate_rows * p.memory_per_row(query) for p in plans if p.candidate_rows))
+
+
+def check_budget(plans: list[CollectionPlan], query: SampleQuery, budget: int) -> None:
+    """Raise :class:`FetchTooLargeError` when the estimated frame is larger than ``budget`` bytes."""
+    rows, estimate = estimate_memory(plans, query)
+    if estimate <= budget:
+        return
+    raise FetchTooLargeError(
+        f"this query would return about {rows:,} samples, an estimated {_gib(estimate)} in memory, more than the "
+        f"memory budget of {_gib(budget)} (memory_budget_bytes). Narrow the query (a smaller extent, fewer "
+        f"collections, codes or dates; count_samples(...) shows what it holds), or stream it to a file with "
+        f"download_samples(path, ...), or read it lazily with engine='dask'; memory_budget_bytes=None "
+        f"disables the check.",
+        estimated_bytes=estimate, budget_bytes=budget, samples=rows,
+    )
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def request_slots(client: Any, transport: HttpTransport) -> threading.BoundedSemaphore:
