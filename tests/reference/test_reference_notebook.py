@@ -272,13 +272,9 @@ def test_reference_notebook_runs_in_a_kernel(servers, notebook_catalog, tmp_path
     assert _has_widget(outputs["5-save"])
 
 
-@pytest.mark.xfail(not _gfmap_names_exported(), strict=True,
-                   reason="gap reported to the lead: the notebook imports BoundingBoxExtent and TemporalContext from "
-                          "openeo_gfmap (a dependency of the reference client, not of ours); worldcereal_explorer "
-                          "exports no drop-in for them, so the test notebook needs a stand-in openeo_gfmap")
 def test_openeo_gfmap_names_come_from_our_package():
     """Section 3's import lines ``from openeo_gfmap import BoundingBoxExtent / TemporalContext`` have a drop-in."""
-    from worldcereal_explorer import BoundingBoxExtent, TemporalContext  # type: ignore[attr-defined]
+    from worldcereal_explorer import BoundingBoxExtent, TemporalContext
 
     bbox = BoundingBoxExtent(north=34.79638823, east=-0.34539808, south=34.45619011, west=-0.91010781)
     assert (bbox.west, bbox.south, bbox.east, bbox.north) == (-0.91010781, 34.45619011, -0.34539808, 34.79638823)
