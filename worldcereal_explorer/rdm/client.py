@@ -210,7 +210,8 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
             Called with the login's :class:`~worldcereal_explorer.rdm.auth.DeviceAuthorization` (``.link``,
             ``.user_code``, ``.instructions``) instead of printing it.
         progress_callback
-            Called with the fraction (0..1) of the login's time budget used while waiting for approval.
+            Called before each poll, while waiting for approval, with the seconds left before the login code
+            expires (to drive a countdown or a progress bar).
 
         Returns
         -------

@@ -1,4 +1,5 @@
-"""Map: draw a rectangle or polygon, upload an AOI file (or type N/E/S/W), see collection extents and samples."""
+"""Map: draw a rectangle or polygon, pick a country, upload an AOI file (or type W/S/E/N), see collection
+extents and samples."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ from shapely.geometry import mapping, shape
 from ..extents import densify_as_drawn
 from ..state import RdmQueryState
 from ._base import StateWidget
+from .place_search import PlaceSearch
 from .samples_layer import SamplesLayer, fit_view
 from .ui_map import AoiSelection, AoiUpload
 
 _QUERY_STYLE = {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05, "dashArray": "6 4"}
 _DRAW_STYLE = {"shapeOptions": {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05}}
+#: The view "Whole world" (and :meth:`BBoxMap.reset`) returns to: the map's first view.
+WORLD_VIEW = ((30.0, 10.0), 2)
+_EDGES = ("west", "south", "east", "north")
 
 
 def _finite(value: Any) -> bool:
@@ -51,12 +56,15 @@ class BBoxMap(StateWidget):
                  samples_options: dict | None = None, **kwargs: Any):
         super().__init__(state, **kwargs)
         self.add_class("wce-map")
-        self.map = Map(center=(30, 10), zoom=2, scroll_wheel_zoom=True, world_copy_jump=False,
+        self.map = Map(center=WORLD_VIEW[0], zoom=WORLD_VIEW[1], scroll_wheel_zoom=True, world_copy_jump=False,
                        layout=w.Layout(height=height, width="100%"))
         self.map.add(ScaleControl(position="bottomleft"))
         self.draw = DrawControl(rectangle=_DRAW_STYLE, polygon=_DRAW_STYLE, polyline={}, circlemarker={},
                                 circle={}, marker={}, edit=False, remove=True)
         self.draw.on_draw(self._on_draw)
+        # The drawn shape stays in the draw tool (so its delete tool has something to delete); one at a time.
+        self.draw.observe(self._on_draw_data, "data")
+        self._from_draw = False
         self.map.add(self.draw)
         self.extents = GeoJSON(data=_collection(), name="collections",
                                style={"color": "#1565c0", "weight": 1.5, "fillOpacity": 0.04})
@@ -66,6 +74,8 @@ class BBoxMap(StateWidget):
         self.map.add(self.query_outline)
 
         fields = {}
+        #: Edges typed since the fields last showed the state; with no area set, the search waits for all four.
+        self._typed: set[str] = set()
         for name in ("north", "west", "east", "south"):
             box = w.FloatText(description=name[0].upper(), layout=w.Layout(width="150px"),
                               style={"description_width": "18px"}, step=0.1)
@@ -78,17 +88,21 @@ class BBoxMap(StateWidget):
         self.clear_button.on_click(lambda _: self.clear())
         self.bbox_fields = w.HBox([self.west, self.south, self.east, self.north, self.clear_button],
                                   layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        self.field_hint = w.HTML()
+        self.field_hint.add_class("wce-bbox-hint")
         self.upload = AoiUpload(description="Upload AOI")
         self.upload.on_select(self._on_upload)
+        self.place = PlaceSearch(self.state, zoom_to=self.zoom_to)
         self.extent_info = w.HTML()
         self.extent_info.add_class("wce-extent-hover")
         self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
-        children = [self.bbox_fields, self.upload, self.map, self.extent_info]
+        children = [self.place, self.bbox_fields, self.field_hint, self.upload, self.map, self.extent_info]
         if self.samples_layer is not None:
             children.append(self.samples_layer)
         self.children = children
         self._observe_state(self._on_state_extent, ["bbox", "polygon"])
         self._observe_state(self._on_collections, ["collections", "selected_ids"])
+        self._observe_state(self._clear_info, "collections")
         self._on_state_extent()
         self._on_collections()
 
@@ -97,15 +111,47 @@ class BBoxMap(StateWidget):
         self.extent_info.value = (f"<span style='color:#1565c0'>collection {html.escape(str(props.get('id', '')))}: "
                                   f"{html.escape(str(props.get('title', '')))}</span>")
 
+    def _clear_info(self, change: dict | None = None) -> None:
+        """A new query: the hover / click notes under the map are about the previous one."""
+        self.extent_info.value = ""
+        if self.samples_layer is not None:
+            self.samples_layer.hover.value = ""
+
     # --- widget -> state ------------------------------------------------------------------------------
     def clear(self) -> None:
-        """Remove the spatial filter (and the drawing, and the uploaded file's choices)."""
-        self.draw.clear()
+        """Remove the spatial filter (the drawing, the typed edges, the uploaded file's choices, the country)
+        and zoom out to the whole world."""
+        self._clear_drawing()
         self.upload.reset()
         self.upload.show_message("")
+        self.place.reset()
+        self._typed.clear()
+        self.field_hint.value = ""
         with self.state.hold_trait_notifications():
             self.state.polygon = None
             self.state.bbox = None
+        self.zoom_out()
+
+    def reset(self) -> None:
+        """Back to the default: no spatial filter, the whole world in view (as "Whole world")."""
+        self.clear()
+
+    def zoom_out(self) -> None:
+        """Show the whole world (the map's first view)."""
+        centre, zoom = WORLD_VIEW
+        with self.map.hold_trait_notifications():
+            self.map.center = centre
+            self.map.zoom = zoom
+
+    def _clear_drawing(self) -> None:
+        self.draw.clear()
+        if self.draw.data:
+            self.draw.data = []
+
+    def _on_draw_data(self, change: dict) -> None:
+        data = list(change["new"] or [])
+        if len(data) > 1:  # a new shape replaces the previous one (the query is one area)
+            self.draw.data = data[-1:]
 
     def _on_draw(self, control: Any, action: str, geo_json: dict) -> None:
         if action == "deleted":
@@ -116,12 +162,17 @@ class BBoxMap(StateWidget):
         geometry = shape((geo_json or {}).get("geometry") or {})
         bounds = tuple(float(v) for v in geometry.bounds)
         is_box = shapely.equals(geometry, shapely.envelope(geometry))
-        with self.state.hold_trait_notifications():
-            # The filter must be the shape the user sees: edges straight on the (Mercator) map.
-            self.state.polygon = None if is_box else mapping(densify_as_drawn(geometry))
-            self.state.bbox = bounds
-        # The outline layer shows the query from now on; a second copy from the draw tool would linger.
-        self.draw.clear()
+        self._from_draw = True
+        try:
+            with self.state.hold_trait_notifications():
+                # The filter must be the shape the user sees: edges straight on the (Mercator) map.
+                self.state.polygon = None if is_box else mapping(densify_as_drawn(geometry))
+                self.state.bbox = bounds
+        finally:
+            self._from_draw = False
+        # The shape stays in the draw tool, so its delete tool clears the area; only the newest one.
+        if geo_json and action == "created":
+            self.draw.data = [geo_json]
         self.upload.reset()
 
     def _on_upload(self, selection: AoiSelection) -> str:
@@ -137,6 +188,16 @@ class BBoxMap(StateWidget):
     def _on_field(self, change: dict) -> None:
         if self._syncing:
             return
+        self._typed.add(next(name for name in _EDGES if getattr(self, name) is change["owner"]))
+        if self.state.bbox is None and self.state.polygon is None and len(self._typed) < len(_EDGES):
+            # No area yet (the fields show the whole world): search once, when all four edges are typed.
+            left = [name for name in _EDGES if name not in self._typed]
+            self.field_hint.value = (f"<span style='color:#666;font-size:12px'>type the "
+                                     f"{', '.join(left)} edge{'s' if len(left) != 1 else ''} too to search this "
+                                     f"area</span>")
+            return
+        self._typed.clear()
+        self.field_hint.value = ""
         values = (self.west.value, self.south.value, self.east.value, self.north.value)
         with self._sync(), self.state.hold_trait_notifications():
             self.state.polygon = None
@@ -152,7 +213,12 @@ class BBoxMap(StateWidget):
 
     # --- state -> widget --------------------------------------------------------------------------------
     def _on_state_extent(self, change: dict | None = None) -> None:
+        if not self._syncing and not self._from_draw:
+            # the area changed elsewhere (typed, uploaded, a country, Python, reset): the drawing is not it
+            self._clear_drawing()
         if not self._syncing:
+            self._typed.clear()
+            self.field_hint.value = ""
             bbox = self.state.bbox
             if self.state.polygon is not None:
                 try:
