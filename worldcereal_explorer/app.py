@@ -53,6 +53,18 @@ _CSS = """
 """
 
 
+def _configured_client(endpoint: str | None) -> Any:
+    """A client using the config file's legend source when the file sets one (else ``None``: the default)."""
+    from .config import resolve_setting
+
+    legend = resolve_setting("legend_source")
+    if legend.source != "config file":
+        return None  # argument / environment / default: the legend loader resolves those itself
+    from .rdm.client import RdmClient
+
+    return RdmClient(endpoint, legend=legend.value)
+
+
 def _panel(children: list, **layout: Any) -> w.VBox:
     box = w.VBox(children, layout=w.Layout(**layout))
     box.add_class("wce-panel")
@@ -96,7 +108,7 @@ class RdmExplorer(w.VBox):
                     defaults[f"min_quality_{kind}"] = resolve_min_quality(kind)
                 except InvalidInputError as exc:
                     problems.append(f"default quality threshold ignored: {exc}")
-            state = RdmQueryState(endpoint, **defaults)
+            state = RdmQueryState(endpoint, client=_configured_client(endpoint), **defaults)
         self.state = state
         if query_string is None:
             query_string = os.environ.get("QUERY_STRING", "")

@@ -97,8 +97,10 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     expect(page.locator(".wce-crop-summary")).to_contain_text(f"{len(codes)} class")
     # the table's totals are those of the ticked codes too, and add up to the status line's
     expect(page.locator(".wce-row-select")).to_have_count(len(maize_ids))
-    cells = page.locator(".wce-cell-samples").all_inner_texts()
-    assert sum(int(c.replace(",", "")) for c in cells) == total
+    # wait for the numbers, not only the rows: the cells refresh a moment after the row count settles
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('.wce-cell-samples')]"
+        ".reduce((s, e) => s + (parseInt(e.innerText.replace(/,/g, ''), 10) || 0), 0) === t", arg=total)
     # the tree still counts the classes that are not ticked (it showed "(0)" for every one of them)
     unticked = _unticked_count(rdm, EUROPE, legend, codes)
     page.locator(".wce-crop-search input").fill(unticked[0])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,8 +48,7 @@ def test_link_opens_with_its_filters_and_the_address_follows(page, share_voila_u
     expect(problems).to_contain_text("ignored bogus=1: unknown parameter")
     expect(problems).to_contain_text("ignored min_lc=abc")
     expect(page.locator(".wce-data-banner")).to_contain_text("Demo data: a local RDM server")
-    expect(page.locator(".wce-share-code textarea")).to_have_value(
-        __import__("re").compile(rf"ewoc_codes=\[{code}\]"))
+    expect(page.locator(".wce-share-code textarea")).to_have_value(re.compile(rf"ewoc_codes=\[{code}\]"))
     # the address bar now holds the canonical link (the ignored parameters gone)
     page.wait_for_function("q => location.search === '?' + q", arg=canonical)
     page.screenshot(path=str(artifacts_dir / "share_1_link_opened.png"), full_page=True)
@@ -74,8 +75,6 @@ def test_link_opens_with_its_filters_and_the_address_follows(page, share_voila_u
 
     # save session: the link's JSON is the state's dictionary
     href = page.locator("a.wce-save-session").get_attribute("href")
-    import base64
-
     saved = json.loads(base64.b64decode(href.split(",", 1)[1]))
     assert saved["bbox"] == [-5.0, 40.0, 10.0, 50.0] and saved["ewoc_codes"] == [code] and saved["version"] == 1
 
@@ -86,6 +85,12 @@ def test_link_opens_with_its_filters_and_the_address_follows(page, share_voila_u
     expect(page2.locator(".wce-url-problems")).to_be_hidden()
     page2.close(run_before_unload=True)
     assert not page.page_errors
+
+
+def _upload(page, path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.locator(".wce-load-session").click()
+    chooser.value.set_files(str(path))
 
 
 def test_load_session_file_in_the_page(page, share_voila_url, rdm_url, tmp_path):
@@ -100,12 +105,12 @@ def test_load_session_file_in_the_page(page, share_voila_url, rdm_url, tmp_path)
     page.goto(f"{share_voila_url}/", wait_until="domcontentloaded")
     page.wait_for_selector(".wce-load-session")
     expect(page.locator(".wce-status [data-status='idle']")).to_be_visible()
-    page.locator(".wce-load-session input[type=file]").set_input_files(str(path))
+    _upload(page, path)
     expect(page.locator(".wce-share-message")).to_contain_text("loaded session.json")
     expect(page.locator(".wce-status")).to_contain_text(message)
     page.wait_for_function("q => location.search === '?' + q", arg=canonical)
     # a broken file: a specific message
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"version": 1, "bbox": [1, 2, 3]}))
-    page.locator(".wce-load-session input[type=file]").set_input_files(str(bad))
+    _upload(page, bad)
     expect(page.locator(".wce-share-message")).to_contain_text("bad.json: bbox:")

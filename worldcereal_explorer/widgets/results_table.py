@@ -1,7 +1,7 @@
 """Results table: the matching collections, sortable, with rows selectable to restrict the sample query.
 
-With a crop filter on, a "Matching samples" column (the collection's samples of the ticked crop types) stands
-beside "Total samples" (the whole collection). Clicking a collection id opens
+With a crop filter on, the samples column is "Matching samples" (the collection's samples of the ticked crop
+types) and the whole collection's number stands beside it in its own "Total samples" column. Clicking a collection id opens
 :class:`~.collection_details.CollectionDetails` under the table. While ``state.results_stale`` the table is
 dimmed and says it shows the results for earlier filters.
 """
@@ -50,12 +50,14 @@ COLUMNS: list[tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, i
      lambda c, n: (c.confidence_lc or 0, c.confidence_ct or 0), "100px"),
 ]
 
-#: Shown before "Total samples" while a crop filter is on: the collection's samples of the ticked crop types.
-MATCHING_COLUMN: tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str] = (
-    "matching", "Matching samples", lambda c, n: "\u2013" if n is None else f"{n:,}",
+#: While a crop filter is on, the "samples" column holds the samples of the ticked crop types under this header,
+#: and :data:`TOTAL_COLUMN` after it keeps the whole collection's number.
+MATCHING_HEADER = "Matching samples"
+TOTAL_COLUMN: tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str] = (
+    "total", "Total samples", lambda c, n: "\u2013" if n is None else f"{n:,}",
     lambda c, n: -1 if n is None else n, "80px")
 
-_TOOLTIPS = {"samples": SAMPLES_TOOLTIP, "matching": MATCHING_TOOLTIP}
+_TOOLTIPS = {"samples": SAMPLES_TOOLTIP, "total": SAMPLES_TOOLTIP}
 
 
 class _LinkCell(w.Button):
@@ -114,9 +116,8 @@ class ResultsTable(StateWidget):
         self.ascending = True
         self.page = 0
         self.sort_buttons: dict[str, w.Button] = {}
-        for key, header, *_ in [*COLUMNS, MATCHING_COLUMN]:
-            tooltip = f"sort by {header.lower()}" + (f": {_TOOLTIPS[key]}" if key in _TOOLTIPS else "")
-            button = w.Button(description=header, tooltip=tooltip,
+        for key, header, *_ in [*COLUMNS, TOTAL_COLUMN]:
+            button = w.Button(description=header, tooltip=self._tooltip(key, header),
                               layout=w.Layout(width="100%", padding="0 6px", overflow="visible"))
             button.add_class("wce-sort")
             button.add_class(f"wce-sort-{key}")
@@ -158,32 +159,38 @@ class ResultsTable(StateWidget):
     def _template(columns: list) -> str:
         return "32px " + " ".join(_column_width(col[1], col[4]) for col in columns)
 
+    @staticmethod
+    def _tooltip(key: str, header: str) -> str:
+        tip = MATCHING_TOOLTIP if header == MATCHING_HEADER else _TOOLTIPS.get(key)
+        return f"sort by {header.lower()}" + (f": {tip}" if tip else "")
+
     @property
     def filtered(self) -> bool:
-        """Whether a crop filter is on (then "Matching samples" stands beside "Total samples")."""
+        """Whether a crop filter is on (then "Matching samples" and "Total samples" are two columns)."""
         return bool(self.state.ewoc_codes)
 
     @property
     def columns(self) -> list:
-        """The columns shown: :data:`COLUMNS`, with :data:`MATCHING_COLUMN` before "Total samples" while a
-        crop filter is on."""
+        """The columns shown: :data:`COLUMNS`; while a crop filter is on, the samples column is headed
+        :data:`MATCHING_HEADER` and :data:`TOTAL_COLUMN` follows it."""
         if not self.filtered:
             return list(COLUMNS)
         out = []
         for col in COLUMNS:
             if col[0] == "samples":
-                out.append(MATCHING_COLUMN)
-            out.append(col)
+                out += [(col[0], MATCHING_HEADER, *col[2:]), TOTAL_COLUMN]
+            else:
+                out.append(col)
         return out
 
     def _numbers(self) -> dict[str, dict[str, int]]:
-        """``{"samples": whole-collection totals, "matching": totals of the ticked crop types}``."""
-        collections = self.state.collections
-        if self.filtered:
-            whole = _counts.whole_collection_totals(self.state.class_counts, collections)
-            return {"samples": whole, "matching": self.state.collection_totals()}
+        """``{"samples": the samples column's numbers (of the ticked crop types when filtered), "total":
+        whole-collection totals}``."""
         totals = self.state.collection_totals()
-        return {"samples": totals, "matching": totals}
+        if self.filtered:
+            return {"samples": totals,
+                    "total": _counts.whole_collection_totals(self.state.class_counts, self.state.collections)}
+        return {"samples": totals, "total": totals}
 
     @property
     def rows(self) -> list:
@@ -194,13 +201,13 @@ class ResultsTable(StateWidget):
         return sorted(self.state.collections, key=lambda c: key(c, numbers.get(c.id)), reverse=not self.ascending)
 
     def sample_total(self, ref_id: str) -> int | None:
-        """The "Total samples" number for ``ref_id``: the whole collection, every crop type."""
+        """The samples column's number for ``ref_id``: the collection's total (of the selected crop types
+        while a crop filter is on: "Matching samples")."""
         return self._numbers()["samples"].get(ref_id)
 
-    def matching_total(self, ref_id: str) -> int | None:
-        """The "Matching samples" number for ``ref_id``: the collection's samples of the ticked crop types
-        (equal to :meth:`sample_total` without a crop filter)."""
-        return self._numbers()["matching"].get(ref_id)
+    def whole_total(self, ref_id: str) -> int | None:
+        """The whole collection's number of samples, every crop type ("Total samples")."""
+        return self._numbers()["total"].get(ref_id)
 
     @property
     def headers(self) -> list[str]:
@@ -218,7 +225,7 @@ class ResultsTable(StateWidget):
         if key == self.sort_key:
             self.ascending = not self.ascending
         else:
-            self.sort_key, self.ascending = key, key not in ("samples", "matching", "confidence")
+            self.sort_key, self.ascending = key, key not in ("samples", "total", "confidence")
         self._render()
 
     def go_to(self, page: int) -> None:
@@ -279,6 +286,7 @@ class ResultsTable(StateWidget):
             for key, header, *_ in columns:
                 arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
                 self.sort_buttons[key].description = header + arrow
+                self.sort_buttons[key].tooltip = self._tooltip(key, header)
             cells: list[w.Widget] = [self.select_all, *(self.sort_buttons[col[0]] for col in columns)]
             by_column: dict[str, list[Any]] = {key: [] for key, *_ in columns}
             self.row_boxes = {}
@@ -299,7 +307,7 @@ class ResultsTable(StateWidget):
                             cell.add_class("wce-open-details")
                             cell.on_click(lambda _, ref=coll.id: self.open_details(ref))
                         else:
-                            tip = _TOOLTIPS.get(key)
+                            tip = MATCHING_TOOLTIP if _header == MATCHING_HEADER else _TOOLTIPS.get(key)
                             title = f"{shown} ({html.escape(tip)})" if tip else shown
                             cell = w.HTML(f"<span title='{title}'>{shown}</span>", layout=w.Layout(overflow="hidden"))
                         cell.add_class(f"wce-cell-{key}")

@@ -118,7 +118,9 @@ def connect(dask_client: Any) -> Any:
     """A ``dask.distributed.Client`` for ``dask_client``: a client as is, or a scheduler address.
 
     Clients made from an address are kept per address for the rest of the process (persisted frames
-    need their client alive) and reused by later calls; they are closed at interpreter exit.
+    need their client alive) and reused by later calls; they are closed at interpreter exit. Like
+    ``Client(address)`` itself, such a client becomes the process's default Dask scheduler, so that
+    ``frame.compute()`` runs on that cluster.
     """
     if dask_client is None or not isinstance(dask_client, str):
         return dask_client
@@ -127,7 +129,7 @@ def connect(dask_client: Any) -> Any:
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(dask_client)
         if client is None or client.status in ("closed", "closing"):
-            client = Client(dask_client, set_as_default=False)
+            client = Client(dask_client)
             _CLIENTS[dask_client] = client
         return client
 

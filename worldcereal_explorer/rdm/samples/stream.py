@@ -1,0 +1,640 @@
+"""Stream a query's samples to a file in bounded memory, resumably (``client.download_samples``).
+
+How an export runs
+------------------
+1. The collections are found (or taken from ``ref_ids``) and each file's footer and filter columns are read,
+   as for ``get_samples``; the row groups that can match are the export's *units*.
+2. Each unit is read on its own (a fresh range reader per row group, so nothing accumulates), filtered
+   exactly like ``get_samples`` filters, and written as one small Parquet *part* into a hidden folder beside
+   the destination, ``.<name>.<query key>.parts/``. A journal there (``journal.json``, rewritten atomically
+   after each unit) lists the finished units, with their row counts, geometry types and bbox, and the
+   size/rows/row groups of every source file. Memory: each worker thread holds one row group at a time
+   (``ExportResult.peak_buffered_rows`` is the largest number of rows one unit held).
+3. When every unit is done, the parts are assembled, one at a time, into a temp file beside the destination
+   (:func:`~worldcereal_explorer.files.atomic_path`) that is renamed into place when complete; then the parts
+   folder is removed. GeoParquet output is GeoParquet 1.1 with a ``bbox`` covering column and the ``geo``
+   metadata (bbox, geometry types, CRS); rows come in the order ``get_samples`` returns them.
+
+What resume means
+-----------------
+The *query key* is a hash of the query (filters, columns, clip, subset), the collection ids and the RDM
+endpoint. Running the same export to the same path again after an interruption that left the parts
+folder (the process was killed, the machine stopped, a network or server error ended it) continues: units
+in the journal are not fetched again, provided their source file still has the size, row count and row
+group count recorded (a changed file's units are redone). The format may differ between the runs (parts
+are format-neutral). What is not resumed: a *cancelled* export (``cancel_event``) removes its parts, as
+does ``resume=False``; an export of a different query to the same path discards the earlier parts.
+A unit interrupted midway is simply redone (a part appears only complete, by rename, before the journal
+names it).
+
+Dask
+----
+With ``engine="dask"`` the workers read and filter the units (one task per row group, a bounded number in
+flight) and return Arrow tables; this machine writes the parts, the journal and the final file, so workers
+need no shared file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import shapely
+
+from ...errors import BadParameterError, DownloadError, QueryCancelledError, WorldCerealExplorerError
+from ...files import atomic_path, atomic_write_text, make_parents
+from ..http import CallScope, HttpTransport, redact
+from ..range_reader import HttpRangeReader, RangeFile
+from .collection import CollectionPlan, plan_collection, sample_file_url
+from .convert import canonical_table, decode_geometry, to_lonlat
+from .layout import FileLayout
+from .pruning import attribute_mask, column_ranges
+from .query import SampleQuery
+from .rowfilter import covering_arrays, covering_usable, spatial_keep
+
+__all__ = ["ExportProgress", "ExportResult", "STREAM_FORMATS", "export_query", "parts_folder", "query_key",
+           "unit_table"]
+
+#: Formats :func:`export_query` streams to.
+STREAM_FORMATS = ("parquet", "gpkg", "csv")
+_JOURNAL = "journal.json"
+_BBOX = "bbox"
+_PART_COMPRESSION = "lz4"
+_GEOMETRY_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                   6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """What :func:`export_query` reports to a ``progress`` callback (from the calling thread)."""
+
+    units_done: int
+    units_total: int
+    rows_written: int
+    bytes_read: int
+    phase: str = "reading"  # "reading", "assembling" or "done"
+    units_resumed: int = 0
+    done: bool = False
+
+
+@dataclass
+class ExportResult:
+    """The outcome of :func:`export_query`."""
+
+    path: Path
+    format: str
+    rows: int = 0
+    units_total: int = 0
+    units_resumed: int = 0
+    bytes_read: int = 0
+    peak_buffered_rows: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def query_key(query: SampleQuery, ids: list[str], endpoint: str) -> str:
+    """A short hash naming the export of ``query`` over ``ids`` from ``endpoint`` (the resume identity)."""
+    spatial = None
+    if query.spatial is not None:
+        spatial = [query.spatial.bbox.as_tuple(),
+                   None if query.spatial.geometry is None else query.spatial.geometry.wkb_hex]
+    payload = {
+        "columns": list(query.columns), "subset": query.subset, "spatial": spatial,
+        "temporal": None if query.temporal is None else query.temporal.as_tuple(),
+        "codes": None if query.ewoc_codes is None else list(query.ewoc_codes),
+        "q": [query.min_quality_lc, query.min_quality_ct], "clip": query.clip, "ids": ids, "endpoint": endpoint,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def parts_folder(path: str | os.PathLike[str], key: str) -> Path:
+    """The hidden folder beside ``path`` holding an export's parts and journal."""
+    final = Path(path)
+    return final.parent / f".{final.name[:100]}.{key}.parts"
+
+
+class _Journal:
+    """The finished units and the source files' identities, saved atomically after every change."""
+
+    def __init__(self, folder: Path, key: str, resume: bool):
+        self.folder = folder
+        self.path = folder / _JOURNAL
+        self.lock = threading.Lock()
+        self.data: dict[str, Any] = {"version": 1, "key": key, "files": {}, "units": {}}
+        if resume and self.path.is_file():
+            with contextlib.suppress(ValueError, OSError):
+                loaded = json.loads(self.path.read_text())
+                if loaded.get("version") == 1 and loaded.get("key") == key:
+                    self.data = loaded
+        self.resumed = set(self.data["units"])
+
+    def check_file(self, ref_id: str, identity: dict[str, int]) -> None:
+        """Forget ``ref_id``'s units when its source file is not the one they were read from."""
+        with self.lock:
+            known = self.data["files"].get(ref_id)
+            if known == identity:
+                return
+            for unit in [u for u, v in self.data["units"].items() if v["ref_id"] == ref_id]:
+                entry = self.data["units"].pop(unit)
+                self.resumed.discard(unit)
+                if entry.get("file"):
+                    (self.folder / entry["file"]).unlink(missing_ok=True)
+            self.data["files"][ref_id] = identity
+            self._save()
+
+    def done(self, unit: str) -> bool:
+        with self.lock:
+            entry = self.data["units"].get(unit)
+            return entry is not None and (not entry.get("file") or (self.folder / entry["file"]).is_file())
+
+    def add(self, unit: str, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.data["units"][unit] = entry
+            self._save()
+
+    def _save(self) -> None:
+        atomic_write_text(self.path, json.dumps(self.data))
+
+
+def _unit_name(ref_id: str, row_group: int) -> str:
+    return f"{ref_id}/{row_group}"
+
+
+def _geometry_types(wkb: pa.ChunkedArray | pa.Array) -> list[str]:
+    """GeoParquet geometry type names of WKB values, from their headers (no geometry is decoded)."""
+    if len(wkb) == 0:
+        return []
+    heads = pc.unique(pc.binary_slice(wkb, 0, 5))
+    names = set()
+    for head in heads.to_pylist():
+        if not head or len(head) < 5:
+            continue
+        code = int.from_bytes(head[1:5], "little" if head[0] == 1 else "big")
+        base, flags = code & 0xFFFF, code
+        z = (base // 1000 in (1, 3)) or bool(flags & 0x80000000)
+        name = _GEOMETRY_TYPES.get(base % 1000)
+        if name is None:
+            return []  # unknown: say nothing rather than something wrong
+        names.add(name + (" Z" if z else ""))
+    return sorted(names)
+
+
+def unit_table(table: pa.Table, plan_layout: FileLayout, names: list[str], query: SampleQuery, ref_id: str,
+               *, inside: bool) -> tuple[pa.Table, dict[str, Any]]:
+    """Filter one row group's rows exactly like ``get_samples`` and shape them for the output file.
+
+    Returns the output table (the query's columns with canonical types, ``geometry`` as WKB, and a ``bbox``
+    covering struct column) and the unit's journal entry (rows, geometry types, bbox).
+    """
+    mask = attribute_mask(table, plan_layout, query)
+    if mask is not None:
+        table = table.filter(mask)
+
+    def load(rows: np.ndarray) -> np.ndarray:
+        return to_lonlat(decode_geometry(table.take(pa.array(rows, pa.int64())), plan_layout), plan_layout)
+
+    keep, _ = spatial_keep(table, plan_layout, query, inside=inside, load_geometry=load)
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+    passthrough = (plan_layout.geometry_kind == "wkb" and plan_layout.crs_is_4326 and not query.clip
+                   and plan_layout.geometry_column in table.column_names)
+    cover = covering_arrays(table, plan_layout) if not query.clip else None
+    if passthrough:
+        wkb = table.column(plan_layout.geometry_column)
+        if pa.types.is_dictionary(wkb.type):
+            wkb = wkb.cast(wkb.type.value_type)
+        wkb = wkb.cast(pa.binary())
+        geometry = None
+    else:
+        geometry = to_lonlat(decode_geometry(table, plan_layout), plan_layout)
+        if query.clip and query.spatial is not None and len(geometry):
+            geometry = shapely.intersection(geometry, query.spatial.shape)
+        wkb = pa.chunked_array([pa.array(shapely.to_wkb(geometry), pa.binary())]) if len(geometry) else \
+            pa.chunked_array([pa.array([], pa.binary())])
+    if cover is None:
+        if geometry is None:
+            geometry = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+        bounds = shapely.bounds(geometry) if len(geometry) else np.zeros((0, 4))
+        cover = tuple(bounds[:, k] for k in range(4))
+    bbox = pa.StructArray.from_arrays([pa.array(np.asarray(c, dtype=np.float64)) for c in cover],
+                                      names=["xmin", "ymin", "xmax", "ymax"])
+    attrs = canonical_table(table, query.columns, names, ref_id)
+    arrays, fields = [], []
+    for name in query.columns:
+        column = wkb if name == "geometry" else attrs.column(name)
+        arrays.append(column)
+        fields.append(pa.field(name, column.type))
+    arrays.append(pa.chunked_array([bbox]))
+    fields.append(pa.field(_BBOX, bbox.type))
+    out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    entry: dict[str, Any] = {"rows": out.num_rows, "types": _geometry_types(wkb)}
+    if out.num_rows:
+        with np.errstate(invalid="ignore"):
+            entry["bbox"] = [float(np.nanmin(cover[0])), float(np.nanmin(cover[1])),
+                             float(np.nanmax(cover[2])), float(np.nanmax(cover[3]))]
+    return out, entry
+
+
+def _read_unit(transport: HttpTransport, url: str, plan_size: int, metadata: Any, layout: FileLayout,
+               leaves: dict[str, list[int]], columns: list[str], row_group: int, *, scope: CallScope,
+               on_bytes: Callable[[int], None] | None, slots: Any) -> pa.Table:
+    """One row group's ``columns`` through a fresh range reader (its cache goes away with it)."""
+    reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=slots)
+    reader.size = plan_size  # the footer is known: no tail request
+    reader.prefetch(column_ranges(metadata, leaves, [row_group], columns))
+    parquet = pq.ParquetFile(RangeFile(reader), metadata=metadata, pre_buffer=False)
+    return parquet.read_row_group(row_group, columns=columns)
+
+
+def _unit_columns(plan: CollectionPlan, i: int, query: SampleQuery) -> list[str]:
+    columns = plan.read_columns(i, query)
+    if covering_usable(plan.layout) and plan.layout.covering_column and not query.clip:
+        columns.append(plan.layout.covering_column)  # passed on as the output's covering
+    return list(dict.fromkeys(columns))
+
+
+def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, *, ref_ids: Any = None,
+                 include_public: bool = True, include_private: bool = False, format: str | None = None,
+                 resume: bool = True, engine: str = "pandas", dask_client: Any = None, progress: Any = None,
+                 cancel_event: Any = None, on_error: str = "raise") -> ExportResult:
+    """Stream the samples matching ``query`` to ``path`` (see the module docstring for the rules).
+
+    Raises
+    ------
+    BadParameterError
+        For a format other than GeoParquet, GeoPackage or CSV, or other invalid options.
+    QueryCancelledError
+        When ``cancel_event`` is set; the parts are removed and no file appears.
+    DownloadError, RdmError
+        When a collection cannot be read (``on_error="raise"``); the parts stay for a resume.
+    """
+    from ..export import format_from_path
+    from .reader import ENGINES, ON_ERROR, map_collections, request_slots, resolve_ids
+
+    fmt = format_from_path(path, format)
+    if fmt not in STREAM_FORMATS:
+        raise BadParameterError(f"download_samples cannot stream to {fmt!r}; use one of {list(STREAM_FORMATS)} "
+                                "(or get_samples(...) and export_samples(...) for GeoJSON)")
+    if engine not in ENGINES:
+        raise BadParameterError(f"engine={engine!r} is not allowed; use one of {list(ENGINES)}")
+    if on_error not in ON_ERROR:
+        raise BadParameterError(f"on_error={on_error!r} is not allowed; use one of {list(ON_ERROR)}")
+    final = Path(path)
+    ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
+                      cancel_event=cancel_event)
+    key = query_key(query, ids, str(getattr(client, "endpoint", "")))
+    folder = parts_folder(final, key)
+    created = make_parents(final)
+    for stale in final.parent.glob(f".{final.name[:100]}.*.parts"):
+        if stale != folder or not resume:
+            shutil.rmtree(stale, ignore_errors=True)
+    folder.mkdir(exist_ok=True)
+    journal = _Journal(folder, key, resume)
+    transport: HttpTransport = client.transport
+    scope = transport.scope("exporting samples", cancel_event=cancel_event, download=True)
+    result = ExportResult(final, fmt, units_resumed=0)
+    peak = [0]
+    totals = {"units": 0, "done": 0, "rows": 0}
+    lock = threading.Lock()
+    empty_schemas: list[pa.Schema] = []
+    callback = progress if callable(progress) else None
+
+    def record(unit: str, entry: dict[str, Any], table: pa.Table | None, rows_held: int) -> None:
+        if table is not None and table.num_rows:
+            name = f"{entry['index']:05d}-{entry['row_group']:07d}.parquet"
+            tmp = folder / (name + ".tmp")
+            pq.write_table(table, tmp, compression=_PART_COMPRESSION)
+            os.replace(tmp, folder / name)
+            entry["file"] = name
+        journal.add(unit, entry)
+        with lock:
+            peak[0] = max(peak[0], rows_held)
+            totals["done"] += 1
+            totals["rows"] += entry["rows"]
+
+    index_of = {ref_id: n for n, ref_id in enumerate(ids)}
+    slots = request_slots(client, transport)
+
+    def plan_one(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[CollectionPlan, str, list[int]]:
+        url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
+        reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
+        plan = plan_collection(reader, query, ref_id=ref_id)
+        metadata = plan.metadata
+        journal.check_file(ref_id, {"size": int(reader.size or 0), "rows": int(metadata.num_rows),
+                                    "row_groups": int(metadata.num_row_groups)})
+        empty = plan.parquet.schema_arrow.empty_table()
+        out, _ = unit_table(empty, plan.layout, plan.names, query, ref_id, inside=True)
+        with lock:
+            if not empty_schemas:
+                empty_schemas.append(out.schema)
+            totals["units"] += len(plan.candidates)
+        todo = [i for i in plan.candidates if not journal.done(_unit_name(ref_id, i))]
+        return plan, url, todo
+
+    try:
+        if engine == "dask":
+            nbytes, skipped = _export_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
+                                           dask_client=dask_client, plan_one=plan_one, record=record,
+                                           index_of=index_of, totals=totals)
+        else:
+            def work(ref_id: str, collection_scope: CallScope, counter: Any) -> str:
+                plan, url, todo = plan_one(ref_id, collection_scope, counter)
+                for i in todo:
+                    collection_scope.check()
+                    columns = _unit_columns(plan, i, query)
+                    table = _read_unit(transport, url, plan.reader.size, plan.metadata, plan.layout, plan.leaves,
+                                       columns, i, scope=collection_scope, on_bytes=counter, slots=slots)
+                    held = table.num_rows
+                    out, entry = unit_table(table, plan.layout, plan.names, query, ref_id, inside=i in plan.inside)
+                    del table
+                    entry.update(ref_id=ref_id, index=index_of[ref_id], row_group=i)
+                    record(_unit_name(ref_id, i), entry, out, held)
+                return ref_id
+
+            _, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope,
+                                                 progress=_collections_progress(progress, totals, callback, journal),
+                                                 on_error=on_error)
+        result.bytes_read = nbytes
+        result.skipped = skipped
+        result.units_total = totals["units"]
+        result.units_resumed = len(journal.resumed)
+        if callback is not None:
+            callback(ExportProgress(totals["done"], totals["units"], totals["rows"], nbytes, "assembling",
+                                    result.units_resumed))
+        schema = empty_schemas[0] if empty_schemas else None
+        result.rows, assembled_peak = _assemble(final, fmt, folder, journal, ids, skipped, schema, query, scope)
+        result.peak_buffered_rows = max(peak[0], assembled_peak)
+    except QueryCancelledError:
+        shutil.rmtree(folder, ignore_errors=True)
+        for parent in reversed(created):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+    if callback is not None:
+        callback(ExportProgress(totals["done"], totals["units"], result.rows, result.bytes_read, "done",
+                                result.units_resumed, done=True))
+    return result
+
+
+def _collections_progress(progress: Any, totals: dict[str, int], callback: Any, journal: _Journal) -> Any:
+    """``map_collections``' progress argument: tqdm choices pass through; a callback gets ExportProgress."""
+    if callback is None:
+        return progress
+
+    def report(event: Any) -> None:
+        callback(ExportProgress(totals["done"], totals["units"], totals["rows"], event.bytes_read, "reading",
+                                len(journal.resumed)))
+
+    return report
+
+
+def _ordered_units(journal: _Journal, ids: list[str], skipped: dict[str, str]) -> list[dict[str, Any]]:
+    wanted = {ref_id for ref_id in ids if ref_id not in skipped}
+    units = [u for u in journal.data["units"].values() if u["ref_id"] in wanted]
+    return sorted(units, key=lambda u: (ids.index(u["ref_id"]), u["row_group"]))
+
+
+def _geo_metadata(units: list[dict[str, Any]]) -> dict[str, Any]:
+    from pyproj import CRS
+
+    types = sorted({t for u in units for t in u.get("types", [])})
+    boxes = [u["bbox"] for u in units if u.get("bbox")]
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "geometry_types": types,
+        "crs": CRS.from_epsg(4326).to_json_dict(),
+        "covering": {"bbox": {k: [_BBOX, k] for k in ("xmin", "ymin", "xmax", "ymax")}},
+    }
+    if boxes:
+        array = np.asarray(boxes, dtype=np.float64)
+        column["bbox"] = [float(np.nanmin(array[:, 0])), float(np.nanmin(array[:, 1])),
+                          float(np.nanmax(array[:, 2])), float(np.nanmax(array[:, 3]))]
+    return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column}}
+
+
+def _output_schema(parts: list[Path], fallback: pa.Schema | None, query: SampleQuery) -> pa.Schema:
+    schemas = [pq.read_schema(p) for p in parts]
+    if not schemas:
+        if fallback is not None:
+            return fallback
+        empty = canonical_table(pa.table({}), query.columns, [], "")
+        fields = [pa.field(n, pa.binary()) if n == "geometry" else empty.schema.field(n) for n in query.columns]
+        bbox = pa.struct([(k, pa.float64()) for k in ("xmin", "ymin", "xmax", "ymax")])
+        return pa.schema([*fields, pa.field(_BBOX, bbox)])
+    try:
+        return pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Collections disagree on a non-standard column's type: write such columns as text.
+        first = schemas[0].remove_metadata()
+        fields = [pa.field(f.name, pa.string()) if len({s.field(f.name).type for s in schemas if f.name in s.names}) > 1
+                  else f for f in first]
+        return pa.schema(fields)
+
+
+def _cast(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    if table.schema.remove_metadata().equals(schema.remove_metadata()):
+        return table
+    columns = []
+    for f in schema:
+        column = table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        columns.append(column.cast(f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _assemble(final: Path, fmt: str, folder: Path, journal: _Journal, ids: list[str], skipped: dict[str, str],
+              empty_schema: pa.Schema | None, query: SampleQuery, scope: CallScope) -> tuple[int, int]:
+    """Write the parts, in ``get_samples`` order, into ``final`` atomically. Returns (rows, peak rows held)."""
+    units = _ordered_units(journal, ids, skipped)
+    parts = [folder / u["file"] for u in units if u.get("file")]
+    schema = _output_schema(parts, empty_schema, query)
+    rows = peak = 0
+    with atomic_path(final) as tmp:
+        if fmt == "parquet":
+            geo = json.dumps(_geo_metadata(units))
+            with pq.ParquetWriter(tmp, schema.with_metadata({"geo": geo}), compression="zstd") as writer:
+                for part in parts:
+                    scope.check()
+                    table = _cast(pq.read_table(part), schema)
+                    writer.write_table(table, row_group_size=max(1, table.num_rows))
+                    rows += table.num_rows
+                    peak = max(peak, table.num_rows)
+                if not parts:
+                    writer.write_table(schema.empty_table())
+        elif fmt == "csv":
+            rows, peak = _write_csv(tmp, parts, schema, scope)
+        else:
+            rows, peak = _write_gpkg(tmp, final, parts, schema, scope)
+    return rows, peak
+
+
+def _frame(table: pa.Table) -> Any:
+    import geopandas as gpd
+
+    attrs = table.drop_columns([c for c in (_BBOX, "geometry") if c in table.column_names])
+    frame = attrs.to_pandas()
+    geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326", index=frame.index))
+
+
+def _write_csv(tmp: Path, parts: list[Path], schema: pa.Schema, scope: CallScope) -> tuple[int, int]:
+    import pandas as pd
+
+    columns = [n for n in schema.names if n != _BBOX]
+    rows = peak = 0
+    header = True
+    for part in parts or [None]:
+        scope.check()
+        table = _cast(pq.read_table(part), schema) if part is not None else schema.empty_table()
+        frame = pd.DataFrame(table.drop_columns([_BBOX, "geometry"]).to_pandas())
+        frame["geometry"] = shapely.to_wkt(shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)),
+                                           rounding_precision=-1) if table.num_rows else []
+        frame = frame[columns]
+        frame.to_csv(tmp, mode="w" if header else "a", header=header, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        header = False
+        rows += table.num_rows
+        peak = max(peak, table.num_rows)
+    return rows, peak
+
+
+def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, scope: CallScope) -> tuple[int, int]:
+    import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    # GDAL picks the driver from the suffix and wants to create the file itself (see export.py).
+    tmp.unlink()
+    gdal_tmp = tmp.with_name(tmp.name + final.suffix)
+    rows = peak = 0
+    try:
+        for n, part in enumerate(parts or [None]):
+            scope.check()
+            table = _cast(pq.read_table(part), schema) if part is not None else schema.empty_table()
+            pyogrio.write_dataframe(_frame(table), gdal_tmp, driver="GPKG", layer="samples", append=n > 0,
+                                    geometry_type="Unknown")
+            rows += table.num_rows
+            peak = max(peak, table.num_rows)
+        os.replace(gdal_tmp, tmp)
+    except (DataSourceError, DataLayerError) as exc:
+        gdal_tmp.unlink(missing_ok=True)
+        raise type(exc)(f"writing {str(final)!r} failed: {exc}") from exc
+    except BaseException:
+        gdal_tmp.unlink(missing_ok=True)
+        raise
+    return rows, peak
+
+
+# --- Dask: workers read and filter units, this machine writes -------------------------------------------------
+
+_FOOTERS: dict[str, Any] = {}
+_FOOTERS_LOCK = threading.Lock()
+
+
+def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> tuple[pa.Table, dict[str, Any], int]:
+    """Read and filter one row group on a Dask worker: ``(output table, journal entry, rows held)``."""
+    from .collection import requested_names
+    from .dask_engine import worker_transport
+    from .layout import open_parquet
+    from .pruning import leaf_index
+
+    try:
+        transport = worker_transport(spec)
+        scope = transport.scope(f"exporting a row group of collection {spec.ref_id}", download=True)
+        with _FOOTERS_LOCK:
+            footer = _FOOTERS.get(spec.url)
+        if footer is None:
+            reader = HttpRangeReader(transport, spec.url, scope=scope)
+            _, metadata, layout = open_parquet(reader, spec.ref_id)
+            footer = (reader.size, metadata, layout, leaf_index(metadata))
+            with _FOOTERS_LOCK:
+                _FOOTERS[spec.url] = footer
+                while len(_FOOTERS) > 32:
+                    _FOOTERS.pop(next(iter(_FOOTERS)))
+        size, metadata, layout, leaves = footer
+        names = requested_names(layout, query, spec.ref_id)
+        plan = CollectionPlan(spec.ref_id, None, None, metadata, layout, names, leaves, [row_group],
+                              frozenset({row_group}) if inside else frozenset(), 0, metadata.num_row_groups)
+        columns = _unit_columns(plan, row_group, query)
+        table = _read_unit(transport, spec.url, size, metadata, layout, leaves, columns, row_group, scope=scope,
+                           on_bytes=None, slots=None)
+        held = table.num_rows
+        out, entry = unit_table(table, layout, names, query, spec.ref_id, inside=inside)
+        return out, entry, held
+    except WorldCerealExplorerError as exc:
+        error: BaseException = exc if spec.ref_id in str(exc) else DownloadError(f"collection {spec.ref_id!r}: {exc}")
+    except Exception as exc:  # noqa: BLE001
+        error = DownloadError(f"collection {spec.ref_id!r}: {type(exc).__name__}: {redact(exc)}")
+    error.__cause__ = error.__context__ = None
+    error.__suppress_context__ = True
+    raise error
+
+
+def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str, progress: Any,
+                 dask_client: Any, plan_one: Any, record: Any, index_of: dict[str, int],
+                 totals: dict[str, int]) -> tuple[int, dict[str, str]]:
+    """Plan here (footers, filter columns, journal), export the units on the cluster, write parts here."""
+    import time
+
+    from .dask_engine import PartitionSpec, _bearer_token, connect
+    from .reader import map_collections
+
+    distributed = connect(dask_client)
+    if distributed is None:
+        raise BadParameterError("download_samples(engine='dask') needs dask_client= (a Client or a scheduler address)")
+    transport: HttpTransport = client.transport
+
+    def plan(ref_id: str, collection_scope: CallScope, counter: Any) -> list[tuple[PartitionSpec, int, bool]]:
+        collection_plan, url, todo = plan_one(ref_id, collection_scope, counter)
+        token = _bearer_token(transport, url)
+        from urllib.parse import urlsplit
+
+        from ..http import Secret
+
+        hosts = frozenset({urlsplit(url).netloc}) if token else frozenset()
+        return [(PartitionSpec(url, ref_id, (i,), transport.policy, Secret(token), hosts), i,
+                 i in collection_plan.inside) for i in todo]
+
+    planned, skipped, nbytes = map_collections(client, transport, ids, plan, scope=scope, progress=False,
+                                               on_error=on_error)
+    jobs = [job for jobs in planned for job in jobs]
+    in_flight_max = max(2, 2 * len(distributed.scheduler_info().get("workers", {}) or [0, 0]))
+    pending: dict[Any, tuple[PartitionSpec, int]] = {}
+    queue = list(jobs)
+    try:
+        while queue or pending:
+            scope.check()
+            while queue and len(pending) < in_flight_max:
+                spec, i, inside = queue.pop(0)
+                future = distributed.submit(export_unit, spec, query, i, inside, pure=False)
+                pending[future] = (spec, i)
+            finished = [f for f in pending if f.done()]
+            if not finished:
+                time.sleep(0.02)
+                continue
+            for future in finished:
+                spec, i = pending.pop(future)
+                if future.status == "error":
+                    error = future.exception()
+                    if on_error == "raise" or isinstance(error, QueryCancelledError):
+                        raise error
+                    skipped[spec.ref_id] = redact(error)
+                    continue
+                out, entry, held = future.result()
+                entry.update(ref_id=spec.ref_id, index=index_of[spec.ref_id], row_group=i)
+                record(_unit_name(spec.ref_id, i), entry, out, held)
+                if callable(progress):
+                    progress(ExportProgress(totals["done"], totals["units"], totals["rows"], nbytes, "reading"))
+    finally:
+        if pending:
+            distributed.cancel(list(pending))
+    return nbytes, skipped
