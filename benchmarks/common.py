@@ -63,11 +63,31 @@ class ServerProcess:
                 "bytes_sent": snapshot["bytes_sent"] - sum(v["bytes"] for v in own)}
 
 
+_SERVE_CAPPED = """
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+import serve_process, uvicorn
+from worldcereal_explorer.server import create_app as _create_app
+def create_app(*args, **kwargs):
+    return _create_app(*args, max_bytes_per_s=float(sys.argv[4]), **kwargs)
+serve_process.create_app = create_app
+sys.argv = [sys.argv[0], sys.argv[2], sys.argv[3]]
+serve_process.main()
+"""
+
+
 @contextmanager
-def served(root: Path, latency_s: float):
-    """The local RDM server on 127.0.0.1, in a child process, adding ``latency_s`` to every request."""
-    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("serve_process.py")), str(root),
-                                str(latency_s)], stdout=subprocess.PIPE, text=True)
+def served(root: Path, latency_s: float, max_bytes_per_s: float | None = None):
+    """The local RDM server on 127.0.0.1, in a child process, adding ``latency_s`` to every request.
+
+    ``max_bytes_per_s`` caps the bandwidth of file downloads (the server's bandwidth play).
+    """
+    here = Path(__file__).resolve().parent
+    if max_bytes_per_s is None:
+        command = [sys.executable, str(here / "serve_process.py"), str(root), str(latency_s)]
+    else:
+        command = [sys.executable, "-c", _SERVE_CAPPED, str(here), str(root), str(latency_s), str(max_bytes_per_s)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().strip()
         if not url.startswith("http://127.0.0.1:"):
@@ -81,3 +101,18 @@ def served(root: Path, latency_s: float):
 
 def mib(nbytes: float) -> str:
     return f"{nbytes / 2**20:,.1f} MiB"
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Run ``script --child ARGS`` in a fresh process; it prints one JSON line (incl. its peak RSS) last."""
+    import json
+
+    done = subprocess.run([sys.executable, script, "--child", *args], check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size (Linux: ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -20,13 +20,15 @@ EXTRA_RE = re.compile(r"^worldcereal-explorer\[(.+)\]$")
 def requirements(extras: list[str]) -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     optional = project["optional-dependencies"]
-    out = list(project["dependencies"])
+    out = [r for r in project["dependencies"] if ";" not in r]
     todo = list(extras)
     while todo:
         for req in optional[todo.pop()]:
             nested = EXTRA_RE.match(req)
             if nested:
                 todo.extend(nested.group(1).split(","))
+            elif ";" in req:
+                continue  # an environment marker (e.g. tomli for Python < 3.11): the conda files pin 3.11
             elif req not in out:
                 out.append(req)
     return out

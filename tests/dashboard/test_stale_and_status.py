@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.widgets.conftest import make_client
+from worldcereal_explorer.errors import BadExtentError
 from worldcereal_explorer.state import RdmQueryState
 from worldcereal_explorer.widgets._base import STALE_RESULTS_TEXT
 from worldcereal_explorer.widgets.counts_chart import CountsChart, chart_note
@@ -68,7 +69,7 @@ def test_results_are_marked_stale_until_the_matching_search_applies(make_state):
     assert table.stale_note.layout.display == "none"
 
     state.bbox = (1, 2, 3)  # invalid input: the search fails, the earlier results stay marked
-    with pytest.raises(Exception):
+    with pytest.raises(BadExtentError):
         state.refresh()
     assert state.status == "error" and state.results_stale is True
     assert "failed" in table.stale_note.value

@@ -156,6 +156,12 @@ def _load(
     env = _ENV[topic]
     if source is None:
         source = os.environ.get(env) or None
+    if source is None and topic == LANDCOVER:
+        from ..config import resolve_setting
+
+        configured = resolve_setting("legend_source")  # the settings file's legend_source, if one is set
+        if configured.source not in ("default",):
+            source = configured.value
     if source is not None and not _is_url(str(source)):
         path = Path(source)
         if not path.is_file():

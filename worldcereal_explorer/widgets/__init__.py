@@ -31,6 +31,10 @@ _LAZY = {
     "SamplesPreview": ".samples_preview",
     "StatusBar": ".status",
     "SubsetToggle": ".subset",
+    "SharePanel": ".share_panel",
+    "AoiMap": ".ui_map",
+    "AoiUpload": ".ui_map",
+    "ui_map": ".ui_map",
 }
 
 #: Exported names that differ from the module's own name for the object.

@@ -43,9 +43,9 @@ class TokenCache:
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
         if path is None:
-            import platformdirs
+            from ...config import resolve_token_cache_path  # argument > env > settings file > config dir
 
-            path = platformdirs.user_config_path(CONFIG_APP_NAME) / TOKEN_CACHE_FILENAME
+            path = resolve_token_cache_path()
         self.path = Path(path)
         self._lock = threading.Lock()
 
