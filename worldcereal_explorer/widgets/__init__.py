@@ -34,7 +34,6 @@ _LAZY = {
     "SharePanel": ".share_panel",
     "AoiMap": ".ui_map",
     "AoiUpload": ".ui_map",
-    "ui_map": ".ui_map",
 }
 
 #: Exported names that differ from the module's own name for the object.
