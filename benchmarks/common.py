@@ -68,8 +68,9 @@ import sys, threading
 sys.path.insert(0, sys.argv[1])
 import serve_process, uvicorn
 from worldcereal_explorer.server import create_app as _create_app
+RATE = float(sys.argv[4])
 def create_app(*args, **kwargs):
-    return _create_app(*args, max_bytes_per_s=float(sys.argv[4]), **kwargs)
+    return _create_app(*args, max_bytes_per_s=RATE, **kwargs)
 serve_process.create_app = create_app
 sys.argv = [sys.argv[0], sys.argv[2], sys.argv[3]]
 serve_process.main()

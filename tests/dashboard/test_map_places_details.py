@@ -196,7 +196,7 @@ def test_clicking_a_collection_opens_its_details(state, tmp_path):
     west, south, east, north = public.bbox.as_tuple()
     lat, lon = view.map.center
     assert south <= lat <= north and west <= lon <= east and view.map.zoom > WORLD_VIEW[1]
-    details._download_dir = tmp_path
+    details.download_dir = tmp_path
     details.metadata_button.click()
     assert "download=" in details.links.value and ".xlsx" in details.links.value
     details.close_button.click()

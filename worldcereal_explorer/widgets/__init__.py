@@ -32,6 +32,8 @@ _LAZY = {
     "StatusBar": ".status",
     "SubsetToggle": ".subset",
     "SharePanel": ".share_panel",
+    "CollectionDetails": ".collection_details",
+    "PlaceSearch": ".place_search",
     "AoiMap": ".ui_map",
     "AoiUpload": ".ui_map",
 }

@@ -198,6 +198,7 @@ class BBoxMap(StateWidget):
             return
         self._typed.clear()
         self.field_hint.value = ""
+        self._clear_drawing()  # the typed box replaces any drawn shape
         values = (self.west.value, self.south.value, self.east.value, self.north.value)
         with self._sync(), self.state.hold_trait_notifications():
             self.state.polygon = None

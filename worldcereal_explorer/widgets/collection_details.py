@@ -166,6 +166,10 @@ class CollectionDetails(StateWidget):
         """Folder the documents are written to."""
         return self._download_dir if self._download_dir is not None else self.state.exports.download_dir
 
+    @download_dir.setter
+    def download_dir(self, value: str | Path | None) -> None:
+        self._download_dir = Path(value) if value else None
+
     def download_metadata(self) -> Path | None:
         """Download the collection's metadata workbook through the state and show a link to it."""
         return self._run(lambda: self.state.download_metadata(self.ref_id, self.download_dir))

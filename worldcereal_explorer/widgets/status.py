@@ -37,6 +37,9 @@ class StatusBar(StateWidget):
     ----------
     state
         The query state to show (a new one when ``None``).
+    show_cancel
+        Put :attr:`cancel_button` in the bar (default); ``False`` leaves it out so the page can place it
+        elsewhere (e.g. next to "Fetch samples"); it is enabled only while a query runs either way.
 
     Attributes
     ----------
@@ -48,7 +51,7 @@ class StatusBar(StateWidget):
         :attr:`progress_text` ("3/14 collections") beside it.
     """
 
-    def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):
+    def __init__(self, state: RdmQueryState | None = None, *, show_cancel: bool = True, **kwargs: Any):
         super().__init__(state, **kwargs)
         self.kind = "idle"
         self.label = w.HTML(layout=w.Layout(flex="1 1 auto"))
@@ -61,8 +64,8 @@ class StatusBar(StateWidget):
                                       layout=w.Layout(width="100px"))
         self.cancel_button.add_class("wce-cancel")
         self.cancel_button.on_click(lambda _: self.state.cancel())
-        self.children = [w.HBox([self.label, self.progress, self.progress_text, self.cancel_button],
-                                layout=w.Layout(align_items="center", width="100%"))]
+        parts = [self.label, self.progress, self.progress_text] + ([self.cancel_button] if show_cancel else [])
+        self.children = [w.HBox(parts, layout=w.Layout(align_items="center", width="100%"))]
         self._observe_state(self._update, ["status", "message", "progress", "progress_done", "progress_total",
                                            "samples_stale", "samples"])
         self._update()

@@ -1,0 +1,109 @@
+"""Issue #14 side by side with DuckDB: the same remote GeoParquet files (20 collections of the 50 x 200,000
+catalogue) read over HTTP at 50 ms latency and 20 MB/s (the server's bandwidth cap), for several query
+shapes. DuckDB 1.4.4 (+ spatial, httpfs from PyPI: ``duckdb-ext-spatial``/``duckdb-ext-httpfs``) runs
+``read_parquet`` over the file URLs with the filters as SQL (bbox via the covering column plus ST_Intersects).
+
+Goals: bbox query >= 5x faster and <= 25 % of DuckDB's bytes; every shape <= 100 % of DuckDB's bytes.
+
+    python benchmarks/bench_vs_duckdb.py [--latency 0.05] [--rate 20e6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from common import collection_ids, mib, served, synthetic_catalog, warm_page_cache
+
+N_COLLECTIONS = 20
+CODES = (1101010001, 1101060000)
+
+
+def duckdb_connection():
+    import duckdb
+    import duckdb_ext
+
+    folder = Path(list(duckdb_ext.__path__)[0]) / "extensions"  # a namespace package
+    con = duckdb.connect(config={"extension_directory": str(folder), "autoinstall_known_extensions": False})
+    con.execute("LOAD httpfs; LOAD spatial;")
+    return con
+
+
+def duckdb_query(con, urls: list[str], shape: dict) -> int:
+    where = []
+    if "bbox" in shape:
+        w, s, e, n = shape["bbox"]
+        where.append(f"bbox.xmin <= {e} AND bbox.xmax >= {w} AND bbox.ymin <= {n} AND bbox.ymax >= {s}")
+        where.append(f"ST_Intersects(geometry, ST_MakeEnvelope({w}, {s}, {e}, {n}))")
+    if "codes" in shape:
+        where.append(f"ewoc_code IN ({', '.join(map(str, CODES))})")
+    if "quality" in shape:
+        where.append(f"quality_score_lc >= {shape['quality']}")
+    if "dates" in shape:
+        start, end = shape["dates"]
+        where.append(f"valid_time >= TIMESTAMP '{start}' AND valid_time < TIMESTAMP '{end}' + INTERVAL 1 DAY")
+    columns = "sample_id, ewoc_code, valid_time, irrigation_status, quality_score_lc, quality_score_ct, extract, h3_l3_cell, geometry"
+    sql = (f"SELECT {columns} FROM read_parquet({urls!r}) " + ("WHERE " + " AND ".join(where) if where else ""))
+    return len(con.execute(sql).fetch_arrow_table())
+
+
+def ours(client, ids: list[str], shape: dict) -> int:
+    kwargs: dict = {}
+    if "bbox" in shape:
+        kwargs["bbox"] = shape["bbox"]
+    if "codes" in shape:
+        kwargs["ewoc_codes"] = list(CODES)
+    if "quality" in shape:
+        kwargs["min_quality_lc"] = shape["quality"]
+    if "dates" in shape:
+        kwargs["temporal_extent"] = shape["dates"]
+    return len(client.get_samples(ref_ids=ids, progress=False, memory_budget_bytes=None, **kwargs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--rate", type=float, default=20e6)
+    args = parser.parse_args()
+    root = synthetic_catalog("synthetic-50x200k", n_collections=50, n_samples=10_000_000, seed=0)
+    ids = collection_ids(root)[:N_COLLECTIONS]
+    warm_page_cache(root)
+    import pyarrow.parquet as pq
+
+    first = next((root / ids[0]).glob("*.geoparquet"))
+    cover = pq.read_table(first, columns=["bbox"]).column("bbox").combine_chunks()
+    x0, y0 = float(cover.field("xmin").to_numpy().mean()), float(cover.field("ymin").to_numpy().mean())
+    bbox = (x0 - 0.1, y0 - 0.1, x0 + 0.1, y0 + 0.1)
+    shapes = {
+        "bbox only": {"bbox": bbox},
+        "codes only": {"codes": True},
+        "bbox + codes": {"bbox": bbox, "codes": True},
+        "quality + dates": {"quality": 90, "dates": ("2019-05-01", "2019-06-30")},
+        "codes + loose bbox": {"codes": True, "bbox": (-180, -60, 180, 60)},
+    }
+    print(f"{N_COLLECTIONS} collections, latency {args.latency * 1000:.0f} ms, {args.rate / 1e6:.0f} MB/s; bbox {bbox}")
+    from worldcereal_explorer.rdm.client import RdmClient
+
+    with served(root, args.latency, max_bytes_per_s=args.rate) as server, RdmClient(server.url) as client:
+        urls = [client.get_download_url(i) for i in ids]
+        con = duckdb_connection()
+        for label, shape in shapes.items():
+            server.reset_stats()
+            started = time.perf_counter()
+            n_duck = duckdb_query(con, urls, shape)
+            t_duck = time.perf_counter() - started
+            b_duck = server.stats()["bytes_sent"]
+            server.reset_stats()
+            started = time.perf_counter()
+            n_ours = ours(client, ids, shape)
+            t_ours = time.perf_counter() - started
+            b_ours = server.stats()["bytes_sent"]
+            print(f"{label:18s} rows ours {n_ours:>9,} duckdb {n_duck:>9,} | time ours {t_ours:6.2f} s duckdb "
+                  f"{t_duck:6.2f} s = {t_duck / t_ours:5.1f}x faster | bytes ours {mib(b_ours)} duckdb {mib(b_duck)} "
+                  f"= {b_ours / max(b_duck, 1):.1%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
