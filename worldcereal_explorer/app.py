@@ -22,6 +22,7 @@ from .config import data_banner, resolve_min_quality
 from .errors import InvalidInputError
 from .state import RdmQueryState
 from .state.serialize import apply_state_dict, parse_query_string
+from .widgets._base import CSS as WIDGET_CSS
 from .widgets.bbox_map import BBoxMap
 from .widgets.counts_chart import CountsChart
 from .widgets.crop_picker import CropTypePicker
@@ -35,20 +36,68 @@ from .widgets.share_panel import SharePanel
 from .widgets.status import StatusBar
 from .widgets.subset import SubsetToggle
 
-__all__ = ["RdmExplorer"]
+__all__ = ["MAP_HEIGHT", "RdmExplorer"]
 
+#: The map's fixed height: the one panel that does not grow with its content (the page scrolls instead).
+MAP_HEIGHT = "420px"
+
+#: The page's layout rules (scoped to the dashboard). The page scrolls, the panels grow with their content:
+#: no panel scrolls inside the page (the crop tree, the samples preview), only the map has a fixed height.
 _CSS = """
 <style>
-.wce-explorer .wce-panel { border: 1px solid #e0e0e0; border-radius: 4px; padding: 6px; background: #fff; }
+.wce-explorer { box-sizing: border-box; max-width: 100%; }
+.wce-explorer .wce-panel { border: 1px solid #e0e0e0; border-radius: 4px; padding: 6px; background: #fff;
+  box-sizing: border-box; margin: 0 0 6px 0; overflow: visible; }
+.wce-explorer .wce-main { flex-flow: row nowrap; align-items: flex-start; width: 100%; gap: 6px; }
+.wce-explorer .wce-filters { flex: 0 0 340px; width: 340px; min-width: 0; }
+.wce-explorer .wce-main-column { flex: 1 1 0; min-width: 0; }
+.wce-explorer .wce-actions { flex-flow: row wrap; align-items: center; width: 100%; }
+.wce-explorer .wce-actions .jupyter-button { width: auto; min-width: 96px; }
+.wce-explorer .wce-actions .wce-reset-all { margin-left: auto; }
+.wce-explorer .wce-header h3 { margin: 0 0 2px 0; font-size: 18px; }
+.wce-explorer .wce-header .wce-intro { color: #555; font-size: 12px; }
+/* the map's controls: the country box and the upload share a line, the typed edges the next one */
+.wce-explorer .wce-map { flex-flow: row wrap; align-items: center; column-gap: 10px; }
+.wce-explorer .wce-map > * { flex: 0 0 100%; order: 5; }
+.wce-explorer .wce-map > .wce-place-search { flex: 0 1 auto; width: auto; order: 1; }
+.wce-explorer .wce-map > .wce-aoi-upload { flex: 0 1 auto; width: auto; order: 2; }
+.wce-explorer .wce-map > .widget-hbox { order: 3; }
+.wce-explorer .wce-map > .wce-bbox-hint { order: 4; }
+/* the collections table: headers may take two lines, so the columns fit the right-hand column */
+.wce-explorer .wce-results-grid { column-gap: 4px !important; grid-template-columns: 28px minmax(110px, 1.5fr)
+  minmax(90px, 1.5fr) 56px 70px 78px 64px 62px !important; }
+.wce-explorer .wce-results-grid:has(> .wce-sort-total) { grid-template-columns: 28px minmax(110px, 1.5fr)
+  minmax(90px, 1.5fr) 56px 70px 78px 78px 64px 62px !important; }
+.wce-explorer .wce-results-grid .wce-sort { white-space: normal; height: auto; min-height: 30px; line-height: 1.2;
+  padding: 2px 4px !important; font-size: 12px; text-overflow: clip; }
+.wce-explorer .wce-results-grid .wce-link-button { white-space: normal; overflow-wrap: anywhere; height: auto;
+  min-height: 24px; line-height: 1.3; text-align: left; }
+/* no scrolling inside the scrolling page: these panels grow instead */
+.wce-explorer .wce-crop-tree { max-height: none !important; overflow: visible !important; }
+.wce-explorer .wce-samples-preview { max-height: none !important; overflow: visible !important; }
+/* crop rows: the label and its count on one line; sub-classes are indented by the tree */
+.wce-explorer .wce-crop-row { flex-wrap: nowrap; }
+.wce-explorer .wce-crop-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0;
+  flex: 1 1 auto; }
+.wce-explorer .wce-crop-label .widget-html-content { white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; line-height: 24px; }
+.wce-explorer .wce-crop-counts-note .widget-html-content { line-height: 1.3; }
 .wce-explorer .wce-crop-row .jupyter-button { background: transparent; font-size: 15px; }
 .wce-explorer .wce-results-grid .wce-sort { font-weight: 600; background: #eceff1; }
 .wce-explorer .wce-table { border-collapse: collapse; font-size: 12px; }
 .wce-explorer .wce-table td, .wce-explorer .wce-table th { padding: 2px 6px; border-bottom: 1px solid #eee; }
+/* the samples preview: the whole width, headers on one line, long values may wrap */
+.wce-explorer .wce-samples-preview table { width: 100%; }
+.wce-explorer .wce-samples-preview th { white-space: nowrap; text-align: left; background: #eceff1; }
+.wce-explorer .wce-samples-preview td { overflow-wrap: anywhere; }
 .wce-explorer .wce-data-banner { padding: 4px 8px; border-radius: 4px; font-size: 13px; margin: 2px 0; }
 .wce-explorer .wce-data-banner[data-kind='demo'] { background: #fff3e0; border: 1px solid #ffb74d; }
 .wce-explorer .wce-data-banner[data-kind='live'] { background: #e8f5e9; border: 1px solid #81c784; }
 .wce-explorer .wce-data-banner[data-kind='other'] { background: #e3f2fd; border: 1px solid #64b5f6; }
 .wce-explorer .wce-url-problems { color: #8a4b00; background: #fff8e1; padding: 2px 8px; font-size: 13px; }
+@media (max-width: 1100px) {
+  .wce-explorer .wce-filters { flex-basis: 280px; width: 280px; }
+}
 </style>
 """
 
@@ -65,14 +114,16 @@ def _configured_client(endpoint: str | None) -> Any:
     return RdmClient(endpoint, legend=legend.value)
 
 
-def _panel(children: list, **layout: Any) -> w.VBox:
-    box = w.VBox(children, layout=w.Layout(**layout))
+def _panel(children: list, name: str) -> w.VBox:
+    """A bordered box (CSS class ``wce-panel`` and ``name``); its size comes from the page's CSS."""
+    box = w.VBox(children)
     box.add_class("wce-panel")
+    box.add_class(name)
     return box
 
 
 class RdmExplorer(w.VBox):
-    """The RDM explorer dashboard: filters left, map centre, table and chart below, status on top.
+    """The RDM explorer dashboard: status on top; filters left; map, collections and chart right; samples below.
 
     Parameters
     ----------
@@ -116,15 +167,19 @@ class RdmExplorer(w.VBox):
         problems += url_problems
         if values:
             apply_state_dict(state, values, validated=True)
-        self.status = StatusBar(state)
+        # Cancel sits next to "Fetch samples" (below), not in the status line.
+        self.status = StatusBar(state, show_cancel=False)
         self.dates = DateRangePicker(state)
         self.privacy = PrivacyToggle(state)
         self.quality = QualityFilter(state)
         self.subset = SubsetToggle(state)
         # The legend arrives in the background; without one the picker says so and the rest still works.
         self.crop_picker = CropTypePicker(state)
-        self.map = BBoxMap(state)
+        self.map = BBoxMap(state, height=MAP_HEIGHT)
         self.table = ResultsTable(state)
+        self.table.details.zoom_to = self.map.zoom_to
+        if download_dir is not None:
+            self.table.details.download_dir = download_dir
         self.preview = SamplesPreview(state)
         self.chart = CountsChart(state)
         self.downloads = DownloadPanel(state, download_dir=download_dir)
@@ -136,6 +191,11 @@ class RdmExplorer(w.VBox):
         self.fetch_button = w.Button(description="Fetch samples", icon="map-marker", button_style="success")
         self.fetch_button.add_class("wce-fetch-samples")
         self.fetch_button.on_click(lambda _: state.fetch_samples(wait=False))
+        self.reset_button = w.Button(description="Reset all", icon="undo",
+                                     tooltip="every filter back to its default (area, dates, crops, access, "
+                                             "quality, subset, selection) and search again")
+        self.reset_button.add_class("wce-reset-all")
+        self.reset_button.on_click(lambda _: self.reset())
         state.observe(self._on_stale, "samples_stale")
 
         endpoint_value = getattr(state.client, "endpoint", "") or ""
@@ -146,24 +206,34 @@ class RdmExplorer(w.VBox):
         self.url_problems = w.HTML("".join(f"<div>{html.escape(p)}</div>" for p in problems))
         self.url_problems.add_class("wce-url-problems")
         self.url_problems.layout.display = "" if problems else "none"
-        header = w.HTML(f"<h3 style='margin:4px 0'>WorldCereal reference data explorer</h3>"
-                        f"<div style='color:#555;font-size:13px'>Find crop reference data: draw or type an area, "
+        header = w.HTML(f"<h3>WorldCereal reference data explorer</h3>"
+                        f"<div class='wce-intro'>Find crop reference data: draw or type an area, "
                         f"tick crop types, choose dates, then fetch the samples. RDM: "
-                        f"<code class='wce-endpoint'>{endpoint_text}</code></div>{_CSS}")
-        filters = _panel([self.dates, self.privacy, self.quality, self.subset, self.crop_picker],
-                         width="340px", min_width="300px")
-        centre = _panel([w.HBox([self.search_button, self.fetch_button]), self.map],
-                        flex="1 1 auto", min_width="400px")
-        top = w.HBox([filters, centre], layout=w.Layout(width="100%", align_items="flex-start"))
-        results = _panel([self.table], width="100%")
-        bottom = w.HBox([
-            _panel([self.chart], flex="1 1 50%", min_width="420px"),
-            _panel([self.preview, self.downloads], flex="1 1 50%", min_width="420px"),
-        ], layout=w.Layout(width="100%", align_items="flex-start", flex_flow="row wrap"))
-        share = _panel([self.share], width="100%")
-        self.children = [header, self.banner, self.url_problems, self.status, top, results, bottom, share]
+                        f"<code class='wce-endpoint'>{endpoint_text}</code></div>{_CSS}{WIDGET_CSS}")
+        header.add_class("wce-header")
+        # Two columns: the filters (whose crop tree grows as branches open) on the left; the map, the
+        # matching collections and the chart on the right, so opening the tree never pushes them down.
+        filters = _panel([self.dates, self.privacy, self.quality, self.subset, self.crop_picker], "wce-filters")
+        actions = w.HBox([self.search_button, self.fetch_button, self.status.cancel_button, self.reset_button])
+        actions.add_class("wce-actions")
+        main_column = w.VBox([_panel([actions, self.map], "wce-map-panel"),
+                              _panel([self.table], "wce-results-panel"),
+                              _panel([self.chart], "wce-chart-panel")])
+        main_column.add_class("wce-main-column")
+        main = w.HBox([filters, main_column])
+        main.add_class("wce-main")
+        self.children = [header, self.banner, self.url_problems, self.status, main,
+                         _panel([self.preview], "wce-preview-panel"), _panel([self.downloads], "wce-download-panel"),
+                         _panel([self.share], "wce-share-panel")]
         if search:
             state.search(delay=0)
+
+    def reset(self) -> None:
+        """"Reset all": every filter back to its default (nothing ticked, no area, the whole world in view,
+        the state's initial inputs); one search follows."""
+        self.crop_picker.reset()
+        self.map.reset()
+        self.state.reset()
 
     def _on_stale(self, change: dict) -> None:
         # The samples on the map are from older filters: point at the button that brings them up to date.

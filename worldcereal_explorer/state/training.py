@@ -455,7 +455,7 @@ class TrainingService(traitlets.HasTraits):
                 raise BadParameterError(str(exc).replace(str(path), name)) from None
         with self.hold_trait_notifications():
             self.uploaded_name = name
-            self.uploaded_mapping = mapping
+            self.uploaded_mapping = {str(k): v for k, v in mapping.items()}  # validated back to int keys
             self.mapping_source = "upload"
         return mapping
 

@@ -34,6 +34,7 @@ _LAZY = {
     "SharePanel": ".share_panel",
     "CollectionDetails": ".collection_details",
     "PlaceSearch": ".place_search",
+    "TrainingPanel": ".training_panel",
     "AoiMap": ".ui_map",
     "AoiUpload": ".ui_map",
 }

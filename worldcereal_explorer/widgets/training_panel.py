@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import traitlets
 
+from ..errors import InvalidInputError
 from ..state import RdmQueryState
 from ..state.counts import plural
 from ..state.training import MONTHS, TrainingService
@@ -56,9 +57,9 @@ def _table(head: list[str], rows: list[list[Any]], *, css_class: str, row_attrs:
         return html.escape(str(value))
 
     attrs = row_attrs or [""] * len(rows)
-    body = "".join(f"<tr{a}>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+    body = "".join(f"<tr{a}>" + "".join(f"<td style='padding:1px 8px'>{cell(v)}</td>" for v in row) + "</tr>"
                    for row, a in zip(rows, attrs, strict=True))
-    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    header = "".join(f"<th style='padding:1px 8px'>{html.escape(h)}</th>" for h in head)
     return f"<table {_TABLE} data-table='{css_class}'><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -138,7 +139,7 @@ class TrainingPanel(StateWidget):
                                      marker_size=16)
         self.season_figure = bq.Figure(
             marks=[self.window_bars, self.season_lines],
-            axes=[bq.Axis(scale=x_scale), bq.Axis(scale=y_scale, orientation="vertical", tick_format=",d")],
+            axes=[bq.Axis(scale=x_scale), bq.Axis(scale=y_scale, side="left", tick_format=",d")],
             title="Samples per month of valid_time (shaded: the window)", legend_location="top-left",
             fig_margin={"top": 40, "bottom": 30, "left": 60, "right": 20},
             layout=w.Layout(width="100%", height="300px"))
@@ -173,7 +174,7 @@ class TrainingPanel(StateWidget):
         self.balance_figure = bq.Figure(
             marks=[self.balance_bars],
             axes=[bq.Axis(scale=bx, tick_rotate=-45, tick_style={"font-size": "10px", "text-anchor": "end"}),
-                  bq.Axis(scale=by, orientation="vertical", tick_format=",d")],
+                  bq.Axis(scale=by, side="left", tick_format=",d")],
             title="Training set: samples per class and collection",
             fig_margin={"top": 40, "bottom": 120, "left": 60, "right": 20},
             layout=w.Layout(width="100%", height="360px"))
@@ -200,7 +201,7 @@ class TrainingPanel(StateWidget):
 
         # 6. export
         self.export_button = w.Button(description="Export training set", icon="download", button_style="primary",
-                                      layout=w.Layout(width="auto"))
+                                      layout=w.Layout(width="220px"))
         self.export_button.add_class("wce-training-export")
         self.export_button.on_click(lambda _: self.export())
         self.links = w.HTML()
@@ -403,7 +404,7 @@ class TrainingPanel(StateWidget):
             self.split_html.value = ""
             return
         splits = ("train", "validation", "test")
-        rows = [["asked", "", "", "", *[f"{report.asked[s]:.1%}" for s in splits]]]
+        rows: list[list[Any]] = [["asked", "", "", "", *[f"{report.asked[s]:.1%}" for s in splits]]]
         attrs = [_attr(cls="asked", **{f"{s}_share": f"{report.asked[s]:.6f}" for s in splits})]
         for cls, row in report.table.iterrows():
             rows.append([str(cls), *[int(row[s]) for s in splits], *[f"{row[f'{s}_share']:.1%}" for s in splits]])
@@ -449,7 +450,7 @@ class TrainingPanel(StateWidget):
         try:
             with self._sync():
                 self.service.shares = values
-        except traitlets.TraitError as exc:
+        except (traitlets.TraitError, InvalidInputError) as exc:
             self.shares_note.value = f"<span style='color:#b71c1c;font-size:12px'>{html.escape(str(exc))}</span>"
         else:
             self.shares_note.value = ""
