@@ -11,6 +11,7 @@ Goals: bbox query >= 5x faster and <= 25 % of DuckDB's bytes; every shape <= 100
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -30,10 +31,8 @@ def duckdb_connection():
     con.execute("LOAD httpfs; LOAD spatial;")
     # Each query starts cold, as ours does: no file or metadata cache carried over between queries.
     for setting in ("enable_external_file_cache", "enable_http_metadata_cache"):
-        try:
+        with contextlib.suppress(Exception):  # not every version knows every setting
             con.execute(f"SET {setting} = false")
-        except Exception:  # noqa: BLE001 - not every version knows every setting
-            pass
     return con
 
 

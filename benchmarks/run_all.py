@@ -1,4 +1,4 @@
-"""Run the three sample benchmarks (a), (b), (c) one after the other, each once.
+"""Run the sample benchmarks (a), (b), (c) and those of issue #14 one after the other, each once.
 
     python benchmarks/run_all.py
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    for script in ("bench_samples_bbox.py", "bench_crop_counts.py", "bench_memory.py"):
+    for script in ("bench_samples_bbox.py", "bench_crop_counts.py", "bench_memory.py", "bench_preview.py",
+                   "bench_stream.py", "bench_vs_duckdb.py"):
         print(f"\n=== {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)

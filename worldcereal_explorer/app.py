@@ -49,7 +49,10 @@ _CSS = """
 .wce-explorer .wce-panel { border: 1px solid #e0e0e0; border-radius: 4px; padding: 6px; background: #fff;
   box-sizing: border-box; margin: 0 0 6px 0; overflow: visible; }
 .wce-explorer .wce-main { flex-flow: row nowrap; align-items: flex-start; width: 100%; gap: 6px; }
-.wce-explorer .wce-filters { flex: 0 0 340px; width: 340px; min-width: 0; }
+.wce-explorer .wce-filters { flex: 0 0 330px; width: 330px; min-width: 0; }
+/* ipywidgets boxes scroll their overflow by default: here nothing scrolls but the page */
+.wce-explorer .widget-box, .wce-explorer .widget-gridbox { overflow: visible; }
+.wce-explorer .wce-crop-picker .widget-text { max-width: calc(100% - 4px); }
 .wce-explorer .wce-main-column { flex: 1 1 0; min-width: 0; }
 .wce-explorer .wce-actions { flex-flow: row wrap; align-items: center; width: 100%; }
 .wce-explorer .wce-actions .jupyter-button { width: auto; min-width: 96px; }
@@ -72,11 +75,13 @@ _CSS = """
   padding: 2px 4px !important; font-size: 12px; text-overflow: clip; }
 .wce-explorer .wce-results-grid .wce-link-button { white-space: normal; overflow-wrap: anywhere; height: auto;
   min-height: 24px; line-height: 1.3; text-align: left; }
+.wce-explorer .wce-results-grid .widget-html-content { line-height: 1.3; }
 /* no scrolling inside the scrolling page: these panels grow instead */
 .wce-explorer .wce-crop-tree { max-height: none !important; overflow: visible !important; }
 .wce-explorer .wce-samples-preview { max-height: none !important; overflow: visible !important; }
 /* crop rows: the label and its count on one line; sub-classes are indented by the tree */
 .wce-explorer .wce-crop-row { flex-wrap: nowrap; }
+.wce-explorer .wce-crop-row .jupyter-button { flex-shrink: 0; }
 .wce-explorer .wce-crop-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0;
   flex: 1 1 auto; }
 .wce-explorer .wce-crop-label .widget-html-content { white-space: nowrap; overflow: hidden;
@@ -90,13 +95,19 @@ _CSS = """
 .wce-explorer .wce-samples-preview table { width: 100%; }
 .wce-explorer .wce-samples-preview th { white-space: nowrap; text-align: left; background: #eceff1; }
 .wce-explorer .wce-samples-preview td { overflow-wrap: anywhere; }
+/* the share panel's code box is as tall as its code (no scroll bar inside the page) */
+.wce-explorer .wce-share-code { height: auto !important; }
+.wce-explorer .wce-share-code textarea { field-sizing: content; height: auto; min-height: 4em; }
 .wce-explorer .wce-data-banner { padding: 4px 8px; border-radius: 4px; font-size: 13px; margin: 2px 0; }
 .wce-explorer .wce-data-banner[data-kind='demo'] { background: #fff3e0; border: 1px solid #ffb74d; }
 .wce-explorer .wce-data-banner[data-kind='live'] { background: #e8f5e9; border: 1px solid #81c784; }
 .wce-explorer .wce-data-banner[data-kind='other'] { background: #e3f2fd; border: 1px solid #64b5f6; }
 .wce-explorer .wce-url-problems { color: #8a4b00; background: #fff8e1; padding: 2px 8px; font-size: 13px; }
 @media (max-width: 1100px) {
-  .wce-explorer .wce-filters { flex-basis: 280px; width: 280px; }
+  .wce-explorer .wce-filters { flex-basis: 300px; width: 300px; }
+  .wce-explorer .wce-crop-label .widget-html-content { font-size: 12px; }
+  .wce-explorer .wce-results-grid .widget-html-content,
+  .wce-explorer .wce-results-grid .wce-link-button { font-size: 12px; }
 }
 </style>
 """

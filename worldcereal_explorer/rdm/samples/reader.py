@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import warnings
@@ -186,8 +187,13 @@ def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: Sam
         collection_plan.reader.on_bytes = counter
         return read_plan(collection_plan, query)
 
+    reported = progress
+    if callable(progress):  # phase two's events count phase one's bytes too
+        def reported(event: SampleProgress) -> None:
+            progress(dataclasses.replace(event, bytes_read=event.bytes_read + planned_bytes))
+
     ordered, more_skipped, nbytes = map_collections(client, transport, [p.ref_id for p in plans], work, scope=scope,
-                                                    progress=progress, on_error=on_error)
+                                                    progress=reported, on_error=on_error)
     skipped.update(more_skipped)
     gdf = to_geodataframe(ordered, query.columns)
     gdf.attrs["skipped"] = skipped

@@ -1,0 +1,500 @@
+"""Issue 10 in the browser: the dashboard's layout and the journeys the issue lists, in Voilà + headless Chromium.
+
+Every expected number is computed here from the demo catalogue's files (the ``demo_catalog`` folder the
+local RDM server serves), not from the package's client, so a test fails when the page shows anything else.
+Screenshots of the main states at 1400x1000, 1280x720 and 1024x768 go to ``test-artifacts/`` (``issue10_*``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+#: Viewport sizes the layout must work at: a laptop, a small laptop (the issue's 1280x720) and a tablet width.
+SIZES = [(1400, 1000), (1280, 720), (1024, 768)]
+BELGIUM = (2.5, 50.0, 6.5, 52.0)
+
+#: Leaflet registers itself as ``window.L`` (Leaflet.draw needs the global); this init script catches that
+#: moment and records every map created afterwards in ``window.__wceMaps``, so a test can convert between
+#: lon/lat and pixels (``latLngToContainerPoint``) and read the view.
+LEAFLET_HOOK = """
+(() => {
+  let stored;
+  Object.defineProperty(window, 'L', {configurable: true, get() { return stored; }, set(value) {
+    stored = value;
+    if (value && value.Map && value.Map.addInitHook && !value.__wceHooked) {
+      value.__wceHooked = true;
+      value.Map.addInitHook(function () { (window.__wceMaps = window.__wceMaps || []).push(this); });
+    }
+  }});
+})();
+"""
+
+#: Elements of the dashboard that scroll inside the page: scrollable overflow (auto/scroll) that overflows.
+#: Form fields (a text area's own scrolling) are not panels and are left out.
+NESTED_SCROLLERS_JS = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.wce-explorer *')) {
+    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName)) continue;
+    const s = getComputedStyle(el);
+    const y = /(auto|scroll)/.test(s.overflowY) && el.scrollHeight > el.clientHeight + 1;
+    const x = /(auto|scroll)/.test(s.overflowX) && el.scrollWidth > el.clientWidth + 1;
+    if (x || y) out.push(`${el.tagName}.${[...el.classList].join('.')} ${el.scrollWidth}x${el.scrollHeight}` +
+                         ` in ${el.clientWidth}x${el.clientHeight}`);
+  }
+  return out;
+}"""
+
+#: The element the page scrolls with (Voilà scrolls an inner panel, not the document).
+SCROLLER_JS = """() => {
+  let el = document.querySelector('.wce-explorer');
+  while (el && !(/(auto|scroll)/.test(getComputedStyle(el).overflowY) && el.scrollHeight > el.clientHeight + 1)) {
+    el = el.parentElement;
+  }
+  return el || document.scrollingElement;
+}"""
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+def _open(page, url, size=None):
+    """Load the dashboard (with the Leaflet hook) and wait until the first search has answered."""
+    from playwright.sync_api import expect
+
+    if size is not None:
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.add_init_script(LEAFLET_HOOK)
+    page.goto(url + "/", wait_until="domcontentloaded")
+    page.wait_for_selector(".wce-explorer")
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_selector(".bqplot")
+    page.wait_for_function("() => (window.__wceMaps || []).length > 0")
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
+    page.wait_for_selector(".wce-crop-row")
+
+
+def _scroll_to(page, y):
+    page.evaluate(f"y => ({SCROLLER_JS})().scrollTop = y", y)
+
+
+def _box(page, selector):
+    """Bounding box of the first ``selector`` in page coordinates (independent of the scroll position)."""
+    return page.evaluate(
+        f"""sel => {{ const r = document.querySelector(sel).getBoundingClientRect();
+                     const s = ({SCROLLER_JS})();
+                     return {{x: r.x, y: r.y + s.scrollTop, width: r.width, height: r.height,
+                             bottom: r.bottom + s.scrollTop, right: r.right}}; }}""", selector)
+
+
+def _type_bbox(page, bbox):
+    for name, value in zip(("west", "south", "east", "north"), bbox, strict=True):
+        field = page.locator(f".wce-bbox-{name} input")
+        field.fill(str(value))
+        field.press("Enter")
+
+
+def _public_collections(catalog: Path) -> list[tuple[Path, dict]]:
+    out = []
+    for folder in sorted(p for p in catalog.iterdir() if (p / "collection.json").is_file()):
+        coll = json.loads((folder / "collection.json").read_text())
+        if (coll.get("accessType") or "").lower() == "public":
+            out.append((folder, coll))
+    return out
+
+
+def _samples_file(folder: Path):
+    import geopandas as gpd
+
+    return gpd.read_parquet(next(folder.glob("*.geoparquet")))
+
+
+def _mercator(lon, lat):
+    """EPSG:3857 metres of lon/lat (arrays or numbers), as Leaflet projects them."""
+    import numpy as np
+
+    r = 6378137.0
+    lat = np.clip(lat, -85.0511287798, 85.0511287798)
+    return np.radians(lon) * r, np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)) * r
+
+
+def _maize_codes(catalog: Path) -> tuple[int, set[int]]:
+    """The code of "maize" and its whole subtree, from the legend file the server serves."""
+    from worldcereal_explorer.legend import load_legend
+
+    legend = load_legend(str(catalog / "legend.csv"))
+    maize = next(code for code in legend.frame.index if legend.label(code) == "maize")
+    return int(maize), {int(c) for c in legend.tree().find(maize).descendant_codes()}
+
+
+def _tick(page, code, search):
+    from playwright.sync_api import expect
+
+    page.locator(".wce-crop-search input").fill(search)
+    page.locator(f".wce-code-{code} .wce-crop-check").click()
+    expect(page.locator(f".wce-code-{code} .wce-crop-check")).to_have_class(re.compile(r"wce-checked"))
+    page.locator(".wce-crop-search input").fill("")
+
+
+def _map_view(page):
+    return page.evaluate("() => { const m = window.__wceMaps[0]; const c = m.getCenter();"
+                         " return {zoom: m.getZoom(), lat: c.lat, lng: c.lng}; }")
+
+
+# --- item 9: layout ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_layout_page_scrolls_panels_grow(page, voila_url, demo_catalog, artifacts_dir, size):
+    """The page scrolls and the panels grow: no panel scrolls inside it, the map is wholly in the first
+    viewport, the collections sit right under the map whatever the crop tree's height, the crop rows stay
+    one line with children indented, the table and the samples preview fit the width."""
+    from playwright.sync_api import expect
+
+    width, height = size
+    name = f"issue10_{width}x{height}"
+    _open(page, voila_url, size)
+    page.screenshot(path=str(artifacts_dir / f"{name}_1_opened.png"))
+
+    # the map is entirely in the first viewport (at 1280x720 it was cut off under a taller header/panel)
+    _scroll_to(page, 0)
+    leaflet = page.locator(".wce-map .leaflet-container").bounding_box()
+    assert leaflet["y"] >= 0 and leaflet["y"] + leaflet["height"] <= height, leaflet
+    assert leaflet["height"] >= 380  # a fixed, useful height
+    # the matching collections follow the map directly: scrolling past the map reaches them
+    results_before = _box(page, ".wce-results-panel")
+    map_panel = _box(page, ".wce-map-panel")
+    assert 0 <= results_before["y"] - map_panel["bottom"] <= 20, (results_before, map_panel)
+
+    # open every top-level branch of the crop tree: the tree grows (it scrolled inside a 320 px box before)
+    tree = page.locator(".wce-crop-tree")
+    rows_before = page.locator(".wce-crop-row").count()
+    expanders = page.locator(".wce-crop-expand:not([disabled])")
+    for i in range(expanders.count()):
+        expanders.nth(i).click()
+    page.wait_for_function("n => document.querySelectorAll('.wce-crop-row').length > n", arg=rows_before + 5)
+    expect(page.locator(".wce-crop-expand", has_text="\u25b8")).to_have_count(0, timeout=60_000)
+    assert tree.bounding_box()["height"] > 400
+    assert page.evaluate(NESTED_SCROLLERS_JS) == []
+    # ... and the collections did not move: the tall panel is beside them, not above them
+    results_after = _box(page, ".wce-results-panel")
+    assert abs(results_after["y"] - results_before["y"]) <= 2, (results_before, results_after)
+
+    # crop rows: label and count on one line, nothing cut; children indented under their parent
+    rows = page.evaluate("""() => [...document.querySelectorAll('.wce-crop-label .widget-html-content')].map(e => ({
+        text: e.innerText, height: e.getBoundingClientRect().height,
+        lineHeight: parseFloat(getComputedStyle(e).lineHeight) || 20,
+        cut: e.scrollWidth > e.clientWidth + 1}))""")
+    assert rows and all(r["height"] <= 1.5 * r["lineHeight"] for r in rows), rows
+    assert all(re.search(r"\(\d[\d,]*\)", r["text"]) for r in rows), rows  # every row has its count
+    assert not [r["text"] for r in rows if r["cut"]]
+    temporary = page.locator(".wce-crop-row", has_text="temporary_crops").first
+    parent_x = temporary.locator(".wce-crop-check").bounding_box()["x"]
+    child = temporary.locator("xpath=following-sibling::*[1]")
+    assert child.locator(".wce-crop-check").bounding_box()["x"] >= parent_x + 12
+
+    # a crop filter adds a column: every header shows its whole text, the table fits its panel
+    maize, _ = _maize_codes(demo_catalog)
+    _tick(page, maize, "maize")
+    expect(page.locator(".wce-results-grid .wce-sort-total")).to_be_visible()
+    for key in ("id", "title", "type", "access", "samples", "total", "years", "confidence"):
+        header = page.locator(f".wce-results-grid .wce-sort-{key}")
+        assert not header.evaluate("e => e.scrollWidth > e.clientWidth + 1"), header.inner_text()
+    grid, panel = _box(page, ".wce-results-grid"), _box(page, ".wce-results-panel")
+    assert grid["right"] <= panel["right"] + 1, (grid, panel)
+    assert page.evaluate("() => { const g = document.querySelector('.wce-results-grid');"
+                         " return g.scrollWidth <= g.clientWidth + 1; }")
+    page.screenshot(path=str(artifacts_dir / f"{name}_2_tree_open_maize.png"), full_page=True)
+
+    # samples: the preview takes the whole width, its headers are on one line and whole
+    page.locator(".wce-crop-chips .wce-chip").first.click()  # untick: every crop
+    _type_bbox(page, BELGIUM)
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
+    page.locator(".wce-fetch-samples").click()
+    expect(page.locator(".wce-status")).to_contain_text("samples match your filters")
+    preview = page.locator(".wce-samples-preview")
+    expect(preview.locator("tbody tr")).not_to_have_count(0)
+    explorer_width = page.locator(".wce-explorer").bounding_box()["width"]
+    assert preview.bounding_box()["width"] >= 0.9 * explorer_width
+    headers = preview.locator("th")
+    for i in range(headers.count()):
+        th = headers.nth(i)
+        assert th.evaluate("e => e.scrollWidth <= e.clientWidth + 1 && e.getBoundingClientRect().height < 30"), \
+            th.inner_text()
+    assert page.evaluate(NESTED_SCROLLERS_JS) == []
+    # no sideways scrolling of the page at this width
+    assert page.evaluate("() => { const e = document.querySelector('.wce-explorer');"
+                         " return e.scrollWidth <= e.clientWidth + 1 && e.getBoundingClientRect().right <= innerWidth; }")
+    page.screenshot(path=str(artifacts_dir / f"{name}_3_samples.png"), full_page=True)
+
+    # the details of a collection, under the table
+    page.locator(".wce-open-details").first.click()
+    details = page.locator(".wce-collection-details")
+    expect(details.locator(".wce-details-summary")).to_be_visible()
+    details.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / f"{name}_4_details.png"))
+    assert page.evaluate(NESTED_SCROLLERS_JS) == []
+    assert not page.page_errors
+
+
+# --- (a) the RDM demo notebook's exercise --------------------------------------------------------------
+def test_kenya_maize_2021_in_one_step(page, voila_url, demo_catalog, artifacts_dir):
+    """"Collections in Kenya with maize in 2021: how many public maize samples?" answered with the place
+    search (one step), a tick and two dates; the number is the one the server's files hold."""
+    from playwright.sync_api import expect
+    from shapely.geometry import box
+
+    from worldcereal_explorer.places import find_country
+
+    kenya = find_country("Kenya").geometry
+    maize, codes = _maize_codes(demo_catalog)
+    expected_ids, expected = [], 0
+    for folder, coll in _public_collections(demo_catalog):
+        start, end = (str(v)[:10] for v in coll["extent"]["temporal"]["interval"][0])
+        if not box(*coll["extent"]["spatial"]["bbox"][0]).intersects(kenya):
+            continue
+        if end < "2021-01-01" or start > "2021-12-31":
+            continue
+        samples = _samples_file(folder)
+        n = int(samples["ewoc_code"].astype("int64").isin(codes).sum())
+        expected_ids.append(coll["collectionId"])
+        expected += n
+    assert expected_ids and expected > 0
+
+    _open(page, voila_url)
+    page.locator(".wce-place-box input").fill("Kenya")  # the whole area in one step
+    expect(page.locator(".wce-place-message")).to_contain_text("Kenya")
+    _tick(page, maize, "maize")
+    page.locator(".wce-start-date input").fill("2021-01-01")
+    page.locator(".wce-end-date input").fill("2021-12-31")
+    n = len(expected_ids)
+    message = (f"{n} collection{'s' if n != 1 else ''} found ({expected:,} samples of the selected crop types "
+               f"in total in those collections)")
+    expect(page.locator(".wce-status [data-status='idle']")).to_have_text(re.compile(re.escape(message)))
+    expect(page.locator(".wce-row-select")).to_have_count(n)
+    cells = page.locator(".wce-results-grid .wce-cell-samples")
+    assert sum(int(cells.nth(i).inner_text().replace(",", "")) for i in range(n)) == expected
+    for ref_id in expected_ids:
+        expect(page.locator(".wce-results-grid")).to_contain_text(ref_id)
+    page.screenshot(path=str(artifacts_dir / "issue10_a_kenya_maize_2021.png"), full_page=True)
+    assert not page.page_errors
+
+
+# --- (b) stale marking -----------------------------------------------------------------------------------
+def test_invalid_filter_dims_the_results(page, voila_url, artifacts_dir):
+    """W=-10 with only a start date: the table and the chart stay dimmed with "results for earlier filters"
+    until the filter is valid again."""
+    from playwright.sync_api import expect
+
+    _open(page, voila_url)
+    grid, figure = page.locator(".wce-results-grid"), page.locator(".wce-counts .bqplot").first
+    opacity = "e => parseFloat(getComputedStyle(e).opacity)"
+    assert grid.evaluate(opacity) == 1 and figure.evaluate(opacity) == 1
+    west = page.locator(".wce-bbox-west input")
+    west.fill("-10")
+    west.press("Enter")
+    page.locator(".wce-start-date input").fill("2021-01-01")
+    expect(page.locator(".wce-status [data-status='error']")).to_contain_text("end date is not set")
+    for note in (".wce-results-stale", ".wce-counts-stale"):
+        expect(page.locator(note)).to_be_visible()
+        expect(page.locator(note)).to_contain_text("results for earlier filters")
+    expect(grid).to_have_class(re.compile("wce-stale-dim"))
+    page.wait_for_function(f"() => ({opacity})(document.querySelector('.wce-results-grid')) < 0.6")
+    assert figure.evaluate("e => !!e.closest('.wce-stale-dim')")
+    page.screenshot(path=str(artifacts_dir / "issue10_b_stale.png"), full_page=True)
+
+    page.locator(".wce-end-date input").fill("2021-12-31")  # valid again: the search answers, undimmed
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
+    expect(page.locator(".wce-results-stale")).to_be_hidden()
+    expect(grid).not_to_have_class(re.compile("wce-stale-dim"))
+    assert not page.page_errors
+
+
+# --- (c) status during a slow fetch, Cancel next to Fetch --------------------------------------------------
+def test_status_during_a_slow_fetch_and_cancel(page, slow_voila_url, artifacts_dir):
+    """One message at a time, "n/N collections" beside the bar; Cancel sits next to Fetch and leaves a
+    neutral mark (not a tick)."""
+    from playwright.sync_api import expect
+
+    _open(page, slow_voila_url)
+    fetch, cancel = page.locator(".wce-fetch-samples"), page.locator(".wce-cancel")
+    assert cancel.count() == 1
+    expect(cancel).to_be_disabled()
+    fetch_box = fetch.bounding_box()
+    fetch.click()
+    expect(cancel).to_be_enabled()
+    cancel_box = cancel.bounding_box()
+    # beside Fetch: same row, just right of it (it was at the far end of the status line)
+    assert abs(cancel_box["y"] - fetch_box["y"]) <= 4 and 0 <= cancel_box["x"] - (fetch_box["x"] + fetch_box["width"]) <= 20
+    progress_text = page.locator(".wce-progress-text")
+    expect(progress_text).to_have_text(re.compile(r"^\d+/\d+ collections?$"))
+    assert page.locator(".wce-status [data-kind]").count() == 1  # one message
+    expect(page.locator(".wce-status [data-kind='loading']")).to_contain_text("fetching")
+    bar = page.locator(".wce-progress").bounding_box()
+    text_box = progress_text.bounding_box()
+    assert text_box["x"] >= bar["x"] + bar["width"] - 1 and abs(
+        (text_box["y"] + text_box["height"] / 2) - (bar["y"] + bar["height"] / 2)) <= 12
+    page.screenshot(path=str(artifacts_dir / "issue10_c_fetching.png"))
+    cancel.click()
+    done = page.locator(".wce-status [data-kind='cancelled']")
+    expect(done).to_contain_text("cancelled")
+    assert "\u2713" not in done.inner_text() and "\u2298" in done.inner_text()
+    assert page.locator(".wce-status [data-kind]").count() == 1
+    expect(page.locator(".wce-progress")).to_be_hidden()
+    expect(cancel).to_be_disabled()
+    page.screenshot(path=str(artifacts_dir / "issue10_c_cancelled.png"))
+    assert not page.page_errors
+
+
+# --- (d) Reset all ----------------------------------------------------------------------------------------
+def test_reset_all_restores_defaults_and_results(page, voila_url, demo_catalog, artifacts_dir):
+    from playwright.sync_api import expect
+
+    _open(page, voila_url)
+    status = page.locator(".wce-status")
+    first_message = status.inner_text().strip()
+    first_rows = page.locator(".wce-row-select").count()
+    maize, _ = _maize_codes(demo_catalog)
+    page.locator(".wce-place-box input").fill("Kenya")
+    expect(page.locator(".wce-place-message")).to_contain_text("Kenya")
+    _tick(page, maize, "maize")
+    page.locator(".wce-start-date input").fill("2021-01-01")
+    page.locator(".wce-end-date input").fill("2021-12-31")
+    page.locator(".wce-subset input").check()
+    expect(status).not_to_have_text(first_message)
+    assert _map_view(page)["zoom"] > 2
+
+    page.locator(".wce-reset-all").click()
+    expect(status).to_have_text(first_message)
+    expect(page.locator(".wce-row-select")).to_have_count(first_rows)
+    for name, value in (("west", -180), ("south", -90), ("east", 180), ("north", 90)):
+        expect(page.locator(f".wce-bbox-{name} input")).to_have_value(str(value))
+    expect(page.locator(".wce-place-box input")).to_have_value("")
+    expect(page.locator(".wce-start-date input")).to_have_value("")
+    expect(page.locator(".wce-end-date input")).to_have_value("")
+    expect(page.locator(".wce-subset input")).not_to_be_checked()
+    expect(page.locator(".wce-crop-chips .wce-chip")).to_have_count(0)
+    expect(page.locator(".wce-crop-summary")).to_contain_text("no filter")
+    page.wait_for_function("() => window.__wceMaps[0].getZoom() === 2")
+    page.screenshot(path=str(artifacts_dir / "issue10_d_after_reset.png"))
+    assert not page.page_errors
+
+
+# --- (e) the delete tool -----------------------------------------------------------------------------------
+def test_delete_tool_clears_the_area(page, voila_url):
+    from playwright.sync_api import expect
+
+    _open(page, voila_url)
+    status = page.locator(".wce-status")
+    world = status.inner_text().strip()
+    box = page.locator(".wce-map .leaflet-container").bounding_box()
+    page.locator(".leaflet-draw-draw-rectangle").click()
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.45, steps=6)
+    page.mouse.up()
+    west = page.locator(".wce-bbox-west input")
+    expect(west).not_to_have_value("-180")
+    expect(status).not_to_have_text(world)
+
+    page.locator(".leaflet-draw-edit-remove").click()
+    page.locator(".leaflet-draw-actions a", has_text="Clear All").click()
+    expect(west).to_have_value("-180")
+    expect(page.locator(".wce-bbox-north input")).to_have_value("90")
+    expect(status).to_have_text(world)
+    assert not page.page_errors
+
+
+# --- (f) polygons drawn with the mouse -----------------------------------------------------------------------
+POLYGONS = {
+    "small": [(3.5, 50.4), (5.6, 50.5), (4.2, 51.2)],  # over the Belgian demo collection
+    "large": [(20.0, 35.0), (40.0, 35.0), (22.0, 62.0)],  # 27 degrees of latitude, over the Ukraine collection
+}
+
+
+@pytest.mark.parametrize("which", list(POLYGONS))
+def test_polygon_drawn_with_the_mouse(page, voila_url, demo_catalog, artifacts_dir, which):
+    """A polygon clicked on the map selects the samples inside the shape as drawn: edges straight in Web
+    Mercator (for the large one a lon/lat reading of the same corners gives another number)."""
+    import numpy as np
+    import shapely
+    from playwright.sync_api import expect
+    from shapely.geometry import Polygon
+
+    corners = POLYGONS[which]
+    _open(page, voila_url)
+    lons, lats = [c[0] for c in corners], [c[1] for c in corners]
+    pad = 0.15 * max(max(lons) - min(lons), max(lats) - min(lats))
+    page.evaluate("""b => new Promise(done => { const m = window.__wceMaps[0];
+        m.once('moveend', () => done()); m.fitBounds([[b[1], b[0]], [b[3], b[2]]], {animate: false}); })""",
+                  [min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad])
+    # lon/lat -> page pixels through the map itself; click whole pixels and read back where they are
+    points = page.evaluate("""cs => { const m = window.__wceMaps[0], c = m.getContainer(), r = c.getBoundingClientRect();
+        return cs.map(([lon, lat]) => { const p = m.latLngToContainerPoint([lat, lon]);
+          const x = Math.round(r.left + c.clientLeft + p.x), y = Math.round(r.top + c.clientTop + p.y);
+          const ll = m.containerPointToLatLng([x - r.left - c.clientLeft, y - r.top - c.clientTop]);
+          return {x, y, lon: ll.lng, lat: ll.lat}; }); }""", corners)
+    page.locator(".leaflet-draw-draw-polygon").click()
+    for p in [*points, points[0]]:  # clicking the first vertex again closes the shape
+        page.mouse.move(p["x"], p["y"], steps=3)
+        page.mouse.down()
+        page.mouse.up()
+    expect(page.locator(".wce-bbox-west input")).not_to_have_value("-180")
+    drawn = [(p["lon"], p["lat"]) for p in points]
+    assert max(abs(a - b) for c, d in zip(drawn, corners, strict=True) for a, b in zip(c, d, strict=True)) < 0.5
+
+    shape_3857 = Polygon(list(zip(*_mercator(np.array([p[0] for p in drawn]), np.array([p[1] for p in drawn])),
+                                  strict=True)))
+    shape_lonlat = Polygon(drawn)
+    expected = straight_in_degrees = 0
+    for folder, _coll in _public_collections(demo_catalog):
+        geometry = _samples_file(folder).geometry.values
+        if not len(geometry):
+            continue
+        projected = shapely.transform(geometry, lambda xy: np.column_stack(_mercator(xy[:, 0], xy[:, 1])))
+        expected += int(shapely.intersects(shape_3857, projected).sum())
+        straight_in_degrees += int(shapely.intersects(shape_lonlat, geometry).sum())
+    assert expected > 0
+    if which == "large":
+        assert expected != straight_in_degrees  # the test tells the two readings apart
+
+    page.locator(".wce-fetch-samples").click()
+    expect(page.locator(".wce-status")).to_contain_text(f"{expected:,} samples match your filters")
+    expect(page.locator(".wce-samples-info")).to_contain_text(f"{expected:,} samples")
+    page.screenshot(path=str(artifacts_dir / f"issue10_f_polygon_{which}.png"))
+    assert not page.page_errors
+
+
+# --- (g) details, (h) links -------------------------------------------------------------------------------
+def test_collection_row_opens_details_and_links_look_like_links(page, voila_url, demo_catalog, artifacts_dir):
+    from playwright.sync_api import expect
+
+    _open(page, voila_url)
+    link = page.locator(".wce-open-details").first
+    ref_id = link.inner_text().strip()
+    coll = json.loads((demo_catalog / ref_id / "collection.json").read_text())
+    details = page.locator(".wce-collection-details")
+    expect(details).to_be_hidden()
+    link.click()
+    expect(details).to_be_visible()
+    expect(details.locator(".wce-details-title")).to_contain_text(ref_id)
+    expect(details.locator(".wce-details-summary")).to_contain_text(f"{coll['featureCount']:,}")
+    details.locator(".wce-details-zoom").click()
+    west, south, east, north = coll["extent"]["spatial"]["bbox"][0]
+    page.wait_for_function("() => window.__wceMaps[0].getZoom() > 2")
+    view = _map_view(page)
+    assert south <= view["lat"] <= north and west <= view["lng"] <= east
+    page.screenshot(path=str(artifacts_dir / "issue10_g_details.png"), full_page=True)
+
+    # (h) links look like links: underlined or in the link colour, with a pointing hand
+    style = ("e => { const s = getComputedStyle(e); return {line: s.textDecorationLine, colour: s.color,"
+             " cursor: s.cursor}; }")
+    anchors = details.locator("a")
+    expect(anchors).not_to_have_count(0)
+    for target in [anchors.nth(i) for i in range(anchors.count())] + [link]:
+        got = target.evaluate(style)
+        assert "underline" in got["line"] or got["colour"] == "rgb(21, 101, 192)", got
+        assert got["cursor"] == "pointer", got
+    assert not page.page_errors
+
