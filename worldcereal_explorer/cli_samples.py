@@ -9,12 +9,35 @@ season, de-duplication, per-class cap, spatial split; then the dataset card)::
 
     worldcereal-explorer samples --bbox -106 49.5 -97.5 53 --mapping classes.csv --season 04-09 --dedup 10 \
         --max-per-class 500 --split 0.7,0.15,0.15 --seed 1 --card train_card -o train.parquet
+
+Counts before fetching (``count_samples``: only the columns the counts need are read), printed with an
+estimate of a full fetch, or written to a CSV file::
+
+    worldcereal-explorer samples --bbox 0 40 20 55 --count-only --by ewoc_code,ref_id --h3-resolution 3
+    worldcereal-explorer samples --bbox 0 40 20 55 --count-only -o counts.csv
+
+How the samples are saved
+-------------------------
+* ``.parquet``/``.geoparquet``, ``.gpkg`` and ``.csv`` without training-set options are *streamed*
+  (``download_samples``: one row group at a time, in bounded memory, resumable: an export that was killed
+  or failed continues where it stopped when run again; ``--no-resume`` starts over). A progress line goes
+  to stderr. Ctrl-C cancels cleanly: no file and no parts are left, exit code 130.
+* ``.geojson``, and any output with training-set options (``--mapping``, ``--season``, ``--dedup``,
+  ``--max-per-class``, ``--split``, ``--card``), need the samples in memory; a query larger than the
+  memory budget (``--memory-budget``) is refused with exit code 2.
+
+Exit codes: 0 done, 1 failed (network, server, files), 2 a bad option value or a query too large for memory,
+130 cancelled with Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +46,21 @@ __all__ = ["add_samples_command", "run_samples_command"]
 
 #: Options that turn on a training-set step.
 _STEP_OPTIONS = ("mapping", "season", "dedup", "max_per_class", "split")
+#: Exit code of a run cancelled with Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_CANCELLED = 130
+#: Default grouping of ``--count-only``.
+_DEFAULT_BY = ("ewoc_code", "ref_id")
+#: What the in-memory paths suggest when a query does not fit the memory budget.
+_TOO_LARGE_TRAINING = (
+    "The training-set options (--mapping, --season, --dedup, --max-per-class, --split, --card) need the samples "
+    "in memory. See what the query holds with --count-only (counts and the memory estimate, nothing fetched), "
+    "then narrow it (--bbox/--polygon, --ref-ids, --ewoc-codes, --temporal-extent), raise --memory-budget, or "
+    "drop the training-set options to stream the samples to .parquet/.gpkg/.csv in bounded memory."
+)
+_TOO_LARGE_GEOJSON = (
+    "GeoJSON is written from memory. Stream the samples instead with -o FILE.parquet (or .gpkg, .csv), narrow "
+    "the query (--count-only shows the counts and the memory estimate), or raise --memory-budget."
+)
 
 
 def add_samples_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -36,10 +74,25 @@ def add_samples_command(subparsers: Any) -> argparse.ArgumentParser:
         description="Query individual samples across RDM collections (the filters of get_samples) and save "
         "them to a file whose suffix picks the format: .parquet/.geoparquet, .gpkg, .geojson, .csv.",
     )
-    parser.add_argument("-o", "--output", required=True, type=Path,
-                        help="output file: .parquet/.geoparquet, .gpkg, .geojson or .csv")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="output file: .parquet/.geoparquet, .gpkg, .csv (streamed) or .geojson; with "
+                             "--count-only a .csv file for the counts (default: print them)")
     parser.add_argument("--format", choices=["parquet", "gpkg", "geojson", "csv"],
                         help="output format (default: from the output suffix)")
+    parser.add_argument("--count-only", action="store_true",
+                        help="count the matching samples by group (nothing else fetched) and print the counts "
+                             "and an estimate of a full fetch (samples, MiB to read, memory)")
+    parser.add_argument("--by", nargs="*", metavar="COLUMN",
+                        help="with --count-only: columns to group by, space- or comma-separated (default "
+                             "ewoc_code,ref_id; --by alone: one total)")
+    parser.add_argument("--h3-resolution", metavar="R",
+                        help="with --count-only: also group by the H3 cell (h3_cell) at resolution R (0-15)")
+    parser.add_argument("--no-resume", dest="resume", action="store_false",
+                        help="streamed export: discard the parts of an earlier interrupted export and start over")
+    parser.add_argument("--memory-budget", metavar="MIB",
+                        help="in-memory output (.geojson, training-set options): refuse a query estimated to "
+                             "need more than MIB MiB (default 2048; 'none': no limit); with --count-only the "
+                             "estimate line says whether the query fits it")
     parser.add_argument("--endpoint", help="RDM API base URL (default: $WORLDCEREAL_RDM_URL or the public RDM)")
     parser.add_argument("--ref-ids", nargs="+", metavar="ID", help="collection ids (default: search by the filters)")
     spatial = parser.add_mutually_exclusive_group()
@@ -112,52 +165,343 @@ def _polygon(value: str) -> Any:
 
 
 def run_samples_command(args: argparse.Namespace) -> int:
-    """Run ``samples`` for parsed ``args``; returns the exit code (0 ok, 2 bad input, 1 other errors)."""
-    from .errors import InvalidInputError, WorldCerealExplorerError
-    from .rdm.client import RdmClient
-    from .rdm.export import export_samples, format_from_path
-    from .training import ClassBalanceWarning, DatasetCard, export_training_set
+    """Run ``samples`` for parsed ``args``; returns the exit code.
 
+    0 ok, 2 bad input (or a query too large for memory), 1 other errors, 130 cancelled with Ctrl-C.
+    """
+    from .errors import FetchTooLargeError, InvalidInputError, QueryCancelledError, WorldCerealExplorerError
+
+    mode, plan = "count", {"training": False}
     try:
-        fmt = format_from_path(args.output, args.format)
-        options = _training_options(args)  # bad values fail before any request
-        spatial = _polygon(args.polygon) if args.polygon else (tuple(args.bbox) if args.bbox else None)
-        with RdmClient(args.endpoint) as client:
-            gdf = client.get_samples(
-                ref_ids=args.ref_ids,
-                columns=args.columns,
-                subset=args.subset,
-                spatial_extent=spatial,
-                temporal_extent=tuple(args.temporal_extent) if args.temporal_extent else None,
-                ewoc_codes=args.ewoc_codes,
-                include_public=args.include_public,
-                include_private=args.include_private,
-                min_quality_lc=args.min_quality_lc,
-                min_quality_ct=args.min_quality_ct,
-                clip=args.clip,
-                progress=None if args.progress else False,
-                on_error=args.on_error,
-            )
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ClassBalanceWarning)
-                gdf = _training_steps(gdf, options)
-            for warning in caught:
-                print(f"warning: {warning.message}", file=sys.stderr)
-            card = None
-            if args.card is not None:
-                card = DatasetCard.build(gdf, client=client, query=_query_of(args))
-        if card is not None or any(options[k] is not None for k in _STEP_OPTIONS):
-            path = export_training_set(gdf, args.output, card, format=fmt)
-        else:
-            path = export_samples(gdf, args.output, fmt)
-        if card is not None:
-            card_paths = card.write(args.card)
+        plan = _plan(args)  # every bad value fails here, before any request
+        mode = plan["mode"]
+        with _ctrl_c_cancels() as cancel:
+            if mode == "count":
+                return _run_count(args, plan, cancel)
+            if mode == "stream":
+                return _run_stream(args, plan, cancel)
+            return _run_in_memory(args, plan, cancel)
+    except FetchTooLargeError as exc:
+        hint = _TOO_LARGE_TRAINING if plan["training"] else _TOO_LARGE_GEOJSON
+        print(f"error: {exc}\n{hint}", file=sys.stderr)
+        return 2
     except InvalidInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (QueryCancelledError, KeyboardInterrupt) as exc:
+        _end_progress_line()
+        if isinstance(exc, KeyboardInterrupt) and mode == "stream":
+            left = "stopped at once; the parts written so far are kept: run the same command again to resume"
+        elif mode == "stream":
+            left = "no file and no parts were left"
+        else:
+            left = "nothing was written"
+        print(f"cancelled (Ctrl-C): {left}", file=sys.stderr)
+        return EXIT_CANCELLED
     except WorldCerealExplorerError as exc:
+        _end_progress_line()
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the output piped into a command that stopped reading (| head)
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again on the closed pipe."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _plan(args: argparse.Namespace) -> dict[str, Any]:
+    """Validate the options and choose the path: ``count``, ``stream`` or ``memory`` (``BadParameterError``)."""
+    from .errors import BadParameterError
+    from .rdm.export import format_from_path
+    from .rdm.samples.stream import STREAM_FORMATS
+
+    options = _training_options(args)
+    training = args.card is not None or any(options[k] is not None for k in _STEP_OPTIONS)
+    budget = _memory_budget(args.memory_budget)
+    plan: dict[str, Any] = {"options": options, "training": training, "budget": budget}
+    if args.count_only:
+        given = [name for name, on in (
+            ("--mapping", args.mapping is not None), ("--season", args.season is not None),
+            ("--dedup", args.dedup is not None), ("--max-per-class", args.max_per_class is not None),
+            ("--split", args.split is not None), ("--card", args.card is not None),
+            ("--no-resume", not args.resume),
+        ) if on]
+        if given:
+            raise BadParameterError(f"--count-only counts the query's samples; {', '.join(given)} cannot be used "
+                                    "with it (allowed: the query options, --by, --h3-resolution, -o FILE.csv)")
+        if args.format not in (None, "csv"):
+            raise BadParameterError(f"--count-only writes the counts as CSV; --format {args.format!r} is not "
+                                    "allowed (allowed: csv)")
+        if args.output is not None and args.output.suffix.lower() != ".csv":
+            raise BadParameterError(f"--count-only writes the counts as CSV; -o {str(args.output)!r} is not "
+                                    "allowed (allowed: a .csv file, or no -o to print the counts)")
+        plan.update(mode="count", by=_by(args.by),
+                    h3_resolution=_whole(args.h3_resolution, "--h3-resolution", 0, 15))
+        return plan
+    for option, value in (("--by", args.by), ("--h3-resolution", args.h3_resolution)):
+        if value is not None:
+            raise BadParameterError(f"{option} groups the counts and needs --count-only")
+    if args.output is None:
+        raise BadParameterError("-o/--output FILE is required (allowed: a .parquet/.geoparquet, .gpkg, .csv or "
+                                ".geojson file), unless --count-only")
+    fmt = format_from_path(args.output, args.format)
+    plan["format"] = fmt
+    if fmt in STREAM_FORMATS and not training:
+        if args.memory_budget is not None:
+            raise BadParameterError(f"--memory-budget {args.memory_budget!r} only applies to in-memory output "
+                                    "(.geojson or training-set options); a streamed export needs no budget")
+        plan["mode"] = "stream"
+        return plan
+    if not args.resume:
+        why = "training-set options" if training else f"{fmt} output"
+        raise BadParameterError(f"--no-resume only applies to streamed exports (.parquet/.gpkg/.csv without "
+                                f"training-set options); this export ({why}) is written from memory")
+    plan["mode"] = "memory"
+    return plan
+
+
+def _by(values: list[str] | None) -> tuple[str, ...]:
+    """``--by`` as column names: space- and/or comma-separated; absent: the default; given empty: one total."""
+    from .rdm.samples.preview import normalize_by
+
+    if values is None:
+        return _DEFAULT_BY
+    names = tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+    return _named("--by", normalize_by, names)
+
+
+def _memory_budget(value: str | None) -> Any:
+    """``--memory-budget`` in bytes (``...`` when not given: the client's default; ``None``: no limit)."""
+    from .errors import BadParameterError
+
+    if value is None:
+        return ...
+    if value.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = float("nan")
+    if not (0 < mib < float("inf")):
+        raise BadParameterError(f"--memory-budget {value!r} is not allowed; allowed: a number of MiB > 0, or "
+                                "'none' for no limit")
+    return max(1, int(mib * 2**20))
+
+
+def _spatial(args: argparse.Namespace) -> Any:
+    return _polygon(args.polygon) if args.polygon else (tuple(args.bbox) if args.bbox else None)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    """The query filters shared by get_samples, count_samples and download_samples."""
+    return {
+        "ref_ids": args.ref_ids,
+        "subset": args.subset,
+        "spatial_extent": _spatial(args),
+        "temporal_extent": tuple(args.temporal_extent) if args.temporal_extent else None,
+        "ewoc_codes": args.ewoc_codes,
+        "include_public": args.include_public,
+        "include_private": args.include_private,
+        "min_quality_lc": args.min_quality_lc,
+        "min_quality_ct": args.min_quality_ct,
+        "clip": args.clip,
+        "columns": args.columns,
+        "on_error": args.on_error,
+    }
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr() -> Any:
+    """Print the warnings raised inside (skipped collections, class balance) as ``warning: ...`` lines."""
+    from .training import ClassBalanceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ClassBalanceWarning)
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield
+        finally:
+            _end_progress_line()
+            for warning in caught:
+                print(f"warning: {warning.message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels() -> Any:
+    """An event that Ctrl-C (SIGINT) sets, so the query stops cleanly; a second Ctrl-C stops at once.
+
+    Only in the main thread (where signal handlers live); elsewhere the event is never set by Ctrl-C.
+    """
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():  # the second Ctrl-C: no more waiting for a clean stop
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        cancel.set()  # no printing here: the handler may interrupt a write to stderr
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check(cancel: threading.Event) -> None:
+    from .errors import QueryCancelledError
+
+    if cancel.is_set():
+        raise QueryCancelledError("cancelled")
+
+
+def _run_count(args: argparse.Namespace, plan: dict[str, Any], cancel: threading.Event) -> int:
+    """``--count-only``: the counts table and the estimate line (or the counts to ``-o FILE.csv``)."""
+    from .errors import BadParameterError
+    from .files import atomic_path
+    from .rdm.client import RdmClient
+
+    with RdmClient(args.endpoint) as client, _warnings_to_stderr():
+        try:
+            counts = client.count_samples(**_filters(args), by=plan["by"], h3_resolution=plan["h3_resolution"],
+                                          progress=None if args.progress else False, cancel_event=cancel)
+        except BadParameterError as exc:
+            raise _by_error(exc, plan["by"], args.columns) from None
+        budget = client.memory_budget_bytes if plan["budget"] is ... else plan["budget"]
+    _check(cancel)
+    estimate = counts.attrs.get("estimate")
+    if args.output is not None:
+        with atomic_path(args.output) as tmp:
+            counts.to_csv(tmp, index=False)
+        print(f"wrote {len(counts)} group(s), {int(counts['count'].sum())} samples, to {args.output}")
+    elif len(counts):
+        print(counts.to_string(index=False))
+    else:
+        print("no matching samples")
+    if estimate is not None:
+        print(_estimate_line(estimate, budget))
+    return 0
+
+
+def _by_error(exc: Exception, by: tuple[str, ...], columns: list[str] | None) -> Exception:
+    """``exc`` named as a ``--by`` error when it is about a grouping column the collection lacks."""
+    from .errors import BadParameterError
+
+    message = str(exc)
+    listed = message[len("column(s) ["):message.find("]")] if message.startswith("column(s) [") else ""
+    if any(repr(name) in listed and name not in (columns or ()) for name in by):
+        return BadParameterError(f"--by {','.join(by)}: {message}")
+    return exc
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def _estimate_line(estimate: Any, budget: int | None) -> str:
+    """One line: what a full fetch would return, read and hold in memory."""
+    line = (f"estimate of a full fetch: {estimate.samples:,} samples from {estimate.collections} collection(s), "
+            f"{_mib(estimate.bytes)} to read ({estimate.row_groups} row groups), "
+            f"~{_mib(estimate.memory_bytes)} in memory")
+    if budget is not None and estimate.memory_bytes > budget:
+        line += (f" (over the {_mib(budget)} memory budget: stream it with -o FILE.parquet/.gpkg/.csv, "
+                 "without training-set options)")
+    return line
+
+
+class _ProgressLine:
+    """The streamed export's progress on stderr: rewritten in place on a terminal, else a line every second."""
+
+    def __init__(self, show: bool):
+        self.show = show
+        self.tty = show and sys.stderr.isatty()
+        self.last_time = 0.0
+        self.last_phase = ""
+        self.final: Any = None
+
+    def __call__(self, event: Any) -> None:
+        if event.done:
+            self.final = event
+        if not self.show:
+            return
+        now = time.monotonic()
+        interval = 0.2 if self.tty else 1.0
+        if event.phase == self.last_phase and not event.done and now - self.last_time < interval:
+            return
+        self.last_time, self.last_phase = now, event.phase
+        total = f"{event.units_total:,}" if event.units_total else "?"
+        resumed = f" ({event.units_resumed:,} resumed)" if event.units_resumed else ""
+        text = (f"exporting: {event.phase}, {event.units_done:,}/{total} row groups{resumed}, "
+                f"{event.rows_written:,} samples, {_mib(event.bytes_read)} read")
+        if self.tty:
+            _write_progress(f"\r{text}\x1b[K", open_line=not event.done)
+            if event.done:
+                _write_progress("\n", open_line=False)
+        else:
+            _write_progress(text + "\n", open_line=False)
+
+
+_OPEN_LINE = [False]  # a progress line written with "\r" and not ended yet
+
+
+def _write_progress(text: str, *, open_line: bool) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    _OPEN_LINE[0] = open_line
+
+
+def _end_progress_line() -> None:
+    if _OPEN_LINE[0]:
+        _write_progress("\n", open_line=False)
+
+
+def _run_stream(args: argparse.Namespace, plan: dict[str, Any], cancel: threading.Event) -> int:
+    """``-o`` .parquet/.gpkg/.csv without training-set options: ``download_samples``, in bounded memory."""
+    from .rdm.client import RdmClient
+
+    progress = _ProgressLine(args.progress)
+    with RdmClient(args.endpoint) as client, _warnings_to_stderr():
+        path = client.download_samples(args.output, **_filters(args), format=plan["format"], resume=args.resume,
+                                       progress=progress, cancel_event=cancel)
+    rows = progress.final.rows_written if progress.final is not None else None
+    resumed = progress.final.units_resumed if progress.final is not None else 0
+    what = f"{rows} samples" if rows is not None else "the samples"
+    print(f"wrote {what} to {path}" + (f" (resumed: {resumed} row groups from an earlier run)" if resumed else ""))
+    return 0
+
+
+def _run_in_memory(args: argparse.Namespace, plan: dict[str, Any], cancel: threading.Event) -> int:
+    """GeoJSON or training-set options: the samples in memory (within the memory budget), then the steps."""
+    from .rdm.client import RdmClient
+    from .rdm.export import export_samples
+    from .training import DatasetCard, export_training_set
+
+    options = plan["options"]
+    budget = {} if plan["budget"] is ... else {"memory_budget_bytes": plan["budget"]}
+    card = None
+    with RdmClient(args.endpoint) as client:
+        with _warnings_to_stderr():
+            gdf = client.get_samples(**_filters(args), progress=None if args.progress else False,
+                                     cancel_event=cancel, **budget)
+            _check(cancel)
+            gdf = _training_steps(gdf, options, cancel)
+        if args.card is not None:
+            card = DatasetCard.build(gdf, client=client, query=_query_of(args))
+    _check(cancel)
+    if plan["training"]:
+        path = export_training_set(gdf, args.output, card, format=plan["format"])
+    else:
+        path = export_samples(gdf, args.output, plan["format"])
+    if card is not None:
+        card_paths = card.write(args.card)
     collections = gdf["ref_id"].nunique() if "ref_id" in gdf and len(gdf) else 0
     skipped = gdf.attrs.get("skipped") or {}
     print(f"wrote {len(gdf)} samples from {collections} collection(s) to {path}")
@@ -251,19 +595,27 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _training_steps(gdf: Any, options: dict[str, Any]) -> Any:
-    """Apply the chosen steps: mapping, season, de-duplication, cap, split."""
+def _training_steps(gdf: Any, options: dict[str, Any], cancel: threading.Event | None = None) -> Any:
+    """Apply the chosen steps: mapping, season, de-duplication, cap, split (Ctrl-C is honoured between steps)."""
     from .training import cap_per_class, deduplicate, map_classes, season_filter, spatial_split
+
+    def check() -> None:
+        if cancel is not None:
+            _check(cancel)
 
     if options["mapping"] is not None:
         gdf = map_classes(gdf, options["mapping"], unmapped="drop" if options["drop_unmapped"] else "other")
+        check()
     if options["season"] is not None:
         gdf = season_filter(gdf, options["season"])
+        check()
     if options["dedup"] is not None:
         gdf, _ = deduplicate(gdf, options["dedup"], keep_duplicates=options["keep_duplicates"])
+        check()
     if options["max_per_class"] is not None:
         gdf = cap_per_class(gdf, options["max_per_class"], min_per_class=options["min_per_class"],
                             seed=options["seed"])
+        check()
     if options["split"] is not None:
         gdf = spatial_split(gdf, options["split"], block_h3_res=options["block_h3_res"], seed=options["seed"])
     return gdf

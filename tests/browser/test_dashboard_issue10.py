@@ -436,11 +436,13 @@ def test_polygon_drawn_with_the_mouse(page, voila_url, demo_catalog, artifacts_d
           const ll = m.containerPointToLatLng([x - r.left - c.clientLeft, y - r.top - c.clientTop]);
           return {x, y, lon: ll.lng, lat: ll.lat}; }); }""", corners)
     page.locator(".leaflet-draw-draw-polygon").click()
-    for p in points:
-        page.mouse.move(p["x"], p["y"], steps=3)
+    vertices = page.locator(".leaflet-marker-pane .leaflet-editing-icon")
+    for i, p in enumerate(points):
+        page.mouse.move(p["x"] - 20, p["y"] - 20)
+        page.mouse.move(p["x"], p["y"], steps=4)
         page.mouse.down()
         page.mouse.up()
-    expect(page.locator(".leaflet-marker-pane .leaflet-editing-icon")).to_have_count(len(points))
+        expect(vertices).to_have_count(i + 1)
     page.locator(".leaflet-draw-actions a", has_text="Finish").click()
     expect(page.locator(".wce-bbox-west input")).not_to_have_value("-180")
     drawn = [(p["lon"], p["lat"]) for p in points]

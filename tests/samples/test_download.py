@@ -145,8 +145,12 @@ def test_range_reader_reads_only_what_is_asked(session, parquet_bytes):
         reader.prefetch([(100_000, 101_000), (101_500, 103_000)])  # merged: the gap is small
         assert reader.read_at(100_000, 3000) == parquet_bytes[100_000:103_000]
         assert reader.read_at(100_500, 10) == parquet_bytes[100_500:100_510]  # served from the cache
-    assert [r["range"] for r in server.requests] == ["bytes=-1024", "bytes=0-65535", "bytes=100000-102999"]
-    assert reader.bytes_received == 1024 + 65536 + 3000 < len(parquet_bytes)
+    # the tail, then exactly the rest of the footer (its length is in the file's last 8 bytes), then the reads
+    size = len(parquet_bytes)
+    footer_start = size - 8 - int.from_bytes(parquet_bytes[-8:-4], "little")
+    assert [r["range"] for r in server.requests] == [
+        "bytes=-1024", f"bytes={footer_start}-{size - 1024 - 1}", "bytes=0-65535", "bytes=100000-102999"]
+    assert reader.bytes_received == size - footer_start + 65536 + 3000 < len(parquet_bytes)
 
 
 BIG = "2021_big_test_point_110"

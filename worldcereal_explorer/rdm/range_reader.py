@@ -81,6 +81,9 @@ class HttpRangeReader:
 
     #: Smallest request :meth:`read_at` makes on a cache miss (pyarrow reads footers in small pieces).
     MIN_FETCH = 64 * 1024
+    #: A server that ignores a suffix range and answers a whole file up to this size is simply taken at its
+    #: word (the file is here); a larger whole-file answer is abandoned before its body.
+    SMALL_FILE = 1024 * 1024
     CHUNK = 256 * 1024
 
     def __init__(
@@ -90,7 +93,7 @@ class HttpRangeReader:
         *,
         scope: CallScope,
         on_bytes: Callable[[int], None] | None = None,
-        tail_size: int = 64 * 1024,
+        tail_size: int = 16 * 1024,
         max_resumes: int = 3,
         max_parallel: int = 8,
         request_slots: threading.Semaphore | None = None,
@@ -150,7 +153,30 @@ class HttpRangeReader:
                 raise DownloadError(f"{self.source}: the server did not report the file size (Content-Range)")
             self.size = total
             self._store(total - len(data), data)
+        self._complete_parquet_footer()
         return self
+
+    def _complete_parquet_footer(self) -> None:
+        """Fetch exactly the rest of a Parquet footer the tail did not hold (one request, no padding).
+
+        A small tail keeps small files cheap; the footer's length (the 4 bytes before the closing
+        ``PAR1``) says how much more a large footer needs, so pyarrow's footer reads all hit the cache.
+        """
+        assert self.size is not None
+        if self.size < 12 or self.missing(self.size - 8, self.size):
+            return
+        trailer = self.read_cached(self.size - 8, 8)
+        if trailer is None or trailer[4:] != b"PAR1":
+            return
+        start = max(0, self.size - 8 - int.from_bytes(trailer[:4], "little"))
+        for gap_start, gap_end in self.missing(start, self.size):
+            self._fetch(gap_start, gap_end)
+
+    def read_cached(self, offset: int, length: int) -> bytes | None:
+        """``length`` bytes from ``offset`` if they are all cached, else ``None`` (never a request)."""
+        if self.missing(offset, offset + length):
+            return None
+        return self.read_at(offset, length)
 
     def _open_with_explicit_ranges(self, size: int | None) -> HttpRangeReader:
         """Learn the size from a first explicit range (unless known), then fetch the tail by offsets."""
@@ -165,6 +191,7 @@ class HttpRangeReader:
         start = max(0, size - self.tail_size)
         if self.missing(start, size):
             self._fetch(start, size)
+        self._complete_parquet_footer()
         return self
 
     def _store(self, start: int, data: bytes) -> None:
@@ -298,7 +325,7 @@ class HttpRangeReader:
                         unsatisfied = response.headers.get("Content-Range", "")
                         size = unsatisfied.rsplit("/", 1)[-1] if unsatisfied.startswith("bytes */") else ""
                         raise _SuffixRangeRefused(int(size) if size.isdigit() and int(size) > 0 else None)
-                    if span is None and status == 200 and length.isdigit() and int(length) > 4 * (suffix or 0):
+                    if span is None and status == 200 and length.isdigit() and int(length) > max(4 * (suffix or 0), self.SMALL_FILE):
                         raise _SuffixRangeRefused(int(length))
                     if status >= 400:
                         raise DownloadError(f"{self.source}: HTTP {status}")

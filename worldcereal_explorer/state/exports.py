@@ -2,7 +2,11 @@
 
 :class:`ExportService` belongs to a :class:`~worldcereal_explorer.state.RdmQueryState` (``state.exports``)
 and does every file operation the download panel needs, so the panel only calls it and shows the
-result. Files are offered to the browser as ``data:`` URLs (see :meth:`ExportService.link`): that works
+result. Two ways to export samples: :meth:`ExportService.save_samples` writes the samples already fetched
+(small cases), :meth:`ExportService.stream_samples` streams the samples of the *current filters* straight
+from the RDM into a file with ``client.download_samples`` (bounded memory, any size), on the state's worker
+thread with progress in ``status``/``message``/``progress`` and the ``export_*`` traits, and cancellable
+with ``state.cancel()``. Files are offered to the browser as ``data:`` URLs (see :meth:`ExportService.link`): that works
 the same in JupyterLab, Voilà and Binder, because the bytes come through the widget rather than a file
 route the server may not expose (Voilà serves only images).
 """
@@ -18,13 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadParameterError
-from .jobs import describe
+from traitlets import Enum, Float, HasTraits, Int, Unicode
+
+from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
+from .jobs import Job, describe
 
 if TYPE_CHECKING:
     from .query import RdmQueryState
 
-__all__ = ["EXPORT_FORMATS", "ExportService", "ExportsMixin", "SavedFile"]
+__all__ = ["EXPORT_FORMATS", "EXPORT_STATUSES", "STREAM_FORMATS", "ExportService", "ExportsMixin", "SavedFile"]
 
 #: Format name shown to users -> (``export_samples`` format, file suffix, MIME type).
 EXPORT_FORMATS = {
@@ -32,6 +38,14 @@ EXPORT_FORMATS = {
     "GeoPackage": ("gpkg", ".gpkg", "application/geopackage+sqlite3"),
     "CSV": ("csv", ".csv", "text/csv"),
 }
+
+#: Format name shown to users -> ``client.download_samples`` format.
+STREAM_FORMATS = {"GeoParquet": "parquet", "GeoPackage": "gpkg", "CSV": "csv"}
+
+#: Values of ``export_status`` (the streamed export of the current filters).
+EXPORT_STATUSES = ("idle", "running", "done", "error", "cancelled")
+
+_EXPORT = "export"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,13 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
 
 from ..dates import parse_date
-from ..errors import BadExtentError, BadTemporalExtentError, QueryCancelledError, WorldCerealExplorerError
+from ..errors import (
+    BadExtentError,
+    BadTemporalExtentError,
+    FetchTooLargeError,
+    QueryCancelledError,
+    WorldCerealExplorerError,
+)
 from ..extents import (
     SpatialExtent,
     TemporalExtent,
@@ -41,6 +47,7 @@ from . import serialize as _serialize
 from .exports import ExportService, ExportsMixin
 from .jobs import Job, JobRunner, describe, progress_fraction
 from .legend_loading import LegendMixin
+from .preview import PreviewMixin, refusal_error
 from .session import LoginMixin
 
 __all__ = ["RdmQueryState", "SAMPLE_INPUTS", "SEARCH_INPUTS"]
@@ -93,7 +100,7 @@ def _as_geometry(value: Any):
     )
 
 
-class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
+class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
     """One shared RDM query: filters in, matching collections, crop counts and samples out.
 
     Parameters
@@ -180,6 +187,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         self._init_legend()
         self._init_login()
         self._input_version = 0
+        self._init_preview()  # before the traits: the preview observes the sample inputs
         #: bumped on every search-input change; a search applies as current only for the version it read
         self._search_version = 0
         #: (space / time / access key, collections, class_counts) of the last completed search
@@ -290,6 +298,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
             self.failed_collections = dict(job.context.get("failed") or {})
             self.message = _counts.search_summary(len(collections), _counts.total(counts), filtered) + (
                 f"; {note}" if note else "")
+            self._preview_after_search()  # what a fetch over these collections would bring (state/preview.py)
         else:
             samples = job.result
             # together, so a view redraws once with the new samples and the right flag
@@ -376,20 +385,23 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         temporal = self.temporal_extent()
         codes = self.ewoc_code_filter()
         ref_ids = list(self.selected_ids) or [c.id for c in self.collections] or None
-        samples = self.client.get_samples(
-            ref_ids=ref_ids,
-            subset=self.subset,
-            spatial_extent=spatial,
-            temporal_extent=temporal,
-            ewoc_codes=codes,
-            include_public=self.include_public,
-            include_private=self._private_allowed(),
-            min_quality_lc=self.min_quality_lc,
-            min_quality_ct=self.min_quality_ct,
-            progress=self._progress_callback(job),
-            cancel_event=job.cancel_event,
-            on_error="skip",  # one unreadable collection must not cost the user every other one
-        )
+        try:
+            samples = self.client.get_samples(
+                ref_ids=ref_ids,
+                subset=self.subset,
+                spatial_extent=spatial,
+                temporal_extent=temporal,
+                ewoc_codes=codes,
+                include_public=self.include_public,
+                include_private=self._private_allowed(),
+                min_quality_lc=self.min_quality_lc,
+                min_quality_ct=self.min_quality_ct,
+                progress=self._progress_callback(job),
+                cancel_event=job.cancel_event,
+                on_error="skip",  # one unreadable collection must not cost the user every other one
+            )
+        except FetchTooLargeError as exc:  # refused: say why and the two ways out (narrow, or stream to a file)
+            raise refusal_error(exc) from None
         if job.cancelled:
             raise QueryCancelledError("sample query cancelled")
         skipped = dict(samples.attrs.get("skipped") or {})
@@ -633,6 +645,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin):
         done = self._jobs.close(timeout)
         done = self._close_legend(left()) and done
         done = self._close_login(left()) and done
+        done = self._close_preview(left()) and done
         client = self._trait_values.get("client")
         if client is not None and hasattr(client, "close"):
             client.close()
