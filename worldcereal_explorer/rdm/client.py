@@ -39,7 +39,7 @@ from ..extents import (
 from ..legend import Legend, default_legend, load_legend
 from . import auth as auth_module
 from .client_files import FileDownloadsMixin
-from .client_samples import SamplesMixin
+from .client_samples import DEFAULT_MEMORY_BUDGET_BYTES, SamplesMixin
 from .client_stats import StatsMixin
 from .http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, redact
 from .models import Collection
@@ -81,6 +81,9 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
     policy
         A complete :class:`~worldcereal_explorer.rdm.http.HttpPolicy`; overrides the timeout, retry and
         deadline arguments.
+    memory_budget_bytes
+        ``get_samples`` refuses a fetch estimated to need more memory than this (``FetchTooLargeError``
+        names the ways out: narrow the query, ``download_samples`` or ``engine="dask"``). ``None``: no limit.
     token_provider
         Where bearer tokens come from (see :mod:`worldcereal_explorer.rdm.auth`). Default: the
         ``$WORLDCEREAL_RDM_TOKEN`` / ``$WORLDCEREAL_RDM_REFRESH_TOKEN`` variables when set; otherwise
@@ -109,6 +112,7 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
         token_provider: auth_module.TokenProvider | None = None,
         legend: Legend | str | os.PathLike | None = None,
         policy: HttpPolicy | None = None,
+        memory_budget_bytes: int | None = DEFAULT_MEMORY_BUDGET_BYTES,
     ):
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise BadParameterError(f"max_workers={max_workers!r} is not allowed; use a whole number >= 1")
@@ -127,6 +131,12 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
             raise BadParameterError(f"download_route_timeout={download_route_timeout!r} is not allowed; use seconds > 0")
         self.download_route_timeout = float(download_route_timeout)
         self.max_workers = max_workers
+        if memory_budget_bytes is not None and (isinstance(memory_budget_bytes, bool)
+                                                or not isinstance(memory_budget_bytes, int) or memory_budget_bytes < 1):
+            raise BadParameterError(
+                f"memory_budget_bytes={memory_budget_bytes!r} is not allowed; use a whole number of bytes >= 1 or None"
+            )
+        self.memory_budget_bytes = memory_budget_bytes
         self.token_provider = token_provider if token_provider is not None else auth_module.token_provider_from_env()
         self._legend = legend
         self._legend_lock = threading.Lock()
