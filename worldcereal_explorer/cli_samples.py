@@ -70,9 +70,13 @@ def add_samples_command(subparsers: Any) -> argparse.ArgumentParser:
     """
     parser = subparsers.add_parser(
         "samples",
-        help="query individual samples across collections and save them (.parquet, .gpkg, .geojson, .csv)",
+        help="query individual samples across collections and save them (.parquet, .gpkg, .geojson, .csv), "
+             "or count them first (--count-only)",
         description="Query individual samples across RDM collections (the filters of get_samples) and save "
-        "them to a file whose suffix picks the format: .parquet/.geoparquet, .gpkg, .geojson, .csv.",
+        "them to a file whose suffix picks the format: .parquet/.geoparquet, .gpkg, .csv (streamed in bounded "
+        "memory, resumable, Ctrl-C leaves nothing) or .geojson (in memory). --count-only counts them by group "
+        "instead, with an estimate of a full fetch. Exit codes: 0 done, 1 failed, 2 bad option value or too "
+        "large for memory, 130 cancelled.",
     )
     parser.add_argument("-o", "--output", type=Path,
                         help="output file: .parquet/.geoparquet, .gpkg, .csv (streamed) or .geojson; with "
