@@ -1,4 +1,4 @@
-"""Run the sample benchmarks (a), (b), (c) and those of issue #14 one after the other, each once.
+"""Run every benchmark one after the other, each once (samples, counts, memory, preview, stream, DuckDB, training).
 
     python benchmarks/run_all.py
 """
@@ -13,6 +13,6 @@ HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     for script in ("bench_samples_bbox.py", "bench_crop_counts.py", "bench_memory.py", "bench_preview.py",
-                   "bench_stream.py", "bench_vs_duckdb.py"):
+                   "bench_stream.py", "bench_vs_duckdb.py", "bench_training.py"):
         print(f"\n=== {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)
