@@ -90,6 +90,8 @@ class ExportService:
     def __init__(self, state: RdmQueryState, download_dir: str | Path | None = None):
         self._state = state
         self._download_dir = Path(download_dir) if download_dir else None
+        self._targets: set[Path] = set()
+        self._current: Job | None = None
 
     @property
     def download_dir(self) -> Path:
@@ -130,6 +132,161 @@ class ExportService:
         target = self._folder(dst_dir) / f"worldcereal_samples_{stamp}{suffix}"
         return Path(export_samples(samples, target, format=kind))
 
+    # --- streamed export of the current filters -------------------------------------------------------
+    def _stream_target(self, format: str, dst_dir: str | Path | None) -> Path:
+        suffix = EXPORT_FORMATS[format][1]
+        folder = self._folder(dst_dir)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = folder / f"worldcereal_samples_{stamp}{suffix}"
+        n = 1
+        while target.exists() or target in self._targets:  # one file (and one parts folder) per export
+            n += 1
+            target = folder / f"worldcereal_samples_{stamp}-{n}{suffix}"
+        self._targets.add(target)
+        return target
+
+    def stream_samples(self, format: str = "GeoParquet", dst_dir: str | Path | None = None, *,
+                       wait: bool = False) -> Path | None:
+        """Stream the samples of the current filters into a new file with ``client.download_samples``.
+
+        Unlike :meth:`save_samples` this needs no fetch first and holds at most a row group in memory, so it
+        is the way out when a fetch is refused for the memory budget. It runs on the state's worker thread
+        (a kind of its own, so a search does not stop it): ``status`` is ``"loading"`` and ``message`` /
+        ``progress`` follow it (the status bar shows them); ``state.cancel()`` or :meth:`cancel_stream`
+        stops it and leaves no file behind. The ``export_*`` traits of the state say how it ended.
+
+        Parameters
+        ----------
+        format
+            A key of :data:`EXPORT_FORMATS` (``"GeoParquet"``, ``"GeoPackage"``, ``"CSV"``).
+        dst_dir
+            Folder to write to (default :attr:`download_dir`); the file is
+            ``worldcereal_samples_<time><suffix>``.
+        wait
+            ``True``: run in this thread and return the path (raising on failure); ``False`` (default): in
+            the background, returning ``None``.
+
+        Raises
+        ------
+        BadParameterError
+            An unknown format.
+        InvalidInputError, RdmError, QueryCancelledError
+            ``wait=True`` only: an invalid input, a failure, or a cancellation.
+        """
+        if format not in STREAM_FORMATS:
+            raise BadParameterError(f"unknown format {format!r}; choose one of {', '.join(STREAM_FORMATS)}")
+        state = self._state
+        jobs = state._jobs
+        target = self._stream_target(format, dst_dir)
+        with jobs.condition:
+            job = jobs.submit(_EXPORT, self._stream_work, delay=None if wait else 0.0, on_result=self._stream_done,
+                              on_error=self._stream_failed, target=target, format=STREAM_FORMATS[format])
+            if job.cancelled:  # the state is closed
+                return None
+            self._current = job
+            text = f"exporting the samples of the current filters to {target.name}\u2026"
+            with state.hold_trait_notifications():
+                state.export_status = "running"
+                state.export_path = ""
+                state.export_rows = 0
+                state.export_progress = 0.0
+                state.export_message = text
+            state.status = "loading"
+            state.message = text
+            state.progress = 0.0
+            state.progress_done = state.progress_total = 0
+        if not wait:
+            return None
+        jobs.run(job)
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def cancel_stream(self) -> None:
+        """Stop the streamed export (nothing is left behind); searches and fetches go on."""
+        state = self._state
+        with state._jobs.condition:
+            if state._jobs.cancel([_EXPORT]):
+                self._cancelled(self._current)
+
+    def _cancelled(self, job: Job | None) -> None:
+        state = self._state
+        with state._jobs.condition:
+            if job is None or job is not self._current or state.export_status != "running":
+                return
+            with state.hold_trait_notifications():
+                state.export_status = "cancelled"
+                state.export_message = "export cancelled"
+            state.message = "cancelled: the export to a file"
+
+    def _stream_work(self, job: Job) -> Path:
+        from .preview import sample_filters
+
+        state = self._state
+        target: Path = job.context["target"]
+        try:
+            filters = sample_filters(state)
+            path = state.client.download_samples(target, **filters, format=job.context["format"], resume=True,
+                                                 progress=self._stream_progress(job),
+                                                 cancel_event=job.cancel_event, on_error="skip")
+            if job.cancelled:
+                raise QueryCancelledError("export cancelled")
+        except QueryCancelledError:
+            self._cancelled(job)
+            raise
+        return Path(path)
+
+    def _stream_progress(self, job: Job) -> Callable[[Any], None]:
+        state = self._state
+        name = job.context["target"].name
+
+        def progress(event: Any) -> None:
+            total = getattr(event, "units_total", None)
+            if total is None:
+                return
+            with state._jobs.condition:
+                if not state._jobs.is_current(job):
+                    return
+                fraction = min(1.0, event.units_done / total) if total else 0.0
+                rows = int(event.rows_written)
+                if event.phase == "assembling":
+                    text = f"exporting: assembling {name} ({rows:,} samples)\u2026"
+                elif event.phase == "done":
+                    text = f"exporting: {rows:,} samples written to {name}"
+                else:
+                    text = (f"exporting to {name}: {fraction:.0%} ({rows:,} samples written, "
+                            f"{event.bytes_read / 2**20:.1f} MiB read)\u2026")
+                with state.hold_trait_notifications():
+                    state.export_progress = fraction
+                    state.export_rows = rows
+                    state.export_message = text
+                state.progress = fraction
+                state.message = text
+
+        return progress
+
+    def _stream_done(self, job: Job) -> None:
+        state = self._state
+        path: Path = job.result
+        size = path.stat().st_size if path.exists() else 0
+        text = f"{state.export_rows:,} samples written to {path.name} ({size / 2**20:.1f} MiB)"
+        with state.hold_trait_notifications():
+            state.export_progress = 1.0
+            state.export_path = str(path)
+            state.export_message = text
+            state.export_status = "done"
+        state.progress = 1.0
+        state.message = text
+
+    def _stream_failed(self, job: Job, exc: BaseException) -> None:
+        state = self._state
+        with state.hold_trait_notifications():
+            state.export_message = f"the export failed: {describe(exc)}"
+            state.export_status = "error"
+        state._report(job, exc)
+        if isinstance(exc, WorldCerealExplorerError):
+            state.message = state.export_message
+
     def metadata(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
         """Download the collection's metadata workbook (``{ref_id}_metadata.xlsx``); see
         :meth:`RdmQueryState.download_metadata`."""
@@ -159,14 +316,49 @@ class ExportService:
         return SavedFile(path, size, mime, data_url)
 
 
-class ExportsMixin:
+class ExportsMixin(HasTraits):
     """The query state's file methods, delegating to its :class:`ExportService` (``exports``).
 
     One of the bases of :class:`~worldcereal_explorer.state.RdmQueryState`; it expects the host to have
     ``exports``, ``message`` and ``status``.
+
+    Attributes
+    ----------
+    export_status : str
+        The streamed export (:meth:`stream_samples`): one of :data:`EXPORT_STATUSES`.
+    export_message : str
+        What it is doing or how it ended.
+    export_path : str
+        The written file once ``export_status`` is ``"done"``, else ``""``.
+    export_progress : float
+        Share of the row groups read (0..1).
+    export_rows : int
+        Samples written so far.
     """
 
     exports: ExportService
+    export_status = Enum(EXPORT_STATUSES, default_value="idle")
+    export_message = Unicode("")
+    export_path = Unicode("")
+    export_progress = Float(0.0, min=0.0, max=1.0)
+    export_rows = Int(0, min=0)
+
+    def stream_samples(self, dst_dir: str | Path | None = None, format: str = "GeoParquet", *,
+                       wait: bool = True) -> Path | None:
+        """Stream the samples of the current filters into a file in ``dst_dir`` (default
+        ``exports.download_dir``) as ``format`` without fetching them; see :meth:`ExportService.stream_samples`.
+
+        Parameters
+        ----------
+        dst_dir
+            Folder to write to.
+        format
+            ``"GeoParquet"``, ``"GeoPackage"`` or ``"CSV"``.
+        wait
+            ``True`` (default): run in this thread and return the path; ``False``: in the background
+            (``state.cancel()`` stops it).
+        """
+        return self.exports.stream_samples(format, dst_dir, wait=wait)
 
     def export_samples(self, dst_dir: str | Path | None = None, format: str = "GeoParquet") -> Path:
         """Write ``samples`` into ``dst_dir`` (default ``exports.download_dir``) as ``format``

@@ -1,4 +1,11 @@
-"""Download panel: save the fetched samples, and a collection's metadata workbook or harmonization PDF.
+"""Download panel: save the fetched samples, stream the current filters' samples to a file, and a
+collection's metadata workbook or harmonization PDF.
+
+"Save samples" writes the samples already fetched (small cases). "Export to file" streams every sample of the
+*current filters* from the RDM into a file (``state.exports.stream_samples``, i.e. ``client.download_samples``)
+without fetching them first, in bounded memory: the way out when a fetch is refused for the memory budget.
+It runs in the background with its progress here and in the status bar; "Cancel export" (or the status bar's
+Cancel) stops it.
 
 The files are written by the state's export service (``state.exports``) and offered as
 ``<a download href="data:...">`` links: that works the same in JupyterLab, Voilà and Binder, because
@@ -24,6 +31,10 @@ STALE_SAVE_WARNING = (f"\u26a0 {STALE_RESULTS_TEXT}: the fetched samples do not 
 
 #: Format names offered in the dropdown (see :data:`~worldcereal_explorer.state.EXPORT_FORMATS`).
 FORMATS = EXPORT_FORMATS
+
+#: What the two sample buttons do (shown under them).
+SAMPLES_HELP = ("<b>Save samples</b>: the samples fetched. <b>Export to file</b>: every sample of the current "
+                "filters, streamed from the RDM to a file without fetching (any size).")
 
 
 def link_html(saved: SavedFile, *, css_class: str = "wce-download-link") -> str:
@@ -72,6 +83,20 @@ class DownloadPanel(StateWidget):
         self.pdf_button = w.Button(description="Harmonization (PDF)", icon="file-pdf-o", layout=w.Layout(width="auto"))
         self.pdf_button.add_class("wce-download-pdf")
         self.pdf_button.on_click(lambda _: self.download_harmonization())
+        self.stream_button = w.Button(description="Export to file", icon="file-o", layout=w.Layout(width="auto"),
+                                      tooltip="stream every sample of the current filters to a file (no fetch "
+                                              "needed, any size)")
+        self.stream_button.add_class("wce-export-stream")
+        self.stream_button.on_click(lambda _: self.stream_samples())
+        self.stream_cancel = w.Button(description="Cancel export", icon="stop", layout=w.Layout(width="auto"),
+                                      disabled=True)
+        self.stream_cancel.add_class("wce-export-cancel")
+        self.stream_cancel.on_click(lambda _: self.state.exports.cancel_stream())
+        self.stream_progress = w.FloatProgress(min=0.0, max=1.0, value=0.0,
+                                               layout=w.Layout(width="160px", display="none"))
+        self.stream_progress.add_class("wce-export-progress")
+        self.stream_info = w.HTML()
+        self.stream_info.add_class("wce-export-info")
         self.links = w.HTML()
         self.links.add_class("wce-download-links")
         self.save_warning = w.HTML(layout=w.Layout(display="none"))
@@ -79,7 +104,10 @@ class DownloadPanel(StateWidget):
         self.children = [
             style_widget(),
             w.HTML("<b>Download</b>"),
-            w.HBox([self.format, self.save_button]),
+            w.HBox([self.format, self.save_button, self.stream_button, self.stream_cancel, self.stream_progress],
+                   layout=w.Layout(flex_flow="row wrap", align_items="center")),
+            w.HTML(f"<div style='color:#555;font-size:12px'>{SAMPLES_HELP}</div>"),
+            self.stream_info,
             self.save_warning,
             w.HBox([self.collection, self.metadata_button, self.pdf_button], layout=w.Layout(flex_flow="row wrap")),
             self.links,
@@ -88,8 +116,12 @@ class DownloadPanel(StateWidget):
         self._observe_state(self._on_samples, ["samples", "samples_stale"])
         # a link from an earlier query would pass for one of the current results
         self._observe_state(self._clear_links, ["collections", "samples"])
+        self._observe_state(self._on_export, ["export_status", "export_message", "export_progress"])
+        self._observe_state(self._on_too_large, "preview_too_large")
         self._on_collections()
         self._on_samples()
+        self._on_export()
+        self._on_too_large()
 
     def _clear_links(self, change: dict | None = None) -> None:
         self.links.value = ""
@@ -149,6 +181,39 @@ class DownloadPanel(StateWidget):
             self.links.value = (f"<div class='wce-stale-note'>{html.escape(STALE_SAVE_WARNING)}</div>"
                                 + self.links.value)
         return path
+
+    def stream_samples(self, format: str | None = None) -> None:
+        """Stream the samples of the current filters into a file in ``format`` (default: the dropdown's), in
+        the background; the link appears here when it is written (``state.export_status == "done"``)."""
+        self._clear_links()
+        try:
+            self.state.exports.stream_samples(format or self.format.value, self.download_dir, wait=False)
+        except Exception as exc:  # an unknown format: reported in the panel, never as a traceback
+            self._show(html.escape(f"Could not export the samples: {exc}"), error=True)
+
+    def _on_too_large(self, change: dict | None = None) -> None:
+        # a fetch over the memory budget would be refused: streaming to a file is the way to get them all
+        self.stream_button.button_style = "primary" if self.state.preview_too_large else ""
+
+    def _on_export(self, change: dict | None = None) -> None:
+        with self._render_lock:
+            status = self.state.export_status
+            running = status == "running"
+            self.stream_cancel.disabled = not running
+            self.stream_progress.value = self.state.export_progress
+            self.stream_progress.layout.display = "" if running else "none"
+            colour = {"error": "#b71c1c", "cancelled": "#616161"}.get(status, "#555")
+            text = self.state.export_message if status != "idle" else ""
+            self.stream_info.value = (f"<span class='wce-export-{status}' data-status='{status}' "
+                                      f"style='color:{colour};font-size:12px'>{html.escape(text)}</span>"
+                                      if text else "")
+            if change is not None and change.get("name") == "export_status" and status == "done":
+                try:
+                    saved = self.state.exports.link(self.state.export_path, max_bytes=self.max_link_bytes)
+                except OSError as exc:
+                    self._show(html.escape(f"Could not offer the exported file: {exc}"), error=True)
+                else:
+                    self._show(link_html(saved))
 
     def download_metadata(self) -> Path | None:
         """Download the chosen collection's metadata workbook and show a link to it."""
