@@ -93,7 +93,7 @@ class HttpRangeReader:
         *,
         scope: CallScope,
         on_bytes: Callable[[int], None] | None = None,
-        tail_size: int = 16 * 1024,
+        tail_size: int = 64 * 1024,
         max_resumes: int = 3,
         max_parallel: int = 8,
         request_slots: threading.Semaphore | None = None,
