@@ -49,7 +49,7 @@ _CSS = """
 .wce-explorer .wce-panel { border: 1px solid #e0e0e0; border-radius: 4px; padding: 6px; background: #fff;
   box-sizing: border-box; margin: 0 0 6px 0; overflow: visible; }
 .wce-explorer .wce-main { flex-flow: row nowrap; align-items: flex-start; width: 100%; gap: 6px; }
-.wce-explorer .wce-filters { flex: 0 0 330px; width: 330px; min-width: 0; }
+.wce-explorer .wce-filters { flex: 0 0 390px; width: 390px; min-width: 0; }
 /* ipywidgets boxes scroll their overflow by default: here nothing scrolls but the page */
 .wce-explorer .widget-box, .wce-explorer .widget-gridbox { overflow: visible; }
 .wce-explorer .wce-crop-picker .widget-text { max-width: calc(100% - 4px); }
@@ -71,6 +71,7 @@ _CSS = """
   minmax(90px, 1.5fr) 56px 70px 78px 64px 62px !important; }
 .wce-explorer .wce-results-grid:has(> .wce-sort-total) { grid-template-columns: 28px minmax(110px, 1.5fr)
   minmax(90px, 1.5fr) 56px 70px 78px 78px 64px 62px !important; }
+.wce-explorer .wce-results-grid .jupyter-button { margin: 1px 0 !important; }
 .wce-explorer .wce-results-grid .wce-sort { white-space: normal; height: auto; min-height: 30px; line-height: 1.2;
   padding: 2px 4px !important; font-size: 12px; text-overflow: clip; }
 .wce-explorer .wce-results-grid .wce-link-button { white-space: normal; overflow-wrap: anywhere; height: auto;
@@ -79,22 +80,17 @@ _CSS = """
 /* no scrolling inside the scrolling page: these panels grow instead */
 .wce-explorer .wce-crop-tree { max-height: none !important; overflow: visible !important; }
 .wce-explorer .wce-samples-preview { max-height: none !important; overflow: visible !important; }
-/* crop rows: the label and its count on one line; sub-classes are indented by the tree */
-.wce-explorer .wce-crop-row { flex-wrap: nowrap; }
-.wce-explorer .wce-crop-row .jupyter-button { flex-shrink: 0; }
-.wce-explorer .wce-crop-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0;
-  flex: 1 1 auto; }
-.wce-explorer .wce-crop-label .widget-html-content { white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; line-height: 24px; }
+/* crop rows: label and count on one line (widgets/_base.py CSS); sub-classes are indented by the tree */
 .wce-explorer .wce-crop-counts-note .widget-html-content { line-height: 1.3; }
 .wce-explorer .wce-crop-row .jupyter-button { background: transparent; font-size: 15px; }
 .wce-explorer .wce-results-grid .wce-sort { font-weight: 600; background: #eceff1; }
-.wce-explorer .wce-table { border-collapse: collapse; font-size: 12px; }
+.wce-explorer .wce-table { border-collapse: collapse; font-size: 12px; line-height: 1.4; }
 .wce-explorer .wce-table td, .wce-explorer .wce-table th { padding: 2px 6px; border-bottom: 1px solid #eee; }
-/* the samples preview: the whole width, headers on one line, long values may wrap */
-.wce-explorer .wce-samples-preview table { width: 100%; }
+/* the samples preview: the whole width, headers and values on one line (only the long ids may wrap) */
+.wce-explorer .wce-samples-preview table { width: 100%; line-height: 1.4; }
 .wce-explorer .wce-samples-preview th { white-space: nowrap; text-align: left; background: #eceff1; }
-.wce-explorer .wce-samples-preview td { overflow-wrap: anywhere; }
+.wce-explorer .wce-samples-preview td { white-space: nowrap; }
+.wce-explorer .wce-samples-preview td:nth-child(-n+2) { white-space: normal; overflow-wrap: anywhere; }
 /* the share panel's code box is as tall as its code (no scroll bar inside the page) */
 .wce-explorer .wce-share-code { height: auto !important; }
 .wce-explorer .wce-share-code textarea { field-sizing: content; height: auto; min-height: 4em; }
@@ -104,8 +100,16 @@ _CSS = """
 .wce-explorer .wce-data-banner[data-kind='other'] { background: #e3f2fd; border: 1px solid #64b5f6; }
 .wce-explorer .wce-url-problems { color: #8a4b00; background: #fff8e1; padding: 2px 8px; font-size: 13px; }
 @media (max-width: 1100px) {
-  .wce-explorer .wce-filters { flex-basis: 300px; width: 300px; }
+  /* a narrow window: slimmer tree buttons and table columns, so both columns still fit */
+  .wce-explorer .wce-filters { flex-basis: 370px; width: 370px; }
   .wce-explorer .wce-crop-label .widget-html-content { font-size: 12px; }
+  .wce-explorer .wce-crop-row .wce-crop-expand { width: 20px !important; }
+  .wce-explorer .wce-crop-row .wce-crop-check { width: 24px !important; }
+  .wce-explorer .wce-map .widget-text[class*='wce-bbox-'] { width: 118px !important; }
+  .wce-explorer .wce-results-grid { column-gap: 2px !important; grid-template-columns: 28px minmax(90px, 1.5fr)
+    minmax(80px, 1.5fr) 52px 64px 72px 58px 58px !important; }
+  .wce-explorer .wce-results-grid:has(> .wce-sort-total) { grid-template-columns: 28px minmax(90px, 1.5fr)
+    minmax(80px, 1.5fr) 52px 64px 72px 72px 58px 58px !important; }
   .wce-explorer .wce-results-grid .widget-html-content,
   .wce-explorer .wce-results-grid .wce-link-button { font-size: 12px; }
 }

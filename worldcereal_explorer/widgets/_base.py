@@ -14,9 +14,9 @@ from ..state import RdmQueryState
 #: Shown over results (table, chart, samples) that do not answer the current filters.
 STALE_RESULTS_TEXT = "results for earlier filters"
 
-#: The CSS the widgets rely on (dimmed stale results, links that look like links, crop chips). Every widget
-#: that needs it carries it in a hidden ``HTML`` (:func:`style_widget`), so it works outside the dashboard;
-#: the dashboard may also put it in its header once.
+#: The CSS the widgets rely on (dimmed stale results, links that look like links, crop chips, crop rows on
+#: one line). Every widget that needs it carries it in a hidden ``HTML`` (:func:`style_widget`), so it works
+#: outside the dashboard; the dashboard may also put it in its header once.
 CSS = """<style>
 .wce-stale-dim { opacity: 0.4; filter: grayscale(60%); transition: opacity 0.2s; }
 .wce-stale-note { color: #e65100; font-size: 12px; font-weight: 600; }
@@ -31,6 +31,11 @@ a.wce-link, .wce-download-links a, .wce-collection-details a, .wce-results a, .w
   overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .jupyter-button.wce-chip.wce-chip-dropped { background: #fbe9e7; color: #bf360c; }
 .jupyter-button.wce-chip:hover { background: #bbdefb; }
+.wce-crop-row { flex-wrap: nowrap; }
+.wce-crop-row .jupyter-button { flex-shrink: 0; }
+.wce-crop-label { min-width: 0; flex: 1 1 auto; overflow: hidden; }
+.wce-crop-label .widget-html-content { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  line-height: 24px; }
 </style>"""
 
 
