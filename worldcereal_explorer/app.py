@@ -27,7 +27,9 @@ from .widgets.bbox_map import BBoxMap
 from .widgets.counts_chart import CountsChart
 from .widgets.crop_picker import CropTypePicker
 from .widgets.date_range import DateRangePicker
+from .widgets.density_layer import PreviewDensityLayer
 from .widgets.download_panel import DownloadPanel
+from .widgets.preview_panel import PreviewPanel
 from .widgets.privacy import PrivacyToggle
 from .widgets.quality import QualityFilter
 from .widgets.results_table import ResultsTable
@@ -35,6 +37,7 @@ from .widgets.samples_preview import SamplesPreview
 from .widgets.share_panel import SharePanel
 from .widgets.status import StatusBar
 from .widgets.subset import SubsetToggle
+from .widgets.training_panel import TrainingPanel
 
 __all__ = ["MAP_HEIGHT", "RdmExplorer"]
 
@@ -191,6 +194,9 @@ class RdmExplorer(w.VBox):
         # The legend arrives in the background; without one the picker says so and the rest still works.
         self.crop_picker = CropTypePicker(state)
         self.map = BBoxMap(state, height=MAP_HEIGHT)
+        # What a fetch would bring, before fetching: hexagons on the map and a line under it.
+        self.density = PreviewDensityLayer(state, self.map.map)
+        self.fetch_preview = PreviewPanel(state)  # turns state.auto_preview on
         self.table = ResultsTable(state)
         self.table.details.zoom_to = self.map.zoom_to
         if download_dir is not None:
@@ -198,6 +204,7 @@ class RdmExplorer(w.VBox):
         self.preview = SamplesPreview(state)
         self.chart = CountsChart(state)
         self.downloads = DownloadPanel(state, download_dir=download_dir)
+        self.training = TrainingPanel(state, download_dir=download_dir)
         self.share = SharePanel(state, url_sync=under_voila if url_sync is None else url_sync)
 
         self.search_button = w.Button(description="Search now", icon="search")
@@ -231,7 +238,7 @@ class RdmExplorer(w.VBox):
         filters = _panel([self.dates, self.privacy, self.quality, self.subset, self.crop_picker], "wce-filters")
         actions = w.HBox([self.search_button, self.fetch_button, self.status.cancel_button, self.reset_button])
         actions.add_class("wce-actions")
-        main_column = w.VBox([_panel([actions, self.map], "wce-map-panel"),
+        main_column = w.VBox([_panel([actions, self.map, self.fetch_preview, self.density], "wce-map-panel"),
                               _panel([self.table], "wce-results-panel"),
                               _panel([self.chart], "wce-chart-panel")])
         main_column.add_class("wce-main-column")
@@ -239,7 +246,7 @@ class RdmExplorer(w.VBox):
         main.add_class("wce-main")
         self.children = [header, self.banner, self.url_problems, self.status, main,
                          _panel([self.preview], "wce-preview-panel"), _panel([self.downloads], "wce-download-panel"),
-                         _panel([self.share], "wce-share-panel")]
+                         _panel([self.training], "wce-training-panel"), _panel([self.share], "wce-share-panel")]
         if search:
             state.search(delay=0)
 
@@ -260,5 +267,6 @@ class RdmExplorer(w.VBox):
         """Close every widget and cancel pending work (the state's client is closed too)."""
         with suppress(ValueError):
             self.state.unobserve(self._on_stale, "samples_stale")
+        self.training.close()
         self.state.close()
         super().close()
