@@ -1,7 +1,7 @@
 """The "Training set" panel under the dashboard in a real Voilà page (headless Chromium), against the demo RDM.
 
-The page is a small notebook of the test's own: :class:`RdmExplorer` and a :class:`TrainingPanel` bound to its
-state. Expected numbers come from the training functions run in the test on samples read straight from the server.
+The page is a small notebook of the test's own showing :class:`RdmExplorer`, whose "Training set" panel sits
+under the samples. Expected numbers come from the training functions run in the test on samples read straight from the server.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ CROPWATCH = "2021_can_cropwatchdemo_poly_110"
 
 NOTEBOOK_SOURCE = """\
 from worldcereal_explorer import RdmExplorer
-from worldcereal_explorer.widgets.training_panel import TrainingPanel
 
 app = RdmExplorer()
-panel = TrainingPanel(app.state)
-display(app, panel)
+display(app)
 """
 
 
