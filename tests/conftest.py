@@ -28,8 +28,14 @@ _BROWSER_FIXTURES = ("voila_url", "big_voila_url", "slow_voila_url", "browser_pa
 _NOTEBOOK_FIXTURES = ("notebook_kernel", "kernel")
 
 
+#: Folders whose tests wait out deadlines or move millions of rows: ``slow`` (left out of the quickest loop).
+_SLOW_FOLDERS = ("faults", "scale")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if Path(str(item.fspath)).parent.name in _SLOW_FOLDERS and "slow" not in item.keywords:
+            item.add_marker(pytest.mark.slow)
         names = set(getattr(item, "fixturenames", ()))
         if names.intersection(_BROWSER_FIXTURES) and "browser" not in item.keywords:
             item.add_marker(pytest.mark.browser)
