@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Enum, Float, HasTraits, Int, Unicode
 
 from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
-from .jobs import Job, describe
+from .jobs import Job, describe, grouped_updates
 
 if TYPE_CHECKING:
     from .query import RdmQueryState
@@ -185,7 +185,7 @@ class ExportService:
                 return None
             self._current = job
             text = f"exporting the samples of the current filters to {target.name}\u2026"
-            with state.hold_trait_notifications():
+            with grouped_updates():
                 state.export_status = "running"
                 state.export_path = ""
                 state.export_rows = 0
@@ -214,7 +214,7 @@ class ExportService:
         with state._jobs.condition:
             if job is None or job is not self._current or state.export_status != "running":
                 return
-            with state.hold_trait_notifications():
+            with grouped_updates():
                 state.export_status = "cancelled"
                 state.export_message = "export cancelled"
             state.message = "cancelled: the export to a file"
@@ -256,7 +256,7 @@ class ExportService:
                 else:
                     text = (f"exporting to {name}: {fraction:.0%} ({rows:,} samples written, "
                             f"{event.bytes_read / 2**20:.1f} MiB read)\u2026")
-                with state.hold_trait_notifications():
+                with grouped_updates():
                     state.export_progress = fraction
                     state.export_rows = rows
                     state.export_message = text
@@ -270,7 +270,7 @@ class ExportService:
         path: Path = job.result
         size = path.stat().st_size if path.exists() else 0
         text = f"{state.export_rows:,} samples written to {path.name} ({size / 2**20:.1f} MiB)"
-        with state.hold_trait_notifications():
+        with grouped_updates():
             state.export_progress = 1.0
             state.export_path = str(path)
             state.export_message = text
@@ -280,7 +280,7 @@ class ExportService:
 
     def _stream_failed(self, job: Job, exc: BaseException) -> None:
         state = self._state
-        with state.hold_trait_notifications():
+        with grouped_updates():
             state.export_message = f"the export failed: {describe(exc)}"
             state.export_status = "error"
         state._report(job, exc)

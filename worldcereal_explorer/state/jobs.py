@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -294,3 +295,13 @@ def progress_fraction(*args: Any, **kwargs: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return min(1.0, max(0.0, fraction))
+
+
+def grouped_updates() -> contextlib.AbstractContextManager[None]:
+    """The context for setting several traits from a worker thread: none at all, on purpose.
+
+    ``HasTraits.hold_trait_notifications`` swaps the object's ``notify_change`` for every thread: a trait the
+    kernel's thread sets meanwhile (a user changing a filter) is queued and fired later on the worker thread,
+    so the widgets react out of order. Worker threads therefore set their traits one by one, the status last.
+    """
+    return contextlib.nullcontext()

@@ -18,7 +18,7 @@ from traitlets import Enum, HasTraits, Unicode
 
 from ..errors import WorldCerealExplorerError
 from ..legend import default_legend
-from .jobs import Job, JobRunner, describe
+from .jobs import Job, JobRunner, describe, grouped_updates
 
 __all__ = ["LEGEND_STATUSES", "DefaultLegendLoader", "LegendMixin"]
 
@@ -72,7 +72,7 @@ class LegendMixin(HasTraits):
         return self.legend
 
     def _set_legend(self, legend: Any) -> None:
-        with self.hold_trait_notifications():
+        with grouped_updates():
             self.legend = legend
             self.legend_message = ""
             self.legend_status = "ready"

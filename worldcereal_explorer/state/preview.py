@@ -34,7 +34,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, HasTraits, Int, Unicode, observe
 
 from ..errors import FetchTooLargeError, QueryCancelledError, WorldCerealExplorerError
-from .jobs import Job, JobRunner, describe
+from .jobs import Job, JobRunner, describe, grouped_updates
 
 __all__ = [
     "DEFAULT_PREVIEW_RESOLUTION",
@@ -264,7 +264,7 @@ class PreviewMixin(HasTraits):
 
     def _apply_preview(self, job: Job) -> None:
         result: _PreviewResult = job.result
-        with self.hold_trait_notifications():
+        with grouped_updates():
             self.preview_counts = result.counts
             self.preview_density = result.density
             self.preview_estimate = result.estimate
@@ -276,7 +276,7 @@ class PreviewMixin(HasTraits):
     def _preview_failed(self, job: Job, exc: BaseException) -> None:
         if not isinstance(exc, WorldCerealExplorerError):
             log.exception("unexpected error in the sample preview", exc_info=exc)
-        with self.hold_trait_notifications():
+        with grouped_updates():
             self.preview_message = f"could not count the samples: {describe(exc)}"
             self.preview_status = "error"
 

@@ -42,6 +42,7 @@ from ..extents import (
     normalize_spatial_extent,
     normalize_temporal_extent,
 )
+from ..rdm.scopes import wait_for_idle
 from . import counts as _counts
 from . import serialize as _serialize
 from .exports import ExportService, ExportsMixin
@@ -649,7 +650,7 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
         client = self._trait_values.get("client")
         if client is not None and hasattr(client, "close"):
             client.close()
-        from ..rdm.http import wait_for_idle  # the transport's watcher ends once no request is in flight
+
 
         return wait_for_idle(left()) and done
 
