@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -27,9 +28,9 @@ def test_apps_notebook_builds_the_dashboard(rdm_url, client, monkeypatch, tmp_pa
     nb.cells.append(nbformat.v4.new_code_cell(id="probe", source=
         "import json\n"
         "assert explorer.state.wait(120)\n"
-        "print(json.dumps({'status': explorer.state.status, 'endpoint': explorer.state.client.endpoint,\n"
-        "                  'ids': sorted(c.id for c in explorer.state.collections),\n"
-        "                  'chart_labels': len(explorer.chart.labels)}))"
+        "json.dumps({'status': explorer.state.status, 'endpoint': explorer.state.client.endpoint,\n"
+        "            'ids': sorted(c.id for c in explorer.state.collections),\n"
+        "            'chart_labels': len(explorer.chart.labels)})"
     ))
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
 
@@ -38,7 +39,9 @@ def test_apps_notebook_builds_the_dashboard(rdm_url, client, monkeypatch, tmp_pa
     assert widget_outputs, "the notebook did not display the dashboard"
     errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
     assert not errors
-    report = json.loads(nb.cells[-1].outputs[-1]["text"])
+    # the cell's value, not a print: a kernel's stdout with worker threads running may be routed elsewhere
+    result = next(o for o in nb.cells[-1].outputs if o.output_type == "execute_result")
+    report = json.loads(ast.literal_eval(result["data"]["text/plain"]))
     assert report["status"] == "idle"
     assert report["endpoint"] == rdm_url.rstrip("/")
     assert report["ids"] == sorted(c.id for c in client.get_collections())

@@ -43,10 +43,11 @@ def big_voila_url(big_rdm_url, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def slow_voila_url(demo_catalog, tmp_path_factory):
-    """Voilà against a local RDM server that delays every request by 0.5 s (for cancelling)."""
+    """Voilà against a local RDM server that delays every request by 1 s (for cancelling: a fetch then takes
+    several seconds, long enough to look at its progress before pressing Cancel)."""
     from worldcereal_explorer.server import serve_in_thread
 
-    with serve_in_thread(demo_catalog, latency_s=0.5) as server, serve_voila(
+    with serve_in_thread(demo_catalog, latency_s=1.0) as server, serve_voila(
         APP, dashboard_env(server.url), tmp_path_factory.mktemp("voila-slow")
     ) as url:
         yield url
