@@ -72,6 +72,12 @@ class PreviewDensityLayer(StateWidget):
         self.min_px = min_px
         self.hide_when_fetched = hide_when_fetched
         self.group = LayerGroup(name="sample preview")
+        # One GeoJSON layer for the widget's lifetime, made here on the kernel's thread: redraws (which may run
+        # on the preview's worker thread) only change its data, so the browser never has to create a view for
+        # a model whose opening message may arrive after the message that uses it.
+        self.layer = GeoJSON(data={"type": "FeatureCollection", "features": []},
+                             hover_style={"weight": 2, "fillOpacity": 0.8}, name="sample preview")
+        self.layer.on_hover(self._on_hover)
         self.map.add(self.group)
         self.info = w.HTML()
         self.info.add_class("wce-density-info")
@@ -147,14 +153,10 @@ class PreviewDensityLayer(StateWidget):
         style = {"color": "#7f2704", "weight": 0.5, "opacity": 0.6 * dim, "fillOpacity": 0.55 * dim}
         if outdated:
             style["dashArray"] = "3"
-        layer = GeoJSON(
-            data={"type": "FeatureCollection", "features": features},
-            style=style,
-            hover_style={"weight": 2, "fillOpacity": 0.8},
-            name="sample preview",
-        )
-        layer.on_hover(self._on_hover)
-        self.group.layers = (layer,)
+        self.layer.style = style
+        self.layer.data = {"type": "FeatureCollection", "features": features}
+        if self.group.layers != (self.layer,):
+            self.group.layers = (self.layer,)
         self.resolution = resolution
         self.n_drawn = len(features)
 
