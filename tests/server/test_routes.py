@@ -258,11 +258,17 @@ def test_traffic_stats_count_bytes_per_path(rdm_server, http, demo_catalog):
     before = rdm_server.app.state.stats.snapshot()
     http.get(url, headers={"Range": "bytes=0-99"})
     # The server records a response after its last byte went out, so the client can be a moment ahead.
+    # An earlier test may have read this file already: wait for this request's bytes, not for the path.
+    bytes_before = before["by_path"].get(path, {"bytes": 0})["bytes"]
+
+    def path_bytes() -> int:
+        return rdm_server.app.state.stats.snapshot()["by_path"].get(path, {"bytes": 0})["bytes"]
+
     deadline = time.monotonic() + 10
-    while path not in rdm_server.app.state.stats.snapshot()["by_path"] and time.monotonic() < deadline:
+    while path_bytes() == bytes_before and time.monotonic() < deadline:
         time.sleep(0.01)
     after = rdm_server.app.state.stats.snapshot()
-    assert after["by_path"][path]["bytes"] - before["by_path"].get(path, {"bytes": 0})["bytes"] == 100
+    assert after["by_path"][path]["bytes"] - bytes_before == 100
     assert after["requests"] > before["requests"] and after["bytes_sent"] >= before["bytes_sent"] + 100
 
 

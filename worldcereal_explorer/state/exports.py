@@ -26,6 +26,7 @@ from traitlets import Enum, Float, HasTraits, Int, Unicode
 
 from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
 from .jobs import Job, describe, grouped_updates
+from .kernel_thread import call_on_kernel_thread
 
 if TYPE_CHECKING:
     from .query import RdmQueryState
@@ -232,7 +233,7 @@ class ExportService:
             if job.cancelled:
                 raise QueryCancelledError("export cancelled")
         except QueryCancelledError:
-            self._cancelled(job)
+            call_on_kernel_thread(lambda: self._cancelled(job))
             raise
         return Path(path)
 
@@ -244,24 +245,28 @@ class ExportService:
             total = getattr(event, "units_total", None)
             if total is None:
                 return
-            with state._jobs.condition:
-                if not state._jobs.is_current(job):
-                    return
-                fraction = min(1.0, event.units_done / total) if total else 0.0
-                rows = int(event.rows_written)
-                if event.phase == "assembling":
-                    text = f"exporting: assembling {name} ({rows:,} samples)\u2026"
-                elif event.phase == "done":
-                    text = f"exporting: {rows:,} samples written to {name}"
-                else:
-                    text = (f"exporting to {name}: {fraction:.0%} ({rows:,} samples written, "
-                            f"{event.bytes_read / 2**20:.1f} MiB read)\u2026")
-                with grouped_updates():
-                    state.export_progress = fraction
-                    state.export_rows = rows
-                    state.export_message = text
-                state.progress = fraction
-                state.message = text
+            fraction = min(1.0, event.units_done / total) if total else 0.0
+            rows = int(event.rows_written)
+            if event.phase == "assembling":
+                text = f"exporting: assembling {name} ({rows:,} samples)\u2026"
+            elif event.phase == "done":
+                text = f"exporting: {rows:,} samples written to {name}"
+            else:
+                text = (f"exporting to {name}: {fraction:.0%} ({rows:,} samples written, "
+                        f"{event.bytes_read / 2**20:.1f} MiB read)\u2026")
+
+            def show() -> None:
+                with state._jobs.condition:
+                    if not state._jobs.is_current(job):
+                        return
+                    with grouped_updates():
+                        state.export_progress = fraction
+                        state.export_rows = rows
+                        state.export_message = text
+                    state.progress = fraction
+                    state.message = text
+
+            call_on_kernel_thread(show, key=(id(self), "export progress"))
 
         return progress
 

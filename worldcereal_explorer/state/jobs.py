@@ -26,8 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import QueryCancelledError, WorldCerealExplorerError
+from .kernel_thread import call_on_kernel_thread, drain, is_kernel_thread, kernel_loop
 
 __all__ = ["Job", "JobRunner", "describe", "progress_fraction"]
+
+#: How often a wait on a kernel's thread looks for queued deliveries (workers also wake it when they queue).
+KERNEL_POLL_S = 0.05
 
 
 @dataclass(eq=False)
@@ -83,7 +87,9 @@ class JobRunner:
     Callbacks (``on_result``, ``on_error``, ``on_settle``) run while :attr:`condition` is held, so the
     check "is this job still the newest of its kind" and the delivery of its result are one step: a job
     superseded a moment earlier never delivers. The lock is re-entrant, so callers may hold it around
-    :meth:`submit` to update their own state in the same step.
+    :meth:`submit` to update their own state in the same step. Inside a Jupyter kernel they run on the
+    kernel's thread whoever ran the job (:mod:`.kernel_thread`), so widgets observing what they set
+    only ever talk to the browser from that thread.
     """
 
     def __init__(self, *, name: str = "wce-job", on_settle: Callable[[], None] | None = None):
@@ -179,33 +185,47 @@ class JobRunner:
         """Run ``job`` in this thread (unless it was superseded first) and return it.
 
         Its outcome is in ``job.result`` / ``job.error``; :class:`QueryCancelledError` counts as a
-        cancellation, not an error, and is not reported to ``on_error``.
+        cancellation, not an error, and is not reported to ``on_error``. Inside a Jupyter kernel a job run
+        on a worker thread delivers on the kernel's thread (see :mod:`.kernel_thread`): the job counts as
+        pending until then.
         """
         with self.condition:
-            if job not in self._pending or job.cancel_event.is_set():
-                self._pending.discard(job)
-                self._settle()
-                return job
-            job.started = True
-            self.started[job.kind] += 1
-            self.condition.notify_all()
-        try:
-            job.result = job.work(job)
-            with self.condition:
-                if self.is_current(job) and job.on_result is not None:
-                    job.on_result(job)
-        except QueryCancelledError as exc:
-            job.error = exc
-        except Exception as exc:  # reported to on_error; never escapes a worker thread
-            job.error = exc
-            with self.condition:
-                if self.is_current(job) and job.on_error is not None:
-                    job.on_error(job, exc)
-        finally:
-            with self.condition:
-                self._pending.discard(job)
-                self._settle()
+            skip = job not in self._pending or job.cancel_event.is_set()
+            if not skip:
+                job.started = True
+                self.started[job.kind] += 1
+                self.condition.notify_all()
+        if not skip:
+            try:
+                job.result = job.work(job)
+            except Exception as exc:  # reported to on_error (cancellations aside); never escapes a worker
+                job.error = exc
+        if is_kernel_thread():
+            self._finish(job)
+        else:
+            call_on_kernel_thread(lambda: self._finish(job))
+            with self.condition:  # wake waiters on the kernel's thread: they drain the queue
+                self.condition.notify_all()
         return job
+
+    def _finish(self, job: Job) -> None:
+        """Deliver ``job``'s outcome if it is still the newest of its kind, then let it go."""
+        with self.condition:
+            try:
+                if job.started and self.is_current(job):
+                    if job.error is None:
+                        if job.on_result is not None:
+                            try:
+                                job.on_result(job)
+                            except Exception as exc:  # a failing apply is the job's failure
+                                job.error = exc
+                                if job.on_error is not None:
+                                    job.on_error(job, exc)
+                    elif not isinstance(job.error, QueryCancelledError) and job.on_error is not None:
+                        job.on_error(job, job.error)
+            finally:
+                self._pending.discard(job)
+                self._settle()
 
     def _settle(self) -> None:
         if not self._pending and self.on_settle is not None:
@@ -225,20 +245,35 @@ class JobRunner:
 
     @property
     def busy(self) -> bool:
-        """True while a job is scheduled or running."""
+        """True while a job is scheduled, running or (inside a kernel) waiting to deliver."""
+        drain()  # a kernel's thread polling `busy` must still see jobs finish
         with self.condition:
             return bool(self._pending)
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until no job is scheduled or running; ``False`` on timeout."""
-        with self.condition:
-            return self.condition.wait_for(lambda: not self._pending, timeout=timeout)
+        return self.wait_for(lambda: not self._pending, timeout)
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 60.0) -> bool:
         """Block until ``predicate()`` is true (re-checked whenever a job is scheduled, starts or ends);
-        ``False`` on timeout."""
-        with self.condition:
-            return self.condition.wait_for(predicate, timeout=timeout)
+        ``False`` on timeout.
+
+        On a kernel's thread the wait also applies what worker threads queued for it (their results
+        would otherwise wait for this very thread), checking every ``KERNEL_POLL_S`` seconds.
+        """
+        if kernel_loop() is None or not is_kernel_thread():
+            with self.condition:
+                return self.condition.wait_for(predicate, timeout=timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            drain()
+            with self.condition:
+                if predicate():
+                    return True
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self.condition.wait(KERNEL_POLL_S if left is None else min(KERNEL_POLL_S, left))
 
     @property
     def threads(self) -> list[threading.Thread]:

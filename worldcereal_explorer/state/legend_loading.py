@@ -19,6 +19,7 @@ from traitlets import Enum, HasTraits, Unicode
 from ..errors import WorldCerealExplorerError
 from ..legend import default_legend
 from .jobs import Job, JobRunner, describe, grouped_updates
+from .kernel_thread import call_on_kernel_thread
 
 __all__ = ["LEGEND_STATUSES", "DefaultLegendLoader", "LegendMixin"]
 
@@ -85,12 +86,17 @@ class LegendMixin(HasTraits):
 
     def _loaded_legend(self) -> Any:
         """The legend, loading it in this (worker) thread when no one has yet."""
-        if self.legend is None:
+        legend = self.legend
+        if legend is None:
             legend = self.client.legend
-            with self._legend_jobs.condition:
-                if self.legend is None:
-                    self._set_legend(legend)
-        return self.legend
+
+            def keep() -> None:
+                with self._legend_jobs.condition:
+                    if self.legend is None:
+                        self._set_legend(legend)
+
+            call_on_kernel_thread(keep)  # the crop tree builds its rows when `legend` changes
+        return legend
 
     def _label_of(self, code: int) -> str:
         return self._loaded_legend().label(code)

@@ -35,6 +35,7 @@ from traitlets import Bool, Dict, Enum, HasTraits, Int, Unicode, observe
 
 from ..errors import FetchTooLargeError, QueryCancelledError, WorldCerealExplorerError
 from .jobs import Job, JobRunner, describe, grouped_updates
+from .kernel_thread import call_on_kernel_thread
 
 __all__ = [
     "DEFAULT_PREVIEW_RESOLUTION",
@@ -251,9 +252,12 @@ class PreviewMixin(HasTraits):
 
     # --- the work (worker thread, or the caller's for preview(wait=True)) ---------------------------------
     def _preview_work(self, job: Job) -> _PreviewResult:
-        with self._preview_jobs.condition:
-            if self._preview_jobs.is_current(job):
-                self.preview_status = "loading"
+        def show_loading() -> None:
+            with self._preview_jobs.condition:
+                if self._preview_jobs.is_current(job) and self.preview_status == "pending":
+                    self.preview_status = "loading"
+
+        call_on_kernel_thread(show_loading)
         filters = sample_filters(self)
         resolution = self.preview_resolution
         frame = self.client.count_samples(**filters, by=PREVIEW_BY, h3_resolution=resolution, progress=False,

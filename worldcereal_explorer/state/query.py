@@ -47,6 +47,7 @@ from . import counts as _counts
 from . import serialize as _serialize
 from .exports import ExportService, ExportsMixin
 from .jobs import Job, JobRunner, describe, progress_fraction
+from .kernel_thread import call_on_kernel_thread
 from .legend_loading import LegendMixin
 from .preview import PreviewMixin, refusal_error
 from .session import LoginMixin
@@ -287,11 +288,13 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
         if job.kind == _SEARCH:
             collections, class_counts, counts, filtered = job.result
             ids = {c.id for c in collections}
-            with self.hold_trait_notifications():
-                self.class_counts = class_counts
-                self.counts = counts
-                self.collections = collections
-                self.results_stale = job.context.get("search_version") != self._search_version
+            # One by one, never under hold_trait_notifications: outside a kernel this runs on the worker
+            # thread, and holding would queue the user's own changes and fire them here (jobs.grouped_updates).
+            # The collections last: the views redraw on them and read the rest.
+            self.class_counts = class_counts
+            self.counts = counts
+            self.results_stale = job.context.get("search_version") != self._search_version
+            self.collections = collections
             kept = [i for i in self.selected_ids if i in ids]
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
@@ -302,10 +305,9 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
             self._preview_after_search()  # what a fetch over these collections would bring (state/preview.py)
         else:
             samples = job.result
-            # together, so a view redraws once with the new samples and the right flag
-            with self.hold_trait_notifications():
-                self.samples_stale = job.context["input_version"] != self._input_version
-                self.samples = samples
+            # the flag first, so a view redrawing for the new samples reads the right one
+            self.samples_stale = job.context["input_version"] != self._input_version
+            self.samples = samples
             self.progress = 1.0
             skipped = dict(samples.attrs.get("skipped") or {})
             self.failed_collections = skipped
@@ -413,14 +415,20 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
     def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
             fraction = progress_fraction(*args, **kwargs)
+            if fraction is None:
+                return
             event = args[0] if args else None
-            with self._jobs.condition:
-                if fraction is not None and self._jobs.is_current(job):
-                    if hasattr(event, "collections_done"):
-                        with self.hold_trait_notifications():
-                            self.progress_total = max(0, int(event.collections_total))
-                            self.progress_done = max(0, int(event.collections_done))
-                    self.progress = fraction
+            counts = ((max(0, int(event.collections_total)), max(0, int(event.collections_done)))
+                      if hasattr(event, "collections_done") else None)
+
+            def show() -> None:
+                with self._jobs.condition:
+                    if self._jobs.is_current(job):
+                        if counts is not None:
+                            self.progress_total, self.progress_done = counts
+                        self.progress = fraction
+
+            call_on_kernel_thread(show, key=(id(self), "progress"))
 
         return progress
 

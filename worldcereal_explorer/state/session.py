@@ -18,6 +18,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Enum, HasTraits, Unicode, observe
 
 from ..errors import WorldCerealExplorerError
+from .kernel_thread import call_on_kernel_thread, drain
 
 __all__ = ["AUTH_STATUSES", "AuthSession", "LoginMixin"]
 
@@ -129,6 +130,7 @@ class AuthSession(HasTraits):
         if thread is None or thread is threading.current_thread():
             return True
         thread.join(timeout)
+        drain()  # in a kernel, what the login thread queued for this thread
         return not thread.is_alive()
 
     @property
@@ -156,31 +158,36 @@ class AuthSession(HasTraits):
         try:
             self.provider.login(display=self._show_authorization, cancel_event=cancel_event, progress=self._progress)
         except LoginCancelledError:
-            self.message = "Login cancelled."
-            self.status = "cancelled"
+            outcome = {"message": "Login cancelled.", "status": "cancelled"}
         except WorldCerealExplorerError as exc:
-            self.message = f"Login failed: {exc}"  # package errors never carry tokens
-            self.status = "error"
+            outcome = {"message": f"Login failed: {exc}", "status": "error"}  # package errors never carry tokens
         except Exception as exc:  # keep the UI alive whatever happens on this thread
-            self.message = f"Login failed: unexpected {type(exc).__name__}"
-            self.status = "error"
+            outcome = {"message": f"Login failed: unexpected {type(exc).__name__}", "status": "error"}
         else:
-            self.username = self.provider.username
-            self.message = ""
-            self.status = "logged_in"
-        finally:
-            self.authorization = None
+            outcome = {"username": self.provider.username, "message": "", "status": "logged_in"}
+        outcome = {"authorization": None, **outcome}
+        call_on_kernel_thread(lambda: self._set(**outcome))
+
+    def _set(self, **values: Any) -> None:
+        """Set traits in the given order (the status last: the views key on it)."""
+        for name, value in values.items():
+            setattr(self, name, value)
 
     def _show_authorization(self, authorization: Any) -> None:
-        self.message = "Waiting for you to approve the login\u2026"
-        self.authorization = authorization
+        call_on_kernel_thread(lambda: self._set(message="Waiting for you to approve the login\u2026",
+                                                authorization=authorization))
 
     def _progress(self, seconds_left: float) -> None:
         minutes, seconds = divmod(int(seconds_left), 60)
-        self.message = f"Waiting for you to approve the login\u2026 (code valid for {minutes} min {seconds:02d} s)"
+        text = f"Waiting for you to approve the login\u2026 (code valid for {minutes} min {seconds:02d} s)"
+        call_on_kernel_thread(lambda: self._set(message=text), key=(id(self), "login progress"))
 
     def _on_provider_event(self, event: str) -> None:
+        # the provider tells from whichever thread logged in or refreshed; the traits change on the kernel's
         own_login = self._thread is not None and self._thread.is_alive()
+        call_on_kernel_thread(lambda: self._follow_provider(event, own_login))
+
+    def _follow_provider(self, event: str, own_login: bool) -> None:
         if event == "login_started":
             # Also for logins the client starts (private data requested): show the link and code.
             authorization = getattr(self.provider, "pending_authorization", None)
