@@ -41,6 +41,7 @@ from . import auth as auth_module
 from .client_files import FileDownloadsMixin
 from .client_samples import DEFAULT_MEMORY_BUDGET_BYTES, SamplesMixin
 from .client_stats import StatsMixin
+from .collection_memo import CollectionMemo
 from .http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, redact
 from .models import Collection
 
@@ -144,6 +145,8 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
         self._rdm_netloc = urlsplit(self.endpoint).netloc
         self._calls = threading.local()
         self._failing_routes: dict[tuple[str, bool], float] = {}
+        #: Collections seen in searches and lookups: sample reads skip those whose extent cannot match.
+        self.collection_memo = CollectionMemo()
         self.transport = HttpTransport(policy, token=self._current_token, token_hosts=frozenset({self._rdm_netloc}))
         # The download routes fail the way the live RDM's do (HTTP 500, sometimes after minutes): one retry,
         # then the metadata's file URLs, instead of minutes of back-off.
@@ -422,6 +425,7 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
                 for item in data:
                     collection = Collection.from_api(item)
                     found.setdefault(collection.ref_id, collection)
+        self.collection_memo.remember(found.values())
         selected = [
             c for c in found.values() if (c.is_public and include_public) or (not c.is_public and include_private)
         ]
@@ -471,7 +475,9 @@ class RdmClient(StatsMixin, SamplesMixin, FileDownloadsMixin):
     def get_collection(self, ref_id: str, *, cancel_event: Any = None) -> Collection:
         """One collection by id (``/collections/{id}``)."""
         with self._call(f"collection {ref_id!r}", cancel_event):
-            return Collection.from_api(self._get_json(self._collection_path(ref_id), ref_id=ref_id))
+            collection = Collection.from_api(self._get_json(self._collection_path(ref_id), ref_id=ref_id))
+        self.collection_memo.remember([collection])
+        return collection
 
     def get_collection_metadata(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, Any]:
         """The collection's metadata items as a ``{name: value}`` dict (``/metadata/items``)."""

@@ -21,7 +21,7 @@ from .convert import canonical_table, decode_geometry, to_lonlat
 from .layout import FileLayout, _pyarrow_error, is_binary, is_text, open_parquet
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
 from .query import INTEGER_COLUMNS, OPTIONAL_STANDARD_COLUMNS, SampleQuery
-from .rowfilter import covering_usable
+from .rowfilter import covering_usable, thread_shape
 
 __all__ = ["CollectionPlan", "CollectionResult", "plan_collection", "read_plan", "read_samples_from_reader",
            "read_samples_from_url", "ref_id_from_url", "sample_file_url"]
@@ -304,9 +304,7 @@ def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
         if plan.candidates:
             reader.prefetch([r for i in plan.candidates
                              for r in column_ranges(plan.metadata, plan.leaves, [i], plan.read_columns(i, query))])
-        shape = query.spatial.shape if query.spatial is not None else None
-        if shape is not None:
-            shapely.prepare(shape)
+        shape = thread_shape(query.spatial) if query.spatial is not None else None
         for i in plan.candidates:
             table = parquet.read_row_group(i, columns=plan.read_columns(i, query))
             mask = attribute_mask(table, layout, query)

@@ -218,4 +218,6 @@ def row_group_inside(rg: pq.RowGroupMetaData, leaves: dict[str, list[int]], layo
         return True
     import shapely
 
-    return bool(shapely.covers(query.spatial.shape, shapely.box(*box)))
+    from .rowfilter import thread_shape
+
+    return bool(shapely.covers(thread_shape(query.spatial), shapely.box(*box)))

@@ -25,6 +25,7 @@ from ..http import CallScope, Cancellable, HttpTransport, redact
 from ..range_reader import HttpRangeReader
 from .collection import CollectionPlan, CollectionResult, plan_collection, read_plan, sample_file_url
 from .convert import to_geodataframe
+from .extent_check import collections_that_can_match
 from .query import SampleQuery, normalize_ref_ids
 
 __all__ = ["ENGINES", "ON_ERROR", "PROGRESS_DELAY_S", "SampleProgress", "check_budget", "estimate_memory",
@@ -158,10 +159,11 @@ def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public
             cancel_event=cancel_event,
         )
         ids = list(dict.fromkeys(c.id if hasattr(c, "id") else str(c) for c in collections))
-    elif include_private and hasattr(client, "authenticate"):
+        return ids  # the search already left out what its extents cannot match
+    if include_private and hasattr(client, "authenticate"):
         # Collections named directly skip the search, which is where a login would otherwise start.
         client.authenticate()
-    return ids
+    return collections_that_can_match(client, ids, query, cancel_event=cancel_event)
 
 
 def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: SampleQuery, *, scope: CallScope,

@@ -8,7 +8,9 @@ rows whose bbox straddles the extent's edge need their geometry (:func:`spatial_
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +48,24 @@ def _exact_points(table: pa.Table, layout: FileLayout) -> bool:
     return all(pa.types.is_float64(cover_type.field(layout.covering[k][1]).type) for k in ("xmin", "ymin"))
 
 
+_thread_shapes = threading.local()
+
+
+def thread_shape(spatial: Any) -> Any:
+    """This thread's own prepared copy of ``spatial.shape``.
+
+    GEOS prepared geometries build their indexes lazily on first use, so one shared among the reading
+    threads crashes the process now and then (seen: a segfault in ``shapely.intersects``). Each thread
+    therefore prepares a copy of its own, once per query extent.
+    """
+    entry = getattr(_thread_shapes, "entry", None)
+    if entry is None or entry[0] is not spatial:
+        shape = shapely.from_wkb(shapely.to_wkb(spatial.shape))
+        shapely.prepare(shape)
+        entry = _thread_shapes.entry = (spatial, shape)  # keeps `spatial` alive: its id cannot be reused
+    return entry[1]
+
+
 def spatial_keep(table: pa.Table, layout: FileLayout, query: SampleQuery, *, inside: bool,
                  load_geometry: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, int]:
     """Which rows of ``table`` intersect the query's extent (exactly as ``shapely.intersects`` decides).
@@ -74,11 +94,10 @@ def spatial_keep(table: pa.Table, layout: FileLayout, query: SampleQuery, *, ins
     n = table.num_rows
     if query.spatial is None or inside:
         return np.ones(n, dtype=bool), 0
-    shape = query.spatial.shape
+    shape = thread_shape(query.spatial)
     cover = covering_arrays(table, layout)
     if cover is None:
         geometry = load_geometry(np.arange(n))
-        shapely.prepare(shape)
         return np.asarray(shapely.intersects(shape, geometry), dtype=bool), n
     xmin, ymin, xmax, ymax = cover
     west, south, east, north = query.spatial.bbox.as_tuple()
@@ -90,7 +109,6 @@ def spatial_keep(table: pa.Table, layout: FileLayout, query: SampleQuery, *, ins
         keep[within_box] = True
         undecided = touches_box & ~within_box
     else:
-        shapely.prepare(shape)
         undecided = touches_box.copy()
         if _exact_points(table, layout):
             points = undecided & (xmin == xmax) & (ymin == ymax)

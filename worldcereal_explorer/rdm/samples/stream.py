@@ -62,7 +62,7 @@ from .convert import canonical_table, decode_geometry, to_lonlat
 from .layout import FileLayout
 from .pruning import attribute_mask, column_ranges
 from .query import SampleQuery
-from .rowfilter import covering_arrays, covering_usable, spatial_keep
+from .rowfilter import covering_arrays, covering_usable, spatial_keep, thread_shape
 
 __all__ = ["ExportProgress", "ExportResult", "STREAM_FORMATS", "export_query", "parts_folder", "query_key",
            "unit_table"]
@@ -219,7 +219,7 @@ def unit_table(table: pa.Table, plan_layout: FileLayout, names: list[str], query
     else:
         geometry = to_lonlat(decode_geometry(table, plan_layout), plan_layout)
         if query.clip and query.spatial is not None and len(geometry):
-            geometry = shapely.intersection(geometry, query.spatial.shape)
+            geometry = shapely.intersection(geometry, thread_shape(query.spatial))
         wkb = pa.chunked_array([pa.array(shapely.to_wkb(geometry), pa.binary())]) if len(geometry) else \
             pa.chunked_array([pa.array([], pa.binary())])
     if cover is None:
