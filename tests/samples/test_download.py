@@ -142,7 +142,7 @@ def test_range_reader_reads_only_what_is_asked(session, parquet_bytes):
     with FlakyFileServer(parquet_bytes) as server:
         reader = HttpRangeReader(session, server.url, tail_size=1024).open()
         assert reader.read_at(0, 4) == b"PAR1"
-        reader.prefetch([(100_000, 101_000), (101_500, 103_000)])  # merged: the gap is small
+        reader.prefetch([(100_000, 101_000), (101_500, 103_000)], max_gap=1000)  # merged: the gap is small
         assert reader.read_at(100_000, 3000) == parquet_bytes[100_000:103_000]
         assert reader.read_at(100_500, 10) == parquet_bytes[100_500:100_510]  # served from the cache
     # the tail, then exactly the rest of the footer (its length is in the file's last 8 bytes), then the reads
@@ -151,6 +151,31 @@ def test_range_reader_reads_only_what_is_asked(session, parquet_bytes):
     assert [r["range"] for r in server.requests] == [
         "bytes=-1024", f"bytes={footer_start}-{size - 1024 - 1}", "bytes=0-65535", "bytes=100000-102999"]
     assert reader.bytes_received == size - footer_start + 65536 + 3000 < len(parquet_bytes)
+
+
+def test_ranges_apart_are_fetched_apart_by_default(session, parquet_bytes):
+    with FlakyFileServer(parquet_bytes) as server:
+        reader = HttpRangeReader(session, server.url, tail_size=1024).open()
+        before = len(server.requests)
+        reader.prefetch([(100_000, 101_000), (101_000, 102_000), (102_500, 103_000)])
+    # touching ranges merge; the 500 bytes between the others are nobody's and are not fetched
+    assert sorted(r["range"] for r in server.requests[before:]) == ["bytes=100000-101999", "bytes=102500-102999"]
+
+
+def test_the_next_file_of_a_host_asks_for_about_its_footer(session, parquet_bytes):
+    from worldcereal_explorer.rdm.range_reader import DEFAULT_TAIL, MIN_TAIL
+
+    footer = int.from_bytes(parquet_bytes[-8:-4], "little") + 8
+    with FlakyFileServer(parquet_bytes) as server:
+        first = HttpRangeReader(session, server.url).open()
+        asked_first = len(server.requests)
+        second = HttpRangeReader(session, server.url).open()
+    assert server.requests[0]["range"] == f"bytes=-{DEFAULT_TAIL}"
+    assert asked_first == (1 if footer <= DEFAULT_TAIL else 2)  # a larger footer: one exact completion
+    # the second file of the host: one request, footer-sized (3 % + 1 KiB of slack), no completion
+    assert [r["range"] for r in server.requests[asked_first:]] == [
+        f"bytes=-{max(MIN_TAIL, footer + footer // 32 + 1024)}"]
+    assert first.read_cached(first.size - footer, footer) == second.read_cached(second.size - footer, footer)
 
 
 BIG = "2021_big_test_point_110"
@@ -208,3 +233,36 @@ def test_a_host_that_refuses_suffix_ranges_is_remembered(session, big_file):
         read_samples_from_url(session, server.url, query, ref_id=BIG)
     second = server.requests[first:]
     assert second and not any((r["range"] or "").startswith("bytes=-") for r in second)
+
+
+def test_a_bbox_over_point_files_filters_on_the_geometry_not_the_covering(session, parquet_bytes, oracle_frames):
+    """For points the geometry column is smaller than the four covering columns and exact: read only it."""
+    import io
+
+    import pyarrow.parquet as pq
+    from shapely.geometry import box
+
+    from worldcereal_explorer.rdm.samples import SampleQuery, to_geodataframe
+    from worldcereal_explorer.rdm.samples.layout import FileLayout
+
+    metadata = pq.ParquetFile(io.BytesIO(parquet_bytes)).metadata
+    assert FileLayout.from_schema(metadata.schema.to_arrow_schema()).points_only
+    covering = []
+    for i in range(metadata.num_row_groups):
+        for j in range(metadata.num_columns):
+            chunk = metadata.row_group(i).column(j)
+            if chunk.path_in_schema.startswith("bbox."):
+                start = min(o for o in (chunk.dictionary_page_offset, chunk.data_page_offset) if o)
+                covering.append((start, start + chunk.total_compressed_size))
+    assert covering
+    bbox = (4.0, 50.4, 5.0, 51.0)
+    query = SampleQuery.build(bbox=bbox)
+    with FlakyFileServer(parquet_bytes) as server:
+        result = read_samples_from_url(session, server.url, query, ref_id=IDS[0])
+    read = []
+    for request in server.requests:
+        first, _, last = request["range"].removeprefix("bytes=").partition("-")
+        if first:  # not the tail
+            read.append((int(first), int(last) + 1))
+    assert read and not [r for r in read for c in covering if r[0] < c[1] and c[0] < r[1]]
+    assert_same_samples(to_geodataframe([result], query.columns), oracle(oracle_frames, [IDS[0]], spatial=box(*bbox)))

@@ -27,6 +27,22 @@ logger = logging.getLogger(__name__)
 #: Hosts seen ignoring suffix ranges (``bytes=-N``), e.g. Azure Blob storage where the live RDM files are.
 _HOSTS_WITHOUT_SUFFIX_RANGES: set[str] = set()
 _HOSTS_LOCK = threading.Lock()
+#: Per host, the size of the last Parquet footer read there (with its 8-byte trailer). One publisher's files
+#: have footers of about one size, so the next file's first request asks for about that much: neither the
+#: bytes of a fixed 64 KiB tail beyond a small footer, nor a second request for a large one.
+_FOOTER_SIZES: dict[str, int] = {}
+#: The first tail asked of a host whose footers are not known yet; bounds of a learned tail.
+DEFAULT_TAIL = 16 * 1024
+MIN_TAIL, MAX_TAIL = 4 * 1024, 8 * 1024 * 1024
+
+
+def tail_size_for(url: str) -> int:
+    """Bytes to ask from the end of a Parquet file at ``url``'s host: its last footer's size plus 3 % and
+    1 KiB of slack, or :data:`DEFAULT_TAIL` before any footer was read there."""
+    seen = _FOOTER_SIZES.get(urlsplit(url).netloc)
+    if seen is None:
+        return DEFAULT_TAIL
+    return max(MIN_TAIL, min(MAX_TAIL, seen + seen // 32 + 1024))
 
 
 def parse_content_range(content_range: str) -> tuple[int, int, int | None] | None:
@@ -67,7 +83,8 @@ class HttpRangeReader:
     on_bytes
         Called with the number of bytes received after each chunk (used for progress and accounting).
     tail_size
-        Bytes fetched from the end on :meth:`open`; big enough for most Parquet footers.
+        Bytes fetched from the end on :meth:`open`; default :func:`tail_size_for` the URL (learned from the
+        host's last footer). A footer larger than the tail is completed with one exact request.
     max_resumes
         How often a range whose connection drops mid-body is resumed before giving up.
     max_parallel
@@ -93,7 +110,7 @@ class HttpRangeReader:
         *,
         scope: CallScope,
         on_bytes: Callable[[int], None] | None = None,
-        tail_size: int = 64 * 1024,
+        tail_size: int | None = None,
         max_resumes: int = 3,
         max_parallel: int = 8,
         request_slots: threading.Semaphore | None = None,
@@ -105,7 +122,7 @@ class HttpRangeReader:
         self.request_slots = request_slots
         self.url = url
         self.on_bytes = on_bytes
-        self.tail_size = tail_size
+        self.tail_size = tail_size_for(url) if tail_size is None else tail_size
         self.max_resumes = max_resumes
         self.max_cache_bytes = transport.policy.max_range_cache_bytes
         self.what = what
@@ -168,7 +185,10 @@ class HttpRangeReader:
         trailer = self.read_cached(self.size - 8, 8)
         if trailer is None or trailer[4:] != b"PAR1":
             return
-        start = max(0, self.size - 8 - int.from_bytes(trailer[:4], "little"))
+        footer = int.from_bytes(trailer[:4], "little") + 8
+        with _HOSTS_LOCK:
+            _FOOTER_SIZES[urlsplit(self.url).netloc] = footer
+        start = max(0, self.size - footer)
         for gap_start, gap_end in self.missing(start, self.size):
             self._fetch(gap_start, gap_end)
 
@@ -228,8 +248,13 @@ class HttpRangeReader:
             gaps.append((position, end))
         return gaps
 
-    def prefetch(self, ranges: list[tuple[int, int]], *, max_gap: int = 64 * 1024) -> None:
-        """Fetch ``[start, end)`` ranges not cached yet, merging ranges closer than ``max_gap`` bytes."""
+    def prefetch(self, ranges: list[tuple[int, int]], *, max_gap: int = 0) -> None:
+        """Fetch ``[start, end)`` ranges not cached yet, merging ranges closer than ``max_gap`` bytes.
+
+        The default merges only touching ranges: the ranges are fetched side by side anyway, and a column
+        chunk between two wanted ones (``sampling_ewoc_code`` between ``h3_l3_cell`` and ``geometry``) is
+        bytes nobody asked for.
+        """
         self.open()
         assert self.size is not None
         wanted: list[tuple[int, int]] = []

@@ -188,14 +188,24 @@ class CollectionPlan:
     row_groups_total: int
 
     def covering_columns(self, i: int, query: SampleQuery) -> list[str]:
-        """The covering column when it can prune rows of row group ``i``, else nothing."""
-        if query.spatial is None or i in self.inside or not covering_usable(self.layout):
+        """The column that tests the rows of row group ``i`` against the extent before the rest is read.
+
+        Nothing when no row needs the test (no extent, or the footer proves the row group inside it). For
+        point files the geometry itself (one WKB column, exact, needed for the output anyway); else the
+        covering bbox column when the file has one in lon/lat.
+        """
+        if query.spatial is None or i in self.inside:
+            return []
+        if self.layout.points_only:
+            return [self.layout.geometry_column]  # type: ignore[list-item]
+        if not covering_usable(self.layout):
             return []
         return [self.layout.covering_column] if self.layout.covering_column else []
 
     def filter_columns(self, i: int, query: SampleQuery) -> list[str]:
         """Columns the attribute and covering filters of row group ``i`` need."""
-        return [c for c in query.filter_columns if c in self.layout.names] + self.covering_columns(i, query)
+        return list(dict.fromkeys([c for c in query.filter_columns if c in self.layout.names]
+                                  + self.covering_columns(i, query)))
 
     def read_columns(self, i: int, query: SampleQuery) -> list[str]:
         """Every column a full read of row group ``i`` needs."""
@@ -285,8 +295,11 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
                 surviving.append(i)
                 rows += metadata.row_group(i).num_rows
                 continue
-            mask = attribute_mask(parquet.read_row_group(i, columns=plan.filter_columns(i, query)), layout, query)
+            table = parquet.read_row_group(i, columns=plan.filter_columns(i, query))
+            mask = attribute_mask(table, layout, query)
             count = metadata.row_group(i).num_rows if mask is None else pc.sum(mask.cast(pa.int64())).as_py() or 0
+            if count and layout.points_only and layout.geometry_column in table.column_names:
+                count = _points_inside(table if mask is None else table.filter(mask), layout, query)
             if count:
                 surviving.append(i)
                 rows += count
@@ -294,6 +307,12 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
         raise _read_error(exc, ref_id, reader.url) from None
     plan.candidates, plan.candidate_rows = surviving, rows
     return plan
+
+
+def _points_inside(table: pa.Table, layout: FileLayout, query: SampleQuery) -> int:
+    """How many of ``table``'s point geometries lie in the query's extent (exact)."""
+    points = to_lonlat(decode_geometry(table, layout), layout)
+    return int(np.count_nonzero(shapely.intersects(thread_shape(query.spatial), points)))
 
 
 def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:

@@ -72,6 +72,16 @@ class FileLayout:
         return self.covering["xmin"][0] if self.covering else None
 
     @property
+    def points_only(self) -> bool:
+        """Whether the ``geo`` metadata declares only point geometries (WKB): then the geometry column is
+        smaller than the four covering columns and tests a point exactly, so it is the spatial filter."""
+        if self.geometry_kind != "wkb" or not self.geometry_column:
+            return False
+        column = ((self.geo_metadata or {}).get("columns") or {}).get(self.geometry_column) or {}
+        types = column.get("geometry_types")
+        return isinstance(types, list) and bool(types) and all(t in ("Point", "Point Z") for t in types)
+
+    @property
     def geometry_source_columns(self) -> tuple[str, ...]:
         if self.geometry_kind == "lonlat":
             return ("lon", "lat")
@@ -136,7 +146,8 @@ def open_parquet(reader: HttpRangeReader, ref_id: str) -> tuple[pq.ParquetFile, 
 
     where = redact(safe_url(reader.url))
     try:
-        parquet = pq.ParquetFile(RangeFile(reader), pre_buffer=False)
+        file = RangeFile(reader)  # fetches the tail, and the rest of a larger footer
+        parquet = pq.ParquetFile(file, metadata=_footer_from_cache(reader), pre_buffer=False)
         return parquet, parquet.metadata, FileLayout.from_schema(parquet.schema_arrow)
     except (QueryCancelledError, RdmTimeoutError):
         raise
@@ -152,6 +163,28 @@ def open_parquet(reader: HttpRangeReader, ref_id: str) -> tuple[pq.ParquetFile, 
         raise DownloadError(
             f"collection {ref_id!r}: {where} is not a valid Parquet file ({redact(exc)})"
         ) from None
+
+
+def _footer_from_cache(reader: Any) -> pq.FileMetaData | None:
+    """The file's footer parsed from the bytes the reader already holds, or ``None`` when it does not.
+
+    Left to itself, pyarrow opens a file by reading its last 64 KiB, whatever the footer's size: the
+    bytes before a small footer would be fetched for nothing.
+    """
+    size = getattr(reader, "size", None)
+    read_cached = getattr(reader, "read_cached", None)
+    if not size or size < 12 or read_cached is None:
+        return None
+    trailer = read_cached(size - 8, 8)
+    if trailer is None or trailer[4:] != b"PAR1":
+        return None
+    length = int.from_bytes(trailer[:4], "little")
+    if length + 12 > size:
+        return None
+    footer = read_cached(size - 8 - length, length + 8)
+    if footer is None:
+        return None
+    return pq.read_metadata(pa.BufferReader(b"PAR1" + footer))
 
 
 def _pyarrow_error(exc: BaseException) -> BaseException | None:
