@@ -5,8 +5,8 @@ How an export runs
 1. The collections are found (or taken from ``ref_ids``) and each file's footer and filter columns are read,
    as for ``get_samples``; the row groups that can match are the export's *units*.
 2. Each unit is read on its own (a fresh range reader per row group, so nothing accumulates), filtered
-   exactly like ``get_samples`` filters, and written as one small Parquet *part* into a hidden folder beside
-   the destination, ``.<name>.<query key>.parts/``. A journal there (``journal.json``, rewritten atomically
+   exactly like ``get_samples`` filters, and written as one small Arrow IPC *part* (lz4) into a hidden
+   folder beside the destination, ``.<name>.<query key>.parts/``. A journal there (``journal.json``, rewritten atomically
    after each unit) lists the finished units, with their row counts, geometry types and bbox, and the
    size/rows/row groups of every source file. Memory: each worker thread holds one row group at a time
    (``ExportResult.peak_buffered_rows`` is the largest number of rows one unit held).
@@ -72,6 +72,12 @@ STREAM_FORMATS = ("parquet", "gpkg", "csv")
 _JOURNAL = "journal.json"
 _BBOX = "bbox"
 _PART_COMPRESSION = "lz4"
+#: Journal format: 2 = parts are Arrow IPC files (1 = Parquet parts, discarded on resume).
+_JOURNAL_VERSION = 2
+#: Output columns worth dictionary-encoding in the final GeoParquet: few distinct values per row group.
+#: Ids, geometries and their boxes are nearly all distinct; trying a dictionary on them only costs time.
+_DICTIONARY_COLUMNS = ("ewoc_code", "irrigation_status", "quality_score_lc", "quality_score_ct", "extract",
+                       "h3_l3_cell", "ref_id", "sampling_ewoc_code", "valid_time")
 _GEOMETRY_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
                    6: "MultiPolygon", 7: "GeometryCollection"}
 
@@ -131,11 +137,11 @@ class _Journal:
         self.folder = folder
         self.path = folder / _JOURNAL
         self.lock = threading.Lock()
-        self.data: dict[str, Any] = {"version": 1, "key": key, "files": {}, "units": {}}
+        self.data: dict[str, Any] = {"version": _JOURNAL_VERSION, "key": key, "files": {}, "units": {}}
         if resume and self.path.is_file():
             with contextlib.suppress(ValueError, OSError):
                 loaded = json.loads(self.path.read_text())
-                if loaded.get("version") == 1 and loaded.get("key") == key:
+                if loaded.get("version") == _JOURNAL_VERSION and loaded.get("key") == key:
                     self.data = loaded
         self.resumed = set(self.data["units"])
 
@@ -312,9 +318,9 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
 
     def record(unit: str, entry: dict[str, Any], table: pa.Table | None, rows_held: int) -> None:
         if table is not None and table.num_rows:
-            name = f"{entry['index']:05d}-{entry['row_group']:07d}.parquet"
+            name = f"{entry['index']:05d}-{entry['row_group']:07d}.arrow"
             tmp = folder / (name + ".tmp")
-            pq.write_table(table, tmp, compression=_PART_COMPRESSION)
+            _write_part(table, tmp)
             os.replace(tmp, folder / name)
             entry["file"] = name
         journal.add(unit, entry)
@@ -425,7 +431,7 @@ def _geo_metadata(units: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _output_schema(parts: list[Path], fallback: pa.Schema | None, query: SampleQuery) -> pa.Schema:
-    schemas = [pq.read_schema(p) for p in parts]
+    schemas = [_part_schema(p) for p in parts]
     if not schemas:
         if fallback is not None:
             return fallback
@@ -441,6 +447,24 @@ def _output_schema(parts: list[Path], fallback: pa.Schema | None, query: SampleQ
         fields = [pa.field(f.name, pa.string()) if len({s.field(f.name).type for s in schemas if f.name in s.names}) > 1
                   else f for f in first]
         return pa.schema(fields)
+
+
+def _write_part(table: pa.Table, path: Path) -> None:
+    """One unit's rows as an Arrow IPC file: written and read back without any encoding (the parts only live
+    until the final file is assembled, so Parquet's encoding would cost time twice for nothing)."""
+    options = pa.ipc.IpcWriteOptions(compression=_PART_COMPRESSION)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+
+
+def _read_part(path: Path) -> pa.Table:
+    with pa.OSFile(str(path), "rb") as source:  # read into memory: the folder goes away after assembly
+        return pa.ipc.open_file(source).read_all()
+
+
+def _part_schema(path: Path) -> pa.Schema:
+    with pa.OSFile(str(path), "rb") as source:
+        return pa.ipc.open_file(source).schema
 
 
 def _cast(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -463,10 +487,12 @@ def _assemble(final: Path, fmt: str, folder: Path, journal: _Journal, ids: list[
     with atomic_path(final) as tmp:
         if fmt == "parquet":
             geo = json.dumps(_geo_metadata(units))
-            with pq.ParquetWriter(tmp, schema.with_metadata({"geo": geo}), compression="zstd") as writer:
+            dictionary = [name for name in schema.names if name in _DICTIONARY_COLUMNS]
+            with pq.ParquetWriter(tmp, schema.with_metadata({"geo": geo}), compression="zstd",
+                                  use_dictionary=dictionary) as writer:
                 for part in parts:
                     scope.check()
-                    table = _cast(pq.read_table(part), schema)
+                    table = _cast(_read_part(part), schema)
                     writer.write_table(table, row_group_size=max(1, table.num_rows))
                     rows += table.num_rows
                     peak = max(peak, table.num_rows)
@@ -496,7 +522,7 @@ def _write_csv(tmp: Path, parts: list[Path], schema: pa.Schema, scope: CallScope
     header = True
     for part in parts or [None]:
         scope.check()
-        table = _cast(pq.read_table(part), schema) if part is not None else schema.empty_table()
+        table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
         frame = pd.DataFrame(table.drop_columns([_BBOX, "geometry"]).to_pandas())
         frame["geometry"] = shapely.to_wkt(shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)),
                                            rounding_precision=-1) if table.num_rows else []
@@ -519,7 +545,7 @@ def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, sc
     try:
         for n, part in enumerate(parts or [None]):
             scope.check()
-            table = _cast(pq.read_table(part), schema) if part is not None else schema.empty_table()
+            table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
             pyogrio.write_dataframe(_frame(table), gdal_tmp, driver="GPKG", layer="samples", append=n > 0,
                                     geometry_type="Unknown")
             rows += table.num_rows
