@@ -224,7 +224,7 @@ def label_samples(samples: Any, labels_of: Callable[[list[int]], Iterable[str]] 
     """
     if samples is None or "ewoc_code" not in getattr(samples, "columns", ()):
         return samples
-    samples = samples.copy()
+    samples = samples.copy(deep=False)  # new columns only: the caller's frame keeps its own
     codes = pd.unique(samples["ewoc_code"])
     try:
         if labels_of is None:
@@ -232,9 +232,11 @@ def label_samples(samples: Any, labels_of: Callable[[list[int]], Iterable[str]] 
         labels = dict(zip(codes, labels_of([int(c) for c in codes]), strict=True))
     except Exception:  # a missing legend must not lose the samples; show codes instead
         labels = {c: f"unknown ({int(c)})" for c in codes}
+    # mapped once per distinct code, not once per sample (a million samples hold a few dozen codes)
     samples["label"] = samples["ewoc_code"].map(labels)
     groups = _grouping(grouping)
-    samples["new_label"] = [groups.get(int(c), lab) for c, lab in zip(samples["ewoc_code"], samples["label"], strict=True)]
+    new_labels = {c: groups.get(int(c), labels[c]) for c in codes if not pd.isna(c)} if groups else None
+    samples["new_label"] = samples["ewoc_code"].map(new_labels) if new_labels else samples["label"].copy()
     return samples
 
 

@@ -29,11 +29,11 @@ import logging
 from typing import Any
 
 import pandas as pd
-import traitlets
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, HasTraits, Int, Unicode, observe
 
 from ..errors import FetchTooLargeError, QueryCancelledError, WorldCerealExplorerError
+from .frame_traits import DataFrameTrait
 from .jobs import Job, JobRunner, describe, grouped_updates
 from .kernel_thread import call_on_kernel_thread
 
@@ -186,9 +186,9 @@ class PreviewMixin(HasTraits):
 
     auto_preview = Bool(False, help="preview the sample counts after every search and sample-filter change")
     preview_resolution = Int(DEFAULT_PREVIEW_RESOLUTION, min=0, max=15, help="H3 resolution of preview_density")
-    preview_counts = traitlets.Instance(pd.DataFrame, allow_none=True,
+    preview_counts = DataFrameTrait(allow_none=True,
                                         help="samples a fetch would return per (ewoc_code, ref_id)")
-    preview_density = traitlets.Instance(pd.DataFrame, allow_none=True,
+    preview_density = DataFrameTrait(allow_none=True,
                                          help="samples a fetch would return per H3 cell")
     preview_estimate = AnyTrait(None, allow_none=True, help="FetchEstimate of a full fetch")
     preview_too_large = Bool(False, help="a fetch would exceed the client's memory budget")

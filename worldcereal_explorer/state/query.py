@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import traitlets
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
 
@@ -46,6 +45,7 @@ from ..rdm.scopes import wait_for_idle
 from . import counts as _counts
 from . import serialize as _serialize
 from .exports import ExportService, ExportsMixin
+from .frame_traits import AnyFrame, DataFrameTrait
 from .jobs import Job, JobRunner, describe, progress_fraction
 from .kernel_thread import call_on_kernel_thread
 from .legend_loading import LegendMixin
@@ -161,11 +161,11 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
 
     # --- outputs ------------------------------------------------------------------------------------
     collections = List()
-    counts = traitlets.Instance(pd.DataFrame, allow_none=True,
+    counts = DataFrameTrait(allow_none=True,
                                 help="collection totals per crop code for the selected codes and collections")
-    class_counts = traitlets.Instance(pd.DataFrame, allow_none=True,
+    class_counts = DataFrameTrait(allow_none=True,
                                       help="collection totals per crop code without the crop filter")
-    samples = AnyTrait(None, allow_none=True, help="GeoDataFrame of the last fetched samples")
+    samples = AnyFrame(None, allow_none=True, help="GeoDataFrame of the last fetched samples")
     samples_stale = Bool(False, help="a sample filter changed after `samples` was fetched")
     status = Enum(("idle", "loading", "error"), default_value="idle")
     message = Unicode("")

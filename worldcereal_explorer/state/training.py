@@ -35,6 +35,7 @@ from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, validate
 
 from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
+from .frame_traits import AnyFrame, DataFrameTrait
 from .jobs import Job, JobRunner, describe
 
 if TYPE_CHECKING:
@@ -202,13 +203,13 @@ class TrainingService(traitlets.HasTraits):
     # --- outputs ------------------------------------------------------------------------------------
     mapping = Dict(help="the class mapping in force")
     mapped_summary = Dict()
-    histogram = traitlets.Instance(pd.DataFrame, allow_none=True)
-    season_preview = traitlets.Instance(pd.DataFrame, allow_none=True)
+    histogram = DataFrameTrait(allow_none=True)
+    season_preview = DataFrameTrait(allow_none=True)
     dedup_report = AnyTrait(None, allow_none=True)
-    balance = traitlets.Instance(pd.DataFrame, allow_none=True)
+    balance = DataFrameTrait(allow_none=True)
     split_report = AnyTrait(None, allow_none=True)
     card = AnyTrait(None, allow_none=True)
-    result = AnyTrait(None, allow_none=True, help="the training set (GeoDataFrame)")
+    result = AnyFrame(None, allow_none=True, help="the training set (GeoDataFrame)")
     status = Enum(("idle", "loading", "error"), default_value="idle")
     message = Unicode("")
     warnings = List(Unicode())
