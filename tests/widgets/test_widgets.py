@@ -147,6 +147,25 @@ def test_samples_layer_switches_between_cells_and_features(state):
     assert layer.resolution >= first_resolution
 
 
+def test_coarse_cells_come_from_the_samples_h3_l3_cell(state):
+    """Resolutions 0-3 use the parents of the RDM's own cell (per distinct cell); a sample whose cell is
+    missing or garbage gets its resolution-3 cell from its coordinates, then the parent of that."""
+    import h3.api.numpy_int as h3i
+
+    layer = SamplesLayer(state, threshold=500)
+    state.refresh()  # the whole world: the demo's point collections are outside Europe
+    samples = state.fetch_samples()
+    points = samples[samples.geom_type == "Point"].copy()
+    assert len(points) > 100 and "h3_l3_cell" in points.columns
+    points["h3_l3_cell"] = points["h3_l3_cell"].astype(object)
+    points.iloc[0, points.columns.get_loc("h3_l3_cell")] = "not a cell"
+    points.iloc[1, points.columns.get_loc("h3_l3_cell")] = None
+    state.samples = points
+    for resolution in (0, 2, 3):
+        expected = [h3i.cell_to_parent(h3i.latlng_to_cell(p.y, p.x, 3), resolution) for p in points.geometry]
+        assert layer._cells_at(resolution).tolist() == expected
+
+
 def test_h3_resolution_gets_finer_with_zoom():
     resolutions = [h3_resolution_for_zoom(z, 45.0) for z in range(0, 19)]
     assert resolutions == sorted(resolutions)

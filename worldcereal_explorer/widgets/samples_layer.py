@@ -119,6 +119,7 @@ class SamplesLayer(StateWidget):
             self._last_key = None
             if samples is None or len(samples) == 0:
                 self._lon = self._lat = np.empty(0)
+                self._l3 = None
                 self._labels = np.empty(0, dtype=object)
                 self._colours = {}
                 self._draw([], "empty", None)
@@ -129,6 +130,9 @@ class SamplesLayer(StateWidget):
             centres = np.where(points, geoms, shapely.point_on_surface(geoms)) if not points.all() else geoms
             coords = shapely.get_coordinates(centres)
             self._lon, self._lat = coords[:, 0], coords[:, 1]
+            # the RDM's own resolution-3 cell of every sample: coarser cells are its parents (per distinct
+            # cell, not per sample: a million samples sit in a few thousand cells)
+            self._l3 = samples["h3_l3_cell"].to_numpy(dtype=object) if "h3_l3_cell" in samples.columns else None
             column = next((c for c in ("new_label", "label") if c in samples.columns), None)
             labels = samples[column].astype(str) if column else samples["ewoc_code"].astype(str)
             self._labels = labels.to_numpy(dtype=object)
@@ -169,10 +173,37 @@ class SamplesLayer(StateWidget):
     def _cells_at(self, resolution: int) -> np.ndarray:
         cells = self._cells.get(resolution)
         if cells is None:
-            cells = np.fromiter((h3i.latlng_to_cell(la, lo, resolution)
-                                 for la, lo in zip(self._lat.tolist(), self._lon.tolist(), strict=True)),
-                                dtype=np.uint64, count=len(self._lat))
+            cells = self._parents_of_l3(resolution) if resolution <= 3 else None
+            if cells is None:
+                cells = self._cells_of(np.arange(len(self._lat)), resolution)
             self._cells[resolution] = cells
+        return cells
+
+    def _cells_of(self, rows: np.ndarray, resolution: int) -> np.ndarray:
+        return np.fromiter((h3i.latlng_to_cell(la, lo, resolution)
+                            for la, lo in zip(self._lat[rows].tolist(), self._lon[rows].tolist(), strict=True)),
+                           dtype=np.uint64, count=len(rows))
+
+    def _parents_of_l3(self, resolution: int) -> np.ndarray | None:
+        """Cells at ``resolution`` (<= 3): the parents of the samples' ``h3_l3_cell`` (H3 parents do not
+        nest exactly, so near a coarse cell's edge a sample may be counted in its neighbour: fine for a
+        density map). Rows without a valid cell get theirs from their coordinates. ``None`` when the
+        samples carry no such column."""
+        if getattr(self, "_l3", None) is None:
+            return None
+        codes, uniques = pd.factorize(self._l3)
+        parents = np.zeros(len(uniques) + 1, dtype=np.uint64)  # the last slot: "compute it" (code -1)
+        for k, text in enumerate(uniques):
+            try:
+                cell = h3i.str_to_int(str(text))
+                valid = h3i.is_valid_cell(cell) and h3i.get_resolution(cell) == 3
+            except (ValueError, TypeError):
+                valid = False
+            parents[k] = h3i.cell_to_parent(cell, resolution) if valid else 0
+        cells = parents[codes]
+        missing = np.flatnonzero(cells == 0)
+        if len(missing):  # their own resolution-3 cell first, so every sample is placed the same way
+            cells[missing] = [h3i.cell_to_parent(int(c), resolution) for c in self._cells_of(missing, 3)]
         return cells
 
     def _view(self) -> tuple[float, float, float, float]:
