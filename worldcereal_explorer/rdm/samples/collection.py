@@ -6,7 +6,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -170,7 +170,8 @@ class CollectionPlan:
         Candidate row groups whose every geometry lies inside the query extent (proved by the footer).
     candidate_rows
         Rows of the candidates passing the attribute filters and the covering bbox test: the rows a full read
-        returns at most (exact without a spatial filter, or for point files with a covering column).
+        returns at most (exact without a spatial filter, and for point files; an upper bound for the
+        ``rough`` row groups).
     row_groups_total
         Row groups in the file.
     """
@@ -186,6 +187,9 @@ class CollectionPlan:
     inside: frozenset[int]
     candidate_rows: int
     row_groups_total: int
+    #: Candidates the filter step did not test fully (``max_filter_share``): ``candidate_rows`` counts more
+    #: of their rows than match (:func:`refine_plan` without arguments makes it exact).
+    rough: list[int] = field(default_factory=list)
 
     def covering_columns(self, i: int, query: SampleQuery) -> list[str]:
         """The column that tests the rows of row group ``i`` against the extent before the rest is read.
@@ -202,10 +206,13 @@ class CollectionPlan:
             return []
         return [self.layout.covering_column] if self.layout.covering_column else []
 
+    def attribute_columns(self, query: SampleQuery) -> list[str]:
+        """Columns the attribute filters (codes, dates, quality, subset) need."""
+        return [c for c in query.filter_columns if c in self.layout.names]
+
     def filter_columns(self, i: int, query: SampleQuery) -> list[str]:
         """Columns the attribute and covering filters of row group ``i`` need."""
-        return list(dict.fromkeys([c for c in query.filter_columns if c in self.layout.names]
-                                  + self.covering_columns(i, query)))
+        return list(dict.fromkeys(self.attribute_columns(query) + self.covering_columns(i, query)))
 
     def read_columns(self, i: int, query: SampleQuery) -> list[str]:
         """Every column a full read of row group ``i`` needs."""
@@ -258,12 +265,19 @@ def memory_per_row(metadata: Any, leaves: dict[str, list[int]], layout: FileLayo
 
 
 def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
-                    row_groups: Sequence[int] | None = None, filter_step: bool = True) -> CollectionPlan:
+                    row_groups: Sequence[int] | None = None, filter_step: bool = True,
+                    max_filter_share: float = 1.0) -> CollectionPlan:
     """Open the file and find the row groups that can match: footer statistics, then the filter columns.
 
     Only the footer and the filter columns of the row groups the statistics cannot rule out are fetched;
     the covering bbox column only for row groups not proved to lie inside the extent. With
     ``filter_step=False`` the filter columns are not read (``candidate_rows`` is then the candidates' rows).
+
+    ``max_filter_share``: where a row group's filter columns are more than that share of a full read's
+    bytes (a bbox over a point file: the geometry is most of the row group), reading them first would save
+    little and cost a round trip; only its attribute columns are read first when they are cheap, else
+    nothing. Its rows then count roughly in ``candidate_rows`` (an upper bound, ``plan.rough``;
+    :func:`refine_plan` makes it exact) and :func:`read_plan` filters it exactly.
 
     Raises
     ------
@@ -283,19 +297,48 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
                           sum(metadata.row_group(i).num_rows for i in candidates), metadata.num_row_groups)
     if not filter_step:
         return plan
-    filtered = [i for i in candidates if plan.filter_columns(i, query)]
+
+    def nbytes(i: int, columns: list[str]) -> int:
+        return sum(end - start for start, end in column_ranges(metadata, leaves, [i], columns))
+
+    whole, attributes_only = [], []
+    for i in candidates:
+        full = nbytes(i, plan.read_columns(i, query)) or 1
+        if nbytes(i, plan.filter_columns(i, query)) <= max_filter_share * full:
+            continue  # the whole filter step pays
+        attributes = plan.attribute_columns(query)
+        if attributes and nbytes(i, attributes) <= max_filter_share * full:
+            attributes_only.append(i)  # the cheap attribute filters first; the extent when reading
+        elif plan.filter_columns(i, query):
+            whole.append(i)
+    return refine_plan(plan, query, whole=whole, attributes_only=attributes_only)
+
+
+def refine_plan(plan: CollectionPlan, query: SampleQuery, *, whole: Sequence[int] = (),
+                attributes_only: Sequence[int] = ()) -> CollectionPlan:
+    """Run the filter step on ``plan``'s candidates: read their filter columns, drop the row groups without a
+    matching row and count the rows that match. Row groups in ``whole`` are left as they are, those in
+    ``attributes_only`` are tested against the attribute filters but not the extent: both then count more
+    rows than match (``plan.rough`` lists them). Returns ``plan``, updated."""
+    reader, parquet, metadata, layout = plan.reader, plan.parquet, plan.metadata, plan.layout
+    skip, partial = set(whole), set(attributes_only)
+
+    def columns(i: int) -> list[str]:
+        return plan.attribute_columns(query) if i in partial else plan.filter_columns(i, query)
+
+    filtered = [i for i in plan.candidates if i not in skip and columns(i)]
+    plan.rough = [i for i in plan.candidates if i in skip or i in partial]
     if not filtered:
         return plan
     try:
-        reader.prefetch([r for i in filtered
-                         for r in column_ranges(metadata, leaves, [i], plan.filter_columns(i, query))])
+        reader.prefetch([r for i in filtered for r in column_ranges(metadata, plan.leaves, [i], columns(i))])
         surviving, rows = [], 0
-        for i in candidates:
+        for i in plan.candidates:
             if i not in filtered:
                 surviving.append(i)
                 rows += metadata.row_group(i).num_rows
                 continue
-            table = parquet.read_row_group(i, columns=plan.filter_columns(i, query))
+            table = parquet.read_row_group(i, columns=columns(i))
             mask = attribute_mask(table, layout, query)
             count = metadata.row_group(i).num_rows if mask is None else pc.sum(mask.cast(pa.int64())).as_py() or 0
             if count and layout.points_only and layout.geometry_column in table.column_names:
@@ -304,8 +347,9 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
                 surviving.append(i)
                 rows += count
     except (pa.ArrowException, OSError) as exc:
-        raise _read_error(exc, ref_id, reader.url) from None
+        raise _read_error(exc, plan.ref_id, reader.url) from None
     plan.candidates, plan.candidate_rows = surviving, rows
+    plan.rough = [i for i in plan.rough if i in surviving]
     return plan
 
 

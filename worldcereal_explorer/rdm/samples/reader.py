@@ -23,7 +23,14 @@ from ...errors import (
 )
 from ..http import CallScope, Cancellable, HttpTransport, redact
 from ..range_reader import HttpRangeReader
-from .collection import CollectionPlan, CollectionResult, plan_collection, read_plan, sample_file_url
+from .collection import (
+    CollectionPlan,
+    CollectionResult,
+    plan_collection,
+    read_plan,
+    refine_plan,
+    sample_file_url,
+)
 from .convert import to_geodataframe
 from .extent_check import collections_that_can_match
 from .query import SampleQuery, normalize_ref_ids
@@ -145,6 +152,12 @@ def read_samples(
                       memory_budget_bytes=memory_budget_bytes)
 
 
+#: ``get_samples`` reads a row group's filter columns first only when they are at most this share of the
+#: bytes of a full read; above it (a bbox over points: the geometry is most of the row group) the round trip
+#: costs more than the few bytes it could save, so the row group is read whole and filtered then.
+FILTER_FIRST_MAX_SHARE = 0.5
+
+
 def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public: bool, include_private: bool,
                 cancel_event: Cancellable | None) -> list[str]:
     """The collection ids a query reads: ``ref_ids`` as given, or those the search finds for the query."""
@@ -175,12 +188,30 @@ def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: Sam
         url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
         collection_scope.check()
         reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
-        return plan_collection(reader, query, ref_id=ref_id)
+        return plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE)
 
     plans, skipped, planned_bytes = map_collections(client, transport, ids, plan, scope=scope, progress=False,
                                                     on_error=on_error)
     if memory_budget_bytes is not None:
-        check_budget(plans, query, memory_budget_bytes)
+        try:
+            check_budget(plans, query, memory_budget_bytes)
+        except FetchTooLargeError:
+            rough = {p.ref_id: p for p in plans if p.rough}
+            if not rough:
+                raise
+            # The estimate counted some row groups whole: count their matching rows, then judge again.
+            def refine(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionPlan:
+                collection_plan = rough[ref_id]
+                collection_plan.reader.scope = collection_scope
+                collection_plan.reader.on_bytes = counter
+                return refine_plan(collection_plan, query)
+
+            _, more_skipped, more_bytes = map_collections(client, transport, list(rough), refine, scope=scope,
+                                                          progress=False, on_error=on_error)
+            skipped.update(more_skipped)
+            plans = [p for p in plans if p.ref_id not in more_skipped]
+            planned_bytes += more_bytes
+            check_budget(plans, query, memory_budget_bytes)
     by_id = {p.ref_id: p for p in plans}
 
     def work(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionResult:
