@@ -6,6 +6,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+import shapely
 from shapely.geometry import box
 
 from worldcereal_explorer.extents import BBox
@@ -86,11 +87,29 @@ def test_collections_a_search_returned_need_no_lookup(counted_server, oracle_fra
     assert files_read(by_path) == {ONLY_IN_BOX}
 
 
+def test_a_search_for_a_polygon_reads_only_collections_the_polygon_reaches(counted_server, oracle_frames):
+    """The RDM search knows only the polygon's box, which spans every collection here; the polygon does not."""
+    from shapely.geometry import MultiPolygon
+
+    far_away = box(20.0, 20.0, 20.1, 20.1)
+    aoi = MultiPolygon([box(*WEST_BOX), far_away])
+    with RdmClient(counted_server.url, max_workers=4) as client:
+        found = {c.id for c in client.get_collections(bbox=aoi.bounds)}
+        assert set(IDS) <= found  # the box reaches them all
+        gdf = client.get_samples(spatial_extent=aoi, progress=False)
+        by_path = traffic(counted_server, client)
+    assert_same_samples(gdf, oracle(oracle_frames, IDS, spatial=aoi))
+    assert files_read(by_path) == {ONLY_IN_BOX}
+
+
 def test_unknown_ids_are_kept_for_the_read_to_report(counted_server):
     with RdmClient(counted_server.url, max_workers=4) as client:
         gdf = client.get_samples(ref_ids=[*IDS, "2021_xxx_nosuch_point_110"], bbox=WEST_BOX, progress=False,
                                  on_error="skip")
     assert "2021_xxx_nosuch_point_110" in gdf.attrs["skipped"]
+
+
+TWO_SQUARES = shapely.MultiPolygon([box(0, 0, 1, 1), box(4, 4, 5, 5)])
 
 
 def _collection(bbox=None, temporal=None, crs=None):
@@ -113,6 +132,9 @@ def _collection(bbox=None, temporal=None, crs=None):
         (_collection(temporal=("2021-01-01", None)), {"temporal_extent": ("2030-01-01", "2030-02-01")}, False),
         (_collection(temporal=("garbage", "2021-12-31")), {"temporal_extent": ("2030-01-01", "2030-02-01")}, False),
         (_collection((0, 0, 1, 1)), {}, False),
+        # between the two parts of a polygon: inside its box, outside the polygon
+        (_collection((2, 2, 3, 3)), {"spatial_extent": TWO_SQUARES}, True),
+        (_collection((0.5, 0.5, 3, 3)), {"spatial_extent": TWO_SQUARES}, False),
     ],
 )
 def test_extent_excludes_only_on_proof(collection, query, excluded):

@@ -1,7 +1,9 @@
 """Leave out, before reading any file, the named collections whose extents prove that no sample can match.
 
-A search already does this on the RDM's side; a read over collections named by id (the dashboard names the
-ones its search found, scripts name theirs) would otherwise open every file's footer. The extents come
+A search does this on the RDM's side, but with the query's bounding box only; a read over collections
+named by id (the dashboard names the ones its search found, scripts name theirs) would otherwise open every
+file's footer, and a polygon's box (France and Kenya: from Europe to Africa) finds collections the polygon
+does not reach. The extents come
 from the client's :class:`~worldcereal_explorer.rdm.collection_memo.CollectionMemo` (filled by searches and
 lookups) or from ``/collections/{id}``, asked for side by side. A collection whose extent is unknown or
 cannot be read is kept: reading it says what is wrong, as before.
@@ -13,6 +15,8 @@ import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import shapely
 
 from ...errors import QueryCancelledError, RdmTimeoutError, WorldCerealExplorerError
 from ...extents import WORLD_BBOX
@@ -42,6 +46,10 @@ def extent_excludes(collection: Any, query: SampleQuery) -> str:
         if (q.west > bbox.east + m or q.east < bbox.west - m or q.south > bbox.north + m
                 or q.north < bbox.south - m):
             return f"its extent {bbox.as_tuple()} is outside the query's {q.as_tuple()}"
+        shape = query.spatial.geometry  # a polygon: its box may meet the extent where the polygon does not
+        if shape is not None and not shapely.intersects(
+                shape, shapely.box(bbox.west - m, bbox.south - m, bbox.east + m, bbox.north + m)):
+            return f"its extent {bbox.as_tuple()} does not meet the query's polygon"
     if query.temporal is not None:
         span = _dates(getattr(collection, "temporal_extent", None))
         if span is not None:

@@ -172,7 +172,10 @@ def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public
             cancel_event=cancel_event,
         )
         ids = list(dict.fromkeys(c.id if hasattr(c, "id") else str(c) for c in collections))
-        return ids  # the search already left out what its extents cannot match
+        if query.spatial is None or query.spatial.geometry is None:
+            return ids  # the search already left out what its extents cannot match
+        # The search knows only the polygon's box; the collections it found are in the client's memo.
+        return collections_that_can_match(client, ids, query, cancel_event=cancel_event)
     if include_private and hasattr(client, "authenticate"):
         # Collections named directly skip the search, which is where a login would otherwise start.
         client.authenticate()

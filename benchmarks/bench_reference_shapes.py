@@ -1,0 +1,96 @@
+"""Issue #14, the two query shapes the issue measured against the reference client's reader, on the demo
+catalogue (a stand-in RDM) at 50 ms latency and 20 MB/s:
+
+1. one collection by id with a small bbox;
+2. a search-driven query: France + Kenya (a MultiPolygon of the two countries' boxes), maize only, no ids.
+
+The reference client's way: the collection search (for 2: with the AOI's bbox and the code), the download
+URLs one by one, then DuckDB ``read_parquet`` over those URLs with ``ST_Intersects`` and the code as SQL
+(spatial/httpfs extensions from PyPI). Ours: ``get_samples`` with the same arguments. Prints rows, times,
+bytes and ratios. Goal: every shape <= 100 % of DuckDB's bytes (<= 50 % where row-group statistics allow)
+and >= 5x faster.
+
+    python benchmarks/bench_reference_shapes.py [--latency 0.05] [--rate 20e6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import shapely
+from bench_vs_duckdb import duckdb_connection
+from common import BENCH_DIR, mib, served
+
+MAIZE = 1101060000
+FRANCE = (-5.2, 42.3, 8.3, 51.1)
+KENYA = (33.9, -4.7, 41.9, 5.0)
+
+
+def demo_catalog():
+    from worldcereal_explorer.demo import make_demo_catalog
+
+    root = BENCH_DIR / "demo-catalog"
+    if not (root / "catalog.json").is_file():
+        make_demo_catalog(root)
+    return root
+
+
+def duckdb_rows(con, urls: list[str], aoi, codes: list[int] | None) -> int:
+    columns = ("sample_id, ewoc_code, valid_time, irrigation_status, quality_score_lc, quality_score_ct, extract, "
+               "h3_l3_cell, geometry")
+    where = [f"ST_Intersects(geometry, ST_GeomFromText('{aoi.wkt}'))"]
+    if codes:
+        where.append(f"ewoc_code IN ({', '.join(map(str, codes))})")
+    parts = [f"SELECT {columns} FROM read_parquet('{u}') WHERE {' AND '.join(where)}" for u in urls]
+    return len(con.execute(" UNION ALL ".join(parts)).fetch_arrow_table()) if parts else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--rate", type=float, default=20e6)
+    args = parser.parse_args()
+    root = demo_catalog()
+    from worldcereal_explorer.rdm.client import RdmClient
+
+    france_kenya = shapely.MultiPolygon([shapely.box(*FRANCE), shapely.box(*KENYA)])
+    print(f"demo catalogue, latency {args.latency * 1000:.0f} ms, {args.rate / 1e6:.0f} MB/s")
+    with served(root, args.latency, max_bytes_per_s=args.rate) as server:
+        with RdmClient(server.url) as client:  # warm-up, untimed: imports, first connections
+            client.get_samples(bbox=(0.0, 0.0, 0.1, 0.1), progress=False)
+        with RdmClient(server.url) as client:
+            first = next(c for c in client.get_collections(bbox=FRANCE) if c.bbox is not None)
+        w, s, e, n = first.bbox.as_tuple()
+        small = shapely.box(w + 0.4 * (e - w), s + 0.4 * (n - s), w + 0.5 * (e - w), s + 0.5 * (n - s))
+        shapes = {
+            f"one collection by id ({first.id}), small bbox": dict(ref_ids=[first.id], aoi=small, codes=None),
+            "France + Kenya, maize, no ids (search-driven)": dict(ref_ids=None, aoi=france_kenya, codes=[MAIZE]),
+        }
+        for label, shape in shapes.items():
+            # the reference client's way: search, URLs one by one, DuckDB over the URLs
+            con = duckdb_connection()
+            server.reset_stats()
+            started = time.perf_counter()
+            with RdmClient(server.url) as plain:
+                ids = shape["ref_ids"] or [c.id for c in plain.get_collections(
+                    bbox=shape["aoi"].bounds, ewoc_codes=shape["codes"])]
+                urls = [plain.get_download_url(i) for i in ids]
+            n_duck = duckdb_rows(con, urls, shape["aoi"], shape["codes"])
+            t_duck = time.perf_counter() - started
+            b_duck = server.stats()["bytes_sent"]
+            server.reset_stats()
+            started = time.perf_counter()
+            with RdmClient(server.url) as ours:
+                n_ours = len(ours.get_samples(ref_ids=shape["ref_ids"], spatial_extent=shape["aoi"],
+                                              ewoc_codes=shape["codes"], progress=False))
+            t_ours = time.perf_counter() - started
+            b_ours = server.stats()["bytes_sent"]
+            print(f"{label}: rows ours {n_ours:,} duckdb {n_duck:,} | time ours {t_ours:.2f} s duckdb {t_duck:.2f} s "
+                  f"= {t_duck / t_ours:.1f}x faster | bytes ours {mib(b_ours)} duckdb {mib(b_duck)} "
+                  f"= {b_ours / max(b_duck, 1):.1%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
