@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 #: queued callbacks in order; a keyed entry is a one-item list so a newer report of the same key can
 #: replace it in place (progress: only the newest value matters)
-_queue: list[tuple[Hashable | None, list[Callable[[], None]]]] = []
+_queue: deque[tuple[Hashable | None, list[Callable[[], None]]]] = deque()
 _keyed: dict[Hashable, list[Callable[[], None]]] = {}
 
 
@@ -95,7 +96,7 @@ def drain() -> int:
         with _lock:
             if not _queue:
                 return ran
-            key, holder = _queue.pop(0)
+            key, holder = _queue.popleft()
             if key is not None:
                 _keyed.pop(key, None)
         _run(holder[0])

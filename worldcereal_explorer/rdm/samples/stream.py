@@ -286,7 +286,7 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
         When a collection cannot be read (``on_error="raise"``); the parts stay for a resume.
     """
     from ..export import format_from_path
-    from .reader import ENGINES, ON_ERROR, map_collections, request_slots, resolve_ids
+    from .reader import ENGINES, FILTER_FIRST_MAX_SHARE, ON_ERROR, map_collections, request_slots, resolve_ids
 
     fmt = format_from_path(path, format)
     if fmt not in STREAM_FORMATS:
@@ -335,7 +335,8 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
     def plan_one(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[CollectionPlan, str, list[int]]:
         url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
         reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
-        plan = plan_collection(reader, query, ref_id=ref_id)
+        # each unit is read again through its own reader: filter first only where that saves bytes
+        plan = plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE)
         metadata = plan.metadata
         journal.check_file(ref_id, {"size": int(reader.size or 0), "rows": int(metadata.num_rows),
                                     "row_groups": int(metadata.num_row_groups)})
