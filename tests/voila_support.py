@@ -41,7 +41,10 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"],
+             "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+             # the app's cell sends hundreds of widget messages: on a busy machine they take more than
+             # the default 4 s to drain, and Voila then drops the cell's output (a blank page)
+             "--VoilaExecutor.iopub_timeout=60"],
             stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=workdir,
         )
     base = f"http://127.0.0.1:{port}"

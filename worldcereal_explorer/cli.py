@@ -106,7 +106,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
            ENV_OIDC_ISSUER: idp.issuer}
     notebook = dashboard_notebook()
     cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={args.voila_port}",
-           "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
+           "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+           # the app's cell sends hundreds of widget messages: on a busy machine they take more than
+           # the default 4 s to drain, and Voila then drops the cell's output (a blank page)
+           "--VoilaExecutor.iopub_timeout=60"]
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{args.voila_port}/"
     try:
