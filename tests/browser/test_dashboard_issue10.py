@@ -98,10 +98,21 @@ def _shoot(page, path, whole=True):
         page.screenshot(path=str(path))
         return
     size = page.viewport_size
-    full = page.evaluate(f"() => ({SCROLLER_JS})().scrollHeight")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(full) + 40)})
+    # The page may still grow after it was measured (a search answering re-renders the table and the tree's
+    # counts): then measure again and make the window taller, until the page fits in it.
+    fits_or_grew = f"""full => {{ const s = ({SCROLLER_JS})();
+        if (s.scrollHeight <= s.clientHeight + 1) return 'fits';
+        return s.scrollHeight > full ? s.scrollHeight : false; }}"""
     try:
-        page.wait_for_function(f"() => {{ const s = ({SCROLLER_JS})(); return s.scrollHeight <= s.clientHeight + 1; }}")
+        full = page.evaluate(f"() => ({SCROLLER_JS})().scrollHeight")
+        for _ in range(8):
+            page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(full) + 40)})
+            outcome = page.wait_for_function(fits_or_grew, arg=full).json_value()
+            if outcome == "fits":
+                break
+            full = outcome
+        else:
+            raise AssertionError(f"the page kept growing while it was shot ({full} px)")
         page.screenshot(path=str(path))
     finally:
         page.set_viewport_size(size)
@@ -218,6 +229,8 @@ def test_layout_page_scrolls_panels_grow(page, voila_url, demo_catalog, artifact
     # a crop filter adds a column: every header shows its whole text, the table fits its panel
     maize, _ = _maize_codes(demo_catalog)
     _tick(page, maize, "maize")
+    # the search for maize has answered (the table and the tree's counts are re-rendered by then)
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("selected crop types")
     expect(page.locator(".wce-results-grid .wce-sort-total")).to_be_visible()
     for key in ("id", "title", "type", "access", "samples", "total", "years", "confidence"):
         header = page.locator(f".wce-results-grid .wce-sort-{key}")
