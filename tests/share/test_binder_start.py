@@ -69,3 +69,21 @@ def test_real_live_url_probe_is_bounded(tmp_path, demo_catalog):
     finally:
         if pid is not None:
             os.kill(int(pid), signal.SIGTERM)
+
+
+def test_voila_under_the_binder_server_waits_long_enough_for_the_app_cell(tmp_path):
+    """The Jupyter server that Binder starts (and Voilà inside it) reads binder/jupyter-config: the
+    executor's IOPub timeout is the 60 s the CLI passes, not Voilà's 4 s default."""
+    check = ("from jupyter_server.serverapp import ServerApp; from voila.execute import VoilaExecutor; "
+             "import nbformat; app = ServerApp(); app.load_config_file(); "
+             "print(VoilaExecutor(nbformat.v4.new_notebook(), config=app.config).iopub_timeout)")
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "WORLDCEREAL_RDM_URL": "http://127.0.0.1:9",
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter")}
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    proc = subprocess.run(["bash", str(START), sys.executable, "-c", check], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "60"
+    # without binder/start the default holds, so the line above is what the config file does
+    bare = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=120)
+    assert bare.stdout.strip().splitlines()[-1] == "4"
