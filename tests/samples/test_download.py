@@ -266,3 +266,32 @@ def test_a_bbox_over_point_files_filters_on_the_geometry_not_the_covering(sessio
             read.append((int(first), int(last) + 1))
     assert read and not [r for r in read for c in covering if r[0] < c[1] and c[0] < r[1]]
     assert_same_samples(to_geodataframe([result], query.columns), oracle(oracle_frames, [IDS[0]], spatial=box(*bbox)))
+
+
+def test_a_hosts_mixed_footers_do_not_cost_a_second_request_each_time(session, parquet_bytes):
+    """Files of one host with a small and a large footer, read in turn: once both were seen, every file's
+    footer comes in one request (the tail fits the largest recent footer, not just the last one)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wide = pa.table({f"column_{i:04d}": pa.array([i, i + 1], pa.int64()) for i in range(600)})
+    sink = io.BytesIO()
+    pq.write_table(wide, sink)
+    large = sink.getvalue()
+    large_footer = int.from_bytes(large[-8:-4], "little") + 8
+    small_footer = int.from_bytes(parquet_bytes[-8:-4], "little") + 8
+    assert large_footer > 2 * small_footer
+
+    def open_and_count(server, payload) -> int:
+        server.payload = payload
+        before = len(server.requests)
+        reader = HttpRangeReader(session, server.url).open()
+        assert reader.read_cached(reader.size - 8, 8) == payload[-8:]
+        return len(server.requests) - before
+
+    with FlakyFileServer(large) as server:
+        open_and_count(server, large)
+        open_and_count(server, parquet_bytes)
+        assert [open_and_count(server, payload) for payload in (large, parquet_bytes, large)] == [1, 1, 1]

@@ -140,3 +140,31 @@ def _collection(bbox=None, temporal=None, crs=None):
 def test_extent_excludes_only_on_proof(collection, query, excluded):
     reason = extent_excludes(collection, SampleQuery.build(**query))
     assert bool(reason) is excluded, reason
+
+
+def test_named_collections_look_up_extent_and_file_url_side_by_side(sample_catalog, oracle_frames):
+    """A collection named by id, its extent unknown: the extent lookup and the file-URL lookup are one round
+    trip, not two (the URL lookup starts before the extent has answered). Both calls are the client's own,
+    over HTTP; the wrapper only notes when each began and ended."""
+    with serve_in_thread(sample_catalog, latency_s=0.2) as server, RdmClient(server.url) as client:
+        calls: list[tuple[str, float, float]] = []
+
+        def timed(name):
+            real = getattr(client, name)
+
+            def call(*args, **kwargs):
+                began = time.monotonic()
+                try:
+                    return real(*args, **kwargs)
+                finally:
+                    calls.append((name, began, time.monotonic()))
+            return call
+
+        for name in ("get_collection", "get_download_url"):
+            setattr(client, name, timed(name))
+        gdf = client.get_samples(ref_ids=[ONLY_IN_BOX], bbox=WEST_BOX, progress=False)
+    assert_same_samples(gdf, oracle(oracle_frames, [ONLY_IN_BOX], spatial=box(*WEST_BOX)))
+    (extent,) = [c for c in calls if c[0] == "get_collection"]
+    (url,) = [c for c in calls if c[0] == "get_download_url"]
+    assert url[1] < extent[2], calls  # begun while the extent was still on its way
+

@@ -9,6 +9,7 @@ caller's :class:`~worldcereal_explorer.rdm.scopes.CallScope` (deadline and cance
 from __future__ import annotations
 
 import bisect
+import collections
 import contextlib
 import io
 import logging
@@ -27,19 +28,25 @@ logger = logging.getLogger(__name__)
 #: Hosts seen ignoring suffix ranges (``bytes=-N``), e.g. Azure Blob storage where the live RDM files are.
 _HOSTS_WITHOUT_SUFFIX_RANGES: set[str] = set()
 _HOSTS_LOCK = threading.Lock()
-#: Per host, the size of the last Parquet footer read there (with its 8-byte trailer). One publisher's files
-#: have footers of about one size, so the next file's first request asks for about that much: neither the
-#: bytes of a fixed 64 KiB tail beyond a small footer, nor a second request for a large one.
-_FOOTER_SIZES: dict[str, int] = {}
+#: Per host, the sizes of the last Parquet footers read there (with their 8-byte trailer). One publisher's
+#: files have footers of about one size, so the next file's first request asks for about the largest of the
+#: recent ones: neither the bytes of a fixed 64 KiB tail beyond a small footer, nor a second request for a
+#: large one. The largest, not the last: where footers differ, a tail fitted to the last small footer would
+#: cost the next large one a second request, and the tails would alternate.
+_FOOTER_SIZES: dict[str, collections.deque[int]] = {}
+#: How many recent footers per host the tail is sized on.
+RECENT_FOOTERS = 8
 #: The first tail asked of a host whose footers are not known yet; bounds of a learned tail.
 DEFAULT_TAIL = 16 * 1024
 MIN_TAIL, MAX_TAIL = 4 * 1024, 8 * 1024 * 1024
 
 
 def tail_size_for(url: str) -> int:
-    """Bytes to ask from the end of a Parquet file at ``url``'s host: its last footer's size plus 3 % and
-    1 KiB of slack, or :data:`DEFAULT_TAIL` before any footer was read there."""
-    seen = _FOOTER_SIZES.get(urlsplit(url).netloc)
+    """Bytes to ask from the end of a Parquet file at ``url``'s host: the largest of its recent footers plus
+    3 % and 1 KiB of slack, or :data:`DEFAULT_TAIL` before any footer was read there."""
+    with _HOSTS_LOCK:
+        recent = _FOOTER_SIZES.get(urlsplit(url).netloc)
+        seen = max(recent) if recent else None
     if seen is None:
         return DEFAULT_TAIL
     return max(MIN_TAIL, min(MAX_TAIL, seen + seen // 32 + 1024))
@@ -187,7 +194,7 @@ class HttpRangeReader:
             return
         footer = int.from_bytes(trailer[:4], "little") + 8
         with _HOSTS_LOCK:
-            _FOOTER_SIZES[urlsplit(self.url).netloc] = footer
+            _FOOTER_SIZES.setdefault(urlsplit(self.url).netloc, collections.deque(maxlen=RECENT_FOOTERS)).append(footer)
         start = max(0, self.size - footer)
         for gap_start, gap_end in self.missing(start, self.size):
             self._fetch(gap_start, gap_end)

@@ -266,7 +266,7 @@ def memory_per_row(metadata: Any, leaves: dict[str, list[int]], layout: FileLayo
 
 def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
                     row_groups: Sequence[int] | None = None, filter_step: bool = True,
-                    max_filter_share: float = 1.0) -> CollectionPlan:
+                    max_filter_share: float = 1.0, small_read_bytes: int = 0) -> CollectionPlan:
     """Open the file and find the row groups that can match: footer statistics, then the filter columns.
 
     Only the footer and the filter columns of the row groups the statistics cannot rule out are fetched;
@@ -278,6 +278,10 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
     little and cost a round trip; only its attribute columns are read first when they are cheap, else
     nothing. Its rows then count roughly in ``candidate_rows`` (an upper bound, ``plan.rough``;
     :func:`refine_plan` makes it exact) and :func:`read_plan` filters it exactly.
+
+    ``small_read_bytes``: when a full read of every candidate takes at most that many bytes, the filter step
+    is skipped altogether (the candidates are ``rough``): a round trip costs more than so few bytes could
+    save. Most RDM collections are such small files.
 
     Raises
     ------
@@ -301,9 +305,12 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
     def nbytes(i: int, columns: list[str]) -> int:
         return sum(end - start for start, end in column_ranges(metadata, leaves, [i], columns))
 
+    full_reads = {i: nbytes(i, plan.read_columns(i, query)) for i in candidates}
+    if sum(full_reads.values()) <= small_read_bytes:
+        return refine_plan(plan, query, whole=[i for i in candidates if plan.filter_columns(i, query)])
     whole, attributes_only = [], []
     for i in candidates:
-        full = nbytes(i, plan.read_columns(i, query)) or 1
+        full = full_reads[i] or 1
         if nbytes(i, plan.filter_columns(i, query)) <= max_filter_share * full:
             continue  # the whole filter step pays
         attributes = plan.attribute_columns(query)

@@ -23,7 +23,7 @@ from ...extents import WORLD_BBOX
 from ..models import CRS84, EPSG4326
 from .query import SampleQuery
 
-__all__ = ["collections_that_can_match", "extent_excludes"]
+__all__ = ["collections_that_can_match", "extent_excludes", "extents_to_look_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,21 @@ def _dates(span: Any) -> tuple[dt.date, dt.date] | None:
     return (start, end) if start <= end else None
 
 
+def _can_exclude(query: SampleQuery) -> bool:
+    """Whether an extent could leave a collection out of ``query`` (a temporal filter, or an area smaller than
+    the world)."""
+    whole_world = query.spatial is None or query.spatial.bbox.as_tuple() == WORLD_BBOX.as_tuple()
+    return not (whole_world and query.temporal is None)
+
+
+def extents_to_look_up(client: Any, ids: list[str], query: SampleQuery) -> list[str]:
+    """The ids whose extents :func:`collections_that_can_match` will ask the RDM for (not in the memo)."""
+    if not _can_exclude(query) or not hasattr(client, "get_collection"):
+        return []
+    memo = getattr(client, "collection_memo", None)
+    return [i for i in ids if memo is None or memo.get(i) is None]
+
+
 def collections_that_can_match(client: Any, ids: list[str], query: SampleQuery, *,
                                cancel_event: Any = None) -> list[str]:
     """``ids`` without the collections whose extents prove that no sample can match ``query`` (order kept).
@@ -77,8 +92,7 @@ def collections_that_can_match(client: Any, ids: list[str], query: SampleQuery, 
     Nothing is looked up when the query has no temporal filter and no spatial filter smaller than the world
     (the lookups would cost bytes and could not leave anything out).
     """
-    whole_world = query.spatial is None or query.spatial.bbox.as_tuple() == WORLD_BBOX.as_tuple()
-    if not ids or (whole_world and query.temporal is None):
+    if not _can_exclude(query) or not ids:
         return ids
     memo = getattr(client, "collection_memo", None)
     known = {i: memo.get(i) for i in ids} if memo is not None else {}

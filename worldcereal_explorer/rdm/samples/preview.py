@@ -28,6 +28,7 @@ import shapely
 from ...errors import BadParameterError
 from .collection import plan_collection, requested_names
 from .convert import as_int64, as_string, as_timestamp, decode_geometry, to_lonlat
+from .file_urls import FileUrls
 from .layout import FileLayout
 from .pruning import attribute_mask, column_ranges
 from .query import INTEGER_COLUMNS, OPTIONAL_STANDARD_COLUMNS, STRING_COLUMNS, SampleQuery
@@ -353,7 +354,7 @@ def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, inclu
         sorted by the groups. ``attrs["estimate"]`` is a :class:`FetchEstimate` of a full fetch,
         ``attrs["read_stats"]`` what the preview read, ``attrs["skipped"]`` collections skipped.
     """
-    from .reader import ENGINES, ON_ERROR, map_collections, request_slots, resolve_ids
+    from .reader import ENGINES, ON_ERROR, resolve_ids
 
     if engine not in ENGINES:
         raise BadParameterError(f"engine={engine!r} is not allowed; use one of {list(ENGINES)}")
@@ -361,27 +362,12 @@ def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, inclu
         raise BadParameterError(f"on_error={on_error!r} is not allowed; use one of {list(ON_ERROR)}")
     keys = normalize_by(by)
     resolution = _h3_resolution(h3_resolution)
-    ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
-                      cancel_event=cancel_event)
-    transport = client.transport
-    scope = transport.scope("counting samples", cancel_event=cancel_event, download=True)
-    if engine == "dask":
-        results, skipped = _count_dask(client, ids, query, keys, resolution, scope=scope, on_error=on_error,
-                                       progress=progress, dask_client=dask_client)
-        nbytes = sum(r.estimate.bytes_read for r in results)
-    else:
-        from ..range_reader import HttpRangeReader
-        from .collection import sample_file_url
-
-        slots = request_slots(client, transport)
-
-        def work(ref_id: str, collection_scope: Any, counter: Any) -> CollectionCount:
-            url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
-            reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
-            return count_collection(reader, query, ref_id=ref_id, by=keys, h3_resolution=resolution)
-
-        results, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope, progress=progress,
-                                                   on_error=on_error)
+    with FileUrls(client, query.subset, cancel_event) as urls:
+        ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
+                          cancel_event=cancel_event, urls=None if engine == "dask" else urls)
+        results, skipped, nbytes = _count_many(client, ids, query, keys, resolution, engine=engine, progress=progress,
+                                               cancel_event=cancel_event, on_error=on_error, dask_client=dask_client,
+                                               urls=urls)
     frame = counts_frame(results, list(keys) + ([H3_COLUMN] if resolution is not None else []))
     estimate = FetchEstimate()
     for result in results:
@@ -399,6 +385,33 @@ def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, inclu
         "geometries_decoded": sum(r.geometries_decoded for r in results),
     }
     return frame
+
+
+def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str, ...], resolution: int | None, *,
+                engine: str, progress: Any, cancel_event: Any, on_error: str, dask_client: Any,
+                urls: FileUrls) -> tuple[list[CollectionCount], dict[str, str], int]:
+    """Count ``ids`` on ``engine``: the results, the collections skipped and the bytes read."""
+    from .reader import map_collections, request_slots
+
+    transport = client.transport
+    scope = transport.scope("counting samples", cancel_event=cancel_event, download=True)
+    if engine == "dask":
+        results, skipped = _count_dask(client, ids, query, keys, resolution, scope=scope, on_error=on_error,
+                                       progress=progress, dask_client=dask_client)
+        nbytes = sum(r.estimate.bytes_read for r in results)
+    else:
+        from ..range_reader import HttpRangeReader
+
+        slots = request_slots(client, transport)
+
+        def work(ref_id: str, collection_scope: Any, counter: Any) -> CollectionCount:
+            url = urls.get(ref_id, collection_scope)
+            reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
+            return count_collection(reader, query, ref_id=ref_id, by=keys, h3_resolution=resolution)
+
+        results, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope, progress=progress,
+                                                   on_error=on_error)
+    return results, skipped, nbytes
 
 
 def count_partition(spec: Any, query: SampleQuery, by: tuple[str, ...], h3_resolution: int | None) -> CollectionCount:

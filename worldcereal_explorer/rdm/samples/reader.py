@@ -32,7 +32,8 @@ from .collection import (
     sample_file_url,
 )
 from .convert import to_geodataframe
-from .extent_check import collections_that_can_match
+from .extent_check import collections_that_can_match, extents_to_look_up
+from .file_urls import FileUrls
 from .query import SampleQuery, normalize_ref_ids
 
 __all__ = ["ENGINES", "ON_ERROR", "PROGRESS_DELAY_S", "SampleProgress", "check_budget", "estimate_memory",
@@ -139,17 +140,18 @@ def read_samples(
         raise BadParameterError(f"pass either a SampleQuery or its arguments {sorted(query_args)}, not both")
     elif not isinstance(query, SampleQuery):
         raise BadParameterError(f"query={query!r} is not allowed; use a SampleQuery")
-    ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
-                      cancel_event=cancel_event)
-    transport: HttpTransport = client.transport
-    scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
-    if engine == "dask":
-        from .dask_engine import read_samples_dask
+    with FileUrls(client, query.subset, cancel_event) as urls:
+        ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
+                          cancel_event=cancel_event, urls=None if engine == "dask" else urls)
+        transport: HttpTransport = client.transport
+        scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
+        if engine == "dask":
+            from .dask_engine import read_samples_dask
 
-        return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
-                                 dask_client=dask_client)
-    return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error,
-                      memory_budget_bytes=memory_budget_bytes)
+            return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
+                                     dask_client=dask_client)
+        return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error,
+                          memory_budget_bytes=memory_budget_bytes, urls=urls)
 
 
 #: ``get_samples`` reads a row group's filter columns first only when they are at most this share of the
@@ -157,10 +159,18 @@ def read_samples(
 #: costs more than the few bytes it could save, so the row group is read whole and filtered then.
 FILTER_FIRST_MAX_SHARE = 0.5
 
+#: ... and not at all when a full read of a file's candidate row groups takes at most this many bytes: one
+#: round trip (50 ms at 5 MB/s) is worth more than the bytes a filter step could save on so small a read.
+SMALL_READ_BYTES = 256 * 1024
+
 
 def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public: bool, include_private: bool,
-                cancel_event: Cancellable | None) -> list[str]:
-    """The collection ids a query reads: ``ref_ids`` as given, or those the search finds for the query."""
+                cancel_event: Cancellable | None, urls: FileUrls | None = None) -> list[str]:
+    """The collection ids a query reads: ``ref_ids`` as given, or those the search finds for the query.
+
+    Named collections whose extents must be looked up have their file URLs looked up at the same time
+    through ``urls`` (when given): one round trip instead of two.
+    """
     ids = normalize_ref_ids(ref_ids)
     if ids is None:
         collections = client.get_collections(
@@ -179,19 +189,24 @@ def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public
     if include_private and hasattr(client, "authenticate"):
         # Collections named directly skip the search, which is where a login would otherwise start.
         client.authenticate()
+    if urls is not None and extents_to_look_up(client, ids, query):
+        urls.start(ids)
     return collections_that_can_match(client, ids, query, cancel_event=cancel_event)
 
 
 def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: SampleQuery, *, scope: CallScope,
-               progress: Any, on_error: str, memory_budget_bytes: int | None = None) -> gpd.GeoDataFrame:
+               progress: Any, on_error: str, memory_budget_bytes: int | None = None,
+               urls: FileUrls | None = None) -> gpd.GeoDataFrame:
     """Plan every collection (footer, statistics, filter columns), check the budget, then read the rest."""
     slots = request_slots(client, transport)
 
     def plan(ref_id: str, collection_scope: CallScope, counter: _ByteCounter) -> CollectionPlan:
-        url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
+        url = (urls.get(ref_id, collection_scope) if urls is not None
+               else sample_file_url(client, ref_id, query.subset, scope=collection_scope))
         collection_scope.check()
         reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
-        return plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE)
+        return plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE,
+                               small_read_bytes=SMALL_READ_BYTES)
 
     plans, skipped, planned_bytes = map_collections(client, transport, ids, plan, scope=scope, progress=False,
                                                     on_error=on_error)

@@ -57,8 +57,9 @@ from ...errors import BadParameterError, DownloadError, QueryCancelledError, Wor
 from ...files import atomic_path, atomic_write_text, make_parents
 from ..http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
-from .collection import CollectionPlan, plan_collection, sample_file_url
+from .collection import CollectionPlan, plan_collection
 from .convert import canonical_table, decode_geometry, to_lonlat
+from .file_urls import FileUrls
 from .layout import FileLayout
 from .pruning import attribute_mask, column_ranges
 from .query import SampleQuery
@@ -286,7 +287,7 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
         When a collection cannot be read (``on_error="raise"``); the parts stay for a resume.
     """
     from ..export import format_from_path
-    from .reader import ENGINES, FILTER_FIRST_MAX_SHARE, ON_ERROR, map_collections, request_slots, resolve_ids
+    from .reader import ENGINES, ON_ERROR, resolve_ids
 
     fmt = format_from_path(path, format)
     if fmt not in STREAM_FORMATS:
@@ -297,8 +298,21 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
     if on_error not in ON_ERROR:
         raise BadParameterError(f"on_error={on_error!r} is not allowed; use one of {list(ON_ERROR)}")
     final = Path(path)
-    ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
-                      cancel_event=cancel_event)
+    urls = FileUrls(client, query.subset, cancel_event)
+    try:
+        ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
+                          cancel_event=cancel_event, urls=None if engine == "dask" else urls)
+        return _stream(client, query, ids, final, fmt, urls, engine=engine, on_error=on_error, progress=progress,
+                       cancel_event=cancel_event, dask_client=dask_client, resume=resume)
+    finally:
+        urls.close()
+
+
+def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: str, urls: FileUrls, *, engine: str,
+            on_error: str, progress: Any, cancel_event: Any, dask_client: Any, resume: bool) -> ExportResult:
+    """:func:`export_query` once the collections are known."""
+    from .reader import FILTER_FIRST_MAX_SHARE, SMALL_READ_BYTES, map_collections, request_slots
+
     key = query_key(query, ids, str(getattr(client, "endpoint", "")))
     folder = parts_folder(final, key)
     created = make_parents(final)
@@ -333,10 +347,11 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
     slots = request_slots(client, transport)
 
     def plan_one(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[CollectionPlan, str, list[int]]:
-        url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
+        url = urls.get(ref_id, collection_scope)
         reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
         # each unit is read again through its own reader: filter first only where that saves bytes
-        plan = plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE)
+        plan = plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE,
+                               small_read_bytes=SMALL_READ_BYTES)
         metadata = plan.metadata
         journal.check_file(ref_id, {"size": int(reader.size or 0), "rows": int(metadata.num_rows),
                                     "row_groups": int(metadata.num_row_groups)})
