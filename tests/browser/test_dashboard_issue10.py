@@ -537,3 +537,29 @@ def test_collection_row_opens_details_and_links_look_like_links(page, voila_url,
         assert got["cursor"] == "pointer", got
     assert not page.page_errors
 
+
+
+# --- a place fills the map, whatever the map's size ----------------------------------------------------------
+@pytest.mark.parametrize("size", [(1400, 1000), (1024, 768)], ids=["1400x1000", "1024x768"])
+def test_a_place_is_shown_at_the_zoom_leaflet_itself_would_fit_it_to(page, voila_url, size):
+    """The zoom is computed for the map's real size (an 800 x 480 map was assumed before): Leaflet's own
+    ``getBoundsZoom`` for the place's box, in this browser, is the zoom the map shows."""
+    from playwright.sync_api import expect
+
+    from worldcereal_explorer.places import find_country
+
+    _open(page, voila_url, size)
+    for name in ("Kenya", "France"):
+        west, south, east, north = find_country(name).geometry.bounds
+        page.locator(".wce-place-box input").fill(name)
+        expect(page.locator(".wce-place-message")).to_contain_text(name)
+        page.wait_for_function(
+            """b => { const m = window.__wceMaps[0];
+                      const c = m.getCenter();
+                      return m.getZoom() === m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]])
+                             && c.lng > b[0] && c.lng < b[2] && c.lat > b[1] && c.lat < b[3]; }""",
+            arg=[west, south, east, north])
+        shown = page.evaluate("() => { const b = window.__wceMaps[0].getBounds();"
+                              " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
+        assert shown[0] <= west and shown[1] <= south and shown[2] >= east and shown[3] >= north, (name, shown)
+    assert not page.page_errors

@@ -16,8 +16,9 @@ from shapely.geometry import mapping, shape
 from ..extents import densify_as_drawn
 from ..state import RdmQueryState
 from ._base import StateWidget
+from .map_view import fit_view, map_size_px
 from .place_search import PlaceSearch
-from .samples_layer import SamplesLayer, fit_view
+from .samples_layer import SamplesLayer
 from .ui_map import AoiSelection, AoiUpload
 
 _QUERY_STYLE = {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05, "dashArray": "6 4"}
@@ -262,7 +263,7 @@ class BBoxMap(StateWidget):
 
     def zoom_to(self, bounds: tuple[float, float, float, float]) -> None:
         """Centre and zoom the map on ``(west, south, east, north)``."""
-        centre, zoom = fit_view(bounds)
+        centre, zoom = fit_view(bounds, map_size_px(self.map))
         with self.map.hold_trait_notifications():
             self.map.center = centre
             self.map.zoom = zoom

@@ -22,6 +22,7 @@ from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
 from ._base import STALE_RESULTS_TEXT, StateWidget
+from .map_view import fit_view, map_size_px
 from .status import STALE_NOTE
 
 #: Qualitative colours for the most frequent crop labels (colour-blind friendly first).
@@ -43,18 +44,6 @@ def h3_resolution_for_zoom(zoom: float, latitude: float = 0.0, min_px: float = 1
         if 2.0 * h3i.average_hexagon_edge_length(resolution, unit="m") / metres_per_px >= min_px:
             return resolution
     return 0
-
-
-def fit_view(bounds: tuple[float, float, float, float], width_px: int = 800,
-             height_px: int = 480) -> tuple[tuple[float, float], int]:
-    """Centre ``(lat, lon)`` and zoom that show ``(west, south, east, north)`` in a map of that size."""
-    west, south, east, north = bounds
-    dlon = max(east - west, 1e-4)
-    dlat = max(north - south, 1e-4)
-    zoom_lon = math.log2(width_px * 360.0 / (256.0 * dlon))
-    zoom_lat = math.log2(height_px * 170.0 / (256.0 * dlat))
-    zoom = int(min(17, max(1, math.floor(min(zoom_lon, zoom_lat)))))
-    return ((south + north) / 2.0, (west + east) / 2.0), zoom
 
 
 class SamplesLayer(StateWidget):
@@ -140,7 +129,7 @@ class SamplesLayer(StateWidget):
             self._colours = {lab: CROP_COLOURS[i] for i, lab in enumerate(ranked[: len(CROP_COLOURS)])}
             if self.fit:
                 west, south, east, north = samples.total_bounds
-                centre, zoom = fit_view((west, south, east, north))
+                centre, zoom = fit_view((west, south, east, north), map_size_px(self.map))
                 self._assumed_view = (west, south, east, north)
                 with self.map.hold_trait_notifications():
                     self.map.center = centre

@@ -1,0 +1,58 @@
+"""The view that shows a box is computed for the map's real size (from what the browser reports)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from ipyleaflet import Map
+
+from worldcereal_explorer.widgets.map_view import DEFAULT_MAP_SIZE_PX, _x, _y, fit_view, map_size_px
+
+FRANCE = (-5.2, 42.3, 8.3, 51.1)
+NORWAY = (4.5, 57.9, 31.2, 71.2)  # far north: a degree of latitude takes twice the pixels it takes at 0°
+
+
+def _shown_px(bounds, zoom):
+    west, south, east, north = bounds
+    world = 256 * 2 ** zoom
+    return (_x(east) - _x(west)) * world, (_y(south) - _y(north)) * world
+
+
+def _bounds_reported(centre, zoom, size):
+    """The ((south, west), (north, east)) Leaflet reports for a map of ``size`` at ``centre`` and ``zoom``."""
+    lat, lon = centre
+    world = 256 * 2 ** zoom
+    half_w, half_h = size[0] / 2 / world, size[1] / 2 / world
+    to_lat = lambda y: math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y))))  # noqa: E731
+    return ((to_lat(_y(lat) + half_h), lon - half_w * 360), (to_lat(_y(lat) - half_h), lon + half_w * 360))
+
+
+@pytest.mark.parametrize("box", [FRANCE, NORWAY, (36.9, -0.9, 37.1, -0.7), (-170.0, -60.0, 170.0, 75.0)])
+@pytest.mark.parametrize("size", [(800, 480), (1300, 480), (420, 600)])
+def test_the_view_is_the_closest_that_shows_the_whole_box(box, size):
+    (lat, lon), zoom = fit_view(box, size)
+    width, height = _shown_px(box, zoom)
+    assert (width <= size[0] and height <= size[1]) or zoom == 1  # the box fits (unless the world is wider) ...
+    if zoom < 17:
+        closer_w, closer_h = _shown_px(box, zoom + 1)
+        assert closer_w > size[0] or closer_h > size[1] or zoom == 1  # ... and one zoom closer it would not
+    assert (_y(box[1]) + _y(box[3])) / 2 == pytest.approx(_y(lat))  # centred on the map, not in degrees
+    assert lon == pytest.approx((box[0] + box[2]) / 2)
+
+
+def test_the_map_size_follows_from_the_reported_bounds():
+    leaflet = Map(center=(50.0, 4.0), zoom=6)
+    assert map_size_px(leaflet) == DEFAULT_MAP_SIZE_PX  # nothing reported yet
+    leaflet.set_trait("bounds", _bounds_reported((50.0, 4.0), 6, (1316, 720)))  # as the browser does
+    assert map_size_px(leaflet) == (1316, 720)
+    # a large map shows France one zoom closer than the 800 x 480 it used to assume
+    assert fit_view(FRANCE, map_size_px(leaflet))[1] > fit_view(FRANCE, DEFAULT_MAP_SIZE_PX)[1]
+    leaflet.set_trait("bounds", ((50.0, 4.0), (50.0, 4.0)))  # a hidden map reports an empty view
+    assert map_size_px(leaflet) == DEFAULT_MAP_SIZE_PX
+
+
+def test_a_far_north_box_is_not_cut_at_the_top_or_bottom():
+    """The old degree-based estimate zoomed Norway in too far: its top and bottom fell off a 480 px map."""
+    (_, _), zoom = fit_view(NORWAY, (800, 480))
+    assert _shown_px(NORWAY, zoom)[1] <= 480
