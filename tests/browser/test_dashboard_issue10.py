@@ -563,3 +563,43 @@ def test_a_place_is_shown_at_the_zoom_leaflet_itself_would_fit_it_to(page, voila
                               " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
         assert shown[0] <= west and shown[1] <= south and shown[2] >= east and shown[3] >= north, (name, shown)
     assert not page.page_errors
+
+
+# --- the counts chart: labels inside the figure, no empty band under them, a lone bar stays narrow ---------
+CHART_GEOMETRY_JS = """() => {
+  const fig = document.querySelector('.wce-counts .bqplot');
+  const svg = fig.querySelector('svg').getBoundingClientRect();
+  const axis = [...fig.querySelectorAll('.axis')].find(a => a.querySelector('.tick text[transform*="rotate"]'));
+  const labels = [...axis.querySelectorAll('.tick text')].filter(t => t.textContent)
+      .map(t => { const r = t.getBoundingClientRect(); return {text: t.textContent, left: r.left, bottom: r.bottom}; });
+  const bars = [...fig.querySelectorAll('rect.bar')].map(r => r.getBoundingClientRect())
+      .filter(r => r.height > 0).map(r => r.width);
+  const plot = fig.querySelector('.plotarea_background, rect.plotarea_events') || fig.querySelector('svg');
+  return {svg: {left: svg.left, right: svg.right, bottom: svg.bottom}, labels, bars,
+          plotWidth: plot.getBoundingClientRect().width};
+}"""
+
+
+@pytest.mark.parametrize("size", [(1400, 1000), (1024, 768)], ids=["1400x1000", "1024x768"])
+def test_counts_chart_labels_fit_and_a_lone_crop_keeps_a_narrow_bar(page, voila_url, demo_catalog, size):
+    from playwright.sync_api import expect
+
+    _open(page, voila_url, size)
+    page.wait_for_function("() => document.querySelectorAll('.wce-counts rect.bar').length > 0")
+    chart = page.evaluate(CHART_GEOMETRY_JS)
+    assert len(chart["labels"]) > 3
+    for label in chart["labels"]:  # every crop name inside the figure: not cut on the left, not below it
+        assert label["left"] >= chart["svg"]["left"] - 1 and label["bottom"] <= chart["svg"]["bottom"] + 1, (label, chart["svg"])
+        assert len(label["text"]) <= 24, label
+    lowest = max(label["bottom"] for label in chart["labels"])
+    assert chart["svg"]["bottom"] - lowest <= 40, (lowest, chart["svg"])  # no empty band under the labels
+
+    maize, _ = _maize_codes(demo_catalog)
+    page.locator(".wce-crop-search input").fill("maize")
+    page.locator(f".wce-code-{maize} .wce-crop-check").click()  # maize only: one crop, one stacked bar
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("selected crop types")
+    page.wait_for_function("() => [...document.querySelectorAll('.wce-counts .axis .tick text')]"
+                           ".filter(t => t.textContent && !/^[\\d,]+$/.test(t.textContent)).length <= 2")
+    chart = page.evaluate(CHART_GEOMETRY_JS)
+    assert chart["bars"] and max(chart["bars"]) <= chart["plotWidth"] / 5, chart  # not across the chart
+    assert not page.page_errors

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from worldcereal_explorer.widgets.counts_chart import CountsChart
+from worldcereal_explorer.widgets.counts_chart import (
+    MAX_TICK_CHARS,
+    MIN_SLOTS,
+    CountsChart,
+    label_margins,
+    short_label,
+)
 
 EUROPE = (-5.0, 40.0, 10.0, 55.0)
 
@@ -46,6 +52,38 @@ def test_grouped_mode_lays_bars_side_by_side(state):
     assert [bars.colors[list(bars.x).index(k)] for k in first] == list(chart.bars.colors[:n_coll])
     # the axis names each crop once, under its group
     labelled = [v for v in chart.figure.axes[0].tick_labels.values() if v]
-    assert labelled == [str(c) for c in frame.index]
+    assert labelled == [short_label(str(c)) for c in frame.index]
     chart.mode.value = "stacked"
     assert chart.figure.marks == [chart.bars] and chart.figure.axes[0].scale is chart.bars.scales["x"]
+
+
+def test_axis_labels_are_short_and_fit_the_margins(state):
+    """Long crop names are shortened on the axis (never in the data or the tooltip), and the figure's margins
+    follow the labels: deep enough below for the longest, wide enough on the left for the first."""
+    chart = CountsChart(state, max_labels=50)
+    state.bbox = EUROPE
+    state.refresh()
+    labels = list(chart.bars.x)
+    long = [label for label in labels if len(label) > MAX_TICK_CHARS]
+    assert long  # otherwise shortening proves nothing
+    shown = chart._stacked_axis.tick_labels
+    assert all(shown[label] == short_label(label) and len(shown[label]) == MAX_TICK_CHARS for label in long)
+    assert set(labels) <= set(shown)  # every bar keeps its whole name as its key (tooltip, selection)
+    margins = chart.figure.fig_margin
+    assert margins == label_margins(labels)
+    assert label_margins(["maize"])["bottom"] < margins["bottom"] <= 170
+    assert label_margins(["unspecified_winter_wheat", "maize"])["left"] > label_margins(["maize", "x" * 24])["left"]
+
+
+def test_a_few_bars_keep_the_width_of_a_bar_among_many(state):
+    """One or two crops no longer stretch across the chart: empty, unlabelled slots either side."""
+    chart = CountsChart(state, max_labels=1)
+    state.bbox = EUROPE
+    state.refresh()
+    domain = list(chart.bars.scales["x"].domain)
+    assert len(chart.bars.x) == 1 and len(domain) == MIN_SLOTS
+    (only,) = chart.bars.x
+    assert domain.index(only) == (MIN_SLOTS - 1) // 2  # in the middle
+    assert [chart._stacked_axis.tick_labels[k] for k in domain if k != only] == [""] * (MIN_SLOTS - 1)
+    many = CountsChart(state, max_labels=50)
+    assert list(many.bars.scales["x"].domain) == []  # enough crops: the scale is the bars'

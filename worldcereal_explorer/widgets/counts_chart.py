@@ -30,6 +30,33 @@ OTHER_COLLECTIONS = "other collections"
 OTHER_CROPS = "other crops"
 #: Empty slots at both ends of the grouped chart's scale: the first and last bars keep clear of the axes.
 _GROUPED_ENDS = (" start", " end")
+#: Axis labels longer than this are shortened with an ellipsis (the bar's tooltip shows the whole label).
+MAX_TICK_CHARS = 24
+#: A chart of fewer crops still has this many slots: one or two bars do not stretch across the whole chart.
+MIN_SLOTS = 6
+#: Horizontal extent of one character of a 10 px axis label, and the share of it a label rotated by 45°
+#: takes both downwards and leftwards.
+_CHAR_PX, _COS45 = 5.5, 0.71
+
+
+def _crop_axis(scale: bq.OrdinalScale, tick_labels: dict[str, str]) -> bq.Axis:
+    """The x axis of crop labels: rotated, small, ``tick_labels`` in place of the scale's keys."""
+    return bq.Axis(scale=scale, tick_rotate=-45, tick_style={"font-size": "10px", "text-anchor": "end"},
+                   tick_labels=tick_labels)
+
+
+def short_label(label: str) -> str:
+    """``label`` as the axis shows it: at most :data:`MAX_TICK_CHARS` characters."""
+    return label if len(label) <= MAX_TICK_CHARS else label[: MAX_TICK_CHARS - 1] + "\u2026"
+
+
+def label_margins(labels: list[str]) -> dict[str, int]:
+    """The figure margins that fit the x axis' labels (rotated by 45°): below, as deep as the longest
+    reaches; on the left, as wide as the first reaches past its bar's middle (it was cut off there)."""
+    reach = [_COS45 * _CHAR_PX * len(short_label(label)) for label in labels] or [0.0]
+    bottom = int(min(170, max(50, 16 + max(reach))))
+    left = int(min(170, max(70, reach[0] - 12)))  # its bar's middle is at least ~20 px right of the axis
+    return {"top": 40, "bottom": bottom, "left": left, "right": 20}
 
 
 def collection_colour(ref_id: str) -> str:
@@ -90,14 +117,13 @@ class CountsChart(StateWidget):
                                     colors=COLLECTION_COLOURS, display_legend=False, padding=0.08,
                                     tooltip=bq.Tooltip(fields=["x", "y"], labels=["crop · collection",
                                                                                    "samples"]))
-        tick_style = {"font-size": "10px", "text-anchor": "end"}
-        self._stacked_axis = bq.Axis(scale=x_scale, tick_rotate=-45, tick_style=tick_style)
-        self._grouped_axis = bq.Axis(scale=grouped_scale, tick_rotate=-45, tick_style=tick_style, tick_labels={})
+        self._stacked_axis = _crop_axis(x_scale, {})
+        self._grouped_axis = _crop_axis(grouped_scale, {})
         self._y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
         self._grouped_y_axis = bq.Axis(scale=grouped_y, side="left", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[self._stacked_axis, self._y_axis],
                                 title="Samples per crop type (collection totals)",
-                                fig_margin={"top": 40, "bottom": 150, "left": 70, "right": 20},
+                                fig_margin=label_margins([]),
                                 layout=w.Layout(width="100%", height="420px"))
         self.mode = w.ToggleButtons(options=["stacked", "grouped"], value=mode,
                                     style={"button_width": "80px"})
@@ -158,14 +184,14 @@ class CountsChart(StateWidget):
                 keys.append(f"{crop} · {collection}")
                 heights.append(float(value))
                 colours.append(collection_colour(str(collection)))
-                tick_labels[keys[-1]] = str(crop) if j == (n_coll - 1) // 2 else ""
+                tick_labels[keys[-1]] = short_label(str(crop)) if j == (n_coll - 1) // 2 else ""
         with self.grouped_bars.hold_sync():
             self.grouped_bars.x = keys
             self.grouped_bars.y = np.asarray(heights, dtype=float)
             self.grouped_bars.colors = colours or COLLECTION_COLOURS
         # An empty slot at each end of the scale (no bar) keeps the first and last bars off the axes.
         self.grouped_bars.scales["x"].domain = [_GROUPED_ENDS[0], *keys, _GROUPED_ENDS[1]] if keys else []
-        self._grouped_axis.tick_labels = tick_labels
+        self._grouped_axis = self._new_axis(self._grouped_axis, tick_labels)
 
     def _update(self, change: dict | None = None) -> None:
         frame = self.state.counts_by_label()
@@ -178,6 +204,7 @@ class CountsChart(StateWidget):
             self.bars.x, self.bars.y, self.bars.labels = [], [], []
             self.grouped_bars.x, self.grouped_bars.y = [], []
             self.grouped_bars.scales["x"].domain = []
+            self.bars.scales["x"].domain = []
             self.legend.value = ""
             self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
             return
@@ -192,12 +219,21 @@ class CountsChart(StateWidget):
             frame = frame[keep].assign(**{OTHER_COLLECTIONS: frame[columns[self.max_collections - 1:]].sum(axis=1)})
         else:
             frame = frame[columns]
+        labels = [str(v) for v in frame.index]
+        # empty slots either side of a few bars, so they keep the width of a bar among many
+        missing = max(0, MIN_SLOTS - len(labels))
+        before = [f" before {i}" for i in range(missing // 2)]
+        after = [f" after {i}" for i in range(missing - missing // 2)]
         with self.bars.hold_sync():
-            self.bars.x = [str(v) for v in frame.index]
+            self.bars.x = labels
             self.bars.y = np.asarray(frame.T.to_numpy(dtype=float))
             self.bars.labels = [str(c) for c in frame.columns]
             # one colour per collection (bqplot would colour a single series bar by bar)
             self.bars.colors = self.colours(frame.columns) or COLLECTION_COLOURS[:1]
+        self.bars.scales["x"].domain = [*before, *labels, *after] if missing else []
+        self._stacked_axis = self._new_axis(self._stacked_axis, {**dict.fromkeys(before + after, ""),
+                                                                 **{label: short_label(label) for label in labels}})
+        self.figure.fig_margin = label_margins(labels)
         self._update_grouped(frame)
         self.legend.value = "".join(
             f"<span style='display:inline-block;margin-right:10px;font-size:12px'>"
@@ -209,6 +245,17 @@ class CountsChart(StateWidget):
         self.note.value = (f"<span title='whole-collection totals from the RDM code statistics, not only the "
                            f"samples in your area and dates'>{html.escape(chart_note(total, self.n_classes, self.n_shown))}"
                            f" (collection totals)</span>")
+
+    def _new_axis(self, old: bq.Axis, tick_labels: dict[str, str]) -> bq.Axis:
+        """A new crop axis in place of ``old`` (closed), with these labels. bqplot 0.13 draws the labels an axis
+        had when the browser first showed it: later changes to ``tick_labels`` never reach the drawing."""
+        if old.tick_labels == tick_labels:
+            return old
+        axis = _crop_axis(old.scale, tick_labels)
+        if old in self.figure.axes:
+            self.figure.axes = [axis if a is old else a for a in self.figure.axes]
+        old.close()
+        return axis
 
     @staticmethod
     def colours(collections: Any) -> list[str]:
