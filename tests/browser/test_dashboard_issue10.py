@@ -603,3 +603,27 @@ def test_counts_chart_labels_fit_and_a_lone_crop_keeps_a_narrow_bar(page, voila_
     chart = page.evaluate(CHART_GEOMETRY_JS)
     assert chart["bars"] and max(chart["bars"]) <= chart["plotWidth"] / 5, chart  # not across the chart
     assert not page.page_errors
+
+
+# --- the samples legend is compact and the samples are fitted beside it -----------------------------------
+def test_the_samples_legend_is_compact_and_covers_no_sample(page, voila_url):
+    from playwright.sync_api import expect
+
+    _open(page, voila_url, (1400, 1000))
+    _type_bbox(page, BELGIUM)
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
+    page.locator(".wce-fetch-samples").click()
+    expect(page.locator(".wce-status")).to_contain_text("samples match your filters")
+    legend = page.locator(".leaflet-control-legend")
+    expect(legend).to_be_visible()
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')"
+                           ".length > 100")
+    entries = page.evaluate("() => document.querySelectorAll('.leaflet-control-legend > p').length")
+    box = legend.bounding_box()
+    assert entries >= 5 and box["height"] <= 24 + 16 * entries, (entries, box)  # one short line per entry
+    samples = page.evaluate("""() => { const rs = [...document.querySelectorAll(
+            '.leaflet-overlay-pane path.leaflet-interactive')].map(p => p.getBoundingClientRect());
+        return {left: Math.min(...rs.map(r => r.left)), right: Math.max(...rs.map(r => r.right)),
+                top: Math.min(...rs.map(r => r.top)), bottom: Math.max(...rs.map(r => r.bottom))}; }""")
+    assert samples["right"] <= box["x"] or samples["bottom"] <= box["y"], (samples, box)  # nothing under it
+    assert not page.page_errors

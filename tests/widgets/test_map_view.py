@@ -56,3 +56,16 @@ def test_a_far_north_box_is_not_cut_at_the_top_or_bottom():
     """The old degree-based estimate zoomed Norway in too far: its top and bottom fell off a 480 px map."""
     (_, _), zoom = fit_view(NORWAY, (800, 480))
     assert _shown_px(NORWAY, zoom)[1] <= 480
+
+
+def test_padding_on_the_right_keeps_the_box_left_of_the_legend():
+    size, pad = (1000, 480), 210
+    (lat, lon), zoom = fit_view(FRANCE, size, pad_right_px=pad)
+    world = 256 * 2 ** zoom
+    centre_px = _x(lon) * world
+    east_px = centre_px + size[0] / 2 - pad  # where the legend begins
+    west_px = centre_px - size[0] / 2
+    assert west_px <= _x(FRANCE[0]) * world and _x(FRANCE[2]) * world <= east_px  # the box is clear of it
+    assert zoom <= fit_view(FRANCE, size)[1]
+    # a narrow map cannot spare the pixels: the padding is ignored rather than squeezing the box
+    assert fit_view(FRANCE, (380, 480), pad_right_px=pad) == fit_view(FRANCE, (380, 480))

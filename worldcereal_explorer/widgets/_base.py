@@ -15,7 +15,7 @@ from ..state import RdmQueryState
 STALE_RESULTS_TEXT = "results for earlier filters"
 
 #: The CSS the widgets rely on (dimmed stale results, links that look like links, crop chips, crop rows on
-#: one line). Every widget that needs it carries it in a hidden ``HTML`` (:func:`style_widget`), so it works
+#: one line, a compact map legend: ipyleaflet's gives each entry a paragraph's margins). Every widget that needs it carries it in a hidden ``HTML`` (:func:`style_widget`), so it works
 #: outside the dashboard; the dashboard may also put it in its header once.
 CSS = """<style>
 .wce-stale-dim { opacity: 0.4; filter: grayscale(60%); transition: opacity 0.2s; }
@@ -36,6 +36,11 @@ a.wce-link, .wce-download-links a, .wce-collection-details a, .wce-results a, .w
 .wce-crop-label { min-width: 0; flex: 1 1 auto; overflow: hidden; }
 .wce-crop-label .widget-html-content { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   line-height: 24px; }
+div.leaflet-control-legend { line-height: 14px; font-size: 11px; padding: 4px 8px 4px 6px; max-width: 190px; }
+div.leaflet-control-legend > h4 { font-size: 12px; margin: 0 0 3px; }
+div.leaflet-control-legend > i { width: 12px; height: 12px; margin: 1px 5px 0 0; }
+div.leaflet-control-legend > p { margin: 0; max-width: 160px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: top; }
 </style>"""
 
 

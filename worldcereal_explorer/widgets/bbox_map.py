@@ -15,7 +15,7 @@ from shapely.geometry import mapping, shape
 
 from ..extents import densify_as_drawn
 from ..state import RdmQueryState
-from ._base import StateWidget
+from ._base import StateWidget, style_widget
 from .map_view import fit_view, map_size_px
 from .place_search import PlaceSearch
 from .samples_layer import SamplesLayer
@@ -97,7 +97,8 @@ class BBoxMap(StateWidget):
         self.extent_info = w.HTML()
         self.extent_info.add_class("wce-extent-hover")
         self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
-        children = [self.place, self.bbox_fields, self.field_hint, self.upload, self.map, self.extent_info]
+        children = [style_widget(), self.place, self.bbox_fields, self.field_hint, self.upload, self.map,
+                    self.extent_info]
         if self.samples_layer is not None:
             children.append(self.samples_layer)
         self.children = children

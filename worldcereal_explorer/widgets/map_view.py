@@ -58,17 +58,24 @@ def map_size_px(leaflet_map: Any, default: tuple[int, int] = DEFAULT_MAP_SIZE_PX
     return round(width), round(height)
 
 
-def fit_view(bounds: tuple[float, float, float, float],
-             size_px: tuple[int, int] = DEFAULT_MAP_SIZE_PX) -> tuple[tuple[float, float], int]:
+def fit_view(bounds: tuple[float, float, float, float], size_px: tuple[int, int] = DEFAULT_MAP_SIZE_PX, *,
+             pad_right_px: int = 0) -> tuple[tuple[float, float], int]:
     """Centre ``(lat, lon)`` and the largest whole zoom that show ``(west, south, east, north)`` entirely in
-    a map of ``size_px`` ``(width, height)`` pixels (Web Mercator; zoom kept within 1..17)."""
+    a map of ``size_px`` ``(width, height)`` pixels (Web Mercator; zoom kept within 1..17).
+
+    ``pad_right_px``: keep the box out of that many pixels on the map's right (where a legend sits), as
+    Leaflet's ``fitBounds(..., {paddingBottomRight})`` does; ignored when the map is too narrow to spare them.
+    """
     west, south, east, north = bounds
     width_px, height_px = size_px
+    pad = pad_right_px if width_px - pad_right_px >= max(200, width_px // 2) else 0
     dx = max(_x(east) - _x(west), 1e-9)
     dy = max(_y(south) - _y(north), 1e-9)
-    zoom = math.floor(min(math.log2(width_px / (256.0 * dx)), math.log2(height_px / (256.0 * dy))))
+    zoom = math.floor(min(math.log2((width_px - pad) / (256.0 * dx)), math.log2(height_px / (256.0 * dy))))
     zoom = int(min(MAX_ZOOM, max(MIN_ZOOM, zoom)))
-    # the centre in projected space, so the box sits in the middle of the map at any latitude
+    # the centre in projected space, so the box sits in the middle of the map at any latitude (and of the
+    # part left of the padding)
+    centre_x = (_x(west) + _x(east)) / 2.0 + pad / 2.0 / (256.0 * 2.0 ** zoom)
     centre_y = (_y(south) + _y(north)) / 2.0
     centre_lat = math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * centre_y))))
-    return (centre_lat, (west + east) / 2.0), zoom
+    return (centre_lat, centre_x * 360.0 - 180.0), zoom

@@ -21,7 +21,7 @@ import shapely
 from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
-from ._base import STALE_RESULTS_TEXT, StateWidget
+from ._base import STALE_RESULTS_TEXT, StateWidget, style_widget
 from .map_view import fit_view, map_size_px
 from .status import STALE_NOTE
 
@@ -29,6 +29,9 @@ from .status import STALE_NOTE
 #: Eight, so the map legend (eight classes + "other") fits a 480 px map.
 CROP_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 OTHER_COLOUR = "#9e9e9e"
+#: The width the map legend takes on the map's right (at most 190 px plus its margin): samples are fitted
+#: into the rest of the map, so the legend does not cover them.
+LEGEND_WIDTH_PX = 210
 #: Sequential ramp for hexagon counts (light to dark).
 COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
 
@@ -90,7 +93,8 @@ class SamplesLayer(StateWidget):
         self._last_key: Any = None
         self._source: Any = None
         self.hover.layout.margin = "0 0 0 16px"
-        self.children = [self.info, self.map, self.hover] if own_map else [w.HBox([self.info, self.hover])]
+        self.children = ([style_widget(), self.info, self.map, self.hover] if own_map
+                         else [w.HBox([self.info, self.hover])])
         # The front end reports a move as one message (zoom, south, north, east, west); ``bounds`` is
         # derived from the four edges after they are all set, so it fires once per move with the final view.
         self.map.observe(self._on_view, names=["bounds"])
@@ -129,7 +133,8 @@ class SamplesLayer(StateWidget):
             self._colours = {lab: CROP_COLOURS[i] for i, lab in enumerate(ranked[: len(CROP_COLOURS)])}
             if self.fit:
                 west, south, east, north = samples.total_bounds
-                centre, zoom = fit_view((west, south, east, north), map_size_px(self.map))
+                centre, zoom = fit_view((west, south, east, north), map_size_px(self.map),
+                                        pad_right_px=LEGEND_WIDTH_PX)
                 self._assumed_view = (west, south, east, north)
                 with self.map.hold_trait_notifications():
                     self.map.center = centre
