@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,17 +24,47 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+#: The logs of the Voila servers started in this session (the kernels' stderr goes there too), and the
+#: servers' process ids: a failing browser test asks their kernels for their stacks and prints the logs.
+VOILA_LOGS: list[Path] = []
+VOILA_PIDS: list[int] = []
+#: On the servers' and kernels' PYTHONPATH: SIGUSR1 prints every thread's stack (faulthandler).
+DIAGNOSTICS = Path(__file__).resolve().parent / "kernel_diagnostics"
+
+
+def dump_kernel_stacks(timeout_s: float = 5.0) -> None:
+    """Ask every process under the Voila servers (their kernels) for its threads' stacks, which go to the
+    Voila logs; return once the logs have grown (or after ``timeout_s``)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) in VOILA_PIDS:  # the parent pid
+                children.append(int(stat.parent.name))
+    sizes = {path: path.stat().st_size for path in VOILA_LOGS if path.exists()}
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout_s
+    while children and time.monotonic() < deadline:
+        if any(path.exists() and path.stat().st_size > size for path, size in sizes.items()):
+            time.sleep(0.5)  # the rest of the dump (every thread) follows within moments
+            return
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[str]:
     """Serve one notebook with Voila on 127.0.0.1 (kernel env: ``os.environ`` + ``env``); yield its URL."""
     port = free_port()
     log_path = workdir / "voila.log"
+    VOILA_LOGS.append(log_path)
     full_env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # kernel = this Python
         "XDG_CACHE_HOME": str(workdir / "cache"),
         "XDG_CONFIG_HOME": str(workdir / "config"),  # the token cache stays in the test's folder
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), str(DIAGNOSTICS), os.environ.get("PYTHONPATH")])),
         **env,
     }
     for name in ("WORLDCEREAL_RDM_TOKEN", "WORLDCEREAL_RDM_REFRESH_TOKEN"):
@@ -47,6 +78,7 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[
              "--VoilaExecutor.iopub_timeout=60"],
             stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=workdir,
         )
+    VOILA_PIDS.append(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

@@ -6,11 +6,13 @@ so the tests run offline and cannot hang on DNS.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.voila_support import dashboard_env, offline_context, serve_voila
+from tests.voila_support import VOILA_LOGS, dashboard_env, dump_kernel_stacks, offline_context, serve_voila
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "apps" / "rdm_explorer.ipynb"
@@ -68,9 +70,19 @@ def private_stack(demo_catalog, tmp_path_factory):
                 yield idp, server.url, url
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Note on the test item whether its body failed (the ``page`` fixture then prints what it saw)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        item.body_failed = True
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh offline browser profile per test, its page errors collected."""
+def page(browser, request):
+    """A fresh offline browser profile per test, its page errors collected. When the test fails, the
+    browser's console and the tails of the Voila logs (the kernels' stderr included) are printed with it."""
     from playwright.sync_api import expect
 
     # Assertions wait for the page (kernel, websocket, rendering) on 2 shared cores: be patient.
@@ -80,6 +92,27 @@ def page(browser):
     pg.set_default_timeout(120_000)
     pg.page_errors = []
     pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))
+    console: list[str] = []
+    pg.on("console", lambda message: console.append(f"{message.type}: {message.text[:500]}"))
+    logs_before = {path: _size(path) for path in VOILA_LOGS}
     yield pg
+    if getattr(request.node, "body_failed", False):
+        dump_kernel_stacks()
+        console = [line for line in console if "net::ERR_FAILED" not in line]  # the blocked map tiles
+        print("--- browser console (last 60 lines) ---", *console[-60:], sep="\n", file=sys.stderr)
+        print("--- page errors ---", *pg.page_errors, sep="\n", file=sys.stderr)
+        for path in VOILA_LOGS:
+            with contextlib.suppress(OSError):
+                with open(path, errors="replace") as log:
+                    log.seek(logs_before.get(path, 0))
+                    lines = log.read().splitlines()
+                print(f"--- {path} during the test (last 300 lines) ---", *lines[-300:], sep="\n", file=sys.stderr)
     pg.close(run_before_unload=True)
     ctx.close()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

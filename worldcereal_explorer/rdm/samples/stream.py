@@ -37,8 +37,6 @@ need no shared file system.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 import threading
@@ -54,7 +52,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from ...errors import BadParameterError, DownloadError, QueryCancelledError, WorldCerealExplorerError
-from ...files import atomic_path, atomic_write_text, make_parents
+from ...files import make_parents
 from ..http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
 from .collection import CollectionPlan, plan_collection
@@ -64,21 +62,13 @@ from .layout import FileLayout
 from .pruning import attribute_mask, column_ranges
 from .query import SampleQuery
 from .rowfilter import covering_arrays, covering_usable, spatial_keep, thread_shape
+from .stream_parts import BBOX_COLUMN, Journal, assemble, parts_folder, query_key, unit_name, write_part
 
 __all__ = ["ExportProgress", "ExportResult", "STREAM_FORMATS", "export_query", "parts_folder", "query_key",
            "unit_table"]
 
 #: Formats :func:`export_query` streams to.
 STREAM_FORMATS = ("parquet", "gpkg", "csv")
-_JOURNAL = "journal.json"
-_BBOX = "bbox"
-_PART_COMPRESSION = "lz4"
-#: Journal format: 2 = parts are Arrow IPC files (1 = Parquet parts, discarded on resume).
-_JOURNAL_VERSION = 2
-#: Output columns worth dictionary-encoding in the final GeoParquet: few distinct values per row group.
-#: Ids, geometries and their boxes are nearly all distinct; trying a dictionary on them only costs time.
-_DICTIONARY_COLUMNS = ("ewoc_code", "irrigation_status", "quality_score_lc", "quality_score_ct", "extract",
-                       "h3_l3_cell", "ref_id", "sampling_ewoc_code", "valid_time")
 _GEOMETRY_TYPES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
                    6: "MultiPolygon", 7: "GeometryCollection"}
 
@@ -108,74 +98,6 @@ class ExportResult:
     bytes_read: int = 0
     peak_buffered_rows: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
-
-
-def query_key(query: SampleQuery, ids: list[str], endpoint: str) -> str:
-    """A short hash naming the export of ``query`` over ``ids`` from ``endpoint`` (the resume identity)."""
-    spatial = None
-    if query.spatial is not None:
-        spatial = [query.spatial.bbox.as_tuple(),
-                   None if query.spatial.geometry is None else query.spatial.geometry.wkb_hex]
-    payload = {
-        "columns": list(query.columns), "subset": query.subset, "spatial": spatial,
-        "temporal": None if query.temporal is None else query.temporal.as_tuple(),
-        "codes": None if query.ewoc_codes is None else list(query.ewoc_codes),
-        "q": [query.min_quality_lc, query.min_quality_ct], "clip": query.clip, "ids": ids, "endpoint": endpoint,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def parts_folder(path: str | os.PathLike[str], key: str) -> Path:
-    """The hidden folder beside ``path`` holding an export's parts and journal."""
-    final = Path(path)
-    return final.parent / f".{final.name[:100]}.{key}.parts"
-
-
-class _Journal:
-    """The finished units and the source files' identities, saved atomically after every change."""
-
-    def __init__(self, folder: Path, key: str, resume: bool):
-        self.folder = folder
-        self.path = folder / _JOURNAL
-        self.lock = threading.Lock()
-        self.data: dict[str, Any] = {"version": _JOURNAL_VERSION, "key": key, "files": {}, "units": {}}
-        if resume and self.path.is_file():
-            with contextlib.suppress(ValueError, OSError):
-                loaded = json.loads(self.path.read_text())
-                if loaded.get("version") == _JOURNAL_VERSION and loaded.get("key") == key:
-                    self.data = loaded
-        self.resumed = set(self.data["units"])
-
-    def check_file(self, ref_id: str, identity: dict[str, int]) -> None:
-        """Forget ``ref_id``'s units when its source file is not the one they were read from."""
-        with self.lock:
-            known = self.data["files"].get(ref_id)
-            if known == identity:
-                return
-            for unit in [u for u, v in self.data["units"].items() if v["ref_id"] == ref_id]:
-                entry = self.data["units"].pop(unit)
-                self.resumed.discard(unit)
-                if entry.get("file"):
-                    (self.folder / entry["file"]).unlink(missing_ok=True)
-            self.data["files"][ref_id] = identity
-            self._save()
-
-    def done(self, unit: str) -> bool:
-        with self.lock:
-            entry = self.data["units"].get(unit)
-            return entry is not None and (not entry.get("file") or (self.folder / entry["file"]).is_file())
-
-    def add(self, unit: str, entry: dict[str, Any]) -> None:
-        with self.lock:
-            self.data["units"][unit] = entry
-            self._save()
-
-    def _save(self) -> None:
-        atomic_write_text(self.path, json.dumps(self.data))
-
-
-def _unit_name(ref_id: str, row_group: int) -> str:
-    return f"{ref_id}/{row_group}"
 
 
 def _geometry_types(wkb: pa.ChunkedArray | pa.Array) -> list[str]:
@@ -243,7 +165,7 @@ def unit_table(table: pa.Table, plan_layout: FileLayout, names: list[str], query
         arrays.append(column)
         fields.append(pa.field(name, column.type))
     arrays.append(pa.chunked_array([bbox]))
-    fields.append(pa.field(_BBOX, bbox.type))
+    fields.append(pa.field(BBOX_COLUMN, bbox.type))
     out = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     entry: dict[str, Any] = {"rows": out.num_rows, "types": _geometry_types(wkb)}
     if out.num_rows:
@@ -320,7 +242,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
         if stale != folder or not resume:
             shutil.rmtree(stale, ignore_errors=True)
     folder.mkdir(exist_ok=True)
-    journal = _Journal(folder, key, resume)
+    journal = Journal(folder, key, resume)
     transport: HttpTransport = client.transport
     scope = transport.scope("exporting samples", cancel_event=cancel_event, download=True)
     result = ExportResult(final, fmt, units_resumed=0)
@@ -334,7 +256,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
         if table is not None and table.num_rows:
             name = f"{entry['index']:05d}-{entry['row_group']:07d}.arrow"
             tmp = folder / (name + ".tmp")
-            _write_part(table, tmp)
+            write_part(table, tmp)
             os.replace(tmp, folder / name)
             entry["file"] = name
         journal.add(unit, entry)
@@ -361,7 +283,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
             if not empty_schemas:
                 empty_schemas.append(out.schema)
             totals["units"] += len(plan.candidates)
-        todo = [i for i in plan.candidates if not journal.done(_unit_name(ref_id, i))]
+        todo = [i for i in plan.candidates if not journal.done(unit_name(ref_id, i))]
         return plan, url, todo
 
     try:
@@ -381,7 +303,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
                     out, entry = unit_table(table, plan.layout, plan.names, query, ref_id, inside=i in plan.inside)
                     del table
                     entry.update(ref_id=ref_id, index=index_of[ref_id], row_group=i)
-                    record(_unit_name(ref_id, i), entry, out, held)
+                    record(unit_name(ref_id, i), entry, out, held)
                 return ref_id
 
             _, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope,
@@ -395,7 +317,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
             callback(ExportProgress(totals["done"], totals["units"], totals["rows"], nbytes, "assembling",
                                     result.units_resumed))
         schema = empty_schemas[0] if empty_schemas else None
-        result.rows, assembled_peak = _assemble(final, fmt, folder, journal, ids, skipped, schema, query, scope)
+        result.rows, assembled_peak = assemble(final, fmt, folder, journal, ids, skipped, schema, query, scope)
         result.peak_buffered_rows = max(peak[0], assembled_peak)
     except QueryCancelledError:
         shutil.rmtree(folder, ignore_errors=True)
@@ -410,7 +332,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
     return result
 
 
-def _collections_progress(progress: Any, totals: dict[str, int], callback: Any, journal: _Journal) -> Any:
+def _collections_progress(progress: Any, totals: dict[str, int], callback: Any, journal: Journal) -> Any:
     """``map_collections``' progress argument: tqdm choices pass through; a callback gets ExportProgress."""
     if callback is None:
         return progress
@@ -420,160 +342,6 @@ def _collections_progress(progress: Any, totals: dict[str, int], callback: Any, 
                                 len(journal.resumed)))
 
     return report
-
-
-def _ordered_units(journal: _Journal, ids: list[str], skipped: dict[str, str]) -> list[dict[str, Any]]:
-    wanted = {ref_id for ref_id in ids if ref_id not in skipped}
-    units = [u for u in journal.data["units"].values() if u["ref_id"] in wanted]
-    return sorted(units, key=lambda u: (ids.index(u["ref_id"]), u["row_group"]))
-
-
-def _geo_metadata(units: list[dict[str, Any]]) -> dict[str, Any]:
-    from pyproj import CRS
-
-    types = sorted({t for u in units for t in u.get("types", [])})
-    boxes = [u["bbox"] for u in units if u.get("bbox")]
-    column: dict[str, Any] = {
-        "encoding": "WKB",
-        "geometry_types": types,
-        "crs": CRS.from_epsg(4326).to_json_dict(),
-        "covering": {"bbox": {k: [_BBOX, k] for k in ("xmin", "ymin", "xmax", "ymax")}},
-    }
-    if boxes:
-        array = np.asarray(boxes, dtype=np.float64)
-        column["bbox"] = [float(np.nanmin(array[:, 0])), float(np.nanmin(array[:, 1])),
-                          float(np.nanmax(array[:, 2])), float(np.nanmax(array[:, 3]))]
-    return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column}}
-
-
-def _output_schema(parts: list[Path], fallback: pa.Schema | None, query: SampleQuery) -> pa.Schema:
-    schemas = [_part_schema(p) for p in parts]
-    if not schemas:
-        if fallback is not None:
-            return fallback
-        empty = canonical_table(pa.table({}), query.columns, [], "")
-        fields = [pa.field(n, pa.binary()) if n == "geometry" else empty.schema.field(n) for n in query.columns]
-        bbox = pa.struct([(k, pa.float64()) for k in ("xmin", "ymin", "xmax", "ymax")])
-        return pa.schema([*fields, pa.field(_BBOX, bbox)])
-    try:
-        return pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Collections disagree on a non-standard column's type: write such columns as text.
-        first = schemas[0].remove_metadata()
-        fields = [pa.field(f.name, pa.string()) if len({s.field(f.name).type for s in schemas if f.name in s.names}) > 1
-                  else f for f in first]
-        return pa.schema(fields)
-
-
-def _write_part(table: pa.Table, path: Path) -> None:
-    """One unit's rows as an Arrow IPC file: written and read back without any encoding (the parts only live
-    until the final file is assembled, so Parquet's encoding would cost time twice for nothing)."""
-    options = pa.ipc.IpcWriteOptions(compression=_PART_COMPRESSION)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-
-
-def _read_part(path: Path) -> pa.Table:
-    with pa.OSFile(str(path), "rb") as source:  # read into memory: the folder goes away after assembly
-        return pa.ipc.open_file(source).read_all()
-
-
-def _part_schema(path: Path) -> pa.Schema:
-    with pa.OSFile(str(path), "rb") as source:
-        return pa.ipc.open_file(source).schema
-
-
-def _cast(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    if table.schema.remove_metadata().equals(schema.remove_metadata()):
-        return table
-    columns = []
-    for f in schema:
-        column = table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
-        columns.append(column.cast(f.type))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _assemble(final: Path, fmt: str, folder: Path, journal: _Journal, ids: list[str], skipped: dict[str, str],
-              empty_schema: pa.Schema | None, query: SampleQuery, scope: CallScope) -> tuple[int, int]:
-    """Write the parts, in ``get_samples`` order, into ``final`` atomically. Returns (rows, peak rows held)."""
-    units = _ordered_units(journal, ids, skipped)
-    parts = [folder / u["file"] for u in units if u.get("file")]
-    schema = _output_schema(parts, empty_schema, query)
-    rows = peak = 0
-    with atomic_path(final) as tmp:
-        if fmt == "parquet":
-            geo = json.dumps(_geo_metadata(units))
-            dictionary = [name for name in schema.names if name in _DICTIONARY_COLUMNS]
-            with pq.ParquetWriter(tmp, schema.with_metadata({"geo": geo}), compression="zstd",
-                                  use_dictionary=dictionary) as writer:
-                for part in parts:
-                    scope.check()
-                    table = _cast(_read_part(part), schema)
-                    writer.write_table(table, row_group_size=max(1, table.num_rows))
-                    rows += table.num_rows
-                    peak = max(peak, table.num_rows)
-                if not parts:
-                    writer.write_table(schema.empty_table())
-        elif fmt == "csv":
-            rows, peak = _write_csv(tmp, parts, schema, scope)
-        else:
-            rows, peak = _write_gpkg(tmp, final, parts, schema, scope)
-    return rows, peak
-
-
-def _frame(table: pa.Table) -> Any:
-    import geopandas as gpd
-
-    attrs = table.drop_columns([c for c in (_BBOX, "geometry") if c in table.column_names])
-    frame = attrs.to_pandas()
-    geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326", index=frame.index))
-
-
-def _write_csv(tmp: Path, parts: list[Path], schema: pa.Schema, scope: CallScope) -> tuple[int, int]:
-    import pandas as pd
-
-    columns = [n for n in schema.names if n != _BBOX]
-    rows = peak = 0
-    header = True
-    for part in parts or [None]:
-        scope.check()
-        table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
-        frame = pd.DataFrame(table.drop_columns([_BBOX, "geometry"]).to_pandas())
-        frame["geometry"] = shapely.to_wkt(shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)),
-                                           rounding_precision=-1) if table.num_rows else []
-        frame = frame[columns]
-        frame.to_csv(tmp, mode="w" if header else "a", header=header, index=False, date_format="%Y-%m-%dT%H:%M:%S")
-        header = False
-        rows += table.num_rows
-        peak = max(peak, table.num_rows)
-    return rows, peak
-
-
-def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, scope: CallScope) -> tuple[int, int]:
-    import pyogrio
-    from pyogrio.errors import DataLayerError, DataSourceError
-
-    # GDAL picks the driver from the suffix and wants to create the file itself (see export.py).
-    tmp.unlink()
-    gdal_tmp = tmp.with_name(tmp.name + final.suffix)
-    rows = peak = 0
-    try:
-        for n, part in enumerate(parts or [None]):
-            scope.check()
-            table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
-            pyogrio.write_dataframe(_frame(table), gdal_tmp, driver="GPKG", layer="samples", append=n > 0,
-                                    geometry_type="Unknown")
-            rows += table.num_rows
-            peak = max(peak, table.num_rows)
-        os.replace(gdal_tmp, tmp)
-    except (DataSourceError, DataLayerError) as exc:
-        gdal_tmp.unlink(missing_ok=True)
-        raise type(exc)(f"writing {str(final)!r} failed: {exc}") from exc
-    except BaseException:
-        gdal_tmp.unlink(missing_ok=True)
-        raise
-    return rows, peak
 
 
 # --- Dask: workers read and filter units, this machine writes -------------------------------------------------
@@ -673,7 +441,7 @@ def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: Call
                     continue
                 out, entry, held = future.result()
                 entry.update(ref_id=spec.ref_id, index=index_of[spec.ref_id], row_group=i)
-                record(_unit_name(spec.ref_id, i), entry, out, held)
+                record(unit_name(spec.ref_id, i), entry, out, held)
                 if callable(progress):
                     progress(ExportProgress(totals["done"], totals["units"], totals["rows"], nbytes, "reading"))
     finally:
