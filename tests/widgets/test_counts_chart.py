@@ -87,3 +87,19 @@ def test_a_few_bars_keep_the_width_of_a_bar_among_many(state):
     assert [chart._stacked_axis.tick_labels[k] for k in domain if k != only] == [""] * (MIN_SLOTS - 1)
     many = CountsChart(state, max_labels=50)
     assert list(many.bars.scales["x"].domain) == []  # enough crops: the scale is the bars'
+
+
+def test_replaced_axes_are_closed_one_update_later(state):
+    """New labels come on a new axis model; the one it replaced is closed at the next update (not at once,
+    while the browser may still be swapping its view), so models do not pile up."""
+    chart = CountsChart(state)
+    state.bbox = EUROPE
+    state.refresh()
+    first = chart._stacked_axis
+    state.bbox = (3.0, 50.0, 6.0, 52.0)  # other collections, other crops: other labels
+    state.refresh()
+    assert chart._stacked_axis is not first and first.comm is not None  # replaced, still open
+    assert chart.figure.axes[0] is chart._stacked_axis
+    state.bbox = EUROPE
+    state.refresh()
+    assert first.comm is None  # closed now

@@ -119,6 +119,7 @@ class CountsChart(StateWidget):
                                                                                    "samples"]))
         self._stacked_axis = _crop_axis(x_scale, {})
         self._grouped_axis = _crop_axis(grouped_scale, {})
+        self._retired_axes: list[bq.Axis] = []
         self._y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
         self._grouped_y_axis = bq.Axis(scale=grouped_y, side="left", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[self._stacked_axis, self._y_axis],
@@ -194,6 +195,9 @@ class CountsChart(StateWidget):
         self._grouped_axis = self._new_axis(self._grouped_axis, tick_labels)
 
     def _update(self, change: dict | None = None) -> None:
+        retired, self._retired_axes = self._retired_axes, []
+        for axis in retired:  # replaced at the previous update: long redrawn by now
+            axis.close()
         frame = self.state.counts_by_label()
         if not frame.empty:
             frame = frame.loc[frame.sum(axis=1) > 0]  # classes without samples (a ticked code none holds)
@@ -247,14 +251,18 @@ class CountsChart(StateWidget):
                            f" (collection totals)</span>")
 
     def _new_axis(self, old: bq.Axis, tick_labels: dict[str, str]) -> bq.Axis:
-        """A new crop axis in place of ``old`` (closed), with these labels. bqplot 0.13 draws the labels an axis
-        had when the browser first showed it: later changes to ``tick_labels`` never reach the drawing."""
+        """A new crop axis in place of ``old``, with these labels. bqplot 0.13 draws the labels an axis had
+        when the browser first showed it: later changes to ``tick_labels`` never reach the drawing.
+
+        ``old`` is closed at the next update, not now: the browser may still be replacing its view, and a
+        model closed under a view being replaced can stall the page's widget messages.
+        """
         if old.tick_labels == tick_labels:
             return old
         axis = _crop_axis(old.scale, tick_labels)
         if old in self.figure.axes:
             self.figure.axes = [axis if a is old else a for a in self.figure.axes]
-        old.close()
+        self._retired_axes.append(old)
         return axis
 
     @staticmethod
