@@ -553,12 +553,16 @@ def test_a_place_is_shown_at_the_zoom_leaflet_itself_would_fit_it_to(page, voila
         west, south, east, north = find_country(name).geometry.bounds
         page.locator(".wce-place-box input").fill(name)
         expect(page.locator(".wce-place-message")).to_contain_text(name)
-        page.wait_for_function(
-            """b => { const m = window.__wceMaps[0];
-                      const c = m.getCenter();
-                      return m.getZoom() === m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]])
-                             && c.lng > b[0] && c.lng < b[2] && c.lat > b[1] && c.lat < b[3]; }""",
-            arg=[west, south, east, north])
+        view_js = """b => { const m = window.__wceMaps[0]; const c = m.getCenter(); const s = m.getSize();
+                           return {zoom: m.getZoom(), fits: m.getBoundsZoom([[b[1], b[0]], [b[3], b[2]]]),
+                                   lat: c.lat, lng: c.lng, size: [s.x, s.y]}; }"""
+        try:
+            page.wait_for_function(
+                f"""b => {{ const v = ({view_js})(b);
+                           return v.zoom === v.fits && v.lng > b[0] && v.lng < b[2] && v.lat > b[1] && v.lat < b[3]; }}""",
+                arg=[west, south, east, north], timeout=60_000)
+        except Exception:  # say what the map showed instead
+            raise AssertionError((name, page.evaluate(view_js, [west, south, east, north]))) from None
         shown = page.evaluate("() => { const b = window.__wceMaps[0].getBounds();"
                               " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
         assert shown[0] <= west and shown[1] <= south and shown[2] >= east and shown[3] >= north, (name, shown)

@@ -69,3 +69,41 @@ def test_padding_on_the_right_keeps_the_box_left_of_the_legend():
     assert zoom <= fit_view(FRANCE, size)[1]
     # a narrow map cannot spare the pixels: the padding is ignored rather than squeezing the box
     assert fit_view(FRANCE, (380, 480), pad_right_px=pad) == fit_view(FRANCE, (380, 480))
+
+
+def _report_size(leaflet, size):
+    """What the browser reports with every view: the map's pixel bounds (world pixels at its zoom)."""
+    left, top = 1000.0, 500.0
+    leaflet.set_trait("pixel_bounds", ((left, top), (left + size[0], top + size[1])))
+
+
+def test_the_size_comes_from_the_pixel_bounds_whatever_the_view():
+    leaflet = Map(center=(50.0, 4.0), zoom=6)
+    leaflet.set_trait("bounds", _bounds_reported((0.0, 0.0), 2, (960, 420)))  # a view of another zoom
+    _report_size(leaflet, (604, 420))
+    assert map_size_px(leaflet) == (604, 420)
+
+
+def test_a_fit_is_corrected_once_the_browser_reports_the_real_size():
+    """Fitted before the browser said how big the map is (800 x 480 assumed), the view is fitted again at
+    the first report of another size; later reports (the user's own pans) are left alone."""
+    from worldcereal_explorer.widgets.map_view import view_fitter
+
+    leaflet = Map(center=(0.0, 0.0), zoom=2)
+    fitter = view_fitter(leaflet)
+    assert view_fitter(leaflet) is fitter  # one per map: widgets sharing it share the newest fit
+    fitter.fit(FRANCE)
+    assumed = fit_view(FRANCE, DEFAULT_MAP_SIZE_PX)
+    assert leaflet.zoom == assumed[1]
+    real = (1316, 720)
+    _report_size(leaflet, real)  # the browser
+    (lat, lon), zoom = fit_view(FRANCE, real)
+    assert leaflet.zoom == zoom > assumed[1] and tuple(leaflet.center) == pytest.approx((lat, lon))
+    leaflet.center, leaflet.zoom = (10.0, 10.0), 4  # the user pans and zooms ...
+    _report_size(leaflet, real)
+    assert leaflet.zoom == 4  # ... and the view stays theirs
+    # a report of the size that was assumed needs no correction
+    fitter.fit(NORWAY)
+    before = (tuple(leaflet.center), leaflet.zoom)
+    _report_size(leaflet, real)
+    assert (tuple(leaflet.center), leaflet.zoom) == before

@@ -16,7 +16,7 @@ from shapely.geometry import mapping, shape
 from ..extents import densify_as_drawn
 from ..state import RdmQueryState
 from ._base import StateWidget, style_widget
-from .map_view import fit_view, map_size_px
+from .map_view import view_fitter
 from .place_search import PlaceSearch
 from .samples_layer import SamplesLayer
 from .ui_map import AoiSelection, AoiUpload
@@ -264,10 +264,7 @@ class BBoxMap(StateWidget):
 
     def zoom_to(self, bounds: tuple[float, float, float, float]) -> None:
         """Centre and zoom the map on ``(west, south, east, north)``."""
-        centre, zoom = fit_view(bounds, map_size_px(self.map))
-        with self.map.hold_trait_notifications():
-            self.map.center = centre
-            self.map.zoom = zoom
+        view_fitter(self.map).fit(bounds)
 
 
 def _collection(features: list | None = None) -> dict:

@@ -22,7 +22,7 @@ from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
 from ._base import STALE_RESULTS_TEXT, StateWidget, style_widget
-from .map_view import fit_view, map_size_px
+from .map_view import view_fitter
 from .status import STALE_NOTE
 
 #: Qualitative colours for the most frequent crop labels (colour-blind friendly first).
@@ -133,12 +133,8 @@ class SamplesLayer(StateWidget):
             self._colours = {lab: CROP_COLOURS[i] for i, lab in enumerate(ranked[: len(CROP_COLOURS)])}
             if self.fit:
                 west, south, east, north = samples.total_bounds
-                centre, zoom = fit_view((west, south, east, north), map_size_px(self.map),
-                                        pad_right_px=LEGEND_WIDTH_PX)
                 self._assumed_view = (west, south, east, north)
-                with self.map.hold_trait_notifications():
-                    self.map.center = centre
-                    self.map.zoom = zoom
+                view_fitter(self.map).fit((west, south, east, north), pad_right_px=LEGEND_WIDTH_PX)
             self.refresh()
 
     def _on_stale(self, change: dict | None = None) -> None:
