@@ -171,13 +171,16 @@ def _check_grouped_bars(page, rdm, ids, artifacts_dir):
     expect(page.locator(".wce-counts-mode button.mod-active")).to_have_text("grouped")
     heights_js = ("() => Array.from(document.querySelectorAll('.wce-counts .bqplot rect.bar'))"
                   ".map(r => r.getBoundingClientRect().height)")
-    page.wait_for_function(f"n => ({heights_js})().filter(h => h > 0).length >= n", arg=min(crops, 15))
+    xs_js = ("() => Array.from(document.querySelectorAll('.wce-counts .bqplot rect.bar'))"
+             ".filter(r => r.getBoundingClientRect().height > 0)"
+             ".map(r => Math.round(r.getBoundingClientRect().x))")
+    # side by side: once the figure has swapped its marks (the stacked bars leave the page a moment after
+    # the grouped ones arrive), the drawn bars never share an x position
+    page.wait_for_function(f"n => {{ const xs = ({xs_js})(); return xs.length >= n && new Set(xs).size === xs.length; }}",
+                           arg=min(crops, 15))
     heights = page.evaluate(heights_js)
     assert sum(h > 0 for h in heights) <= nonzero, heights
-    # side by side: the drawn bars of one chart never share an x position
-    xs = page.evaluate("() => Array.from(document.querySelectorAll('.wce-counts .bqplot rect.bar'))"
-                       ".filter(r => r.getBoundingClientRect().height > 0)"
-                       ".map(r => Math.round(r.getBoundingClientRect().x))")
+    xs = page.evaluate(xs_js)
     assert len(xs) == len(set(xs))
     page.locator(".wce-counts").screenshot(path=str(artifacts_dir / "dashboard_1b_grouped.png"))
     page.locator(".wce-counts-mode button", has_text="stacked").click()
