@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,8 +55,9 @@ def dump_kernel_stacks(timeout_s: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[str]:
-    """Serve one notebook with Voila on 127.0.0.1 (kernel env: ``os.environ`` + ``env``); yield its URL."""
+def serve_voila(notebook: Path, env: dict[str, str], workdir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve one notebook with Voila on 127.0.0.1 (kernel env: ``os.environ`` + ``env``; more Voila options
+    in ``extra_args``); yield its URL."""
     port = free_port()
     log_path = workdir / "voila.log"
     VOILA_LOGS.append(log_path)
@@ -71,11 +73,9 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[
         full_env.pop(name, None)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-             # the app's cell sends hundreds of widget messages: on a busy machine they take more than
-             # the default 4 s to drain, and Voila then drops the cell's output (a blank page)
-             "--VoilaExecutor.iopub_timeout=60"],
+            # Voila with the dashboard's settings, as `worldcereal-explorer demo` runs it
+            [sys.executable, "-m", "worldcereal_explorer.voila_setup", str(notebook), "--no-browser",
+             f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", *extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=workdir,
         )
     VOILA_PIDS.append(proc.pid)
@@ -100,6 +100,44 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path) -> Iterator[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+#: The kernel id Voila wrote into the page it served.
+KERNEL_ID_JS = "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+
+
+def kernel_alive(base_url: str, kernel_id: str) -> bool:
+    """Whether the Voila server at ``base_url`` still runs kernel ``kernel_id`` (its REST API says so)."""
+    try:
+        urllib.request.urlopen(f"{base_url}/api/kernels/{kernel_id}", timeout=10).close()
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return False
+        raise
+    return True
+
+
+def wait_until_kernel_gone(base_url: str, kernel_id: str, timeout_s: float = 30.0) -> bool:
+    """Poll until the server no longer runs ``kernel_id``; return whether it went within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while kernel_alive(base_url, kernel_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def close_page_and_its_kernel(pg) -> None:
+    """Close the page as a user closes a tab, then wait until Voila has shut its kernel down: closing the
+    browser profile at once would abort the page's shutdown beacon, and every test would leave a kernel
+    (with a whole dashboard in it) running until the session ends."""
+    kernel_id, base = None, "/".join(pg.url.split("/")[:3])
+    if pg.url.startswith("http://127.0.0.1"):
+        with contextlib.suppress(Exception):  # a page that never loaded Voila has no kernel
+            kernel_id = pg.evaluate(KERNEL_ID_JS)
+    pg.close(run_before_unload=True)
+    if kernel_id and not wait_until_kernel_gone(base, kernel_id, timeout_s=30):
+        print(f"warning: Voila still runs kernel {kernel_id} 30 s after its page closed", file=sys.stderr)
 
 
 def dashboard_env(rdm_url: str, **extra: str) -> dict[str, str]:

@@ -105,15 +105,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv",
            ENV_OIDC_ISSUER: idp.issuer}
     notebook = dashboard_notebook()
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={args.voila_port}",
-           "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-           # the app's cell sends hundreds of widget messages: on a busy machine they take more than
-           # the default 4 s to drain, and Voila then drops the cell's output (a blank page)
-           "--VoilaExecutor.iopub_timeout=60"]
+    # Voila with the dashboard's settings (IOPub timeout, kernels shut down when their page closes)
+    cmd = [sys.executable, "-m", "worldcereal_explorer.voila_setup", str(notebook), "--no-browser",
+           f"--port={args.voila_port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{args.voila_port}/"
     try:
-        _wait_http(url, proc, timeout_s=120)
+        # a static file, not the page: GET / would start a kernel and run the whole dashboard for nobody
+        _wait_http(f"{url}voila/static/voila.js", proc, timeout_s=120)
         from .config import data_banner
 
         print(data_banner(server.url).text)

@@ -6,13 +6,23 @@ so the tests run offline and cannot hang on DNS.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.voila_support import VOILA_LOGS, dashboard_env, dump_kernel_stacks, offline_context, serve_voila
+from tests.voila_support import (
+    VOILA_LOGS,
+    close_page_and_its_kernel,
+    dashboard_env,
+    dump_kernel_stacks,
+    offline_context,
+    serve_voila,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "apps" / "rdm_explorer.ipynb"
@@ -94,6 +104,7 @@ def page(browser, request):
     pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))
     console: list[str] = []
     pg.on("console", lambda message: console.append(f"{message.type}: {message.text[:500]}"))
+    traffic = _Traffic(pg)
     logs_before = {path: _size(path) for path in VOILA_LOGS}
     yield pg
     if getattr(request.node, "body_failed", False):
@@ -101,14 +112,71 @@ def page(browser, request):
         console = [line for line in console if "net::ERR_FAILED" not in line]  # the blocked map tiles
         print("--- browser console (last 60 lines) ---", *console[-60:], sep="\n", file=sys.stderr)
         print("--- page errors ---", *pg.page_errors, sep="\n", file=sys.stderr)
+        traffic.report()
         for path in VOILA_LOGS:
             with contextlib.suppress(OSError):
                 with open(path, errors="replace") as log:
                     log.seek(logs_before.get(path, 0))
                     lines = log.read().splitlines()
                 print(f"--- {path} during the test (last 300 lines) ---", *lines[-300:], sep="\n", file=sys.stderr)
-    pg.close(run_before_unload=True)
+    close_page_and_its_kernel(pg)
     ctx.close()
+
+
+class _Traffic:
+    """What the page asked of the Voila server: HTTP requests still unanswered, and the kernel websocket's
+    messages (a page that never renders shows here whether it waits on a file, the kernel, or neither)."""
+
+    def __init__(self, pg) -> None:
+        self.start = time.monotonic()
+        self.pending: dict[int, str] = {}
+        self.frames: list[tuple[float, str, str]] = []
+        pg.on("request", lambda req: self.pending.__setitem__(id(req), req.url))
+        pg.on("requestfinished", lambda req: self.pending.pop(id(req), None))
+        pg.on("requestfailed", lambda req: self.pending.pop(id(req), None))
+        pg.on("websocket", self._watch)
+
+    def _watch(self, ws) -> None:
+        ws.on("framesent", lambda payload: self._frame("sent", payload))
+        ws.on("framereceived", lambda payload: self._frame("received", payload))
+
+    def _frame(self, direction: str, payload) -> None:
+        self.frames.append((time.monotonic() - self.start, direction, _describe_frame(payload)))
+
+    def report(self) -> None:
+        local = [url for url in self.pending.values() if url.startswith("http://127.0.0.1")]
+        print("--- requests to the Voila server still unanswered ---", *local, sep="\n", file=sys.stderr)
+        kinds = collections.Counter((direction, what.split(" (")[0]) for _, direction, what in self.frames)
+        print(f"--- kernel websocket: {len(self.frames)} frames; by kind ---",
+              *(f"{count:6d} {direction} {what}" for (direction, what), count in kinds.most_common(25)),
+              "--- the first 15 and the last 25 frames ---",
+              *(f"{t:7.2f} s {direction} {what}" for t, direction, what in
+                (self.frames if len(self.frames) <= 40 else self.frames[:15] + self.frames[-25:])),
+              sep="\n", file=sys.stderr)
+
+
+def _describe_frame(payload: str | bytes) -> str:
+    """``channel msg_type [comm method or execution state] (size)`` of a kernel websocket message, sent as
+    JSON or in Jupyter's binary v1 framing (a count, offsets, then channel, header, parent, metadata, content)."""
+    try:
+        if isinstance(payload, str):
+            message = json.loads(payload)
+            channel, header, content = message.get("channel"), message.get("header") or {}, message.get("content")
+        else:
+            count = int.from_bytes(payload[:8], "little")
+            offsets = [int.from_bytes(payload[8 * (i + 1):8 * (i + 2)], "little") for i in range(count)]
+            parts = [payload[offsets[i]:offsets[i + 1]] for i in range(count - 1)]
+            channel, header = parts[0].decode(), json.loads(parts[1])
+            content = json.loads(parts[4]) if len(parts) > 4 else {}
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return f"? ({len(payload)} B)"
+    content = content if isinstance(content, dict) else {}
+    data = content.get("data") if isinstance(content.get("data"), dict) else {}
+    detail = data.get("method") or content.get("execution_state") or ""
+    if header.get("msg_type") in ("stream", "error"):  # what the kernel printed or raised outside a cell
+        detail = repr((content.get("text") or content.get("evalue") or "")[:160])
+    comm = f" [{content['comm_id'][:8]}]" if "comm_id" in content else ""
+    return f"{channel} {header.get('msg_type')} {detail}".rstrip() + f" ({len(payload)} B){comm}"
 
 
 def _size(path: Path) -> int:

@@ -347,3 +347,21 @@ def test_cancel_a_slow_sample_query(page, slow_voila_url, artifacts_dir):
     expect(page.locator(".wce-samples-info")).to_contain_text("no samples fetched yet")
     expect(cancel).to_be_disabled()
     assert not page.page_errors
+
+
+def test_closing_the_page_shuts_its_kernel_down(browser, voila_url):
+    """A closed tab frees its kernel (and the dashboard in it) at once, not when the server stops."""
+    from tests.voila_support import KERNEL_ID_JS, kernel_alive, offline_context, wait_until_kernel_gone
+
+    context = offline_context(browser)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(voila_url + "/", wait_until="domcontentloaded")
+        page.wait_for_selector(".wce-explorer")
+        kernel_id = page.evaluate(KERNEL_ID_JS)
+        assert kernel_alive(voila_url, kernel_id)
+        page.close(run_before_unload=True)
+        assert wait_until_kernel_gone(voila_url, kernel_id, timeout_s=30), f"kernel {kernel_id} outlived its page"
+    finally:
+        context.close()

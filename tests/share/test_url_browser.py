@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.voila_support import close_page_and_its_kernel
+
 pytestmark = pytest.mark.browser
 
 EUROPE = (-5.0, 40.0, 10.0, 55.0)
@@ -83,7 +85,7 @@ def test_link_opens_with_its_filters_and_the_address_follows(page, share_voila_u
     expect(page2.locator(".wce-status")).to_contain_text(message2)
     expect(page2.locator(".wce-bbox-north input")).to_have_value("50")
     expect(page2.locator(".wce-url-problems")).to_be_hidden()
-    page2.close(run_before_unload=True)
+    close_page_and_its_kernel(page2)
     assert not page.page_errors
 
 

@@ -1,0 +1,102 @@
+"""The dashboard's Voila server: a page's kernel ends when the page closes, and kernels no page holds are culled.
+
+Voila's page asks the server to shut its kernel down as it unloads (a beacon carrying the ``_xsrf``
+cookie); Voila 0.5 never sets that cookie, so the server refused the beacon and every page view left a kernel
+running. These tests play the beacon and the culling against a real Voila process (the browser side is in
+``tests/browser/test_dashboard.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.voila_support import dashboard_env, kernel_alive, serve_voila, wait_until_kernel_gone
+
+pytestmark = pytest.mark.notebook
+
+APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
+
+
+def _open_page(opener, base: str) -> str:
+    """GET the dashboard page as a browser would (this starts its kernel); return the kernel id."""
+    with opener.open(f"{base}/", timeout=120) as response:
+        html = response.read().decode()
+    return re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
+
+
+def test_the_unload_beacon_of_a_page_shuts_its_kernel_down(rdm_url, tmp_path):
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with serve_voila(APP, dashboard_env(rdm_url), tmp_path) as base:
+        kernel_id = _open_page(opener, base)
+        assert kernel_alive(base, kernel_id)
+        xsrf = {cookie.name: cookie.value for cookie in jar}.get("_xsrf")
+        assert xsrf, f"the page set no _xsrf cookie (cookies: {sorted(cookie.name for cookie in jar)})"
+        # what the page's beforeunload handler sends: a form with the cookie's value, and the cookie
+        beacon = urllib.request.Request(f"{base}/voila/api/shutdown/{kernel_id}", method="POST",
+                                        data=urllib.parse.urlencode({"_xsrf": xsrf}).encode())
+        with opener.open(beacon, timeout=30) as response:
+            assert response.status == 204
+        assert wait_until_kernel_gone(base, kernel_id, timeout_s=30)
+
+        # a beacon without the cookie's value is still refused (the XSRF check stays on)
+        other = _open_page(opener, base)
+        forged = urllib.request.Request(f"{base}/voila/api/shutdown/{other}", method="POST", data=b"")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(forged, timeout=30)
+        assert refused.value.code == 403 and kernel_alive(base, other)
+
+
+async def _hold_a_connection(base: str, kernel_id: str, until: asyncio.Event) -> None:
+    from tornado.websocket import websocket_connect
+
+    url = base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
+    connection = await websocket_connect(url)
+    try:
+        await until.wait()
+    finally:
+        connection.close()
+
+
+def test_kernels_no_page_holds_are_culled_and_open_pages_keep_theirs(rdm_url, tmp_path):
+    opener = urllib.request.build_opener()
+    cull = ("--MappingKernelManager.cull_idle_timeout=2", "--MappingKernelManager.cull_interval=1")
+    with serve_voila(APP, dashboard_env(rdm_url), tmp_path, extra_args=cull) as base:
+        held, left = _open_page(opener, base), _open_page(opener, base)
+
+        async def scenario() -> bool:
+            done = asyncio.Event()
+            holder = asyncio.create_task(_hold_a_connection(base, held, done))
+            try:
+                gone = await asyncio.to_thread(wait_until_kernel_gone, base, left, 60)
+                return gone and await asyncio.to_thread(kernel_alive, base, held)
+            finally:
+                done.set()
+                await holder
+
+        assert asyncio.run(scenario()), "the kernel nobody held was not culled, or the held one was"
+
+
+def test_binder_config_and_the_demo_command_give_voila_the_same_settings(tmp_path):
+    """binder/jupyter-config (read by the Jupyter server Binder starts, Voila inside it) and the
+    `worldcereal-explorer demo` launcher both apply ``voila_setup.configure``."""
+    check = ("from jupyter_server.serverapp import ServerApp; from voila.configuration import VoilaConfiguration; "
+             "from jupyter_server.services.kernels.kernelmanager import MappingKernelManager as M; "
+             "app = ServerApp(); app.load_config_file(); v = VoilaConfiguration(config=app.config); m = M(config=app.config); "
+             "print(getattr(v.prelaunch_hook, '__name__', None), m.cull_idle_timeout, m.cull_connected)")
+    env = {"HOME": str(tmp_path / "home"), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter"),
+           "JUPYTER_CONFIG_PATH": str(REPO_ROOT / "binder" / "jupyter-config"), "PYTHONPATH": str(REPO_ROOT),
+           "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["give_the_page_its_xsrf_cookie", "900", "False"]

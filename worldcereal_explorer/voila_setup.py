@@ -1,0 +1,69 @@
+"""How the dashboard's Voilà server is set up: the settings the demo command, Binder and the tests share.
+
+Three things go wrong with Voilà's defaults when the dashboard is served to many page views:
+
+- **Blank pages on a busy machine.** The app's cell sends hundreds of widget messages; Voilà waits 4 s for
+  them to drain, then drops the cell's output. :data:`IOPUB_TIMEOUT_S` gives it a minute.
+- **Every page view leaks a kernel.** When a tab closes, Voilà's page sends a shutdown beacon with the
+  ``_xsrf`` cookie, but Voilà's page handler never sets that cookie, so the server refuses the beacon (403,
+  voila-dashboards/voila#1458) and the kernel, with the whole dashboard in it, lives until the server
+  stops. :func:`give_the_page_its_xsrf_cookie` sets the cookie when the page is served.
+- **Kernels whose page never said goodbye** (a crashed tab, a lost network, a script that fetched the page)
+  are culled once they have had no connection and no activity for :data:`CULL_IDLE_TIMEOUT_S`. Kernels with
+  an open page are never culled, however long the user looks at it.
+
+Standalone, ``python -m worldcereal_explorer.voila_setup NOTEBOOK [voila options]`` is ``voila`` with these
+settings (options given on the command line still win). Inside a Jupyter server (Binder), a config file
+calls :func:`configure` (``binder/jupyter-config/jupyter_server_config.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+#: Seconds Voilà waits for the app cell's output messages before it gives up on them.
+IOPUB_TIMEOUT_S = 60
+#: Seconds a kernel with no open page and no activity lives before the server shuts it down.
+CULL_IDLE_TIMEOUT_S = 900
+#: Seconds between two looks for such kernels.
+CULL_INTERVAL_S = 60
+
+
+def give_the_page_its_xsrf_cookie(request_handler: Any, notebook: Any = None, cwd: str | None = None) -> None:
+    """Voilà ``prelaunch_hook``: set the ``_xsrf`` cookie on the dashboard page's response.
+
+    Reading ``xsrf_token`` is what makes tornado set the cookie. The page's unload beacon (which asks the
+    server to shut the page's kernel down) carries it; without it the server answers 403 and the kernel
+    stays. The notebook is left as it is (returning ``None`` tells Voilà so).
+    """
+    request_handler.xsrf_token  # noqa: B018 - read for its side effect: tornado sets the cookie
+
+
+def configure(c: Any) -> None:
+    """Put the dashboard's Voilà settings into a traitlets config object ``c``.
+
+    Parameters
+    ----------
+    c
+        A ``traitlets.config.Config`` (in a Jupyter config file it is the ``c`` the file is given).
+    """
+    c.VoilaExecutor.iopub_timeout = IOPUB_TIMEOUT_S
+    c.VoilaConfiguration.prelaunch_hook = give_the_page_its_xsrf_cookie
+    c.MappingKernelManager.cull_idle_timeout = CULL_IDLE_TIMEOUT_S
+    c.MappingKernelManager.cull_interval = CULL_INTERVAL_S
+    c.MappingKernelManager.cull_connected = False
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run Voilà with :func:`configure`'s settings; ``argv`` are Voilà's own arguments."""
+    from traitlets.config import Config
+    from voila.app import Voila
+
+    config = Config()
+    configure(config)
+    Voila.launch_instance(argv=sys.argv[1:] if argv is None else argv, config=config)
+
+
+if __name__ == "__main__":
+    main()
