@@ -107,11 +107,16 @@ KERNEL_ID_JS = "() => JSON.parse(document.getElementById('jupyter-config-data').
 
 
 def kernel_alive(base_url: str, kernel_id: str) -> bool:
-    """Whether the Voila server at ``base_url`` still runs kernel ``kernel_id`` (its REST API says so)."""
+    """Whether the Voila server at ``base_url`` still runs kernel ``kernel_id`` (its REST API says so; a
+    server that has stopped runs no kernel)."""
     try:
         urllib.request.urlopen(f"{base_url}/api/kernels/{kernel_id}", timeout=10).close()
     except urllib.error.HTTPError as error:
         if error.code == 404:
+            return False
+        raise
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, ConnectionRefusedError):
             return False
         raise
     return True

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import BadParameterError
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "make_parents"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "gdal_temp_path", "make_parents"]
 
 
 def make_parents(path: Path) -> list[Path]:
@@ -82,6 +82,31 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
         _remove_empty(created)
         if isinstance(exc, OSError) and str(final) not in str(exc):
             raise OSError(exc.errno, f"writing {str(final)!r} failed: {exc.strerror or exc}") from None
+        raise
+
+
+@contextlib.contextmanager
+def gdal_temp_path(tmp: Path, final: Path) -> Iterator[Path]:
+    """A path for a GDAL driver to create, moved onto ``tmp`` (an :func:`atomic_path` temp file) when the
+    block ends well and removed when it does not.
+
+    GDAL drivers pick their behaviour from the suffix and want to create the file themselves (an existing
+    empty file is opened as a broken data set), so ``tmp`` is removed and the driver writes a sibling that
+    ends in ``final``'s suffix. GDAL's errors name that sibling; they are raised again naming ``final``,
+    the user's file (a full disk shows up as a failed feature or data set).
+    """
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    tmp.unlink(missing_ok=True)
+    gdal_tmp = tmp.with_name(tmp.name + final.suffix)
+    try:
+        yield gdal_tmp
+        os.replace(gdal_tmp, tmp)
+    except (DataSourceError, DataLayerError) as exc:
+        gdal_tmp.unlink(missing_ok=True)
+        raise type(exc)(f"writing {str(final)!r} failed: {exc}") from exc
+    except BaseException:
+        gdal_tmp.unlink(missing_ok=True)
         raise
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from ..errors import BadParameterError
-from ..files import atomic_path
+from ..files import atomic_path, gdal_temp_path
 from ..geoparquet import write_geoparquet
 
 __all__ = ["EXPORT_FORMATS", "export_samples", "format_from_path", "read_exported"]
@@ -102,13 +102,7 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
 
 def _write_with_gdal(gdf: gpd.GeoDataFrame, tmp: Path, fmt: str, *, final: Path) -> None:
     import pyogrio
-    from pyogrio.errors import DataLayerError, DataSourceError
 
-    # The GDAL drivers pick behaviour from the suffix and want to create the file themselves (an existing
-    # empty file is opened as a broken data set), so they write a sibling name that is then moved onto
-    # the temp file that atomic_path renames into place.
-    tmp.unlink()
-    gdal_tmp = tmp.with_name(tmp.name + final.suffix)
     driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
     kwargs: dict[str, Any] = {"driver": driver}
     if fmt == "gpkg":
@@ -118,16 +112,8 @@ def _write_with_gdal(gdf: gpd.GeoDataFrame, tmp: Path, fmt: str, *, final: Path)
         kwargs["layer_options"] = {"SIGNIFICANT_FIGURES": 17, "WRITE_NAME": "NO"}
     if len(gdf) == 0 or gdf.geom_type.nunique() > 1:
         kwargs["geometry_type"] = "Unknown"
-    try:
+    with gdal_temp_path(tmp, final) as gdal_tmp:
         pyogrio.write_dataframe(gdf, gdal_tmp, **kwargs)
-        os.replace(gdal_tmp, tmp)
-    except (DataSourceError, DataLayerError) as exc:
-        gdal_tmp.unlink(missing_ok=True)
-        # GDAL reports a full disk as a failed feature or data set on the temp name: name the user's file.
-        raise type(exc)(f"writing {str(final)!r} failed: {exc}") from exc
-    except BaseException:
-        gdal_tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_exported(path: str | os.PathLike, format: str | None = None) -> gpd.GeoDataFrame:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from ...files import atomic_path, atomic_write_text
+from ...files import atomic_path, atomic_write_text, gdal_temp_path
 from ..http import CallScope
 from .convert import canonical_table
 from .query import SampleQuery
@@ -239,13 +239,9 @@ def _write_csv(tmp: Path, parts: list[Path], schema: pa.Schema, scope: CallScope
 
 def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, scope: CallScope) -> tuple[int, int]:
     import pyogrio
-    from pyogrio.errors import DataLayerError, DataSourceError
 
-    # GDAL picks the driver from the suffix and wants to create the file itself (see export.py).
-    tmp.unlink()
-    gdal_tmp = tmp.with_name(tmp.name + final.suffix)
     rows = peak = 0
-    try:
+    with gdal_temp_path(tmp, final) as gdal_tmp:
         for n, part in enumerate(parts or [None]):
             scope.check()
             table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
@@ -253,11 +249,4 @@ def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, sc
                                     geometry_type="Unknown")
             rows += table.num_rows
             peak = max(peak, table.num_rows)
-        os.replace(gdal_tmp, tmp)
-    except (DataSourceError, DataLayerError) as exc:
-        gdal_tmp.unlink(missing_ok=True)
-        raise type(exc)(f"writing {str(final)!r} failed: {exc}") from exc
-    except BaseException:
-        gdal_tmp.unlink(missing_ok=True)
-        raise
     return rows, peak
