@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 
 import pytest
@@ -97,6 +98,13 @@ def test_bandwidth_cap_paces_file_downloads_and_keeps_ranges(demo_catalog):
         started = time.monotonic()
         requests.get(f"{server.url}/collections/{PUBLIC_ID}", timeout=30).raise_for_status()
         assert time.monotonic() - started < 0.5
+        # The cap is the server's link, not each connection's: two downloads at once share it.
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            bodies = list(pool.map(lambda _: requests.get(url, timeout=30).content, range(2)))
+        elapsed = time.monotonic() - started
+        assert bodies == [data, data]
+        assert elapsed >= 1.0, elapsed  # 2 x 0.6 s of bytes through one link; per connection it took 0.6 s
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ Three knobs, all off by default (issues 11B and 14):
   answers 503 for the first ``flaky_failures`` requests and/or during the first ``flaky_window_s``
   seconds after that id is first requested, then recovers; ``"*"`` makes every API route flaky;
 * ``max_bytes_per_s``: file downloads (``/files/...``) are streamed in small chunks, paced to this rate
-  (to emulate, say, a 20 MB/s link in benchmarks).
+  in total, shared by concurrent downloads (to emulate, say, a 20 MB/s link in benchmarks).
 
 The CLI reads the same settings from ``--...`` options or the ``WORLDCEREAL_SERVER_*`` environment
 variables (:func:`failure_play_from_env`).
@@ -239,26 +239,27 @@ class FlakyMiddleware:
         await self.app(scope, receive, send)
 
 
-class _Pacer:
-    """Lets bytes through at ``rate`` bytes per second on average, from the first byte on."""
+class _Link:
+    """One network link of ``rate`` bytes per second that every paced response shares, as the responses
+    of a real server share its uplink: two downloads at once each get about half the rate, and an idle
+    link saves up no credit (it is busy until the last byte given to it has gone through)."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.start: float | None = None
-        self.sent = 0
+        self.busy_until = 0.0
 
     async def take(self, nbytes: int) -> None:
+        """Wait until ``nbytes`` more have gone through the link (after every byte queued before them)."""
         now = time.monotonic()
-        if self.start is None:
-            self.start = now
-        self.sent += nbytes
-        due = self.start + self.sent / self.rate
-        if due > now:
-            await asyncio.sleep(due - now)
+        self.busy_until = max(self.busy_until, now) + nbytes / self.rate
+        if self.busy_until > now:
+            await asyncio.sleep(self.busy_until - now)
 
 
 class BandwidthMiddleware:
-    """Streams ``/files/...`` bodies in small chunks paced to ``max_bytes_per_s``.
+    """Streams ``/files/...`` bodies in small chunks paced to ``max_bytes_per_s`` in total: concurrent
+    downloads share the rate, as they share a real server's link (a reader cannot beat the cap by opening
+    more connections).
 
     It wraps whatever the file route sends (full bodies, Range parts, HEAD), so Range support is the
     file route's and only the pace is added here.
@@ -267,6 +268,7 @@ class BandwidthMiddleware:
     def __init__(self, app: Any, max_bytes_per_s: float) -> None:
         self.app = app
         self.rate = float(max_bytes_per_s)
+        self.link = _Link(self.rate)
         # ~20 pacing steps per second keeps the rate smooth without a sleep per few bytes.
         self.chunk = int(max(1024, min(64 * 1024, self.rate / 20)))
 
@@ -274,7 +276,6 @@ class BandwidthMiddleware:
         if scope["type"] != "http" or not scope.get("path", "").startswith("/files/"):
             await self.app(scope, receive, send)
             return
-        pacer = _Pacer(self.rate)
 
         async def paced_send(message: dict) -> None:
             if message["type"] != "http.response.body":
@@ -284,7 +285,7 @@ class BandwidthMiddleware:
             more = message.get("more_body", False)
             for offset in range(0, len(body), self.chunk):
                 piece = body[offset:offset + self.chunk]
-                await pacer.take(len(piece))
+                await self.link.take(len(piece))
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             if not more:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
