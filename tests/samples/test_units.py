@@ -6,6 +6,7 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+import shapely
 
 from worldcereal_explorer.errors import DownloadError
 from worldcereal_explorer.rdm.samples import FileLayout, as_timestamp, ref_id_from_url
@@ -54,3 +55,41 @@ def test_layout_detection():
     lonlat = FileLayout.from_schema(pa.schema([("lon", pa.float64()), ("lat", pa.float64())]))
     assert lonlat.geometry_kind == "lonlat" and lonlat.geometry_source_columns == ("lon", "lat")
     assert "ref_id" in lonlat.available and "geometry" in lonlat.available
+
+
+def _wkb_table(geometries, *, large=False, byte_order=1):
+    values = [None if g is None else shapely.to_wkb(g, byte_order=byte_order) for g in geometries]
+    return pa.table({"geometry": pa.array(values, pa.large_binary() if large else pa.binary())})
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_point_coordinates_are_read_from_the_wkb_bytes(large):
+    from worldcereal_explorer.rdm.samples.convert import wkb_point_coordinates
+
+    layout = FileLayout.from_schema(pa.schema([("geometry", pa.binary())]))
+    points = shapely.points([5.25, -179.5, 0.1], [50.75, -89.0, 1e-9])
+    table = _wkb_table(points, large=large)
+    x, y = wkb_point_coordinates(table, layout)
+    assert x.tolist() == [5.25, -179.5, 0.1] and y.tolist() == [50.75, -89.0, 1e-9]
+    sliced = table.slice(1, 2)  # an array that starts at an offset into its buffers
+    x, y = wkb_point_coordinates(sliced, layout)
+    assert x.tolist() == [-179.5, 0.1] and y.tolist() == [-89.0, 1e-9]
+
+
+@pytest.mark.parametrize(
+    ("geometries", "byte_order"),
+    [
+        ([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)], 1),  # not only points
+        ([shapely.Point(1, 2), None], 1),  # a missing geometry
+        ([shapely.Point(1, 2), shapely.Point()], 1),  # POINT EMPTY (NaN coordinates in WKB)
+        ([shapely.Point(1, 2, 3)], 1),  # 3D
+        ([shapely.Point(1, 2)], 0),  # big-endian
+        ([], 1),
+    ],
+    ids=["mixed", "null", "empty point", "3d", "big endian", "no rows"],
+)
+def test_anything_but_plain_points_is_left_to_geos(geometries, byte_order):
+    from worldcereal_explorer.rdm.samples.convert import wkb_point_coordinates
+
+    layout = FileLayout.from_schema(pa.schema([("geometry", pa.binary())]))
+    assert wkb_point_coordinates(_wkb_table(geometries, byte_order=byte_order), layout) is None

@@ -17,7 +17,7 @@ import shapely
 from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCollectionError
 from ..download import HttpRangeReader
 from ..http import CallScope, HttpTransport, redact, safe_url
-from .convert import canonical_table, decode_geometry, to_lonlat
+from .convert import canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
 from .layout import FileLayout, _pyarrow_error, is_binary, is_text, open_parquet
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
 from .query import INTEGER_COLUMNS, OPTIONAL_STANDARD_COLUMNS, SampleQuery
@@ -380,8 +380,15 @@ def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
             mask = attribute_mask(table, layout, query)
             if mask is not None:
                 table = table.filter(mask)
+            tested = shape is None or i in plan.inside
+            points = wkb_point_coordinates(table, layout) if not tested and layout.crs_is_4326 else None
+            if points is not None:  # lon/lat points: test the coordinates, decode only the rows kept
+                keep = shapely.intersects_xy(shape, *points)
+                if not keep.all():
+                    table = table.filter(pa.array(keep))
+                tested = True
             geometry = to_lonlat(decode_geometry(table, layout), layout)
-            if shape is not None and i not in plan.inside:
+            if not tested:
                 keep = shapely.intersects(shape, geometry)
                 if not keep.all():
                     table = table.filter(pa.array(keep))
