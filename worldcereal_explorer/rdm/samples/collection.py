@@ -362,8 +362,12 @@ def refine_plan(plan: CollectionPlan, query: SampleQuery, *, whole: Sequence[int
 
 def _points_inside(table: pa.Table, layout: FileLayout, query: SampleQuery) -> int:
     """How many of ``table``'s point geometries lie in the query's extent (exact)."""
+    shape = thread_shape(query.spatial)
+    coordinates = wkb_point_coordinates(table, layout) if layout.crs_is_4326 else None
+    if coordinates is not None:
+        return int(np.count_nonzero(shapely.intersects_xy(shape, *coordinates)))
     points = to_lonlat(decode_geometry(table, layout), layout)
-    return int(np.count_nonzero(shapely.intersects(thread_shape(query.spatial), points)))
+    return int(np.count_nonzero(shapely.intersects(shape, points)))
 
 
 def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
