@@ -23,6 +23,7 @@ from .errors import InvalidInputError
 from .state import RdmQueryState
 from .state.serialize import apply_state_dict, parse_query_string
 from .widgets._base import CSS as WIDGET_CSS
+from .widgets._base import widget_tree
 from .widgets.bbox_map import BBoxMap
 from .widgets.counts_chart import CountsChart
 from .widgets.crop_picker import CropTypePicker
@@ -264,9 +265,13 @@ class RdmExplorer(w.VBox):
         self.fetch_button.tooltip = "filters changed since the samples were fetched: fetch them again" if stale else ""
 
     def close(self) -> None:
-        """Close every widget and cancel pending work (the state's client is closed too)."""
+        """Cancel pending work (the state's client is closed too), then close every widget of the dashboard
+        (about a thousand models: closing the outer box alone would leave them all open)."""
         with suppress(ValueError):
             self.state.unobserve(self._on_stale, "samples_stale")
+        parts = widget_tree(self)
         self.training.close()
         self.state.close()
+        for part in parts[1:]:
+            part.close()
         super().close()

@@ -61,3 +61,45 @@ def test_close_twice_and_garbage_collection(state, factory):
         widget.__del__()
         del widget
         gc.collect()
+
+
+def test_widget_tree_reaches_parts_shown_and_kept_aside_but_not_data():
+    import ipywidgets as w
+    from ipyleaflet import GeoJSON
+
+    from worldcereal_explorer.widgets._base import widget_tree
+
+    button = w.Button()
+    aside = w.HTML("a view not shown now")
+    layer = GeoJSON(data={"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None,
+                                                                      "properties": {}}] * 10_000})
+    box = w.VBox([w.HBox([button])])
+    box.aside = aside
+    box.layers = [layer]
+    tree = widget_tree(box)
+    assert tree[0] is box
+    for part in (button, button.layout, button.style, aside, aside.layout, layer, box.layout):
+        assert any(part is found for found in tree)
+    assert not any(aside is found for found in widget_tree(box, attributes=False))  # synced traits only
+    for widget in tree:
+        widget.close()
+
+
+def test_retired_widgets_close_one_replacement_later():
+    import ipywidgets as w
+
+    from worldcereal_explorer.widgets._base import Retirement
+
+    box, kept = w.VBox(), w.Button()
+    first = [kept, w.HTML("1")]
+    second = [kept, w.HTML("2")]
+    retirement = Retirement()
+    retirement.replace(box, first)
+    retirement.replace(box, second)
+    assert box.children == tuple(second)
+    assert first[1].comm is not None  # replaced, but the browser may still be drawing it
+    retirement.replace(box, [kept])
+    assert first[1].comm is None and first[1].layout.comm is None  # closed with its layout
+    assert second[1].comm is not None and kept.comm is not None
+    retirement.close()
+    assert second[1].comm is None and kept.comm is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -49,6 +50,73 @@ def style_widget() -> w.HTML:
     style = w.HTML(CSS, layout=w.Layout(height="0px", width="0px", margin="0", overflow="hidden"))
     style.add_class("wce-style")
     return style
+
+
+def widget_tree(root: w.Widget, *, attributes: bool = True) -> list[w.Widget]:
+    """``root`` and every widget it holds, root first: the widgets its synced traits name (children,
+    layout and style, map layers and controls, a figure's marks, axes and scales) and the ones its plain
+    attributes hold, directly or in a list or dict (parts kept aside: a view not shown right now, an axis
+    retired but not yet closed), and so on down.
+
+    Closing a box closes only the box; its parts keep their models, in the kernel and in the browser.
+    Closing the whole tree is what frees a composed widget. Only traits serialised as widgets are
+    followed, so a layer's GeoJSON or a mark's data is never walked. ``attributes=False`` follows the
+    synced traits only (for a widget whose attributes may point at widgets it does not own, such as the
+    map a layer was drawn for).
+    """
+    to_widget_json = w.widget_serialization["to_json"]
+    found: dict[int, w.Widget] = {}
+    pending: list[Any] = [root]
+    while pending:
+        widget = pending.pop()
+        if id(widget) in found:
+            continue
+        found[id(widget)] = widget
+        held = [getattr(widget, name, None) for name in widget.keys
+                if widget.trait_metadata(name, "to_json") is to_widget_json]
+        if attributes:
+            held += [value for name, value in vars(widget).items() if not name.startswith("__")]
+        for value in held:
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            pending.extend(item for item in items if isinstance(item, w.Widget))
+    return list(found.values())
+
+
+def close_widgets(widgets: Iterable[w.Widget]) -> None:
+    """Close each of ``widgets`` with what its synced traits hold (its layout, style, children)."""
+    for widget in widgets:
+        for part in widget_tree(widget, attributes=False):
+            part.close()
+
+
+class Retirement:
+    """Widgets taken off the page, closed one replacement later.
+
+    ipywidgets keeps every widget (and the browser its model) until it is closed, so a view that redraws
+    with new widgets (table cells, messages) must close the ones it replaced, or each redraw leaks them.
+    Closing them at once is unsafe: the browser may still be drawing the update that named them when their
+    close arrives. Closed at the next replacement, they have long been taken off the page.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[w.Widget] = []
+
+    def retire(self, widgets: Iterable[w.Widget]) -> None:
+        """Close what was retired last time; keep ``widgets`` until next time."""
+        waiting, self._waiting = self._waiting, list(widgets)
+        close_widgets(waiting)
+
+    def replace(self, owner: w.Widget, widgets: Sequence[w.Widget], trait: str = "children") -> None:
+        """Set ``owner.<trait>`` (a box's ``children``, a layer group's ``layers``) to ``widgets`` and retire
+        the ones it held that are not among them."""
+        kept = {id(widget) for widget in widgets}
+        old = [widget for widget in getattr(owner, trait) if id(widget) not in kept]
+        setattr(owner, trait, tuple(widgets))
+        self.retire(old)
+
+    def close(self) -> None:
+        """Close every widget still waiting."""
+        self.retire([])
 
 
 def stale_note_html(status: str, why: str | None = None) -> str:

@@ -21,7 +21,7 @@ import shapely
 from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
-from ._base import STALE_RESULTS_TEXT, StateWidget, style_widget
+from ._base import STALE_RESULTS_TEXT, Retirement, StateWidget, close_widgets, style_widget
 from .map_view import view_fitter
 from .status import STALE_NOTE
 
@@ -76,6 +76,7 @@ class SamplesLayer(StateWidget):
         self.max_cells = max_cells
         self.fit = fit
         self.group = LayerGroup(name="samples")
+        self._retired = Retirement()  # the layers drawn before the current ones (each pan can redraw)
         self.map.add(self.group)
         self.legend = LegendControl({}, title="Samples", position="bottomright")
         self._legend_shown = False
@@ -101,6 +102,16 @@ class SamplesLayer(StateWidget):
         self._observe_state(self._on_samples, "samples")
         self._observe_state(self._on_stale, "samples_stale")
         self._on_samples()
+
+    def close(self) -> None:
+        """Take the samples off the map (a map lent by the caller stays open) and close the layer's widgets."""
+        self._retired.close()
+        if self.map.comm is not None:  # the map is still open (the dashboard may have closed it first)
+            for control in (self.group, self.legend):
+                if control in self.map.layers or control in self.map.controls:
+                    self.map.remove(control)
+        close_widgets([self.group, self.legend])
+        super().close()
 
     # --- data -------------------------------------------------------------------------------------------
     def _on_samples(self, change: dict | None = None) -> None:
@@ -244,7 +255,7 @@ class SamplesLayer(StateWidget):
                            f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
 
     def _draw(self, layers: list, mode: str, legend: dict[str, str] | None) -> None:
-        self.group.layers = tuple(layers)
+        self._retired.replace(self.group, layers, "layers")
         self.mode = mode
         if legend:
             self.legend.legend = legend
