@@ -58,3 +58,26 @@ def _columns(template: str) -> list[str]:
         else:
             current += char
     return [*out, current] if current else out
+
+
+def test_a_column_that_comes_back_shows_its_own_open_sort_button(make_state):
+    """Rows' cells are closed once replaced; the header's buttons are kept, even while their column is
+    hidden (closing one would put a closed model in the grid when its column comes back)."""
+    from worldcereal_explorer.widgets.results_table import ResultsTable
+
+    state = make_state(auto_search=False)
+    table = ResultsTable(state)
+    try:
+        state.refresh()
+        with_codes_before = set(map(id, table.grid.children))
+        state.ewoc_codes = [1101010001]
+        state.refresh()
+        state.ewoc_codes = []
+        state.refresh()
+        state.ewoc_codes = [1101010001]
+        state.refresh()
+        assert with_codes_before  # drawn
+        assert all(child.comm is not None for child in table.grid.children), "a closed widget is shown"
+        assert all(button.comm is not None for button in table.sort_buttons.values())
+    finally:
+        table.close()
