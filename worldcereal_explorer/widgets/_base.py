@@ -96,6 +96,10 @@ class Retirement:
     with new widgets (table cells, messages) must close the ones it replaced, or each redraw leaks them.
     Closing them at once is unsafe: the browser may still be drawing the update that named them when their
     close arrives. Closed at the next replacement, they have long been taken off the page.
+
+    Retire only widgets made for one drawing, which own what their synced traits hold (their layout and
+    style): a widget shown again later (a header button) or one sharing a part (an axis shares its scale)
+    must not be retired.
     """
 
     def __init__(self) -> None:

@@ -363,11 +363,17 @@ def refine_plan(plan: CollectionPlan, query: SampleQuery, *, whole: Sequence[int
 def _points_inside(table: pa.Table, layout: FileLayout, query: SampleQuery) -> int:
     """How many of ``table``'s point geometries lie in the query's extent (exact)."""
     shape = thread_shape(query.spatial)
+    keep = _lonlat_points_keep(table, layout, shape)
+    if keep is None:
+        keep = shapely.intersects(shape, to_lonlat(decode_geometry(table, layout), layout))
+    return int(np.count_nonzero(keep))
+
+
+def _lonlat_points_keep(table: pa.Table, layout: FileLayout, shape: Any) -> np.ndarray | None:
+    """Which rows lie in ``shape``, decided from the point coordinates in the WKB bytes without decoding a
+    geometry; ``None`` when the file's geometries are not lon/lat points (then decode and test them)."""
     coordinates = wkb_point_coordinates(table, layout) if layout.crs_is_4326 else None
-    if coordinates is not None:
-        return int(np.count_nonzero(shapely.intersects_xy(shape, *coordinates)))
-    points = to_lonlat(decode_geometry(table, layout), layout)
-    return int(np.count_nonzero(shapely.intersects(shape, points)))
+    return None if coordinates is None else shapely.intersects_xy(shape, *coordinates)
 
 
 def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
@@ -385,9 +391,8 @@ def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
             if mask is not None:
                 table = table.filter(mask)
             tested = shape is None or i in plan.inside
-            points = wkb_point_coordinates(table, layout) if not tested and layout.crs_is_4326 else None
-            if points is not None:  # lon/lat points: test the coordinates, decode only the rows kept
-                keep = shapely.intersects_xy(shape, *points)
+            keep = None if tested else _lonlat_points_keep(table, layout, shape)
+            if keep is not None:  # decided before decoding: only the rows kept are decoded
                 if not keep.all():
                     table = table.filter(pa.array(keep))
                 tested = True
