@@ -84,22 +84,3 @@ def test_widget_tree_reaches_parts_shown_and_kept_aside_but_not_data():
     for widget in tree:
         widget.close()
 
-
-def test_retired_widgets_close_one_replacement_later():
-    import ipywidgets as w
-
-    from worldcereal_explorer.widgets._base import Retirement
-
-    box, kept = w.VBox(), w.Button()
-    first = [kept, w.HTML("1")]
-    second = [kept, w.HTML("2")]
-    retirement = Retirement()
-    retirement.replace(box, first)
-    retirement.replace(box, second)
-    assert box.children == tuple(second)
-    assert first[1].comm is not None  # replaced, but the browser may still be drawing it
-    retirement.replace(box, [kept])
-    assert first[1].comm is None and first[1].layout.comm is None  # closed with its layout
-    assert second[1].comm is not None and kept.comm is not None
-    retirement.close()
-    assert second[1].comm is None and kept.comm is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -87,40 +87,6 @@ def close_widgets(widgets: Iterable[w.Widget]) -> None:
     for widget in widgets:
         for part in widget_tree(widget, attributes=False):
             part.close()
-
-
-class Retirement:
-    """Widgets taken off the page, closed one replacement later.
-
-    ipywidgets keeps every widget (and the browser its model) until it is closed, so a view that redraws
-    with new widgets (table cells, messages) must close the ones it replaced, or each redraw leaks them.
-    Closing them at once is unsafe: the browser may still be drawing the update that named them when their
-    close arrives. Closed at the next replacement, they have long been taken off the page.
-
-    Retire only widgets made for one drawing, which own what their synced traits hold (their layout and
-    style): a widget shown again later (a header button) or one sharing a part (an axis shares its scale)
-    must not be retired.
-    """
-
-    def __init__(self) -> None:
-        self._waiting: list[w.Widget] = []
-
-    def retire(self, widgets: Iterable[w.Widget]) -> None:
-        """Close what was retired last time; keep ``widgets`` until next time."""
-        waiting, self._waiting = self._waiting, list(widgets)
-        close_widgets(waiting)
-
-    def replace(self, owner: w.Widget, widgets: Sequence[w.Widget], trait: str = "children") -> None:
-        """Set ``owner.<trait>`` (a box's ``children``, a layer group's ``layers``) to ``widgets`` and retire
-        the ones it held that are not among them."""
-        kept = {id(widget) for widget in widgets}
-        old = [widget for widget in getattr(owner, trait) if id(widget) not in kept]
-        setattr(owner, trait, tuple(widgets))
-        self.retire(old)
-
-    def close(self) -> None:
-        """Close every widget still waiting."""
-        self.retire([])
 
 
 def stale_note_html(status: str, why: str | None = None) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..state import RdmQueryState
 from ..state.croptype_selection import SELECTION_MODES
-from ._base import Retirement, StateWidget, style_widget
+from ._base import StateWidget, style_widget
 from .legend_tree import CHECKED, DROPPED, MARKS, PARTIAL, UNCHECKED, LegendTree, _Row
 
 __all__ = ["CHECKED", "DROPPED", "MARKS", "PARTIAL", "SELECTION_MODES", "UNCHECKED", "CropTypePicker", "LegendTree"]
@@ -92,7 +92,6 @@ class CropTypePicker(StateWidget):
         self.summary.add_class("wce-crop-summary")
         #: The ticked classes of the current mode as removable chips (a fully ticked branch is one chip).
         self.chips = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%", align_items="center"))
-        self._retired = Retirement()  # the chips shown before the current ones
         self.chips.add_class("wce-crop-chips")
         self.chip_buttons: dict[int, w.Button] = {}
         self.counts_note = w.HTML(f"<span style='color:#666;font-size:12px'>{html.escape(COUNTS_NOTE)}</span>")
@@ -298,11 +297,6 @@ class CropTypePicker(StateWidget):
         except KeyError:  # a code set elsewhere that the legend does not have
             return f"code {code}"
 
-    def close(self) -> None:
-        """Close the picker, and the chips it replaced last (the shown ones close with the dashboard)."""
-        self._retired.close()
-        super().close()
-
     def _render_chips(self) -> None:
         codes = self.chip_codes()
         drop = self.mode == "Drop"
@@ -320,7 +314,7 @@ class CropTypePicker(StateWidget):
         self.chip_buttons = buttons
         more = len(codes) - len(buttons)
         extra = [w.HTML(f"<span style='color:#666;font-size:12px'>+{more} more</span>")] if more > 0 else []
-        self._retired.replace(self.chips, [*buttons.values(), *extra])
+        self.chips.children = [*buttons.values(), *extra]
         self.chips.layout.display = "" if buttons else "none"
 
     def _push(self) -> None:

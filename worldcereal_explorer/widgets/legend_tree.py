@@ -17,8 +17,6 @@ from typing import Any
 
 import ipywidgets as w
 
-from ._base import Retirement
-
 __all__ = ["CHECKED", "DROPPED", "MARKS", "PARTIAL", "UNCHECKED", "LegendTree"]
 
 UNCHECKED, CHECKED, PARTIAL, DROPPED = "\u2610", "\u2611", "\u25a3", "\u2612"
@@ -87,7 +85,6 @@ class LegendTree(w.VBox):
         self._top: list[int] = []
         self._expanded: set[int] = set()
         self._rows: dict[int, _Row] = {}
-        self._retired = Retirement()  # messages shown instead of rows ("loading legend…"); rows are kept
         self.search = w.Text(placeholder="search crop types\u2026", layout=w.Layout(width="100%"),
                              continuous_update=True)
         self.search.add_class("wce-crop-search")
@@ -96,18 +93,6 @@ class LegendTree(w.VBox):
                                                border="1px solid #ddd"))
         self.tree_box.add_class("wce-crop-tree")
         self.children = [self.search, self.tree_box]
-
-    def _show(self, widgets: list) -> None:
-        """Show ``widgets`` in the tree's box; retire the messages they replace (rows stay for reuse)."""
-        shown = {id(widget) for widget in widgets}
-        messages = [c for c in self.tree_box.children if not isinstance(c, _Row) and id(c) not in shown]
-        self.tree_box.children = widgets
-        self._retired.retire(messages)
-
-    def close(self) -> None:
-        """Close the tree, and the message it replaced last (every row closes with the dashboard)."""
-        self._retired.close()
-        super().close()
 
     # --- content -------------------------------------------------------------------------------------
     @property
@@ -130,7 +115,7 @@ class LegendTree(w.VBox):
         """Show ``message_html`` instead of the tree (while there is no hierarchy yet)."""
         with self.lock:
             if self.root is None:
-                self._show([w.HTML(message_html)])
+                self.tree_box.children = [w.HTML(message_html)]
 
     def _index(self, node: Any, depth: int) -> frozenset[int]:
         code = int(node.code)
@@ -254,4 +239,4 @@ class LegendTree(w.VBox):
                 rows.append(row)
             if not rows:
                 rows = [w.HTML("<i>no crop type matches</i>")]
-            self._show(rows)
+            self.tree_box.children = rows

@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from ..state import RdmQueryState
 from ..state import counts as _counts
-from ._base import Retirement, StateWidget, style_widget
+from ._base import StateWidget, style_widget
 from .collection_details import CollectionDetails
 
 
@@ -130,8 +130,6 @@ class ResultsTable(StateWidget):
         self.grid.add_class("wce-results-grid")
         self.row_boxes: dict[str, w.Checkbox] = {}
         self._cells: dict[str, list[Any]] = {}
-        self._retired = Retirement()  # the row cells of the previous page shown
-        self._row_cells: list[w.Widget] = []  # made for the page shown (the header's buttons are kept)
         self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"))
         self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"))
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
@@ -274,11 +272,6 @@ class ResultsTable(StateWidget):
     def _on_stale(self, change: dict | None = None) -> None:
         self._show_stale(self.stale, [self.grid], self.stale_note)
 
-    def close(self) -> None:
-        """Close the table, and the cells it replaced last (every shown cell closes with the dashboard)."""
-        self._retired.close()
-        super().close()
-
     # --- drawing --------------------------------------------------------------------------------------
     def _render(self) -> None:
         with self._render_lock:
@@ -324,12 +317,7 @@ class ResultsTable(StateWidget):
             template = self._template(columns)
             if self.grid.layout.grid_template_columns != template:
                 self.grid.layout.grid_template_columns = template
-            # The header's sort buttons and "select all" stay for the next page (a column that comes back
-            # shows its button again): only the rows' cells are new, so only they are retired.
-            header_cells = 1 + len(columns)
-            previous, self._row_cells = self._row_cells, cells[header_cells:]
             self.grid.children = cells
-            self._retired.retire(previous)
             self._update_footer()
 
     def _update_footer(self) -> None:

@@ -21,7 +21,7 @@ import shapely
 from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 
 from ..state import RdmQueryState
-from ._base import STALE_RESULTS_TEXT, Retirement, StateWidget, close_widgets, style_widget
+from ._base import STALE_RESULTS_TEXT, StateWidget, close_widgets, style_widget
 from .map_view import view_fitter
 from .status import STALE_NOTE
 
@@ -76,7 +76,6 @@ class SamplesLayer(StateWidget):
         self.max_cells = max_cells
         self.fit = fit
         self.group = LayerGroup(name="samples")
-        self._retired = Retirement()  # the layers drawn before the current ones (each pan can redraw)
         self.map.add(self.group)
         self.legend = LegendControl({}, title="Samples", position="bottomright")
         self._legend_shown = False
@@ -105,7 +104,6 @@ class SamplesLayer(StateWidget):
 
     def close(self) -> None:
         """Take the samples off the map (a map lent by the caller stays open) and close the layer's widgets."""
-        self._retired.close()
         if self.map.comm is not None:  # the map is still open (the dashboard may have closed it first)
             for control in (self.group, self.legend):
                 if control in self.map.layers or control in self.map.controls:
@@ -255,7 +253,7 @@ class SamplesLayer(StateWidget):
                            f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
 
     def _draw(self, layers: list, mode: str, legend: dict[str, str] | None) -> None:
-        self._retired.replace(self.group, layers, "layers")
+        self.group.layers = tuple(layers)
         self.mode = mode
         if legend:
             self.legend.legend = legend
