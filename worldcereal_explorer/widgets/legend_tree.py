@@ -85,6 +85,7 @@ class LegendTree(w.VBox):
         self._top: list[int] = []
         self._expanded: set[int] = set()
         self._rows: dict[int, _Row] = {}
+        self.message = w.HTML()  # shown instead of rows ("loading legend…", "no crop type matches"): one, reused
         self.search = w.Text(placeholder="search crop types\u2026", layout=w.Layout(width="100%"),
                              continuous_update=True)
         self.search.add_class("wce-crop-search")
@@ -115,7 +116,8 @@ class LegendTree(w.VBox):
         """Show ``message_html`` instead of the tree (while there is no hierarchy yet)."""
         with self.lock:
             if self.root is None:
-                self.tree_box.children = [w.HTML(message_html)]
+                self.message.value = message_html
+                self.tree_box.children = [self.message]
 
     def _index(self, node: Any, depth: int) -> frozenset[int]:
         code = int(node.code)
@@ -238,5 +240,6 @@ class LegendTree(w.VBox):
                 self._paint(code, row)
                 rows.append(row)
             if not rows:
-                rows = [w.HTML("<i>no crop type matches</i>")]
+                self.message.value = "<i>no crop type matches</i>"
+                rows = [self.message]
             self.tree_box.children = rows
