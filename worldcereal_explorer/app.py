@@ -269,9 +269,11 @@ class RdmExplorer(w.VBox):
         (about a thousand models: closing the outer box alone would leave them all open)."""
         with suppress(ValueError):
             self.state.unobserve(self._on_stale, "samples_stale")
-        parts = widget_tree(self)
         self.training.close()
         self.state.close()
+        # Walked after the state's work has stopped: a result arriving while it stops (the legend, a search)
+        # still draws, and what it draws (the legend tree's rows) must be closed too.
+        parts = widget_tree(self)
         for part in parts[1:]:
             part.close()
         super().close()

@@ -54,3 +54,57 @@ def test_closing_the_dashboard_closes_every_widget_it_made(make_state, tmp_path)
     assert made > 500  # the dashboard is about a thousand widget models
     assert _open_widgets() == before, f"{_open_widgets() - before} of {made} widgets left open"
 
+
+
+WORLD = (-180.0, -90.0, 180.0, 90.0)
+
+
+def _use_the_dashboard(state, explorer) -> None:
+    """Searches, fetches, map moves, crop ticks, table pages: what a session repeats all day."""
+    for bbox in (WORLD, SMALL):
+        state.bbox = bbox
+        state.refresh()
+        state.fetch_samples()
+        for zoom in (3, 6):
+            explorer.map.map.zoom = zoom
+    code = int(state.samples["ewoc_code"].iloc[0])
+    state.ewoc_codes = [code]
+    state.refresh()
+    state.ewoc_codes = []
+    state.refresh()
+    explorer.table.sort_by("samples")
+    explorer.table.go_to(1)
+
+
+def test_a_long_session_makes_no_new_widgets(make_state, tmp_path):
+    # ipywidgets keeps every widget (and the browser its model) until closed: a redraw that makes new
+    # table cells, chips or map layers leaks them for the life of the kernel
+    state = make_state(auto_search=False)
+    explorer = RdmExplorer(state=state, search=False, download_dir=tmp_path)
+    try:
+        _use_the_dashboard(state, explorer)  # the pools of rows and chips fill up to what is shown
+        assert len(state.collections) > 0 and state.samples is not None
+        after_first_round = _open_widgets()
+        for _ in range(3):
+            _use_the_dashboard(state, explorer)
+        assert _open_widgets() == after_first_round, (
+            f"{_open_widgets() - after_first_round} widgets made by three more rounds of the same work")
+    finally:
+        explorer.close()
+
+
+def test_closing_reaches_rows_and_chips_not_shown_right_now(make_state, tmp_path):
+    before = _open_widgets()
+    state = make_state(auto_search=False)
+    explorer = RdmExplorer(state=state, search=False, download_dir=tmp_path)
+    state.bbox = WORLD
+    state.refresh()
+    full_page = len(explorer.table.row_boxes)
+    explorer.crop_picker.set_selection(explorer.crop_picker.top_codes[:3])
+    state.bbox = SMALL
+    state.refresh()
+    explorer.crop_picker.set_selection([])
+    assert len(explorer.table.row_boxes) < full_page  # some pooled rows are out of the grid
+    assert explorer.crop_picker.chip_buttons == {}  # and every chip out of the chip box
+    explorer.close()
+    assert _open_widgets() == before, f"{_open_widgets() - before} widgets left open"

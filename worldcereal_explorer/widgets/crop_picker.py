@@ -94,6 +94,11 @@ class CropTypePicker(StateWidget):
         self.chips = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%", align_items="center"))
         self.chips.add_class("wce-crop-chips")
         self.chip_buttons: dict[int, w.Button] = {}
+        #: Chip buttons made once and relabelled as the selection changes (at most MAX_CHIPS): a new button
+        #: per redraw would stay open in the kernel and the browser until closed.
+        self._chip_pool: list[_Chip] = []
+        self._pooled_widgets: list[w.Widget] = []  # the pool's buttons, so closing the picker reaches them
+        self.more_chips = w.HTML()
         self.counts_note = w.HTML(f"<span style='color:#666;font-size:12px'>{html.escape(COUNTS_NOTE)}</span>")
         self.counts_note.add_class("wce-crop-counts-note")
         self.children = [
@@ -300,21 +305,21 @@ class CropTypePicker(StateWidget):
     def _render_chips(self) -> None:
         codes = self.chip_codes()
         drop = self.mode == "Drop"
+        shown = codes[:MAX_CHIPS]
+        while len(self._chip_pool) < len(shown):
+            chip = _Chip(self.untick)
+            self._chip_pool.append(chip)
+            self._pooled_widgets.append(chip.button)
         buttons: dict[int, w.Button] = {}
-        for code in codes[:MAX_CHIPS]:
-            label = self._chip_label(code)
-            chip = w.Button(description=f"{label} \u00d7", tooltip=f"untick {label} ({code})",
-                            layout=w.Layout(width="auto", max_width="100%"))
-            chip.add_class("wce-chip")
-            chip.add_class(f"wce-chip-{code}")
-            if drop:
-                chip.add_class("wce-chip-dropped")
-            chip.on_click(lambda _, c=code: self.untick(c))
-            buttons[code] = chip
+        for code, chip in zip(shown, self._chip_pool, strict=False):
+            chip.show(code, self._chip_label(code), drop)
+            buttons[code] = chip.button
         self.chip_buttons = buttons
         more = len(codes) - len(buttons)
-        extra = [w.HTML(f"<span style='color:#666;font-size:12px'>+{more} more</span>")] if more > 0 else []
-        self.chips.children = [*buttons.values(), *extra]
+        self.more_chips.value = f"<span style='color:#666;font-size:12px'>+{more} more</span>" if more > 0 else ""
+        children = [*buttons.values(), *([self.more_chips] if more > 0 else [])]
+        if list(self.chips.children) != children:
+            self.chips.children = children
         self.chips.layout.display = "" if buttons else "none"
 
     def _push(self) -> None:
@@ -421,3 +426,38 @@ class CropTypePicker(StateWidget):
                         f"{n} class{'es' if n != 1 else ''} selected"
                         + (f"; groups: {html.escape(', '.join(groups))}" if groups else ""))
             self.summary.value = text
+
+
+class _Chip:
+    """One reusable chip: a button that unticks whichever code it shows.
+
+    Parameters
+    ----------
+    untick
+        Called with the chip's code when it is clicked.
+    """
+
+    def __init__(self, untick: Any):
+        self.code: int | None = None
+        self._untick = untick
+        self.button = w.Button(layout=w.Layout(width="auto", max_width="100%"))
+        self.button.add_class("wce-chip")
+        self.button.on_click(self._on_click)
+
+    def _on_click(self, _button: Any) -> None:
+        if self.code is not None:
+            self._untick(self.code)
+
+    def show(self, code: int, label: str, dropped: bool) -> None:
+        """Show ``code`` (labelled ``label``); ``dropped`` marks a chip of the Drop mode."""
+        if self.code != code:
+            if self.code is not None:
+                self.button.remove_class(f"wce-chip-{self.code}")
+            self.button.add_class(f"wce-chip-{code}")
+            self.code = code
+        self.button.description = f"{label} \u00d7"
+        self.button.tooltip = f"untick {label} ({code})"
+        if dropped:
+            self.button.add_class("wce-chip-dropped")
+        else:
+            self.button.remove_class("wce-chip-dropped")

@@ -130,6 +130,11 @@ class ResultsTable(StateWidget):
         self.grid.add_class("wce-results-grid")
         self.row_boxes: dict[str, w.Checkbox] = {}
         self._cells: dict[str, list[Any]] = {}
+        #: Row widgets made once and refilled on every page, sort and search (at most ``page_size``): new
+        #: widgets per redraw would stay open in the kernel and the browser until closed, and closing
+        #: replaced ones races the browser still drawing them.
+        self._row_pool: list[_Row] = []
+        self._pooled_widgets: list[w.Widget] = []  # every pooled row's widgets, so closing the table reaches them
         self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"))
         self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"))
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
@@ -287,37 +292,28 @@ class ResultsTable(StateWidget):
                 arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
                 self.sort_buttons[key].description = header + arrow
                 self.sort_buttons[key].tooltip = self._tooltip(key, header)
+            while len(self._row_pool) < len(page_rows):
+                row = _Row(self)
+                self._row_pool.append(row)
+                self._pooled_widgets += [row.box, *row.cells.values()]
             cells: list[w.Widget] = [self.select_all, *(self.sort_buttons[col[0]] for col in columns)]
             by_column: dict[str, list[Any]] = {key: [] for key, *_ in columns}
             self.row_boxes = {}
             with self._sync():
                 self.select_all.value = bool(rows) and len(selected) == len(rows)
-                for coll in page_rows:
-                    box = w.Checkbox(value=coll.id in selected, indent=False, layout=w.Layout(width="28px"))
-                    box.add_class("wce-row-select")
-                    box.observe(lambda ch, ref=coll.id: self._on_row(ref, ch["new"]), "value")
-                    self.row_boxes[coll.id] = box
-                    cells.append(box)
-                    for key, _header, text, _sort, _width in columns:
-                        shown = html.escape(str(text(coll, numbers.get(key, {}).get(coll.id))))
-                        if key == "id":
-                            cell = _LinkCell(description=str(coll.id), tooltip=f"details of {coll.id}",
-                                             layout=w.Layout(width="100%", overflow="hidden"))
-                            cell.add_class("wce-link-button")
-                            cell.add_class("wce-open-details")
-                            cell.on_click(lambda _, ref=coll.id: self.open_details(ref))
-                        else:
-                            tip = MATCHING_TOOLTIP if _header == MATCHING_HEADER else _TOOLTIPS.get(key)
-                            title = f"{shown} ({html.escape(tip)})" if tip else shown
-                            cell = w.HTML(f"<span title='{title}'>{shown}</span>", layout=w.Layout(overflow="hidden"))
-                        cell.add_class(f"wce-cell-{key}")
-                        cells.append(cell)
-                        by_column[key].append(cell)
+                for coll, row in zip(page_rows, self._row_pool, strict=False):
+                    row.show(coll, coll.id in selected, columns, numbers)
+                    self.row_boxes[coll.id] = row.box
+                    cells.append(row.box)
+                    for key, *_ in columns:
+                        cells.append(row.cells[key])
+                        by_column[key].append(row.cells[key])
             self._cells = by_column
             template = self._template(columns)
             if self.grid.layout.grid_template_columns != template:
                 self.grid.layout.grid_template_columns = template
-            self.grid.children = cells
+            if list(self.grid.children) != cells:
+                self.grid.children = cells
             self._update_footer()
 
     def _update_footer(self) -> None:
@@ -328,3 +324,54 @@ class ResultsTable(StateWidget):
         self.footer.value = f"page {self.page + 1}/{pages} \u00b7 {total} collection{'s' if total != 1 else ''} \u00b7 {which}"
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= pages - 1
+
+
+class _Row:
+    """The widgets of one table row, refilled with whichever collection the row shows.
+
+    Parameters
+    ----------
+    table
+        The table whose row this is; ticking the box and clicking the id act on :attr:`ref_id`.
+    """
+
+    def __init__(self, table: ResultsTable):
+        self.table = table
+        self.ref_id: str | None = None
+        self.box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
+        self.box.add_class("wce-row-select")
+        self.box.observe(self._on_tick, "value")
+        self.cells: dict[str, Any] = {}
+        for key, *_ in [*COLUMNS, TOTAL_COLUMN]:
+            if key == "id":
+                cell = _LinkCell(layout=w.Layout(width="100%", overflow="hidden"))
+                cell.add_class("wce-link-button")
+                cell.add_class("wce-open-details")
+                cell.on_click(self._on_open)
+            else:
+                cell = w.HTML(layout=w.Layout(overflow="hidden"))
+            cell.add_class(f"wce-cell-{key}")
+            self.cells[key] = cell
+
+    def _on_tick(self, change: dict) -> None:
+        if self.ref_id is not None:
+            self.table._on_row(self.ref_id, change["new"])
+
+    def _on_open(self, _button: Any) -> None:
+        if self.ref_id is not None:
+            self.table.open_details(self.ref_id)
+
+    def show(self, coll: Any, ticked: bool, columns: list, numbers: dict[str, dict[str, int]]) -> None:
+        """Fill the row with collection ``coll`` (only traits that change are sent to the browser)."""
+        self.ref_id = coll.id
+        self.box.value = ticked
+        for key, header, text, _sort, _width in columns:
+            shown = html.escape(str(text(coll, numbers.get(key, {}).get(coll.id))))
+            cell = self.cells[key]
+            if key == "id":
+                cell.description = str(coll.id)
+                cell.tooltip = f"details of {coll.id}"
+            else:
+                tip = MATCHING_TOOLTIP if header == MATCHING_HEADER else _TOOLTIPS.get(key)
+                title = f"{shown} ({html.escape(tip)})" if tip else shown
+                cell.value = f"<span title='{title}'>{shown}</span>"

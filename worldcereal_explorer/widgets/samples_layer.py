@@ -33,6 +33,9 @@ OTHER_COLOUR = "#9e9e9e"
 #: into the rest of the map, so the legend does not cover them.
 LEGEND_WIDTH_PX = 210
 #: Sequential ramp for hexagon counts (light to dark).
+def _empty() -> dict:
+    return {"type": "FeatureCollection", "features": []}
+
 COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
 
 
@@ -76,6 +79,14 @@ class SamplesLayer(StateWidget):
         self.max_cells = max_cells
         self.fit = fit
         self.group = LayerGroup(name="samples")
+        # One layer for individual samples and one for hexagons, for the widget's lifetime: a redraw (every
+        # fetch, zoom and pan) only changes their data and style. A new layer per redraw would stay open in
+        # the kernel and the browser until closed, and closing the replaced one races the browser drawing it.
+        self.feature_layer = GeoJSON(data=_empty(), point_style={"radius": 4, "weight": 1}, name="samples")
+        self.feature_layer.on_hover(self._on_hover)
+        self.cell_layer = GeoJSON(data=_empty(), hover_style={"weight": 2, "fillOpacity": 0.9},
+                                  name="sample density")
+        self.cell_layer.on_hover(self._on_hover)
         self.map.add(self.group)
         self.legend = LegendControl({}, title="Samples", position="bottomright")
         self._legend_shown = False
@@ -108,7 +119,7 @@ class SamplesLayer(StateWidget):
             for control in (self.group, self.legend):
                 if control in self.map.layers or control in self.map.controls:
                     self.map.remove(control)
-        close_widgets([self.group, self.legend])
+        close_widgets([self.group, self.legend, self.feature_layer, self.cell_layer])
         super().close()
 
     # --- data -------------------------------------------------------------------------------------------
@@ -124,7 +135,7 @@ class SamplesLayer(StateWidget):
                 self._l3 = None
                 self._labels = np.empty(0, dtype=object)
                 self._colours = {}
-                self._draw([], "empty", None)
+                self._draw(None, "empty", None)
                 self.info.value = "no samples fetched yet" if samples is None else "the query matched no samples"
                 return
             geoms = samples.geometry.to_numpy()
@@ -252,8 +263,13 @@ class SamplesLayer(StateWidget):
             self._set_info(f"{total:,} samples; {n_view:,} in view shown as {len(counts):,} H3 cells "
                            f"(resolution {resolution}, {zoom}); zoom in to see individual samples")
 
-    def _draw(self, layers: list, mode: str, legend: dict[str, str] | None) -> None:
-        self.group.layers = tuple(layers)
+    def _draw(self, layer: GeoJSON | None, mode: str, legend: dict[str, str] | None) -> None:
+        shown = () if layer is None else (layer,)
+        if self.group.layers != shown:
+            self.group.layers = shown
+        for other in (self.feature_layer, self.cell_layer):
+            if other is not layer and other.data.get("features"):
+                other.data = _empty()  # off the map now: free what it held in the kernel and the browser
         self.mode = mode
         if legend:
             self.legend.legend = legend
@@ -288,21 +304,17 @@ class SamplesLayer(StateWidget):
                                "sample_id": sample_id,
                                "style": {"color": colour, "fillColor": colour}},
             })
-        layer = GeoJSON(
-            data={"type": "FeatureCollection", "features": features},
-            style={"weight": 1, "opacity": self._opacity(0.9), "fillOpacity": self._opacity(0.7)},
-            point_style={"radius": 4, "weight": 1, "opacity": self._opacity(0.9),
-                         "fillOpacity": self._opacity(0.8)},
-            name="samples",
-        )
-        layer.on_hover(self._on_hover)
+        layer = self.feature_layer
+        # the style (opacity included) is applied to circle markers too, after point_style
+        layer.style = {"weight": 1, "opacity": self._opacity(0.9), "fillOpacity": self._opacity(0.7)}
+        layer.data = {"type": "FeatureCollection", "features": features}
         self.n_drawn = len(features)
         self.resolution = None
         present = set(labels.tolist())
         legend = {html.escape(lab): col for lab, col in self._colours.items() if lab in present}
         if present - set(self._colours):
             legend["other"] = OTHER_COLOUR
-        self._draw([layer], "features", legend)
+        self._draw(layer, "features", legend)
 
     def _draw_cells(self, counts: pd.Series, resolution: int) -> None:
         values = counts.to_numpy()
@@ -319,18 +331,14 @@ class SamplesLayer(StateWidget):
                 "properties": {"count": int(count), "cell": h3i.int_to_str(int(cell)) if hasattr(h3i, "int_to_str")
                                else str(cell), "style": {"fillColor": colour}},
             })
-        layer = GeoJSON(
-            data={"type": "FeatureCollection", "features": features},
-            style={"color": "#7f2704", "weight": 0.5, "opacity": self._opacity(0.6),
-                   "fillOpacity": self._opacity(0.65)},
-            hover_style={"weight": 2, "fillOpacity": 0.9},
-            name="sample density",
-        )
-        layer.on_hover(self._on_hover)
+        layer = self.cell_layer
+        layer.style = {"color": "#7f2704", "weight": 0.5, "opacity": self._opacity(0.6),
+                       "fillOpacity": self._opacity(0.65)}
+        layer.data = {"type": "FeatureCollection", "features": features}
         self.n_drawn = len(features)
         self.resolution = resolution
         legend: dict[str, str] = {}
         for step, colour in enumerate(COUNT_RAMP):
             edge = int(math.ceil(10 ** (top * step / (len(COUNT_RAMP) - 1))))
             legend.setdefault(f"\u2265 {edge:,} samples", colour)
-        self._draw([layer], "cells", legend)
+        self._draw(layer, "cells", legend)
