@@ -89,6 +89,23 @@ def test_stale_while_a_search_runs_and_after_it_is_cancelled(make_state):
     assert state.results_stale is False and not _dimmed(table.grid)
 
 
+def test_a_search_landing_after_a_fetch_of_the_same_filters_still_names_the_samples(make_state):
+    # Fetch clicked while the search of the new box is still pending: the fetch lands first, and the
+    # search's summary must not hide that the samples on the map are there
+    state = make_state(auto_search=True, debounce_s=5.0)
+    state.bbox = SMALL
+    state.fetch_samples(wait=True)
+    n = len(state.samples)
+    assert n > 0 and state.message.endswith("match your filters")
+    state.search(delay=0)
+    assert state.wait(30) and state.status == "idle"
+    assert "found" in state.message and state.message.endswith(f"; {n:,} samples fetched")
+    state.bbox = EUROPE  # the samples answer SMALL now: the next summary does not count them
+    state.search(delay=0)
+    assert state.wait(30) and state.samples_stale
+    assert "found" in state.message and "fetched" not in state.message
+
+
 def test_samples_preview_is_dimmed_when_samples_are_stale(make_state):
     state = make_state(auto_search=False)
     preview = SamplesPreview(state)

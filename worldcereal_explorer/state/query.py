@@ -26,30 +26,22 @@ import pandas as pd
 from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
 
-from ..dates import parse_date
 from ..errors import (
-    BadExtentError,
-    BadTemporalExtentError,
     FetchTooLargeError,
     QueryCancelledError,
     WorldCerealExplorerError,
-)
-from ..extents import (
-    SpatialExtent,
-    TemporalExtent,
-    normalize_ewoc_codes,
-    normalize_spatial_extent,
-    normalize_temporal_extent,
 )
 from ..rdm.scopes import wait_for_idle
 from . import counts as _counts
 from . import serialize as _serialize
 from .exports import ExportService, ExportsMixin
 from .frame_traits import AnyFrame, DataFrameTrait
+from .inputs import InputsMixin
 from .jobs import Job, JobRunner, describe, progress_fraction
 from .kernel_thread import call_on_kernel_thread
 from .legend_loading import LegendMixin
 from .preview import PreviewMixin, refusal_error
+from .results import ResultsMixin
 from .session import LoginMixin
 
 __all__ = ["RdmQueryState", "SAMPLE_INPUTS", "SEARCH_INPUTS"]
@@ -80,29 +72,7 @@ _SEARCH = "search"
 _SAMPLES = "samples"
 
 
-def _as_geometry(value: Any):
-    """A GeoJSON geometry / Feature mapping or a shapely geometry as a shapely geometry."""
-    from shapely.geometry import shape
-    from shapely.geometry.base import BaseGeometry
-
-    if isinstance(value, BaseGeometry):
-        return value
-    if isinstance(value, Mapping):
-        if value.get("type") == "Feature":
-            value = value.get("geometry") or {}
-        try:
-            return shape(value)
-        except Exception as exc:  # shapely raises several types for malformed GeoJSON
-            raise BadExtentError(
-                f"polygon {str(dict(value))[:120]!r} is not valid GeoJSON ({exc}); allowed: a GeoJSON "
-                "Polygon/MultiPolygon geometry or Feature, or a shapely Polygon"
-            ) from None
-    raise BadExtentError(
-        f"polygon of type {type(value).__name__} is not allowed; use a GeoJSON mapping or a shapely Polygon"
-    )
-
-
-class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
+class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
     """One shared RDM query: filters in, matching collections, crop counts and samples out.
 
     Parameters
@@ -209,51 +179,6 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
 
         return RdmClient(self.endpoint)
 
-    # --- normalised inputs ----------------------------------------------------------------------------
-    def spatial_extent(self) -> SpatialExtent | None:
-        """The validated spatial filter: the polygon when one is set, else the bbox, else ``None``.
-
-        Raises
-        ------
-        BadExtentError
-            When the bbox or polygon is invalid (the message names the value and what is allowed).
-        """
-        if self.polygon is not None:
-            return normalize_spatial_extent(_as_geometry(self.polygon))
-        if self.bbox is None:
-            return None
-        return normalize_spatial_extent(self.bbox)
-
-    def temporal_extent(self) -> TemporalExtent | None:
-        """The validated date range, or ``None`` when neither date is set.
-
-        Raises
-        ------
-        BadTemporalExtentError
-            When only one date is set, a date cannot be parsed, or start is after end.
-        """
-        start = parse_date(self.start_date, name="start date", allow_missing=True)
-        end = parse_date(self.end_date, name="end date", allow_missing=True)
-        if start is None and end is None:
-            return None
-        if start is None or end is None:
-            missing = "start" if start is None else "end"
-            raise BadTemporalExtentError(f"the {missing} date is not set; set both start and end dates, or neither")
-        return normalize_temporal_extent((start, end))
-
-    def ewoc_code_filter(self) -> list[int] | None:
-        """The validated crop filter; ``None`` when no code is selected (= every crop)."""
-        codes = normalize_ewoc_codes(list(self.ewoc_codes))
-        return codes or None
-
-    def _access_allows(self, access_type: str) -> bool:
-        kind = (access_type or "").lower()
-        if kind == "public":
-            return self.include_public
-        if kind == "restricted":
-            return self.include_restricted
-        return self.include_private  # "Private" and any unknown non-public spelling
-
     # --- job plumbing ---------------------------------------------------------------------------------
     def _submit(self, kind: str, delay: float | None, reuse: bool = False) -> Job:
         """Schedule (``delay``) or register (``None``) a query, superseding the previous one of its kind."""
@@ -300,8 +225,13 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
                 self.selected_ids = kept
             note = job.context["note"]
             self.failed_collections = dict(job.context.get("failed") or {})
+            fetched = ""
+            if self.samples is not None and not self.samples_stale:
+                # a fetch for these same filters finished first (Fetch clicked while the search was
+                # pending): keep saying so, or the status would hide the samples on the map
+                fetched = f"; {len(self.samples):,} sample{'s' if len(self.samples) != 1 else ''} fetched"
             self.message = _counts.search_summary(len(collections), _counts.total(counts), filtered) + (
-                f"; {note}" if note else "")
+                f"; {note}" if note else "") + fetched
             self._preview_after_search()  # what a fetch over these collections would bring (state/preview.py)
         else:
             samples = job.result
@@ -526,69 +456,6 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
                 if current is not value and (type(current) is not type(value) or current != value):
                     setattr(self, name, value.copy() if isinstance(value, (list, dict)) else value)
 
-    def collection_details(self, ref_id: str) -> dict[str, Any]:
-        """What a details panel shows about one collection, read through the client.
-
-        Parameters
-        ----------
-        ref_id
-            The collection id.
-
-        Returns
-        -------
-        dict
-            ``collection`` (the :class:`~worldcereal_explorer.rdm.models.Collection`), ``metadata``
-            (``{name: value}`` of its metadata items; empty when they could not be read), ``metadata_error``
-            (why not, or ``""``) and ``counts`` (DataFrame with columns ``ewoc_code``, ``label``, ``count``,
-            largest first: from ``class_counts`` when the collection is in it, else its code statistics).
-
-        Raises
-        ------
-        RdmError
-            When the collection itself cannot be read.
-        """
-        collection = next((c for c in self.collections if c.id == ref_id), None)
-        if collection is None:
-            collection = self.client.get_collection(ref_id)
-        try:
-            metadata, metadata_error = dict(self.client.get_collection_metadata(ref_id)), ""
-        except WorldCerealExplorerError as exc:
-            metadata, metadata_error = {}, describe(exc)
-        class_counts = self.class_counts
-        if class_counts is not None and ref_id in class_counts.columns:
-            column = pd.to_numeric(class_counts[ref_id], errors="coerce").fillna(0)
-            column = column[column > 0]
-            counts = pd.DataFrame({"ewoc_code": column.index.get_level_values(0).astype("int64"),
-                                   "label": [str(v) for v in column.index.get_level_values(1)],
-                                   "count": column.to_numpy(dtype="int64")})
-        else:
-            stats = self.client.get_collection_stats(ref_id)
-            counts = pd.DataFrame({"ewoc_code": stats.index.astype("int64"),
-                                   "label": stats["Label"].astype(str).to_numpy(),
-                                   "count": pd.to_numeric(stats["Count"]).to_numpy(dtype="int64")})
-        counts = counts.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
-        return {"collection": collection, "metadata": metadata, "metadata_error": metadata_error, "counts": counts}
-
-    def counts_by_label(self) -> pd.DataFrame:
-        """Crop counts summed per (grouped) label: index label, one column per collection, sorted by total."""
-        return _counts.counts_by_label(self.counts, self.grouping)
-
-    def counts_by_code(self, unfiltered: bool = False) -> dict[int, int]:
-        """Total sample count per ewoc code over the current collections.
-
-        Parameters
-        ----------
-        unfiltered
-            ``False``: the selected codes over the collections holding them (``counts``); ``True``: every
-            code over every collection of the space / time / access search (``class_counts``).
-        """
-        return _counts.counts_by_code(self.class_counts if unfiltered else self.counts)
-
-    def collection_totals(self) -> dict[str, int]:
-        """Samples per collection: its whole-collection total for the selected codes (all codes when none
-        is selected), from ``counts``; the table and the status message both use these numbers."""
-        return _counts.collection_totals(self.counts, self.collections, filtered=bool(self.ewoc_codes))
-
     # --- share and reproduce (state/serialize.py) ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The query inputs as a JSON-safe dictionary ``{"version": 1, "endpoint": ..., "bbox": ..., ...}``."""
@@ -658,8 +525,6 @@ class RdmQueryState(LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
         client = self._trait_values.get("client")
         if client is not None and hasattr(client, "close"):
             client.close()
-
-
         return wait_for_idle(left()) and done
 
     def __repr__(self) -> str:

@@ -97,7 +97,8 @@ class ResultsTable(StateWidget):
     state
         The query state to bind to (a new one when ``None``).
     page_size
-        Rows per page (the page is rebuilt on sort and page changes; keeping it small keeps Voilà snappy).
+        Rows per page: at most this many rows of widgets are made, and refilled on every sort, page and
+        search (keeping it small keeps Voilà snappy).
 
     Attributes
     ----------

@@ -33,10 +33,11 @@ OTHER_COLOUR = "#9e9e9e"
 #: into the rest of the map, so the legend does not cover them.
 LEGEND_WIDTH_PX = 210
 #: Sequential ramp for hexagon counts (light to dark).
+COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
+
+
 def _empty() -> dict:
     return {"type": "FeatureCollection", "features": []}
-
-COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
 
 
 def h3_resolution_for_zoom(zoom: float, latitude: float = 0.0, min_px: float = 14.0) -> int:
