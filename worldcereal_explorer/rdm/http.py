@@ -2,7 +2,8 @@
 
 Every request the package makes (RDM API, file downloads and range reads, the identity provider, the legend,
 Dask workers) goes through an :class:`HttpTransport` built here from an :class:`HttpPolicy`. Nothing else in
-the package creates a :class:`requests.Session`, a urllib3 ``Retry`` or an ``HTTPAdapter``.
+the package creates a :class:`requests.Session`, a urllib3 ``Retry`` or an ``HTTPAdapter``: the policy
+lives in :mod:`.http_policy`, the urllib3 parts that answer to a scope in :mod:`.http_scoped`.
 
 What the layer guarantees:
 
@@ -26,18 +27,13 @@ import logging
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.util.retry import Retry
 
 from ..errors import (
     BadParameterError,
@@ -48,6 +44,8 @@ from ..errors import (
     RdmTimeoutError,
     ResponseTooLargeError,
 )
+from .http_policy import HttpPolicy
+from .http_scoped import ScopedAdapter, ScopedRetry, ScopeStopped
 from .redaction import (  # noqa: F401 (re-exported: the HTTP layer is where callers look)
     REDACTED,
     RedactingFilter,
@@ -72,191 +70,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-
-# -- policy -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HttpPolicy:
-    """Retry, timeout, deadline and size limits: the one place they are configured.
-
-    Parameters
-    ----------
-    connect_timeout, read_timeout
-        Seconds to connect, and of silence allowed while waiting for bytes, per request.
-    retries
-        How often a failed request (connection error, dropped body, 429, 5xx) is retried.
-    backoff_factor, backoff_max
-        Exponential back-off between retries (``Retry-After`` wins when sent, capped at ``max_retry_after``).
-    deadline
-        Total seconds one API call may take, retries and back-off included. Default: four read timeouts.
-    download_read_timeout
-        Read timeout for file transfers (a file store may pause longer than the API).
-    download_deadline
-        Total seconds one file download or sample read may take. Default: one hour.
-    min_download_rate
-        Bytes per second below which a download counts as stalled once it has run for ``read_timeout``;
-        a trickling server is cut off instead of holding a download for hours.
-    max_body_bytes
-        Largest JSON or text body read into memory.
-    max_range_cache_bytes
-        Largest amount of one remote file a range reader keeps in memory.
-    pool_maxsize
-        Connections kept per host (at least the number of parallel workers).
-    """
-
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    retries: int = 5
-    backoff_factor: float = 0.5
-    backoff_max: float = 30.0
-    max_retry_after: float = 30.0
-    deadline: float | None = None
-    download_read_timeout: float = 120.0
-    download_deadline: float = 3600.0
-    min_download_rate: float = 1024.0
-    max_body_bytes: int = 64 * 1024 * 1024
-    max_range_cache_bytes: int = 1024 * 1024 * 1024
-    pool_maxsize: int = 16
-    user_agent: str = "worldcereal-explorer"
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout", "download_read_timeout", "download_deadline"):
-            _positive(name, getattr(self, name))
-        if self.deadline is not None:
-            _positive("deadline", self.deadline)
-        for name in ("backoff_factor", "backoff_max", "max_retry_after", "min_download_rate"):
-            value = getattr(self, name)
-            if not _is_number(value) or value < 0:
-                raise BadParameterError(f"{name}={value!r} is not allowed; use a number >= 0")
-        for name in ("retries", "pool_maxsize", "max_body_bytes", "max_range_cache_bytes"):
-            value = getattr(self, name)
-            low = 0 if name == "retries" else 1
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise BadParameterError(f"{name}={value!r} is not allowed; use a whole number >= {low}")
-
-    @classmethod
-    def from_timeout(cls, timeout: float | tuple[float, float] | None = None, **kwargs: Any) -> HttpPolicy:
-        """A policy from a requests-style ``timeout`` (a number or ``(connect, read)``) plus other fields."""
-        if timeout is not None:
-            connect, read = _timeout_pair(timeout)
-            kwargs.setdefault("connect_timeout", connect)
-            kwargs.setdefault("read_timeout", read)
-        return cls(**kwargs)
-
-    @property
-    def api_deadline(self) -> float:
-        """The total seconds of one API call (``deadline`` or four read timeouts plus a connect)."""
-        return self.deadline if self.deadline is not None else 4 * self.read_timeout + self.connect_timeout
-
-    def with_(self, **changes: Any) -> HttpPolicy:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and value != float("inf")
-
-
-def _positive(name: str, value: Any) -> None:
-    if not _is_number(value) or value <= 0:
-        raise BadParameterError(f"{name}={value!r} is not allowed; use a number of seconds > 0")
-
-
-def _timeout_pair(timeout: Any) -> tuple[float, float]:
-    if isinstance(timeout, (tuple, list)) and len(timeout) == 2:
-        connect, read = timeout
-    else:
-        connect = read = timeout
-    _positive("connect timeout", connect)
-    _positive("read timeout", read)
-    return float(connect), float(read)
-
-
-# -- urllib3 plumbing ---------------------------------------------------------------------------------
-
-
-class _ScopeStopped(Exception):
-    """Raised inside urllib3 when the current scope stopped; translated by :class:`HttpTransport`."""
-
-
-class _TrackedConnectionMixin:
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        scope: CallScope | None = current_scope()
-        mine: list[HTTPConnection] | None = current_connections()
-        if scope is not None and mine is not None:
-            mine.append(self)  # type: ignore[arg-type]
-            scope._register(self)  # type: ignore[arg-type]
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-class _TrackedHTTPConnection(_TrackedConnectionMixin, HTTPConnection):
-    pass
-
-
-class _TrackedHTTPSConnection(_TrackedConnectionMixin, HTTPSConnection):
-    pass
-
-
-class _TrackedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _TrackedHTTPConnection
-
-
-class _TrackedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _TrackedHTTPSConnection
-
-
-class _ScopedRetry(Retry):
-    """urllib3 ``Retry`` that sleeps interruptibly within the current scope and caps ``Retry-After``."""
-
-    max_retry_after = 30.0
-
-    def new(self, **kw: Any) -> _ScopedRetry:
-        retry = super().new(**kw)
-        retry.max_retry_after = self.max_retry_after
-        return retry
-
-    def increment(self, *args: Any, **kwargs: Any) -> _ScopedRetry:
-        scope: CallScope | None = current_scope()
-        if scope is not None and scope.tripped:
-            raise _ScopeStopped()
-        return super().increment(*args, **kwargs)
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, self.max_retry_after)
-
-    def _wait(self, seconds: float) -> None:
-        scope: CallScope | None = current_scope()
-        if scope is None:
-            time.sleep(seconds)
-            return
-        try:
-            scope.wait(seconds)
-        except (QueryCancelledError, RdmTimeoutError):
-            raise _ScopeStopped() from None
-
-    def sleep_for_retry(self, response: Any) -> bool:
-        seconds = self.get_retry_after(response) if response is not None else None
-        if seconds:
-            self._wait(seconds)
-            return True
-        return False
-
-    def _sleep_backoff(self) -> None:
-        backoff = self.get_backoff_time()
-        if backoff > 0:
-            self._wait(backoff)
-
-
-class _ScopedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _TrackedHTTPConnectionPool,
-            "https": _TrackedHTTPSConnectionPool,
-        }
-
 
 # -- the transport ------------------------------------------------------------------------------------
 
@@ -327,7 +140,7 @@ class HttpTransport:
     def _build_session(self) -> requests.Session:
         install_log_redaction()
         policy = self.policy
-        retry = _ScopedRetry(
+        retry = ScopedRetry(
             total=policy.retries,
             connect=policy.retries,
             read=policy.retries,
@@ -343,7 +156,7 @@ class HttpTransport:
         )
         retry.max_retry_after = policy.max_retry_after
         session = requests.Session()
-        adapter = _ScopedAdapter(max_retries=retry, pool_connections=8, pool_maxsize=max(policy.pool_maxsize, 4))
+        adapter = ScopedAdapter(max_retries=retry, pool_connections=8, pool_maxsize=max(policy.pool_maxsize, 4))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"accept": "*/*", "User-Agent": policy.user_agent})
@@ -401,13 +214,13 @@ class HttpTransport:
                 )
             except (QueryCancelledError, RdmTimeoutError) as exc:
                 failure = exc
-            except (requests.RequestException, urllib3.exceptions.HTTPError, _ScopeStopped, OSError) as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, ScopeStopped, OSError) as exc:
                 failure = self._translate(exc, url, scope, method)
             if failure is None:
                 try:
                     try:
                         yield response
-                    except (requests.RequestException, urllib3.exceptions.HTTPError, _ScopeStopped) as exc:
+                    except (requests.RequestException, urllib3.exceptions.HTTPError, ScopeStopped) as exc:
                         failure = self._translate(exc, url, scope, method)
                 finally:
                     response.close()
@@ -418,7 +231,7 @@ class HttpTransport:
         """The package's exception for a ``requests``/``urllib3`` failure (message redacted, no cause)."""
         where = f"{redact(safe_url(url))}"
         call = f"{method} {where}"
-        if isinstance(exc, _ScopeStopped) or scope.tripped:
+        if isinstance(exc, ScopeStopped) or scope.tripped:
             scope._trip_reason()
             if scope.reason is None:
                 scope.reason = "deadline"
