@@ -27,6 +27,24 @@ def test_results_table_sort_and_select(state):
     assert sorted(state.selected_ids) == sorted(ids)
 
 
+def test_rows_take_no_tick_while_they_are_stale(state):
+    # rows are refilled in place when a search lands: a tick sent meanwhile must not select whichever
+    # collection the row shows by then
+    table = ResultsTable(state, page_size=5)
+    state.bbox = (-180.0, -90.0, 180.0, 90.0)
+    state.refresh()
+    boxes = list(table.row_boxes.values())
+    assert boxes and not any(box.disabled for box in boxes) and not table.select_all.disabled
+    state.bbox = (3.0, 50.0, 6.0, 52.0)  # not searched yet: the rows answer the world
+    assert table.stale and all(box.disabled for box in boxes) and table.select_all.disabled
+    state.refresh()
+    assert not table.stale and not any(box.disabled for box in table.row_boxes.values())
+    assert not table.select_all.disabled
+    first = table.rows[0].id
+    table.row_boxes[first].value = True
+    assert state.selected_ids == [first]
+
+
 def test_results_table_pages(state):
     table = ResultsTable(state, page_size=5)
     state.refresh()

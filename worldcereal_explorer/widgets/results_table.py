@@ -277,6 +277,16 @@ class ResultsTable(StateWidget):
 
     def _on_stale(self, change: dict | None = None) -> None:
         self._show_stale(self.stale, [self.grid], self.stale_note)
+        self._lock_ticks()
+
+    def _lock_ticks(self) -> None:
+        # Rows are refilled in place when the search lands: a tick the browser sends while the refill is on
+        # its way would select whichever collection the row shows by then. Stale rows therefore take no
+        # tick (they are dimmed and about to change anyway).
+        locked = self.stale
+        for box in [self.select_all, *(row.box for row in self._row_pool)]:
+            if box.disabled != locked:
+                box.disabled = locked
 
     # --- drawing --------------------------------------------------------------------------------------
     def _render(self) -> None:
@@ -315,6 +325,7 @@ class ResultsTable(StateWidget):
                 self.grid.layout.grid_template_columns = template
             if list(self.grid.children) != cells:
                 self.grid.children = cells
+            self._lock_ticks()
             self._update_footer()
 
     def _update_footer(self) -> None:
