@@ -610,6 +610,16 @@ def test_counts_chart_labels_fit_and_a_lone_crop_keeps_a_narrow_bar(page, voila_
                            ".filter(t => t.textContent && !/^[\\d,]+$/.test(t.textContent)).length <= 2")
     chart = page.evaluate(CHART_GEOMETRY_JS)
     assert chart["bars"] and max(chart["bars"]) <= chart["plotWidth"] / 5, chart  # not across the chart
+    # the same axis relabelled: the padding slots' keys never show, only the crops' short labels
+    assert all(label["text"].strip() and not label["text"].startswith(" ") and len(label["text"]) <= 24
+               for label in chart["labels"]), chart["labels"]
+
+    page.locator(".wce-crop-chips .wce-chip").first.click()  # every crop again: many labels on the same axis
+    expect(page.locator(".wce-status [data-status='idle']")).not_to_contain_text("selected crop types")
+    page.wait_for_function("() => [...document.querySelectorAll('.wce-counts .axis .tick text')]"
+                           ".filter(t => t.textContent && !/^[\\d,]+$/.test(t.textContent)).length > 3")
+    chart = page.evaluate(CHART_GEOMETRY_JS)
+    assert all(not label["text"].startswith(" ") and len(label["text"]) <= 24 for label in chart["labels"]), chart
     assert not page.page_errors
 
 

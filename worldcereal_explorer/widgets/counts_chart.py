@@ -119,7 +119,6 @@ class CountsChart(StateWidget):
                                                                                    "samples"]))
         self._stacked_axis = _crop_axis(x_scale, {})
         self._grouped_axis = _crop_axis(grouped_scale, {})
-        self._retired_axes: list[bq.Axis] = []
         self._y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
         self._grouped_y_axis = bq.Axis(scale=grouped_y, side="left", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[self._stacked_axis, self._y_axis],
@@ -186,18 +185,16 @@ class CountsChart(StateWidget):
                 heights.append(float(value))
                 colours.append(collection_colour(str(collection)))
                 tick_labels[keys[-1]] = short_label(str(crop)) if j == (n_coll - 1) // 2 else ""
+        self._relabel(self._grouped_axis, tick_labels)
         with self.grouped_bars.hold_sync():
             self.grouped_bars.x = keys
             self.grouped_bars.y = np.asarray(heights, dtype=float)
             self.grouped_bars.colors = colours or COLLECTION_COLOURS
         # An empty slot at each end of the scale (no bar) keeps the first and last bars off the axes.
         self.grouped_bars.scales["x"].domain = [_GROUPED_ENDS[0], *keys, _GROUPED_ENDS[1]] if keys else []
-        self._grouped_axis = self._new_axis(self._grouped_axis, tick_labels)
+        self._grouped_axis.tick_labels = tick_labels
 
     def _update(self, change: dict | None = None) -> None:
-        retired, self._retired_axes = self._retired_axes, []
-        for axis in retired:  # replaced at the previous update: long redrawn by now
-            axis.close()
         frame = self.state.counts_by_label()
         if not frame.empty:
             frame = frame.loc[frame.sum(axis=1) > 0]  # classes without samples (a ticked code none holds)
@@ -228,15 +225,18 @@ class CountsChart(StateWidget):
         missing = max(0, MIN_SLOTS - len(labels))
         before = [f" before {i}" for i in range(missing // 2)]
         after = [f" after {i}" for i in range(missing - missing // 2)]
+        tick_labels = {**dict.fromkeys(before + after, ""), **{label: short_label(label) for label in labels}}
+        self._relabel(self._stacked_axis, tick_labels)
         with self.bars.hold_sync():
             self.bars.x = labels
             self.bars.y = np.asarray(frame.T.to_numpy(dtype=float))
             self.bars.labels = [str(c) for c in frame.columns]
             # one colour per collection (bqplot would colour a single series bar by bar)
             self.bars.colors = self.colours(frame.columns) or COLLECTION_COLOURS[:1]
-        self.bars.scales["x"].domain = [*before, *labels, *after] if missing else []
-        self._stacked_axis = self._new_axis(self._stacked_axis, {**dict.fromkeys(before + after, ""),
-                                                                 **{label: short_label(label) for label in labels}})
+        # always an explicit domain: an axis whose scale went from a set domain back to the marks' own keeps
+        # drawing the old ticks (bqplot 0.13)
+        self.bars.scales["x"].domain = [*before, *labels, *after]
+        self._stacked_axis.tick_labels = tick_labels
         self.figure.fig_margin = label_margins(labels)
         self._update_grouped(frame)
         self.legend.value = "".join(
@@ -250,20 +250,19 @@ class CountsChart(StateWidget):
                            f"samples in your area and dates'>{html.escape(chart_note(total, self.n_classes, self.n_shown))}"
                            f" (collection totals)</span>")
 
-    def _new_axis(self, old: bq.Axis, tick_labels: dict[str, str]) -> bq.Axis:
-        """A new crop axis in place of ``old``, with these labels. bqplot 0.13 draws the labels an axis had
-        when the browser first showed it: later changes to ``tick_labels`` never reach the drawing.
+    @staticmethod
+    def _relabel(axis: bq.Axis, tick_labels: dict[str, str]) -> None:
+        """Give ``axis`` the labels of the keys about to be drawn, before the bars and the domain change.
 
-        ``old`` is closed at the next update, not now: the browser may still be replacing its view, and a
-        model closed under a view being replaced can stall the page's widget messages.
+        In bqplot 0.13 labels set after new bars may never reach the drawing (the browser shows the raw
+        keys); set first, the redraw for the new domain uses them. The old keys keep their labels meanwhile,
+        so nothing is drawn unlabelled; the caller sets exactly the new ones after the bars. The axis stays
+        the same model: a new one per update would have to be closed, which races the browser still
+        drawing it.
         """
-        if old.tick_labels == tick_labels:
-            return old
-        axis = _crop_axis(old.scale, tick_labels)
-        if old in self.figure.axes:
-            self.figure.axes = [axis if a is old else a for a in self.figure.axes]
-        self._retired_axes.append(old)
-        return axis
+        merged = {**axis.tick_labels, **tick_labels} if axis.tick_labels else dict(tick_labels)
+        if merged != axis.tick_labels:
+            axis.tick_labels = merged
 
     @staticmethod
     def colours(collections: Any) -> list[str]:
