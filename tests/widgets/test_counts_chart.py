@@ -107,3 +107,20 @@ def test_new_crops_relabel_the_same_axis(state):
     state.bbox = EUROPE
     state.refresh()
     assert axis.tick_labels == europe and chart.bars.scales["x"].domain
+
+
+def test_empty_counts_leave_no_crop_name_on_the_axis(state):
+    """Counts going empty (a crop no collection holds): unlabelled slots on an explicit domain, since an
+    axis whose scale goes back to the marks' own domain keeps drawing the old names (bqplot 0.13)."""
+    from worldcereal_explorer.state import counts as _counts
+
+    chart = CountsChart(state)
+    state.bbox = EUROPE
+    state.refresh()
+    assert any(chart._stacked_axis.tick_labels.values())
+    state.counts = _counts.empty_counts()
+    for bars, axis in ((chart.bars, chart._stacked_axis), (chart.grouped_bars, chart._grouped_axis)):
+        domain = list(bars.scales["x"].domain)
+        assert list(bars.x) == [] and domain and set(axis.tick_labels) == set(domain)
+        assert not any(axis.tick_labels.values())
+    assert "no samples match" in chart.note.value

@@ -191,7 +191,7 @@ class CountsChart(StateWidget):
             self.grouped_bars.y = np.asarray(heights, dtype=float)
             self.grouped_bars.colors = colours or COLLECTION_COLOURS
         # An empty slot at each end of the scale (no bar) keeps the first and last bars off the axes.
-        self.grouped_bars.scales["x"].domain = [_GROUPED_ENDS[0], *keys, _GROUPED_ENDS[1]] if keys else []
+        self.grouped_bars.scales["x"].domain = [_GROUPED_ENDS[0], *keys, _GROUPED_ENDS[1]]
         self._grouped_axis.tick_labels = tick_labels
 
     def _update(self, change: dict | None = None) -> None:
@@ -202,10 +202,17 @@ class CountsChart(StateWidget):
         self.n_shown = min(self.n_classes, self.max_labels if self.n_classes <= self.max_labels
                            else self.max_labels - 1)
         if frame.empty:
+            # unlabelled empty slots, not an empty domain: an axis whose scale goes back to the marks' own
+            # domain keeps drawing the old crop names (bqplot 0.13)
+            slots = [f" before {i}" for i in range(MIN_SLOTS)]
+            self._relabel(self._stacked_axis, dict.fromkeys(slots, ""))
+            self._relabel(self._grouped_axis, dict.fromkeys(_GROUPED_ENDS, ""))
             self.bars.x, self.bars.y, self.bars.labels = [], [], []
             self.grouped_bars.x, self.grouped_bars.y = [], []
-            self.grouped_bars.scales["x"].domain = []
-            self.bars.scales["x"].domain = []
+            self.grouped_bars.scales["x"].domain = list(_GROUPED_ENDS)
+            self.bars.scales["x"].domain = slots
+            self._stacked_axis.tick_labels = dict.fromkeys(slots, "")
+            self._grouped_axis.tick_labels = dict.fromkeys(_GROUPED_ENDS, "")
             self.legend.value = ""
             self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
             return
