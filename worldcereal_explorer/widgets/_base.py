@@ -55,8 +55,8 @@ def style_widget() -> w.HTML:
 def widget_tree(root: w.Widget, *, attributes: bool = True) -> list[w.Widget]:
     """``root`` and every widget it holds, root first: the widgets its synced traits name (children,
     layout and style, map layers and controls, a figure's marks, axes and scales) and the ones its plain
-    attributes hold, directly or in a list or dict (parts kept aside: a view not shown right now, an axis
-    retired but not yet closed), and so on down.
+    attributes hold, directly or in a list or dict (parts kept aside: a view not shown right now, pooled
+    rows or chips out of the grid), and so on down.
 
     Closing a box closes only the box; its parts keep their models, in the kernel and in the browser.
     Closing the whole tree is what frees a composed widget. Only traits serialised as widgets are

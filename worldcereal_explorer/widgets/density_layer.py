@@ -20,7 +20,7 @@ from ipyleaflet import GeoJSON, LayerGroup, Map
 
 from ..state import RdmQueryState
 from ._base import StateWidget
-from .samples_layer import COUNT_RAMP, h3_resolution_for_zoom
+from .samples_layer import COUNT_RAMP, empty_features, h3_resolution_for_zoom
 
 __all__ = ["PreviewDensityLayer", "merge_cells"]
 
@@ -75,7 +75,7 @@ class PreviewDensityLayer(StateWidget):
         # One GeoJSON layer for the widget's lifetime, made here on the kernel's thread: redraws (which may run
         # on the preview's worker thread) only change its data, so the browser never has to create a view for
         # a model whose opening message may arrive after the message that uses it.
-        self.layer = GeoJSON(data={"type": "FeatureCollection", "features": []},
+        self.layer = GeoJSON(data=empty_features(),
                              hover_style={"weight": 2, "fillOpacity": 0.8}, name="sample preview")
         self.layer.on_hover(self._on_hover)
         self.map.add(self.group)

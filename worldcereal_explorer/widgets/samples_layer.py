@@ -36,7 +36,8 @@ LEGEND_WIDTH_PX = 210
 COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
 
 
-def _empty() -> dict:
+def empty_features() -> dict:
+    """A new GeoJSON FeatureCollection with no feature (what a reused layer holds when nothing is drawn)."""
     return {"type": "FeatureCollection", "features": []}
 
 
@@ -83,9 +84,9 @@ class SamplesLayer(StateWidget):
         # One layer for individual samples and one for hexagons, for the widget's lifetime: a redraw (every
         # fetch, zoom and pan) only changes their data and style. A new layer per redraw would stay open in
         # the kernel and the browser until closed, and closing the replaced one races the browser drawing it.
-        self.feature_layer = GeoJSON(data=_empty(), point_style={"radius": 4, "weight": 1}, name="samples")
+        self.feature_layer = GeoJSON(data=empty_features(), point_style={"radius": 4, "weight": 1}, name="samples")
         self.feature_layer.on_hover(self._on_hover)
-        self.cell_layer = GeoJSON(data=_empty(), hover_style={"weight": 2, "fillOpacity": 0.9},
+        self.cell_layer = GeoJSON(data=empty_features(), hover_style={"weight": 2, "fillOpacity": 0.9},
                                   name="sample density")
         self.cell_layer.on_hover(self._on_hover)
         self.map.add(self.group)
@@ -270,7 +271,7 @@ class SamplesLayer(StateWidget):
             self.group.layers = shown
         for other in (self.feature_layer, self.cell_layer):
             if other is not layer and other.data.get("features"):
-                other.data = _empty()  # off the map now: free what it held in the kernel and the browser
+                other.data = empty_features()  # off the map now: free what it held in the kernel and the browser
         self.mode = mode
         if legend:
             self.legend.legend = legend
