@@ -21,7 +21,8 @@ import ipywidgets as w
 from .config import data_banner, resolve_min_quality
 from .errors import InvalidInputError
 from .state import RdmQueryState
-from .state.serialize import apply_state_dict, parse_query_string
+from .state.links import parse_query_string
+from .state.serialize import apply_state_dict
 from .widgets._base import CSS as WIDGET_CSS
 from .widgets._base import widget_tree
 from .widgets.bbox_map import BBoxMap
@@ -157,7 +158,7 @@ class RdmExplorer(w.VBox):
         Where the download panel writes files (default: a temporary folder).
     query_string
         Initial filters as a link's query string (``bbox=W,S,E,N&start=...&end=...&codes=...``; see
-        :data:`~worldcereal_explorer.state.serialize.URL_PARAMS`). ``None``: the page's own query string
+        :data:`~worldcereal_explorer.state.links.URL_PARAMS`). ``None``: the page's own query string
         under Voilà (``$QUERY_STRING``), else none. Unknown or malformed parameters are listed in a
         visible message and their defaults are kept.
     url_sync

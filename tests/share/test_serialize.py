@@ -15,11 +15,8 @@ from worldcereal_explorer.errors import (
     InvalidInputError,
 )
 from worldcereal_explorer.state import RdmQueryState
-from worldcereal_explorer.state.serialize import (
-    INPUT_FIELDS,
-    parse_query_string,
-    validate_state_dict,
-)
+from worldcereal_explorer.state.links import parse_query_string
+from worldcereal_explorer.state.serialize import INPUT_FIELDS, validate_state_dict
 
 ENDPOINT = "http://127.0.0.1:9"
 TRIANGLE = {"type": "Polygon", "coordinates": [[[3.0, 50.0], [6.0, 50.0], [4.5, 52.123456789012], [3.0, 50.0]]]}

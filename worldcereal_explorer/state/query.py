@@ -33,7 +33,9 @@ from ..errors import (
 )
 from ..rdm.scopes import wait_for_idle
 from . import counts as _counts
+from . import links as _links
 from . import serialize as _serialize
+from . import snippet as _snippet
 from .exports import ExportService, ExportsMixin
 from .frame_traits import AnyFrame, DataFrameTrait
 from .inputs import InputsMixin
@@ -456,7 +458,7 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
                 if current is not value and (type(current) is not type(value) or current != value):
                     setattr(self, name, value.copy() if isinstance(value, (list, dict)) else value)
 
-    # --- share and reproduce (state/serialize.py) ------------------------------------------------------
+    # --- share and reproduce (state/serialize.py, links.py, snippet.py) ----------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The query inputs as a JSON-safe dictionary ``{"version": 1, "endpoint": ..., "bbox": ..., ...}``."""
         return _serialize.state_to_dict(self)
@@ -491,11 +493,11 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
 
     def to_code(self) -> str:
         """Python code that fetches the same samples as :meth:`fetch_samples` with ``RdmClient.get_samples``."""
-        return _serialize.state_to_code(self)
+        return _snippet.state_to_code(self)
 
     def to_query_string(self) -> str:
         """The dashboard link's query string for the current filters (``bbox=...&start=...``)."""
-        return _serialize.state_to_query_string(self)
+        return _links.state_to_query_string(self)
 
     def close(self, timeout: float = 5.0) -> bool:
         """Cancel pending work, stop a login, join the worker threads and close the HTTP session.

@@ -23,7 +23,8 @@ import traitlets
 
 from ..errors import InvalidInputError
 from ..state import SAMPLE_INPUTS, RdmQueryState
-from ..state.serialize import apply_state_dict, parse_state_json, state_to_code, state_to_dict
+from ..state.serialize import apply_state_dict, parse_state_json, state_to_dict
+from ..state.snippet import state_to_code
 from ._base import StateWidget
 
 __all__ = ["PageBridge", "SharePanel", "page_bridge_available"]
