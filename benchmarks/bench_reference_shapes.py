@@ -29,7 +29,7 @@ import sys
 import time
 
 import shapely
-from bench_vs_duckdb import duckdb_connection, reference_client_frame, reference_client_sql
+from bench_vs_duckdb import duckdb_connection, reference_client_frame, reference_client_sql, vectorised_frame
 from common import BENCH_DIR, mib, served
 
 MAIZE = 1101060000
@@ -53,16 +53,6 @@ def plain_sql(urls: list[str], aoi, codes: list[int] | None) -> str:
     if codes:
         where.append(f"ewoc_code IN ({', '.join(map(str, codes))})")
     return " UNION ALL ".join(f"SELECT {columns} FROM read_parquet('{u}') WHERE {' AND '.join(where)}" for u in urls)
-
-
-def plain_frame(con, sql: str):
-    """A GeoDataFrame of ``sql``'s result made in one vectorised step, as ``get_samples`` returns one."""
-    import geopandas
-
-    table = con.execute(sql).fetch_arrow_table()
-    return geopandas.GeoDataFrame(
-        table.drop_columns(["geometry"]).to_pandas(),
-        geometry=geopandas.GeoSeries.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False), crs=4326))
 
 
 def main() -> None:
@@ -98,7 +88,7 @@ def main() -> None:
             for name, sql_of, frame_of in (
                     ("the reference client", lambda urls, s=shape: reference_client_sql(urls, s["aoi"].wkt, s["codes"]),
                      reference_client_frame),
-                    ("plain ST_Intersects", lambda urls, s=shape: plain_sql(urls, s["aoi"], s["codes"]), plain_frame)):
+                    ("plain ST_Intersects", lambda urls, s=shape: plain_sql(urls, s["aoi"], s["codes"]), vectorised_frame)):
                 # the reference client's way: search, URLs one by one, DuckDB over the URLs
                 con = duckdb_connection()
                 server.reset_stats()

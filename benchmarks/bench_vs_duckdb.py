@@ -84,8 +84,6 @@ def download_urls(endpoint: str, ids: list[str], *, parallel: bool) -> list[str]
 def duckdb_query(con, endpoint: str, ids: list[str], shape: dict) -> int:
     """Rows of DuckDB at its best: URLs asked for eight at a time, the bbox pushed down to the covering column,
     a GeoDataFrame made from the Arrow result in one vectorised step (as ``get_samples`` returns one)."""
-    import geopandas
-
     where = []
     if "bbox" in shape:
         w, s, e, n = shape["bbox"]
@@ -102,11 +100,17 @@ def duckdb_query(con, endpoint: str, ids: list[str], shape: dict) -> int:
                "h3_l3_cell, ST_AsWKB(geometry) AS geometry")
     urls = download_urls(endpoint, ids, parallel=True)
     sql = (f"SELECT {columns} FROM read_parquet({urls!r}) " + ("WHERE " + " AND ".join(where) if where else ""))
+    return len(vectorised_frame(con, sql))
+
+
+def vectorised_frame(con, sql: str):
+    """A GeoDataFrame of ``sql``'s result (WKB in ``geometry``) made in one vectorised step."""
+    import geopandas
+
     table = con.execute(sql).fetch_arrow_table()
-    frame = geopandas.GeoDataFrame(
+    return geopandas.GeoDataFrame(
         table.drop_columns(["geometry"]).to_pandas(),
         geometry=geopandas.GeoSeries.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False), crs=4326))
-    return len(frame)
 
 
 def reference_client_sql(urls: list[str], area_wkt: str | None = None, codes=None, quality: int | None = None,
