@@ -90,6 +90,21 @@ def test_ticks_show_as_chips_and_clicking_x_unticks(picker, state):
     assert list(picker.chip_buttons) == [leaf]
 
 
+def test_two_chips_clicked_quickly_untick_those_two(picker, state):
+    # A click carries nothing of what its chip showed, and the browser draws the chips the first click left
+    # some time after the kernel made them: the second click, sent on the chip the user saw, must untick
+    # that chip's code, not the one the kernel has moved into that button meanwhile.
+    leaves = sorted(int(c) for top in picker.top_codes for c in picker.subtree_codes(top) if not picker.nodes[c].children)
+    codes = leaves[:3]
+    state.ewoc_codes = codes
+    seen = dict(picker.chip_buttons)  # what the browser shows
+    assert list(seen) == codes
+    seen[codes[0]].click()
+    seen[codes[1]].click()  # before the browser has drawn what the first click left
+    assert list(picker.chip_buttons) == [codes[2]]
+    assert state.ewoc_codes == [codes[2]]
+
+
 def _deep_leaf(picker) -> int:
     for top in picker.top_codes:
         for code in picker.subtree_codes(top):

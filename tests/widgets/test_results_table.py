@@ -45,6 +45,50 @@ def test_rows_take_no_tick_while_they_are_stale(state):
     assert state.selected_ids == [first]
 
 
+def _as_the_browser_shows_it(table: ResultsTable) -> dict[str, tuple]:
+    """Each shown collection's checkbox and id link, as the browser shows them until it draws a new render."""
+    links = {cell.description: cell for cell in table.cells("id")}
+    return {ref_id: (box, links[ref_id]) for ref_id, box in table.row_boxes.items()}
+
+
+def test_clicks_sent_before_the_browser_shows_a_new_order_act_on_what_the_user_saw(state):
+    # A click carries nothing of what its row showed, and the browser draws a render some time after the
+    # kernel makes it: a tick or id click sent just after a sort or a page turn must act on the collection
+    # the user saw there, not on whichever one the kernel has put in that row meanwhile.
+    table = ResultsTable(state, page_size=5)
+    state.bbox = (-180.0, -90.0, 180.0, 90.0)
+    state.refresh()
+    seen = _as_the_browser_shows_it(table)
+    top_by_id = table.rows[0].id
+    table.sort_buttons["samples"].click()  # the kernel refills the rows; the browser has not drawn them yet
+    assert table.rows[0].id != top_by_id
+    seen[top_by_id][0].value = True  # the user ticks the row that showed the first collection by id
+    assert state.selected_ids == [top_by_id]
+    seen[top_by_id][1].click()  # and opens it
+    assert table.details.ref_id == top_by_id
+
+    seen = _as_the_browser_shows_it(table)
+    last_on_page_one = table.rows[4].id
+    table.next_button.click()
+    assert last_on_page_one not in table.row_boxes
+    seen[last_on_page_one][0].value = True
+    assert sorted(state.selected_ids) == sorted([top_by_id, last_on_page_one])
+    seen[last_on_page_one][1].click()
+    assert table.details.ref_id == last_on_page_one
+
+
+def test_a_late_tick_on_a_collection_no_longer_found_is_ignored(state):
+    table = ResultsTable(state, page_size=5)
+    state.bbox = (-180.0, -90.0, 180.0, 90.0)
+    state.refresh()
+    seen = _as_the_browser_shows_it(table)
+    state.bbox = (3.0, 50.0, 6.0, 52.0)
+    state.refresh()
+    gone = next(ref_id for ref_id in seen if ref_id not in {c.id for c in state.collections})
+    seen[gone][0].value = True  # ticked before the browser drew the new results
+    assert state.selected_ids == []
+
+
 def test_results_table_pages(state):
     table = ResultsTable(state, page_size=5)
     state.refresh()

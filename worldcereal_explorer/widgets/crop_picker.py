@@ -16,6 +16,7 @@ import pandas as pd
 from ..state import RdmQueryState
 from ..state.croptype_selection import SELECTION_MODES
 from ._base import StateWidget, style_widget
+from .keyed_pool import KeyedPool
 from .legend_tree import CHECKED, DROPPED, MARKS, PARTIAL, UNCHECKED, LegendTree, _Row
 
 __all__ = ["CHECKED", "DROPPED", "MARKS", "PARTIAL", "SELECTION_MODES", "UNCHECKED", "CropTypePicker", "LegendTree"]
@@ -94,10 +95,10 @@ class CropTypePicker(StateWidget):
         self.chips = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%", align_items="center"))
         self.chips.add_class("wce-crop-chips")
         self.chip_buttons: dict[int, w.Button] = {}
-        #: Chip buttons made once and relabelled as the selection changes (at most MAX_CHIPS): a new button
-        #: per redraw would stay open in the kernel and the browser until closed.
-        self._chip_pool: list[_Chip] = []
         self._pooled_widgets: list[w.Widget] = []  # the pool's buttons, so closing the picker reaches them
+        #: Chip buttons made once and shown again as the selection changes (see keyed_pool.py): a chip keeps
+        #: its code while the browser may still show it, so clicking two chips quickly unticks those two.
+        self._chips: KeyedPool[_Chip] = KeyedPool(self._new_chip, lambda chip: chip.code)
         self.more_chips = w.HTML()
         self.counts_note = w.HTML(f"<span style='color:#666;font-size:12px'>{html.escape(COUNTS_NOTE)}</span>")
         self.counts_note.add_class("wce-crop-counts-note")
@@ -306,12 +307,8 @@ class CropTypePicker(StateWidget):
         codes = self.chip_codes()
         drop = self.mode == "Drop"
         shown = codes[:MAX_CHIPS]
-        while len(self._chip_pool) < len(shown):
-            chip = _Chip(self.untick)
-            self._chip_pool.append(chip)
-            self._pooled_widgets.append(chip.button)
         buttons: dict[int, w.Button] = {}
-        for code, chip in zip(shown, self._chip_pool, strict=False):
+        for code, chip in zip(shown, self._chips.assign(shown), strict=True):
             chip.show(code, self._chip_label(code), drop)
             buttons[code] = chip.button
         self.chip_buttons = buttons
@@ -321,6 +318,11 @@ class CropTypePicker(StateWidget):
         if list(self.chips.children) != children:
             self.chips.children = children
         self.chips.layout.display = "" if buttons else "none"
+
+    def _new_chip(self) -> _Chip:
+        chip = _Chip(self.untick)
+        self._pooled_widgets.append(chip.button)
+        return chip
 
     def _push(self) -> None:
         """Write the current mode's filter (and the grouping of the still selected codes) to the state."""

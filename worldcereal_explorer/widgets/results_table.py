@@ -18,6 +18,7 @@ from ..state import RdmQueryState
 from ..state import counts as _counts
 from ._base import StateWidget, style_widget
 from .collection_details import CollectionDetails
+from .keyed_pool import KeyedPool
 
 
 def _years(coll: Any) -> str:
@@ -131,11 +132,11 @@ class ResultsTable(StateWidget):
         self.grid.add_class("wce-results-grid")
         self.row_boxes: dict[str, w.Checkbox] = {}
         self._cells: dict[str, list[Any]] = {}
-        #: Row widgets made once and refilled on every page, sort and search (at most ``page_size``): new
-        #: widgets per redraw would stay open in the kernel and the browser until closed, and closing
-        #: replaced ones races the browser still drawing them.
-        self._row_pool: list[_Row] = []
         self._pooled_widgets: list[w.Widget] = []  # every pooled row's widgets, so closing the table reaches them
+        #: Row widgets made once and shown again on every page, sort and search (see keyed_pool.py): a row
+        #: keeps its collection while the browser may still show it there, so a late tick or id click acts
+        #: on the collection the user saw.
+        self._rows: KeyedPool[_Row] = KeyedPool(self._new_row, lambda row: row.ref_id)
         self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"))
         self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"))
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
@@ -251,8 +252,8 @@ class ResultsTable(StateWidget):
         self.details.show(ref_id)
 
     def _on_row(self, ref_id: str, ticked: bool) -> None:
-        if self._syncing:
-            return
+        if self._syncing or not any(c.id == ref_id for c in self.state.collections):
+            return  # a late tick on a row of earlier results: that collection is no longer found
         selected = [i for i in self.state.selected_ids if i != ref_id]
         if ticked:
             selected.append(ref_id)
@@ -284,7 +285,7 @@ class ResultsTable(StateWidget):
         # its way would select whichever collection the row shows by then. Stale rows therefore take no
         # tick (they are dimmed and about to change anyway).
         locked = self.stale
-        for box in [self.select_all, *(row.box for row in self._row_pool)]:
+        for box in [self.select_all, *(row.box for row in self._rows.items)]:
             if box.disabled != locked:
                 box.disabled = locked
 
@@ -303,16 +304,13 @@ class ResultsTable(StateWidget):
                 arrow = (" \u25b2" if self.ascending else " \u25bc") if key == self.sort_key else ""
                 self.sort_buttons[key].description = header + arrow
                 self.sort_buttons[key].tooltip = self._tooltip(key, header)
-            while len(self._row_pool) < len(page_rows):
-                row = _Row(self)
-                self._row_pool.append(row)
-                self._pooled_widgets += [row.box, *row.cells.values()]
+            page_pool = self._rows.assign([coll.id for coll in page_rows])
             cells: list[w.Widget] = [self.select_all, *(self.sort_buttons[col[0]] for col in columns)]
             by_column: dict[str, list[Any]] = {key: [] for key, *_ in columns}
             self.row_boxes = {}
             with self._sync():
                 self.select_all.value = bool(rows) and len(selected) == len(rows)
-                for coll, row in zip(page_rows, self._row_pool, strict=False):
+                for coll, row in zip(page_rows, page_pool, strict=True):
                     row.show(coll, coll.id in selected, columns, numbers)
                     self.row_boxes[coll.id] = row.box
                     cells.append(row.box)
@@ -327,6 +325,11 @@ class ResultsTable(StateWidget):
                 self.grid.children = cells
             self._lock_ticks()
             self._update_footer()
+
+    def _new_row(self) -> _Row:
+        row = _Row(self)
+        self._pooled_widgets += [row.box, *row.cells.values()]
+        return row
 
     def _update_footer(self) -> None:
         total = len(self.state.collections)
