@@ -98,8 +98,8 @@ class ResultsTable(StateWidget):
     state
         The query state to bind to (a new one when ``None``).
     page_size
-        Rows per page: at most this many rows of widgets are made, and refilled on every sort, page and
-        search (keeping it small keeps Voilà snappy).
+        Rows per page (keeping it small keeps Voilà snappy). Row widgets are shown again on every sort,
+        page and search, never made anew: at most three pages of them are ever made (see keyed_pool.py).
 
     Attributes
     ----------
