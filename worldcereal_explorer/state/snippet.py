@@ -11,6 +11,7 @@ from .serialize import _geometry, state_to_dict
 
 __all__ = ["state_to_code"]
 
+
 def _ref_ids(state: Any) -> list[str] | None:
     """The collections :meth:`RdmQueryState.fetch_samples` reads (selected, else found, else ``None``)."""
     ids = list(state.selected_ids) or [c.id for c in state.collections]
