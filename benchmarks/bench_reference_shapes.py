@@ -29,7 +29,14 @@ import sys
 import time
 
 import shapely
-from bench_vs_duckdb import duckdb_connection, reference_client_frame, reference_client_sql, vectorised_frame
+from bench_vs_duckdb import (
+    ATTRIBUTE_COLUMNS,
+    attribute_conditions,
+    duckdb_connection,
+    reference_client_frame,
+    reference_client_sql,
+    vectorised_frame,
+)
 from common import BENCH_DIR, mib, served
 
 MAIZE = 1101060000
@@ -47,11 +54,8 @@ def demo_catalog():
 
 
 def plain_sql(urls: list[str], aoi, codes: list[int] | None) -> str:
-    columns = ("sample_id, ewoc_code, valid_time, irrigation_status, quality_score_lc, quality_score_ct, extract, "
-               "h3_l3_cell, ST_AsWKB(geometry) AS geometry")
-    where = [f"ST_Intersects(geometry, ST_GeomFromText('{aoi.wkt}'))"]
-    if codes:
-        where.append(f"ewoc_code IN ({', '.join(map(str, codes))})")
+    columns = f"{ATTRIBUTE_COLUMNS}, ST_AsWKB(geometry) AS geometry"
+    where = [f"ST_Intersects(geometry, ST_GeomFromText('{aoi.wkt}'))", *attribute_conditions(codes)]
     return " UNION ALL ".join(f"SELECT {columns} FROM read_parquet('{u}') WHERE {' AND '.join(where)}" for u in urls)
 
 

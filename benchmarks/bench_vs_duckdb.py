@@ -49,6 +49,10 @@ from common import collection_ids, mib, served, synthetic_catalog, warm_page_cac
 
 N_COLLECTIONS = 20
 CODES = (1101010001, 1101060000)
+OUTPUT_COLUMNS = ("sample_id", "ewoc_code", "valid_time", "irrigation_status", "quality_score_lc", "quality_score_ct",
+                  "extract", "h3_l3_cell", "geometry")
+#: The output columns but the geometry, as SQL.
+ATTRIBUTE_COLUMNS = ", ".join(c for c in OUTPUT_COLUMNS if c != "geometry")
 
 
 def duckdb_connection():
@@ -63,6 +67,18 @@ def duckdb_connection():
         with contextlib.suppress(Exception):  # not every version knows every setting
             con.execute(f"SET {setting} = false")
     return con
+
+
+def attribute_conditions(codes=None, quality: int | None = None, dates: tuple[str, str] | None = None) -> list[str]:
+    """SQL conditions on the codes, the land-cover quality and the dates (both days included)."""
+    where = []
+    if codes:
+        where.append(f"ewoc_code IN ({', '.join(map(str, codes))})")
+    if quality:
+        where.append(f"quality_score_lc >= {quality}")
+    if dates:
+        where.append(f"valid_time >= TIMESTAMP '{dates[0]}' AND valid_time < TIMESTAMP '{dates[1]}' + INTERVAL 1 DAY")
+    return where
 
 
 def download_urls(endpoint: str, ids: list[str], *, parallel: bool) -> list[str]:
@@ -89,15 +105,8 @@ def duckdb_query(con, endpoint: str, ids: list[str], shape: dict) -> int:
         w, s, e, n = shape["bbox"]
         where.append(f"bbox.xmin <= {e} AND bbox.xmax >= {w} AND bbox.ymin <= {n} AND bbox.ymax >= {s}")
         where.append(f"ST_Intersects(geometry, ST_MakeEnvelope({w}, {s}, {e}, {n}))")
-    if "codes" in shape:
-        where.append(f"ewoc_code IN ({', '.join(map(str, CODES))})")
-    if "quality" in shape:
-        where.append(f"quality_score_lc >= {shape['quality']}")
-    if "dates" in shape:
-        start, end = shape["dates"]
-        where.append(f"valid_time >= TIMESTAMP '{start}' AND valid_time < TIMESTAMP '{end}' + INTERVAL 1 DAY")
-    columns = ("sample_id, ewoc_code, valid_time, irrigation_status, quality_score_lc, quality_score_ct, extract, "
-               "h3_l3_cell, ST_AsWKB(geometry) AS geometry")
+    where += attribute_conditions(CODES if "codes" in shape else None, shape.get("quality"), shape.get("dates"))
+    columns = f"{ATTRIBUTE_COLUMNS}, ST_AsWKB(geometry) AS geometry"
     urls = download_urls(endpoint, ids, parallel=True)
     sql = (f"SELECT {columns} FROM read_parquet({urls!r}) " + ("WHERE " + " AND ".join(where) if where else ""))
     return len(vectorised_frame(con, sql))
@@ -119,15 +128,8 @@ def reference_client_sql(urls: list[str], area_wkt: str | None = None, codes=Non
     that the rows are the same as ours): ``area_wkt`` in EPSG:4326, the whole world when not given."""
     area = f"ST_Simplify(ST_GeomFromText('{area_wkt or 'POLYGON ((-180 -90, 180 -90, 180 90, -180 90, -180 -90))'}'), 0.000001)"
     geometry = "ST_MakeValid(ST_Simplify(geometry, 0.000001))"
-    where = [f"ST_Intersects({geometry}, {area})"]
-    if codes:
-        where.append(f"ewoc_code IN ({', '.join(map(str, codes))})")
-    if quality:
-        where.append(f"quality_score_lc >= {quality}")
-    if dates:
-        where.append(f"valid_time >= TIMESTAMP '{dates[0]}' AND valid_time < TIMESTAMP '{dates[1]}' + INTERVAL 1 DAY")
-    columns = ("sample_id, ewoc_code, valid_time, irrigation_status, quality_score_lc, quality_score_ct, extract, "
-               f"h3_l3_cell, ST_AsWKB(ST_Intersection({geometry}, {area})) AS wkb_geometry")
+    where = [f"ST_Intersects({geometry}, {area})", *attribute_conditions(codes, quality, dates)]
+    columns = f"{ATTRIBUTE_COLUMNS}, ST_AsWKB(ST_Intersection({geometry}, {area})) AS wkb_geometry"
     return " UNION ALL ".join(f"SELECT {columns}, '{url.rstrip('/').split('/')[-2]}' AS ref_id FROM read_parquet('{url}') "
                               f"WHERE {' AND '.join(where)}" for url in urls)
 
@@ -166,8 +168,6 @@ def ours(client, ids: list[str], shape: dict) -> int:
     return len(client.get_samples(ref_ids=ids, progress=False, memory_budget_bytes=None, **kwargs))
 
 
-OUTPUT_COLUMNS = ("sample_id", "ewoc_code", "valid_time", "irrigation_status", "quality_score_lc", "quality_score_ct",
-                  "extract", "h3_l3_cell", "geometry")
 
 
 def floor_bytes(root: Path, ids: list[str], shape: dict) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from ..errors import BadExtentError, BadParameterError, InvalidInputError
-from .serialize import _ACCESS, _bbox_list, _geometry, _polygon_mapping, state_to_dict
+from .serialize import ACCESS_KINDS, bbox_list, geometry_of, polygon_mapping, state_to_dict
 
 __all__ = ["URL_PARAMS", "parse_query_string", "state_to_query_string"]
 
@@ -52,7 +52,7 @@ def state_to_query_string(state: Any) -> str:
     params: list[tuple[str, str]] = []
     if d["polygon"] is not None:
         with contextlib.suppress(Exception):  # an invalid polygon cannot be linked; the bbox still is
-            params.append(("wkt", shapely.to_wkt(_geometry(d["polygon"]), rounding_precision=-1)))
+            params.append(("wkt", shapely.to_wkt(geometry_of(d["polygon"]), rounding_precision=-1)))
     if d["bbox"] is not None and not any(k == "wkt" for k, _ in params) and isinstance(d["bbox"], list):
         params.append(("bbox", _join(_number(v) for v in d["bbox"])))
     if d["start_date"]:
@@ -61,7 +61,7 @@ def state_to_query_string(state: Any) -> str:
         params.append(("end", d["end_date"]))
     if d["ewoc_codes"]:
         params.append(("codes", _join(d["ewoc_codes"])))
-    access = [a for a in _ACCESS if d[f"include_{a}"]]
+    access = [a for a in ACCESS_KINDS if d[f"include_{a}"]]
     if access != ["public"]:
         params.append(("access", _join(access) or "none"))
     if d["min_quality_lc"]:
@@ -86,20 +86,20 @@ def _parse_param(key: str, value: str) -> dict[str, Any]:
             numbers = [float(v) for v in value.split(",")]
         except ValueError:
             raise BadExtentError("needs four numbers W,S,E,N") from None
-        return {"bbox": tuple(_bbox_list(numbers))}  # type: ignore[arg-type]
+        return {"bbox": tuple(bbox_list(numbers))}  # type: ignore[arg-type]
     if key == "wkt":
-        polygon = _polygon_mapping(value)
-        return {"polygon": polygon, "bbox": tuple(_bbox_list(_geometry(polygon).bounds))}  # type: ignore[arg-type]
+        polygon = polygon_mapping(value)
+        return {"polygon": polygon, "bbox": tuple(bbox_list(geometry_of(polygon).bounds))}  # type: ignore[arg-type]
     if key in ("start", "end"):
         return {f"{key}_date": parse_date(value, name=f"{key} date")}
     if key == "codes":
         return {"ewoc_codes": normalize_ewoc_codes(items) or []}
     if key == "access":
-        bad = [a for a in items if a.lower() not in (*_ACCESS, "none")]
+        bad = [a for a in items if a.lower() not in (*ACCESS_KINDS, "none")]
         if bad:
-            raise BadParameterError(f"{bad[0]!r} is not an access kind; use {', '.join(_ACCESS)}")
+            raise BadParameterError(f"{bad[0]!r} is not an access kind; use {', '.join(ACCESS_KINDS)}")
         kinds = {a.lower() for a in items}
-        return {f"include_{a}": a in kinds for a in _ACCESS}
+        return {f"include_{a}": a in kinds for a in ACCESS_KINDS}
     if key in ("min_lc", "min_ct"):
         if not value.strip().isdigit() or not 0 <= int(value) <= 100:
             raise BadParameterError("needs a whole number from 0 to 100")

@@ -67,7 +67,8 @@ INPUT_FIELDS = (
     "selected_ids",
 )
 
-_ACCESS = ("public", "private", "restricted")
+#: The access kinds a query can include (``include_<kind>``); also a link's ``access`` values.
+ACCESS_KINDS = ("public", "private", "restricted")
 _DEFAULTS: dict[str, Any] = {
     "bbox": None,
     "polygon": None,
@@ -98,7 +99,7 @@ def _field_error(field: str, exc: InvalidInputError | str, cls: type[InvalidInpu
     return error
 
 
-def _geometry(value: Any):
+def geometry_of(value: Any):
     """A shapely geometry from a GeoJSON mapping / Feature, a WKT string or a shapely geometry."""
     import shapely
     from shapely.geometry import shape
@@ -120,7 +121,8 @@ def _geometry(value: Any):
     raise BadExtentError(f"a value of type {type(value).__name__} is not a polygon; use GeoJSON or WKT")
 
 
-def _bbox_list(value: Any) -> list[float] | None:
+def bbox_list(value: Any) -> list[float] | None:
+    """A bbox validated and normalised, as ``[west, south, east, north]`` floats (``None`` stays ``None``)."""
     from ..extents import normalize_bbox
 
     if value is None:
@@ -128,14 +130,15 @@ def _bbox_list(value: Any) -> list[float] | None:
     return [float(v) for v in normalize_bbox(value).as_tuple()]
 
 
-def _polygon_mapping(value: Any) -> dict | None:
+def polygon_mapping(value: Any) -> dict | None:
+    """A query polygon validated and normalised, as a GeoJSON mapping (``None`` stays ``None``)."""
     from shapely.geometry import mapping
 
     from ..extents import normalize_spatial_extent
 
     if value is None:
         return None
-    extent = normalize_spatial_extent(_geometry(value))
+    extent = normalize_spatial_extent(geometry_of(value))
     return _json_safe(mapping(extent.geometry))  # type: ignore[union-attr]
 
 
@@ -185,11 +188,11 @@ def state_to_dict(state: Any, *, include_endpoint: bool = True) -> dict[str, Any
         client = state._trait_values.get("client")
         out["endpoint"] = getattr(client, "endpoint", None) or state.endpoint
     try:
-        out["bbox"] = _bbox_list(state.bbox)
+        out["bbox"] = bbox_list(state.bbox)
     except InvalidInputError:  # an invalid box typed in the dashboard is kept as typed
         out["bbox"] = _json_safe(state.bbox)
     try:
-        out["polygon"] = _polygon_mapping(state.polygon)
+        out["polygon"] = polygon_mapping(state.polygon)
     except InvalidInputError:
         out["polygon"] = _json_safe(state.polygon) if isinstance(state.polygon, (Mapping, str)) else None
     out["start_date"] = _date_text(state.start_date)
@@ -265,11 +268,11 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
         except InvalidInputError as exc:
             raise _field_error("endpoint", exc) from None
     try:
-        out["bbox"] = None if out["bbox"] is None else tuple(_bbox_list(out["bbox"]))  # type: ignore[arg-type]
+        out["bbox"] = None if out["bbox"] is None else tuple(bbox_list(out["bbox"]))  # type: ignore[arg-type]
     except InvalidInputError as exc:
         raise _field_error("bbox", exc) from None
     try:
-        out["polygon"] = _polygon_mapping(out["polygon"])
+        out["polygon"] = polygon_mapping(out["polygon"])
     except InvalidInputError as exc:
         raise _field_error("polygon", exc) from None
     for name in ("start_date", "end_date"):

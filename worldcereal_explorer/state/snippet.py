@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .serialize import _geometry, state_to_dict
+from .serialize import geometry_of, state_to_dict
 
 __all__ = ["state_to_code"]
 
@@ -46,7 +46,7 @@ def state_to_code(state: Any) -> str:
     if d["polygon"] is not None:
         lines.append("import shapely")
         try:
-            wkt = shapely.to_wkt(_geometry(d["polygon"]), rounding_precision=-1)
+            wkt = shapely.to_wkt(geometry_of(d["polygon"]), rounding_precision=-1)
         except Exception:
             wkt = str(d["polygon"])
         spatial = f"shapely.from_wkt({wkt!r})"
