@@ -8,8 +8,25 @@ The config file is one small TOML file in the user config dir (``platformdirs``)
     min_quality_lc = 0        # default quality thresholds of the dashboard (0..100)
     min_quality_ct = 0
     token_cache = "~/.config/worldcereal-explorer/oidc-tokens.json"
+    served_mode = "auto"      # "auto": served when running under Voila; "always": served everywhere
+    single_person_server_remember_login = false   # see below: only for a server one person uses
+    sample_cache = false      # keep queried collections on disk, re-laid out for range reads
+    sample_cache_dir = "~/.cache/worldcereal-explorer/samples"
+    sample_cache_max_mb = 2048
 
 ``worldcereal-explorer config`` prints every setting with where its value came from.
+
+Personal use and served use
+---------------------------
+A notebook in JupyterLab, Terrascope or a JupyterHub single-user server, and the CLI, serve one person: a
+login is remembered in the token cache so that the next session needs no new one. A dashboard **served**
+by Voila (``voila``, ``python -m worldcereal_explorer.voila_setup``, ``worldcereal-explorer demo``, Binder)
+gives every page view its own kernel, but all of them run as one operating-system user with one config
+folder: a token cache there would log every visitor in as the first one. So in served mode
+(:func:`served_mode`) nothing remembers a login: the token cache is neither read nor written, tokens live
+in the page's kernel only and end with it, fixed tokens from the environment are not used, and the sample
+cache is off unless asked for. ``single_person_server_remember_login = true`` turns the token cache back
+on for a Voila server that only one person can reach; a warning is logged at start-up while it is on.
 """
 
 from __future__ import annotations
@@ -29,6 +46,7 @@ __all__ = [
     "DEFAULT_LEGEND_URL",
     "DEFAULT_RDM_URL",
     "SETTING_ENV_VARS",
+    "SERVED_MODES",
     "SETTING_NAMES",
     "DataBanner",
     "Setting",
@@ -42,7 +60,11 @@ __all__ = [
     "resolve_rdm_url",
     "resolve_setting",
     "resolve_token_cache_path",
+    "running_under_voila",
+    "served_mode",
     "settings",
+    "token_cache_allowed",
+    "warn_if_served_with_remembered_login",
 ]
 
 #: The live WorldCereal RDM API (no path prefix; routes start at ``/collections``).
@@ -64,6 +86,13 @@ ENV_CONFIG_FILE = "WORLDCEREAL_CONFIG"
 ENV_MIN_QUALITY_LC = "WORLDCEREAL_MIN_QUALITY_LC"
 ENV_MIN_QUALITY_CT = "WORLDCEREAL_MIN_QUALITY_CT"
 ENV_TOKEN_CACHE = "WORLDCEREAL_TOKEN_CACHE"
+ENV_SERVED_MODE = "WORLDCEREAL_SERVED_MODE"
+ENV_SINGLE_PERSON_SERVER_REMEMBER_LOGIN = "WORLDCEREAL_SINGLE_PERSON_SERVER_REMEMBER_LOGIN"
+ENV_SAMPLE_CACHE = "WORLDCEREAL_SAMPLE_CACHE"
+ENV_SAMPLE_CACHE_DIR = "WORLDCEREAL_SAMPLE_CACHE_DIR"
+ENV_SAMPLE_CACHE_MAX_MB = "WORLDCEREAL_SAMPLE_CACHE_MAX_MB"
+#: Values of the ``served_mode`` setting.
+SERVED_MODES = ("auto", "always")
 #: A sentence shown in the data banner saying why this data source was chosen (set by ``binder/start``).
 ENV_DATA_NOTE = "WORLDCEREAL_DATA_NOTE"
 
@@ -109,6 +138,41 @@ def _quality(value: Any, where: str) -> int:
     return value
 
 
+def _default_sample_cache_dir() -> str:
+    import platformdirs
+
+    return str(platformdirs.user_cache_path(CONFIG_APP_NAME) / "samples")
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise BadParameterError(f"{where} {value!r} is not allowed; use true or false")
+
+
+def _served_mode(value: Any, where: str) -> str:
+    if isinstance(value, str) and value.strip().lower() in SERVED_MODES:
+        return value.strip().lower()
+    raise BadParameterError(f"{where} {value!r} is not allowed; use one of {', '.join(map(repr, SERVED_MODES))}")
+
+
+def _megabytes(value: Any, where: str) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise BadParameterError(f"{where} {value!r} is not a whole number of megabytes >= 1") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadParameterError(f"{where} {value!r} is not a whole number of megabytes >= 1")
+    return value
+
+
 def _path(value: Any, where: str) -> str:
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise BadParameterError(f"{where} {value!r} is not a file path")
@@ -129,7 +193,18 @@ _SPECS: dict[str, _Spec] = {
                            "land cover / crop type legend CSV (URL or path)"),
     "min_quality_lc": _Spec(ENV_MIN_QUALITY_LC, lambda: 0, _quality, "default land cover quality threshold"),
     "min_quality_ct": _Spec(ENV_MIN_QUALITY_CT, lambda: 0, _quality, "default crop type quality threshold"),
-    "token_cache": _Spec(ENV_TOKEN_CACHE, _default_token_cache, _path, "where login tokens are cached"),
+    "token_cache": _Spec(ENV_TOKEN_CACHE, _default_token_cache, _path,
+                         "where login tokens are cached (personal use; never in served mode)"),
+    "served_mode": _Spec(ENV_SERVED_MODE, lambda: "auto", _served_mode,
+                         "'auto': served (no remembered login) under Voila; 'always': served everywhere"),
+    "single_person_server_remember_login": _Spec(
+        ENV_SINGLE_PERSON_SERVER_REMEMBER_LOGIN, lambda: False, _bool,
+        "remember logins in the token cache even in served mode: only for a server one person uses"),
+    "sample_cache": _Spec(ENV_SAMPLE_CACHE, lambda: False, _bool,
+                          "keep queried collections on disk for fast repeat queries (off in served mode)"),
+    "sample_cache_dir": _Spec(ENV_SAMPLE_CACHE_DIR, _default_sample_cache_dir, _path, "the sample cache's folder"),
+    "sample_cache_max_mb": _Spec(ENV_SAMPLE_CACHE_MAX_MB, lambda: 2048, _megabytes,
+                                 "the sample cache's size limit in MB (least recently used out first)"),
 }
 #: The settings the config file may hold, in display order.
 SETTING_NAMES = tuple(_SPECS)
@@ -287,6 +362,54 @@ def resolve_min_quality(kind: str, value: int | None = None) -> int:
 def resolve_token_cache_path(path: str | os.PathLike[str] | None = None) -> Path:
     """Where login tokens are cached: argument > ``$WORLDCEREAL_TOKEN_CACHE`` > config file > user config dir."""
     return Path(resolve_setting("token_cache", path).value)
+
+
+# --- personal or served -------------------------------------------------------------------------------
+
+def running_under_voila() -> bool:
+    """True in a kernel Voila started for a page view (plain ``voila``, ``voila_setup``, Voila in Binder).
+
+    Voila gives each page's kernel the CGI-style ``SERVER_SOFTWARE=voila/<version>`` and its own
+    ``VOILA_*`` variables; a JupyterLab kernel has neither.
+    """
+    return (os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
+            or any(os.environ.get(name) for name in ("VOILA_REQUEST_URL", "VOILA_BASE_URL", "VOILA_KERNEL_ID")))
+
+
+def served_mode(value: str | None = None) -> bool:
+    """Whether this process serves the dashboard to whoever opens a page (see the module's docstring).
+
+    Parameters
+    ----------
+    value
+        The ``served_mode`` setting (argument > ``$WORLDCEREAL_SERVED_MODE`` > config file > ``"auto"``):
+        ``"auto"`` is served exactly under Voila, ``"always"`` everywhere. No value turns served mode off
+        under Voila.
+    """
+    return resolve_setting("served_mode", value).value == "always" or running_under_voila()
+
+
+def token_cache_allowed(remember_login: bool | None = None) -> bool:
+    """Whether a login may be remembered on disk: always in personal use; in served mode only when the
+    ``single_person_server_remember_login`` setting (or ``remember_login``) says so."""
+    if not served_mode():
+        return True
+    return bool(resolve_setting("single_person_server_remember_login", remember_login).value)
+
+
+def warn_if_served_with_remembered_login(logger: Any = None) -> bool:
+    """Log a warning when served mode remembers logins (``single_person_server_remember_login``); return
+    whether it does. Called when a served dashboard starts."""
+    import logging
+
+    if not (served_mode() and resolve_setting("single_person_server_remember_login").value):
+        return False
+    (logger or logging.getLogger(__name__)).warning(
+        "single_person_server_remember_login is on while the dashboard is served: every visitor of this "
+        "server uses the login remembered in the token cache. Turn it off unless one person only can reach "
+        "this server."
+    )
+    return True
 
 
 # --- which data is the user looking at ---------------------------------------------------------------
