@@ -10,6 +10,10 @@ season, de-duplication, per-class cap, spatial split; then the dataset card)::
     worldcereal-explorer samples --bbox -106 49.5 -97.5 53 --mapping classes.csv --season 04-09 --dedup 10 \
         --max-per-class 500 --split 0.7,0.15,0.15 --seed 1 --card train_card -o train.parquet
 
+``--mapping`` also takes one of WorldCereal's class schemes by name (``--mapping CROPTYPE24``): the scheme's
+``ignore`` codes are left out, and codes it does not name are listed (codes, samples, labels) and dropped
+(``--unmapped other`` keeps them as ``other``, ``--unmapped error`` refuses them).
+
 Counts before fetching (``count_samples``: only the columns the counts need are read), printed with an
 estimate of a full fetch, or written to a CSV file::
 
@@ -118,10 +122,19 @@ def add_samples_command(subparsers: Any) -> argparse.ArgumentParser:
                         help="what to do with a collection whose file cannot be read (default: raise)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
     training = parser.add_argument_group("training set", "turn the samples into a training set (in this order)")
-    training.add_argument("--mapping", metavar="FILE",
-                          help="CSV or JSON file ewoc_code -> class; adds downstream_class (a code also maps "
-                               "through its legend ancestors); unmapped codes become 'other'")
-    training.add_argument("--drop-unmapped", action="store_true", help="drop samples whose code --mapping lacks")
+    training.add_argument("--mapping", metavar="FILE|SCHEME",
+                          help="the classes (adds downstream_class): a WorldCereal class scheme by name "
+                               "(LANDCOVER10, CROPTYPE28, CROPTYPE24, CROPTYPE20_EUROPE, CROPTYPE_INSEASON_FRANCE, "
+                               "TEST_BINARY; its codes match exactly, class 'ignore' leaves samples out), or a CSV "
+                               "or JSON file ewoc_code -> class (a code also maps through its legend ancestors)")
+    training.add_argument("--unmapped", choices=["other", "drop", "error"],
+                          help="samples whose code --mapping does not name: keep as 'other', drop, or fail "
+                               "(default: drop for a scheme, other for a file); they are listed either way")
+    training.add_argument("--drop-unmapped", action="store_true", help="the same as --unmapped drop")
+    training.add_argument("--class-schemes", metavar="SOURCE",
+                          help="where --mapping SCHEME is looked up: 'worldcereal' (an installed worldcereal "
+                               "package), a class_mappings.json file or an http(s) URL (default: the copy shipped "
+                               "with this package)")
     training.add_argument("--season", metavar="MM-MM",
                           help="keep samples whose valid_time month is in this window, e.g. 04-09 or 11-03")
     training.add_argument("--dedup", metavar="METRES",
@@ -198,10 +211,11 @@ def _silence_stdout() -> None:
 @contextlib.contextmanager
 def _warnings_to_stderr() -> Any:
     """Print the warnings raised inside (skipped collections, class balance) as ``warning: ...`` lines."""
-    from .training import ClassBalanceWarning
+    from .training import ClassBalanceWarning, UnmappedCodesWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClassBalanceWarning)
+        warnings.simplefilter("always", UnmappedCodesWarning)
         warnings.simplefilter("always", RuntimeWarning)
         try:
             yield
@@ -398,26 +412,16 @@ def _run_in_memory(args: argparse.Namespace, plan: dict[str, Any], cancel: threa
 
 
 def _training_steps(gdf: Any, options: dict[str, Any], cancel: threading.Event | None = None) -> Any:
-    """Apply the chosen steps: mapping, season, de-duplication, cap, split (Ctrl-C is honoured between steps)."""
-    from .training import cap_per_class, deduplicate, map_classes, season_filter, spatial_split
+    """Apply the chosen steps with :func:`build_training_set`: mapping, season, de-duplication, cap, split
+    (Ctrl-C is honoured between steps)."""
+    from .errors import QueryCancelledError
+    from .training import build_training_set
 
-    def check() -> None:
-        if cancel is not None:
-            _check(cancel)
-
-    if options["mapping"] is not None:
-        gdf = map_classes(gdf, options["mapping"], unmapped="drop" if options["drop_unmapped"] else "other")
-        check()
-    if options["season"] is not None:
-        gdf = season_filter(gdf, options["season"])
-        check()
-    if options["dedup"] is not None:
-        gdf, _ = deduplicate(gdf, options["dedup"], keep_duplicates=options["keep_duplicates"])
-        check()
-    if options["max_per_class"] is not None:
-        gdf = cap_per_class(gdf, options["max_per_class"], min_per_class=options["min_per_class"],
-                            seed=options["seed"])
-        check()
-    if options["split"] is not None:
-        gdf = spatial_split(gdf, options["split"], block_h3_res=options["block_h3_res"], seed=options["seed"])
-    return gdf
+    try:
+        return build_training_set(
+            gdf, options["mapping"], unmapped=options["unmapped"], schemes_source=options["schemes_source"],
+            season=options["season"], dedup=options["dedup"], keep_duplicates=options["keep_duplicates"],
+            max_per_class=options["max_per_class"], min_per_class=options["min_per_class"], split=options["split"],
+            block_h3_res=options["block_h3_res"], seed=options["seed"], cancel_event=cancel)
+    except QueryCancelledError:
+        raise QueryCancelledError("cancelled") from None

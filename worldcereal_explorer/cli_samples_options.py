@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["card_query", "plan_run", "query_filters", "training_options"]
+__all__ = ["card_query", "mapping_option", "plan_run", "query_filters", "training_options"]
 
 #: Options that turn on a training-set step.
 STEP_OPTIONS = ("mapping", "season", "dedup", "max_per_class", "split")
@@ -51,7 +51,9 @@ def plan_run(args: argparse.Namespace) -> dict[str, Any]:
     plan: dict[str, Any] = {"options": options, "training": training, "budget": budget}
     if args.count_only:
         given = [name for name, on in (
-            ("--mapping", args.mapping is not None), ("--season", args.season is not None),
+            ("--mapping", args.mapping is not None), ("--unmapped", getattr(args, "unmapped", None) is not None),
+            ("--class-schemes", getattr(args, "class_schemes", None) is not None),
+            ("--season", args.season is not None),
             ("--dedup", args.dedup is not None), ("--max-per-class", args.max_per_class is not None),
             ("--split", args.split is not None), ("--card", args.card is not None),
             ("--no-resume", not args.resume),
@@ -181,10 +183,25 @@ def named_option(option: str, parse: Any, value: Any) -> Any:
         raise BadParameterError(f"{option}: {exc}") from None
 
 
+def mapping_option(value: str, schemes_source: str | None = None) -> Any:
+    """``--mapping``: a WorldCereal class scheme by name (a :class:`ClassScheme`) or a CSV/JSON file (its path),
+    read and checked now so a bad value fails before any request.
+
+    Raises
+    ------
+    BadParameterError
+        For a missing or bad file, or a name that is no scheme of ``schemes_source`` (the allowed names listed).
+    """
+    from .training import class_scheme, resolve_mapping
+
+    _table, info = resolve_mapping(value, schemes_source=schemes_source)
+    return class_scheme(info["scheme"], schemes_source) if info["kind"] == "scheme" else value
+
+
 def training_options(args: argparse.Namespace) -> dict[str, Any]:
     """The training options, validated (every bad value raises naming the option, the value and what is allowed)."""
     from .errors import BadParameterError
-    from .training import load_mapping, parse_season, parse_shares
+    from .training import parse_season, parse_shares
 
     dedup = None
     if args.dedup is not None:
@@ -196,10 +213,19 @@ def training_options(args: argparse.Namespace) -> dict[str, Any]:
             raise BadParameterError(f"--dedup {args.dedup!r} is not allowed; allowed: a distance in metres >= 0")
     if args.keep_duplicates and dedup is None:
         raise BadParameterError("--keep-duplicates needs --dedup METRES")
-    if args.drop_unmapped and args.mapping is None:
-        raise BadParameterError("--drop-unmapped needs --mapping FILE")
+    unmapped = getattr(args, "unmapped", None)
+    if args.drop_unmapped and unmapped not in (None, "drop"):
+        raise BadParameterError(f"--drop-unmapped contradicts --unmapped {unmapped}; give one of them")
+    unmapped = "drop" if args.drop_unmapped else unmapped
+    schemes_source = getattr(args, "class_schemes", None)
+    for option, value in (("--drop-unmapped", args.drop_unmapped or None), ("--unmapped", unmapped),
+                          ("--class-schemes", schemes_source)):
+        if value is not None and args.mapping is None:
+            raise BadParameterError(f"{option} needs --mapping FILE or --mapping SCHEME")
     options = {
-        "mapping": named_option("--mapping", load_mapping, args.mapping),
+        "mapping": named_option("--mapping", lambda v: mapping_option(v, schemes_source), args.mapping),
+        "unmapped": unmapped,
+        "schemes_source": schemes_source,
         "season": named_option("--season", parse_season, args.season),
         "dedup": dedup,
         "max_per_class": whole_option(args.max_per_class, "--max-per-class", 1),

@@ -41,7 +41,8 @@ from .jobs import Job, JobRunner, describe
 if TYPE_CHECKING:
     from .query import RdmQueryState
 
-__all__ = ["MONTHS", "TRAINING_INPUTS", "TrainingExport", "TrainingService", "picker_mapping"]
+__all__ = ["DEFAULT_SCHEME", "MONTHS", "TRAINING_INPUTS", "UNMAPPED_CHOICES", "TrainingExport", "TrainingService",
+           "picker_mapping"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,16 @@ log = logging.getLogger(__name__)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 #: The service's inputs: a change of one of them re-runs the steps (after ``debounce_s``) when ``auto_run``.
-TRAINING_INPUTS = ("mapping_source", "uploaded_mapping", "unmapped", "other_label", "season_start", "season_end",
+TRAINING_INPUTS = ("mapping_source", "uploaded_mapping", "scheme", "schemes_source", "unmapped", "other_label",
+                   "season_start", "season_end",
                    "apply_season", "dedup", "tolerance_m", "keep_duplicates", "max_per_class", "min_per_class",
                    "shares", "block_h3_res", "seed")
 
 _RUN = "training"
+#: The scheme offered first (WorldCereal's default crop-type scheme).
+DEFAULT_SCHEME = "CROPTYPE24"
+#: Values of ``TrainingService.unmapped`` (``"auto"``: ``map_classes``' default for the mapping's kind).
+UNMAPPED_CHOICES = ("auto", "other", "drop", "error")
 
 
 @dataclass(frozen=True)
@@ -167,14 +173,18 @@ class TrainingService(traitlets.HasTraits):
     Notes
     -----
     Inputs: ``mapping_source`` (``"picker"``: :func:`picker_mapping` of the state's grouping and selection;
-    ``"upload"``: ``uploaded_mapping``, set by :meth:`load_mapping_file`), ``unmapped`` (``"other"`` / ``"drop"``)
-    and ``other_label``; ``season_start`` / ``season_end`` (months 1-12, the window may cross the year end) and
+    ``"upload"``: ``uploaded_mapping``, set by :meth:`load_mapping_file`; ``"scheme"``: the WorldCereal class
+    scheme named by ``scheme``, one of ``scheme_names``, looked up in ``schemes_source``: ``None`` for the
+    packaged copy, ``"worldcereal"``, a path or a URL), ``unmapped`` (``"auto"``: dropped for a scheme, kept as
+    ``other_label`` otherwise; ``"other"``, ``"drop"``, or ``"error"``: refuse them) and ``other_label``; ``season_start`` / ``season_end`` (months 1-12, the window may cross the year end) and
     ``apply_season`` (the preview is computed either way); ``dedup``, ``tolerance_m`` and ``keep_duplicates``
     (flag rather than drop); ``max_per_class`` and ``min_per_class`` (0: none); ``shares`` (train, validation,
     test), ``block_h3_res`` and ``seed``.
 
-    Outputs: ``mapping`` (the mapping in force), ``mapped_summary`` (classes and their counts, unmapped codes and
-    samples), ``histogram`` (samples per class × month before the season filter), ``season_preview`` (per class:
+    Outputs: ``mapping`` (the mapping in force), ``mapped_summary`` (classes and their counts; ``ignored_samples``
+    and ``ignored_codes`` left out by the class ``ignore``; ``unmapped_report``: every code without a class with
+    its samples and label; ``scheme`` and ``scheme_source`` when a scheme is used), ``scheme_names`` (the schemes
+    ``schemes_source`` offers), ``histogram`` (samples per class × month before the season filter), ``season_preview`` (per class:
     ``total``, ``kept``, ``removed``, ``removed_share`` of the window, before applying it), ``dedup_report``
     (:class:`~worldcereal_explorer.training.DedupReport` or ``None``), ``balance`` (class × collection counts of the
     training set), ``split_report`` (:class:`~worldcereal_explorer.training.SplitReport`), ``card``
@@ -183,10 +193,13 @@ class TrainingService(traitlets.HasTraits):
     """
 
     # --- inputs -------------------------------------------------------------------------------------
-    mapping_source = Enum(("picker", "upload"), default_value="picker")
+    mapping_source = Enum(("picker", "upload", "scheme"), default_value="picker")
     uploaded_mapping = Dict(help="{ewoc_code: class} read from an uploaded CSV/JSON file")
     uploaded_name = Unicode("", help="the uploaded mapping file's name")
-    unmapped = Enum(("other", "drop"), default_value="other")
+    scheme = Unicode(DEFAULT_SCHEME, help="the WorldCereal class scheme used when mapping_source is 'scheme'")
+    schemes_source = Unicode(None, allow_none=True,
+                             help="where the schemes come from: None (packaged), 'worldcereal', a path or a URL")
+    unmapped = Enum(UNMAPPED_CHOICES, default_value="auto")
     other_label = Unicode("other")
     season_start = Int(1, min=1, max=12)
     season_end = Int(12, min=1, max=12)
@@ -202,6 +215,7 @@ class TrainingService(traitlets.HasTraits):
 
     # --- outputs ------------------------------------------------------------------------------------
     mapping = Dict(help="the class mapping in force")
+    scheme_names = List(Unicode(), help="the class schemes schemes_source offers")
     mapped_summary = Dict()
     histogram = DataFrameTrait(allow_none=True)
     season_preview = DataFrameTrait(allow_none=True)
@@ -223,6 +237,8 @@ class TrainingService(traitlets.HasTraits):
         self._jobs = JobRunner(name="wce-training", on_settle=self._on_idle)
         self._metadata: _MetadataCache | None = None
         super().__init__(**traits)
+        if not self.scheme_names:  # schemes_source left at its default: no change event filled the names
+            self._on_schemes_source()
         state.observe(self._on_samples, names=["samples"])
         state.observe(self._on_picker, names=["grouping", "ewoc_codes"])
         if state.samples is not None and self.auto_run:
@@ -241,6 +257,22 @@ class TrainingService(traitlets.HasTraits):
 
         value = proposal["value"]
         return load_mapping(value) if value else {}
+
+    @validate("scheme")
+    def _valid_scheme(self, proposal: dict) -> str:
+        from ..training import class_scheme
+
+        return class_scheme(proposal["value"], self.schemes_source).name  # unknown names: allowed ones listed
+
+    @observe("schemes_source")
+    def _on_schemes_source(self, change: dict | None = None) -> None:
+        from ..training import scheme_names
+
+        names = scheme_names(self.schemes_source)
+        with self.hold_trait_notifications():
+            self.scheme_names = names
+            if self.scheme not in names:
+                self.scheme = DEFAULT_SCHEME if DEFAULT_SCHEME in names else names[0]
 
     @property
     def season(self) -> str:
@@ -267,6 +299,8 @@ class TrainingService(traitlets.HasTraits):
             "samples": self.state.samples,
             "source": self.mapping_source,
             "uploaded": dict(self.uploaded_mapping),
+            "scheme": self.scheme,
+            "schemes_source": self.schemes_source,
             "grouping": dict(self.state.grouping),
             "ewoc_codes": list(self.state.ewoc_codes),
             "unmapped": self.unmapped,
@@ -342,19 +376,30 @@ class TrainingService(traitlets.HasTraits):
             if job.cancelled:
                 raise QueryCancelledError("training steps superseded")
 
+        scheme = None
         if p["source"] == "upload":
             if not p["uploaded"]:
                 raise BadParameterError("no mapping file uploaded; upload a CSV or JSON file, or map from the picker")
-            mapping = p["uploaded"]
+            mapping: Any = p["uploaded"]
+        elif p["source"] == "scheme":
+            scheme = tr.class_scheme(p["scheme"], p["schemes_source"])
+            mapping = scheme
         else:
             mapping = picker_mapping(samples, p["grouping"], p["ewoc_codes"], self.state.legend)
         if not mapping:
             raise BadParameterError("no class mapping: tick or group crop types in the picker, or upload a file")
-        mapped = tr.map_classes(samples, mapping, unmapped=p["unmapped"], other_label=p["other_label"])
+        with warnings.catch_warnings():
+            # the report of unmapped codes goes into mapped_summary (the panel's table), not to stderr
+            warnings.simplefilter("ignore", tr.UnmappedCodesWarning)
+            mapped = tr.map_classes(samples, mapping, unmapped=None if p["unmapped"] == "auto" else p["unmapped"],
+                                    other_label=p["other_label"], legend=self.state.legend)
         step = tr.steps_of(mapped)[-1]
         summary = {"classes": dict(step["classes"]), "unmapped_codes": list(step["unmapped_codes"]),
                    "unmapped_samples": int(step["unmapped_samples"]), "dropped": int(step["dropped"]),
-                   "n_samples": int(len(samples)), "unmapped": p["unmapped"], "other_label": p["other_label"]}
+                   "unmapped_report": [dict(r) for r in step["unmapped_report"]],
+                   "ignored_samples": int(step["ignored_samples"]), "ignored_codes": list(step["ignored_codes"]),
+                   "scheme": step.get("scheme"), "scheme_source": step.get("scheme_source"),
+                   "n_samples": int(len(samples)), "unmapped": step["unmapped"], "other_label": p["other_label"]}
         check()
         histogram = tr.valid_time_histogram(mapped)
         preview = tr.season_filter_preview(mapped, p["season"])
@@ -383,7 +428,8 @@ class TrainingService(traitlets.HasTraits):
         check()
         card = tr.DatasetCard.build(frame, client=self._metadata_client(), query=self._query())
         check()
-        return {"mapping": {int(k): str(v) for k, v in mapping.items()}, "mapped_summary": summary,
+        table = scheme.mapping if scheme is not None else mapping
+        return {"mapping": {int(k): str(v) for k, v in table.items()}, "mapped_summary": summary,
                 "histogram": histogram, "season_preview": preview, "dedup_report": report, "balance": balance,
                 "split_report": split, "card": card, "result": frame, "warnings": notes}
 
@@ -421,6 +467,43 @@ class TrainingService(traitlets.HasTraits):
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until no run is scheduled or running; ``False`` on timeout."""
         return self._jobs.wait(timeout)
+
+    def scheme_to_picker(self, name: str | None = None) -> dict[int, str]:
+        """Seed the crop picker with a class scheme: select the codes of the collections found that the scheme
+        classes (``ignore`` left out) and group them by the scheme's classes.
+
+        Sets ``state.ewoc_codes`` and ``state.grouping`` (the picker follows them), on the calling thread.
+
+        Parameters
+        ----------
+        name
+            The scheme (default: ``scheme``); looked up in ``schemes_source``.
+
+        Returns
+        -------
+        dict
+            The grouping set, ``{ewoc_code: class}`` (:func:`~worldcereal_explorer.training.scheme_grouping`).
+
+        Raises
+        ------
+        BadParameterError
+            For an unknown scheme (the allowed ones are listed), or when no code of the collections found (or of
+            the fetched samples) is classed by it.
+        """
+        from ..training import class_scheme, scheme_grouping
+
+        scheme = class_scheme(name or self.scheme, self.schemes_source)
+        codes: Any = self.state.counts_by_code(unfiltered=True)
+        if not codes and self.state.samples is not None and "ewoc_code" in self.state.samples.columns:
+            codes = pd.unique(self.state.samples["ewoc_code"])
+        grouping = scheme_grouping(scheme.name, codes if len(codes) else None, source=self.schemes_source)
+        if not grouping:
+            raise BadParameterError(f"class scheme {scheme.name} classes none of the codes of the collections found; "
+                                    "search a wider area or pick another scheme")
+        with self.state.hold_trait_notifications():
+            self.state.ewoc_codes = sorted(grouping)
+            self.state.grouping = grouping
+        return grouping
 
     def load_mapping_file(self, name: str, content: bytes) -> dict[int, str]:
         """Read an uploaded class mapping (``.csv`` or ``.json`` bytes) and map by it from now on.

@@ -8,6 +8,7 @@ so they chain::
 
     gdf = client.get_samples(bbox=..., min_quality_ct=70)
     gdf = tr.map_classes(gdf, {1101010000: "wheat", 1101060000: "maize"}, unmapped="other")
+    # or one of WorldCereal's own class schemes by name: tr.map_classes(gdf, "CROPTYPE24")
     gdf = tr.season_filter(gdf, "04-09")
     gdf, report = tr.deduplicate(gdf, tolerance_m=10)
     gdf = tr.cap_per_class(gdf, 5_000, min_per_class=200, seed=1)
@@ -16,11 +17,14 @@ so they chain::
     tr.export_training_set(gdf, "train.parquet", card)
     card.write("train_card")  # train_card.md, train_card.json
 
+    # the same steps in one call:
+    gdf = tr.build_training_set(samples, "CROPTYPE24", season="04-09", dedup=10, split=(0.7, 0.15, 0.15))
+
 The functions are pure (no widgets; no I/O except the metadata a card fetches through the client it is given,
 and the files :func:`export_training_set` and :meth:`DatasetCard.write` write atomically). Each step records
 what it did in ``frame.attrs["training_steps"]``, which the card reads.
 
-Modules: :mod:`.mapping`, :mod:`.balance`, :mod:`.season`, :mod:`.dedup`, :mod:`.split`, :mod:`.licences`,
+Modules: :mod:`.mapping`, :mod:`.schemes` (WorldCereal's class schemes), :mod:`.build`, :mod:`.balance`, :mod:`.season`, :mod:`.dedup`, :mod:`.split`, :mod:`.licences`,
 :mod:`.card`, :mod:`.export`.
 """
 
@@ -28,24 +32,33 @@ from __future__ import annotations
 
 from ._common import STEPS_ATTR, h3_cells, steps_of
 from .balance import ClassBalanceWarning, cap_per_class, class_balance
+from .build import build_training_set
 from .card import DatasetCard
 from .dedup import DedupReport, deduplicate, duplicate_pairs
 from .export import CARD_METADATA_KEY, export_training_set, read_card
 from .licences import licence_flags
-from .mapping import load_mapping, map_classes
+from .mapping import UNMAPPED_MODES, UnmappedCodesWarning, load_mapping, map_classes, resolve_mapping
+from .schemes import IGNORE, ClassScheme, class_scheme, class_schemes, scheme_grouping, scheme_names
 from .season import parse_season, season_filter, season_filter_preview, season_months, valid_time_histogram
 from .split import SPLITS, SplitReport, parse_shares, spatial_split, split_report
 
 __all__ = [
     "CARD_METADATA_KEY",
+    "IGNORE",
+    "UNMAPPED_MODES",
     "ClassBalanceWarning",
+    "ClassScheme",
     "DatasetCard",
     "DedupReport",
     "SPLITS",
     "STEPS_ATTR",
     "SplitReport",
+    "UnmappedCodesWarning",
+    "build_training_set",
     "cap_per_class",
     "class_balance",
+    "class_scheme",
+    "class_schemes",
     "deduplicate",
     "duplicate_pairs",
     "export_training_set",
@@ -56,6 +69,9 @@ __all__ = [
     "parse_season",
     "parse_shares",
     "read_card",
+    "resolve_mapping",
+    "scheme_grouping",
+    "scheme_names",
     "season_filter",
     "season_filter_preview",
     "season_months",

@@ -177,6 +177,7 @@ class DatasetCard:
             doi = f"[{c['doi']}](https://doi.org/{c['doi']})" if c["doi"].startswith("10.") else c["doi"]
             lines.append(f"| `{c['id']}` | {_cell(c['title'])} | {_cell(c['provider'])} | {_cell(licence)} | {doi} "
                          f"| {c['samples']:,} |")
+        lines += self._mapping_markdown()
         lines += ["", "## Processing", ""]
         q = d.get("quality_filters", {})
         lines.append(f"- Quality: minimum crop-type score {q.get('min_quality_ct', 0)}, land-cover score "
@@ -199,6 +200,30 @@ class DatasetCard:
             lines.append("| " + " | ".join([_cell(name), f"{row['total']:,}", *[f"{row.get(s, 0):,}" for s in splits]])
                          + " |")
         return [*lines, ""]
+
+    def _mapping_markdown(self) -> list[str]:
+        """The class mapping: which scheme (source, SHA-256), what ``ignore`` left out, every unmapped code."""
+        step = self.data.get("class_mapping")
+        if not step:
+            return []
+        lines = ["", "## Class mapping", ""]
+        if step.get("scheme"):
+            lines.append(f"- Scheme: `{step['scheme']}` from {_cell(step.get('scheme_source'))} "
+                         f"(SHA-256 `{step.get('scheme_sha256', '')}`), codes matched exactly")
+        else:
+            where = f" from `{_cell(step['mapping_file'])}`" if step.get("mapping_file") else ""
+            lines.append(f"- Hand-written mapping{where}: {step.get('mapping_entries')} entries, codes matched "
+                         + ("through their legend ancestors" if step.get("match") == "ancestors" else "exactly"))
+        ignored = int(step.get("ignored_samples", 0))
+        lines.append(f"- Left out as `ignore`: {ignored:,} samples of {len(step.get('ignored_codes', []))} code(s)")
+        report = step.get("unmapped_report") or []
+        action = ("dropped" if step.get("unmapped") == "drop" else f"kept as `{step.get('other_label')}`")
+        lines.append(f"- Without a class: {int(step.get('unmapped_samples', 0)):,} samples of {len(report)} code(s), "
+                     + action)
+        if report:
+            lines += ["", "| ewoc_code | label | samples | |", "|---|---|---:|---|"]
+            lines += [f"| {r['ewoc_code']} | {_cell(r['label'])} | {int(r['samples']):,} | {action} |" for r in report]
+        return lines
 
     def write(self, path_prefix: str | os.PathLike) -> tuple[Path, Path]:
         """Write ``PREFIX.md`` and ``PREFIX.json`` atomically (a ``.md``/``.json`` suffix on the prefix is dropped).
@@ -261,8 +286,14 @@ def _cell(text: Any) -> str:
 def _step_line(step: Mapping[str, Any]) -> str:
     name = step.get("step")
     if name == "map_classes":
-        return (f"Class mapping: {len(step.get('classes', {}))} classes from {step.get('mapping_entries')} entries; "
-                f"{step.get('unmapped_samples', 0):,} unmapped samples "
+        source = (f"class scheme {step['scheme']} ({step.get('scheme_source')})" if step.get("scheme")
+                  else f"{step.get('mapping_entries')} entries")
+        ignored = step.get("ignored_samples", 0)
+        return (f"Class mapping: {len(step.get('classes', {}))} classes from {source}"
+                + (f", {step.get('match')} code match" if step.get("match") else "")
+                + (f"; {ignored:,} samples of {len(step.get('ignored_codes', []))} code(s) classed 'ignore' left out"
+                   if ignored else "")
+                + f"; {step.get('unmapped_samples', 0):,} unmapped samples "
                 + ("dropped" if step.get("unmapped") == "drop" else f"labelled {step.get('other_label')!r}"))
     if name == "season_filter":
         return f"Season {step.get('window')}: {step.get('removed_total', 0):,} samples outside the window removed"

@@ -1,7 +1,9 @@
 """The "Training set" panel: from the fetched samples to a training set and its dataset card.
 
 Six steps, top to bottom, each showing what it does before anything is written: the class mapping (from the crop
-picker's grouping and selection, or an uploaded CSV/JSON file; unmapped codes kept as "other" or dropped), the
+picker's grouping and selection, an uploaded CSV/JSON file, or one of WorldCereal's class schemes picked in a
+drop-down; the samples a scheme classes ``ignore`` are counted and left out; every code without a class is listed
+with its samples and label, and kept as "other", dropped or refused), the
 season check (a month histogram per class and, per class, how many samples a month window would remove before the
 filter is applied; the window may cross the year end), the de-duplication across collections (tolerance in metres;
 drop or flag), the class balance (a bqplot chart class × collection, cap and minimum per class), the spatial split
@@ -111,13 +113,25 @@ class TrainingPanel(StateWidget):
         self.stale_note.add_class("wce-training-stale")
 
         # 1. classes
-        self.source = w.ToggleButtons(options=[("crop picker", "picker"), ("file", "upload")],
-                                      description="Classes from", style={"button_width": "90px"})
+        self.source = w.ToggleButtons(options=[("crop picker", "picker"), ("file", "upload"),
+                                               ("WorldCereal scheme", "scheme")],
+                                      description="Classes from", style={"button_width": "130px"})
         self.source.add_class("wce-training-source")
         self.upload = w.FileUpload(accept=".csv,.json", multiple=False, description="Mapping file")
         self.upload.add_class("wce-training-upload")
         self.upload.observe(self._on_upload, "value")
-        self.unmapped = w.ToggleButtons(options=[("keep as 'other'", "other"), ("drop", "drop")],
+        self.scheme = w.Dropdown(options=list(svc.scheme_names), description="Scheme",
+                                 layout=w.Layout(width="300px"))
+        self.scheme.add_class("wce-training-scheme")
+        self.scheme_to_picker = w.Button(description="Show in crop picker", icon="sitemap",
+                                         tooltip="select the scheme's codes in the crop picker, grouped by its classes",
+                                         layout=w.Layout(width="180px"))
+        self.scheme_to_picker.add_class("wce-training-scheme-to-picker")
+        self.scheme_to_picker.on_click(lambda _: self.seed_picker())
+        self.unmapped = w.ToggleButtons(options=[("default", "auto"), ("keep as 'other'", "other"), ("drop", "drop"),
+                                                 ("refuse", "error")],
+                                        tooltips=["a scheme drops them, a picker or file mapping keeps them as "
+                                                  "'other'", "", "", "stop with the list of codes"],
                                         description="Unmapped", style={"button_width": "110px"})
         self.unmapped.add_class("wce-training-unmapped")
         self.mapping_html = w.HTML()
@@ -209,7 +223,7 @@ class TrainingPanel(StateWidget):
         self.licences = w.HTML()
         self.licences.add_class("wce-training-licences")
 
-        for widget, name in ((self.source, "mapping_source"), (self.unmapped, "unmapped"),
+        for widget, name in ((self.source, "mapping_source"), (self.unmapped, "unmapped"), (self.scheme, "scheme"),
                              (self.season_start, "season_start"), (self.season_end, "season_end"),
                              (self.apply_season, "apply_season"), (self.dedup, "dedup"),
                              (self.tolerance, "tolerance_m"), (self.dedup_action, "keep_duplicates"),
@@ -225,6 +239,7 @@ class TrainingPanel(StateWidget):
                    "the file and its dataset card (every collection's licence and citation).</div>"),
             self.status, self.stale_note,
             _section("1. Classes", w.HBox([self.source, self.upload], layout=w.Layout(flex_flow="row wrap")),
+                     w.HBox([self.scheme, self.scheme_to_picker], layout=w.Layout(flex_flow="row wrap")),
                      self.unmapped, self.mapping_html, css_class="wce-training-classes"),
             _section("2. Season", w.HBox([self.season_start, self.season_end, self.apply_season],
                                          layout=w.Layout(align_items="center", flex_flow="row wrap")),
@@ -243,6 +258,7 @@ class TrainingPanel(StateWidget):
         self._service_observers = [
             (self._on_status, ["status", "message"]),
             (self._on_mapping, ["mapped_summary", "mapping"]),
+            (self._on_scheme_names, ["scheme_names", "mapping_source"]),
             (self._on_season, ["histogram", "season_preview"]),
             (self._on_dedup, ["dedup_report"]),
             (self._on_balance, ["balance", "warnings"]),
@@ -294,18 +310,58 @@ class TrainingPanel(StateWidget):
             shown = ", ".join(map(str, sorted(listed)[:4])) + (" \u2026" if len(listed) > 4 else "")
             rows.append([name, count, shown or ("unmapped codes" if name == summary["other_label"] else "")])
             attrs.append(_attr(cls=name, count=count))
-        source = ("the crop picker (grouped codes: their group; ticked codes: their label; nothing ticked: every "
-                  "code)" if self.service.mapping_source == "picker" else
-                  f"the file {self.service.uploaded_name or '(none uploaded)'}")
+        if summary.get("scheme"):
+            source = (f"the WorldCereal class scheme {summary['scheme']} ({summary.get('scheme_source')}; codes "
+                      "matched exactly)")
+        elif self.service.mapping_source == "picker":
+            source = "the crop picker (grouped codes: their group; ticked codes: their label; nothing ticked: every code)"
+        else:
+            source = f"the file {self.service.uploaded_name or '(none uploaded)'}"
         unmapped = summary["unmapped_samples"]
         what = ("dropped" if summary["unmapped"] == "drop" else f"kept as {summary['other_label']!r}")
         note = (f"{plural(unmapped, 'sample')} of {plural(len(summary['unmapped_codes']), 'code')} without a class: "
                 f"{what}" if unmapped else "every sample has a class")
+        ignored = int(summary.get("ignored_samples", 0))
+        ignored_note = (f"; {plural(ignored, 'sample')} of {plural(len(summary.get('ignored_codes', [])), 'code')} "
+                        "classed 'ignore': left out" if ignored else "")
+        report = summary.get("unmapped_report") or []
+        unmapped_table = ""
+        if report:
+            unmapped_table = (
+                f"<div style='font-size:12px;margin-top:4px'>Codes without a class ({html.escape(what)}):</div>"
+                + _table(["ewoc_code", "label", "samples"],
+                         [[str(r["ewoc_code"]), str(r["label"]), int(r["samples"])] for r in report],
+                         css_class="unmapped",
+                         row_attrs=[_attr(code=r["ewoc_code"], samples=r["samples"]) for r in report]))
         self.mapping_html.value = (
             f"<div style='font-size:12px'>Classes from {html.escape(source)}: "
             f"{plural(len(summary['classes']), 'class', 'classes')} of {summary['n_samples']:,} samples; "
-            f"<span data-unmapped='{unmapped}'>{html.escape(note)}</span></div>"
-            + _table(["class", "samples", "codes"], rows, css_class="mapping", row_attrs=attrs))
+            f"<span data-unmapped='{unmapped}'>{html.escape(note)}</span>"
+            f"<span data-ignored='{ignored}'>{html.escape(ignored_note)}</span></div>"
+            + _table(["class", "samples", "codes"], rows, css_class="mapping", row_attrs=attrs) + unmapped_table)
+
+    def _on_scheme_names(self, change: dict | None = None) -> None:
+        names = list(self.service.scheme_names)
+        if list(self.scheme.options) != names:
+            with self._sync():
+                self.scheme.options = names
+                self.scheme.value = self.service.scheme if self.service.scheme in names else None
+        visible = self.service.mapping_source == "scheme"
+        self.scheme.layout.display = self.scheme_to_picker.layout.display = None if visible else "none"
+
+    def seed_picker(self) -> dict | None:
+        """Select the chosen scheme's codes in the crop picker, grouped by its classes (through the service).
+
+        Returns
+        -------
+        dict or None
+            The grouping set; ``None`` when it failed (the panel says why).
+        """
+        try:
+            return self.service.scheme_to_picker()
+        except Exception as exc:  # shown in the panel, never a traceback
+            self.mapping_html.value = f"<span style='color:#b71c1c;font-size:12px'>{html.escape(str(exc))}</span>"
+            return None
 
     def _top_classes(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (index: classes) with the classes beyond ``max_classes`` (by row total) summed."""
