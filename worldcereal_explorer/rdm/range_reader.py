@@ -291,6 +291,26 @@ class HttpRangeReader:
                 for future in futures:
                     future.cancel()
 
+    def fetch_range(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)``: from the cache when all there, else fetched now and *not* cached.
+
+        For streaming readers that hold what they fetched themselves (a bounded read-ahead window) and must
+        not fill the cache with a column chunk read once.
+        """
+        self.open()
+        assert self.size is not None
+        end = min(end, self.size)
+        if start >= end:
+            return b""
+        cached = self.read_cached(start, end - start)
+        if cached is not None:
+            return cached
+        data, status, _ = self._get((start, end - 1))
+        if status == 200:  # the server ignored Range: keep the whole file, as _fetch does
+            self._fetch(0, self.size)
+            return self.read_at(start, end - start)
+        return data
+
     def _fetch(self, start: int, end: int) -> None:
         data, status, _ = self._get((start, end - 1))
         if status == 200:  # the server ignored Range: keep the whole file

@@ -17,6 +17,7 @@ import shapely
 from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCollectionError
 from ..download import HttpRangeReader
 from ..http import CallScope, HttpTransport, redact, safe_url
+from .bounded import FileSource, candidate_positions, is_large, read_candidates
 from .convert import canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
 from .layout import FileLayout, _pyarrow_error, is_binary, is_text, open_parquet
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
@@ -305,10 +306,13 @@ def plan_collection(reader: Any, query: SampleQuery, *, ref_id: str,
     def nbytes(i: int, columns: list[str]) -> int:
         return sum(end - start for start, end in column_ranges(metadata, leaves, [i], columns))
 
+    # Large row groups are filtered in bounded pieces when read (:mod:`.bounded`), not here: rough.
+    large = [i for i in candidates if is_large(metadata, i)]
+    candidates = [i for i in candidates if i not in large]
     full_reads = {i: nbytes(i, plan.read_columns(i, query)) for i in candidates}
-    if sum(full_reads.values()) <= small_read_bytes:
+    if sum(full_reads.values()) <= small_read_bytes and not large:
         return refine_plan(plan, query, whole=[i for i in candidates if plan.filter_columns(i, query)])
-    whole, attributes_only = [], []
+    whole, attributes_only = list(large), []
     for i in candidates:
         full = full_reads[i] or 1
         if nbytes(i, plan.filter_columns(i, query)) <= max_filter_share * full:
@@ -333,17 +337,24 @@ def refine_plan(plan: CollectionPlan, query: SampleQuery, *, whole: Sequence[int
     def columns(i: int) -> list[str]:
         return plan.attribute_columns(query) if i in partial else plan.filter_columns(i, query)
 
-    filtered = [i for i in plan.candidates if i not in skip and columns(i)]
-    plan.rough = [i for i in plan.candidates if i in skip or i in partial]
+    filtered = [i for i in plan.candidates if i not in skip and (columns(i) or is_large(metadata, i))]
+    plan.rough = [i for i in plan.candidates if i in skip or i in partial or is_large(metadata, i)]
     if not filtered:
         return plan
     try:
-        reader.prefetch([r for i in filtered for r in column_ranges(metadata, plan.leaves, [i], columns(i))])
+        reader.prefetch([r for i in filtered if not is_large(metadata, i)
+                         for r in column_ranges(metadata, plan.leaves, [i], columns(i))])
         surviving, rows = [], 0
         for i in plan.candidates:
             if i not in filtered:
                 surviving.append(i)
                 rows += metadata.row_group(i).num_rows
+                continue
+            if is_large(metadata, i):
+                positions, _ = candidate_positions(file_source(plan), i, query, inside=i in plan.inside)
+                if len(positions):
+                    surviving.append(i)
+                    rows += len(positions)
                 continue
             table = parquet.read_row_group(i, columns=columns(i))
             mask = attribute_mask(table, layout, query)
@@ -381,12 +392,17 @@ def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
     reader, parquet, layout = plan.reader, plan.parquet, plan.layout
     tables, geometries = [], []
     try:
-        if plan.candidates:
-            reader.prefetch([r for i in plan.candidates
+        small = [i for i in plan.candidates if not is_large(plan.metadata, i)]
+        if small:
+            reader.prefetch([r for i in small
                              for r in column_ranges(plan.metadata, plan.leaves, [i], plan.read_columns(i, query))])
         shape = thread_shape(query.spatial) if query.spatial is not None else None
         for i in plan.candidates:
-            table = parquet.read_row_group(i, columns=plan.read_columns(i, query))
+            if is_large(plan.metadata, i):  # only the rows the small columns cannot rule out
+                table = read_candidates(file_source(plan), i, query, plan.read_columns(i, query),
+                                        inside=i in plan.inside)
+            else:
+                table = parquet.read_row_group(i, columns=plan.read_columns(i, query))
             mask = attribute_mask(table, layout, query)
             if mask is not None:
                 table = table.filter(mask)
@@ -422,6 +438,11 @@ def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
         bytes_read=reader.bytes_received,
         requests=reader.requests_made,
     )
+
+
+def file_source(plan: CollectionPlan) -> FileSource:
+    """The plan's file as :mod:`.bounded` reads it."""
+    return FileSource(plan.reader, plan.metadata, plan.layout, plan.leaves)
 
 
 def _read_error(exc: BaseException, ref_id: str, url: str) -> BaseException:

@@ -44,6 +44,10 @@ class BytesReader:
     def prefetch(self, ranges: list[tuple[int, int]], **_: Any) -> None:
         """Nothing to fetch: the bytes are here."""
 
+    def fetch_range(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` (the streaming readers' interface)."""
+        return self.read_at(start, end - start)
+
     def read_at(self, offset: int, length: int) -> bytes:
         data = self._data[offset : offset + length]
         self.bytes_received += len(data)

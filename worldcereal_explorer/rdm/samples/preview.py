@@ -26,6 +26,7 @@ import pyarrow as pa
 import shapely
 
 from ...errors import BadParameterError
+from .bounded import FileSource, is_large, read_candidates
 from .collection import plan_collection, requested_names
 from .convert import as_int64, as_string, as_timestamp, decode_geometry, to_lonlat
 from .file_urls import FileUrls
@@ -220,7 +221,9 @@ def count_collection(reader: Any, query: SampleQuery, *, ref_id: str, by: Sequen
         return list(dict.fromkeys(names))
 
     wanted = {i: columns(i) for i in plan.candidates}
-    ranges = [r for i in plan.candidates for r in column_ranges(metadata, leaves, [i], wanted[i])]
+    source = FileSource(reader, metadata, layout, leaves)
+    large = {i for i in plan.candidates if is_large(metadata, i)}
+    ranges = [r for i in plan.candidates if i not in large for r in column_ranges(metadata, leaves, [i], wanted[i])]
     if ranges:
         reader.prefetch(ranges)
     parts: list[pa.Table] = []
@@ -228,11 +231,21 @@ def count_collection(reader: Any, query: SampleQuery, *, ref_id: str, by: Sequen
     samples = decoded = 0
     for i in plan.candidates:
         n_rows = metadata.row_group(i).num_rows
-        table = parquet.read_row_group(i, columns=wanted[i]) if wanted[i] else None
-        mask = attribute_mask(table, layout, query) if table is not None else None
+        geometry_cache: dict[str, np.ndarray] = {}
+        if i in large:
+            # Only the rows the small columns cannot rule out, with their geometry when the spatial test needs it.
+            needs_geometry = query.spatial is not None and i not in plan.inside and not (
+                covering_usable(layout) and not h3_coords)
+            source_columns = list(layout.geometry_source_columns) if needs_geometry or h3_coords else []
+            table = read_candidates(source, i, query, wanted[i] + source_columns, inside=i in plan.inside)
+            mask = None
+            if source_columns:
+                geometry_cache["all"] = to_lonlat(decode_geometry(table.select(source_columns), layout), layout)
+        else:
+            table = parquet.read_row_group(i, columns=wanted[i]) if wanted[i] else None
+            mask = attribute_mask(table, layout, query) if table is not None else None
         if table is not None and mask is not None:
             table = table.filter(mask)
-        geometry_cache: dict[str, np.ndarray] = {}
 
         def load_geometry(rows: np.ndarray, i: int = i, mask: Any = mask, cache: dict = geometry_cache) -> np.ndarray:
             if "all" not in cache:

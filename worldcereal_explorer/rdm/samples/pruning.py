@@ -110,6 +110,11 @@ def row_group_may_match(rg: pq.RowGroupMetaData, leaves: dict[str, list[int]], l
             return False
         if cover["ymax"] is not None and cover["ymax"][1] < south:
             return False
+    if query.spatial is not None and "h3_l3_cell" in layout.names and not (layout.covering and layout.crs_is_4326):
+        # No covering bbox: the level-3 cells' statistics rule row groups out, as the reference project does.
+        from .bounded import h3_row_group_may_match
+
+        return h3_row_group_may_match(rg, leaves, query)
     return True
 
 

@@ -55,6 +55,7 @@ from ...errors import BadParameterError, DownloadError, QueryCancelledError, Wor
 from ...files import make_parents
 from ..http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
+from .bounded import FileSource, is_large, read_candidates
 from .collection import CollectionPlan, plan_collection
 from .convert import canonical_table, decode_geometry, to_lonlat
 from .file_urls import FileUrls
@@ -177,10 +178,18 @@ def unit_table(table: pa.Table, plan_layout: FileLayout, names: list[str], query
 
 def _read_unit(transport: HttpTransport, url: str, plan_size: int, metadata: Any, layout: FileLayout,
                leaves: dict[str, list[int]], columns: list[str], row_group: int, *, scope: CallScope,
-               on_bytes: Callable[[int], None] | None, slots: Any) -> pa.Table:
-    """One row group's ``columns`` through a fresh range reader (its cache goes away with it)."""
+               on_bytes: Callable[[int], None] | None, slots: Any, query: SampleQuery | None = None,
+               inside: bool = False) -> pa.Table:
+    """One row group's ``columns`` through a fresh range reader (its cache goes away with it).
+
+    A large row group (:func:`~.bounded.is_large`) gives only the rows its small columns cannot rule out for
+    ``query``, read in bounded pieces.
+    """
     reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=slots)
     reader.size = plan_size  # the footer is known: no tail request
+    if query is not None and is_large(metadata, row_group):
+        return read_candidates(FileSource(reader, metadata, layout, leaves), row_group, query, columns,
+                               inside=inside)
     reader.prefetch(column_ranges(metadata, leaves, [row_group], columns))
     parquet = pq.ParquetFile(RangeFile(reader), metadata=metadata, pre_buffer=False)
     return parquet.read_row_group(row_group, columns=columns)
@@ -298,7 +307,8 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
                     collection_scope.check()
                     columns = _unit_columns(plan, i, query)
                     table = _read_unit(transport, url, plan.reader.size, plan.metadata, plan.layout, plan.leaves,
-                                       columns, i, scope=collection_scope, on_bytes=counter, slots=slots)
+                                       columns, i, scope=collection_scope, on_bytes=counter, slots=slots,
+                                       query=query, inside=i in plan.inside)
                     held = table.num_rows
                     out, entry = unit_table(table, plan.layout, plan.names, query, ref_id, inside=i in plan.inside)
                     del table
@@ -376,7 +386,7 @@ def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> 
                               frozenset({row_group}) if inside else frozenset(), 0, metadata.num_row_groups)
         columns = _unit_columns(plan, row_group, query)
         table = _read_unit(transport, spec.url, size, metadata, layout, leaves, columns, row_group, scope=scope,
-                           on_bytes=None, slots=None)
+                           on_bytes=None, slots=None, query=query, inside=inside)
         held = table.num_rows
         out, entry = unit_table(table, layout, names, query, spec.ref_id, inside=inside)
         return out, entry, held
