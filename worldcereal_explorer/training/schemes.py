@@ -162,13 +162,14 @@ def _parse(data: bytes, where: str) -> dict[str, dict[int, str]]:
 
 def _load(source: str | os.PathLike | None) -> tuple[dict[str, dict[int, str]], str, str]:
     key = PACKAGED_SOURCE if source is None else str(source)
-    cacheable = not key.startswith(("http://", "https://")) and key in (PACKAGED_SOURCE, WORLDCEREAL_SOURCE)
+    # Only the packaged copy is fixed for the process; an installed worldcereal, a file or a URL may change.
+    cacheable = key == PACKAGED_SOURCE
     with _cache_lock:
         if cacheable and key in _cache:
             return _cache[key]
     data, where = _read_source(source)
     loaded = (_parse(data, where), where, hashlib.sha256(data).hexdigest())
-    if cacheable:  # files and URLs may change between calls; the installed copies do not
+    if cacheable:
         with _cache_lock:
             _cache[key] = loaded
     return loaded
