@@ -406,9 +406,12 @@ class HttpRangeReader:
             except (RdmConnectionError, _ShortBody) as exc:
                 if self.scope.tripped:
                     raise self.scope.error() from None
-                if span is None or resumes >= self.max_resumes:
+                if resumes >= self.max_resumes:
                     reason = "the answer ended early" if isinstance(exc, _ShortBody) else str(exc)
                     raise DownloadError(f"{self.source}: reading bytes failed: {reason}") from None
+                if span is None:
+                    # A suffix range cannot be resumed where it stopped ("the last N bytes" of what?): ask again.
+                    body.clear()
                 resumes += 1
                 logger.info("range read of %s dropped; resuming (%d/%d)", self.safe_url, resumes, self.max_resumes)
 
