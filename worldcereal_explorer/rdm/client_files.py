@@ -8,6 +8,10 @@ collections, some only after about ten minutes (worldcereal-classification issue
 collection's metadata items still carry the file URLs. So the route gets a short budget of its own
 (``download_route_timeout``), a route that failed is skipped for a while, and the metadata URLs are the
 fallback; when every source fails, the error names the collection and each source tried.
+
+A deployment has also been seen to answer 404 on the route for a collection its own search listed. A 404 from
+the route cannot tell "no such collection" from "this route does not know it", so the metadata route decides:
+when it answers, its URLs are used as on a 5xx; when it answers 404 too, the id is unknown.
 """
 
 from __future__ import annotations
@@ -76,24 +80,40 @@ class FileDownloadsMixin:
         """URL of the collection's GeoParquet file (``subset=True``: the subsampled extraction subset).
 
         Asks the ``/download`` (or ``/sample/download``) route within ``download_route_timeout`` seconds;
-        when it answers 5xx or runs out of time, uses the URL in the collection's metadata items
-        (``GeoParquetDownloadUrl`` / ``SampleDownloadUrl``).
+        when it answers 5xx or 404, or runs out of time, uses the URL in the collection's metadata items
+        (``GeoParquetDownloadUrl`` / ``SampleDownloadUrl``). A route that failed so for a collection that
+        exists is skipped for ``FAILED_ROUTE_MEMORY_S`` seconds.
 
         Raises
         ------
         DownloadError
             When no source gives a URL; the message names the collection and every source tried.
+        RdmHttpError
+            With ``status`` 404, when the route answered 404 but the collection exists and its metadata
+            names no such file (a collection without an extraction subset, for ``subset=True``).
         UnknownCollectionError
-            When the RDM does not know the id (or does not show it to you).
+            When the RDM does not know the id (or does not show it to you): the route and the metadata route
+            both answered 404.
         """
         key = (self._check_ref_id(ref_id), bool(subset))
         route = self._collection_path(ref_id, "/sample/download" if subset else "/download")
         tried: list[str] = []
+        route_404: UnknownCollectionError | None = None
+        asked = False  # whether the route was asked in this call (not skipped from memory)
+        # Routes that answered 404 for a collection that exists, apart from the failed ones: skipping such a
+        # route must still end in its 404 when the metadata names no file (readers rely on it, see below).
+        # Made on first use (setdefault is atomic), as the client's __init__ belongs to client.py.
+        not_found_routes: dict[tuple[str, bool], float] = self.__dict__.setdefault("_not_found_routes", {})
         with self._call(f"download URL of collection {ref_id!r}", cancel_event):
             failed_at = self._failing_routes.get(key)
-            if failed_at is not None and time.monotonic() - failed_at < FAILED_ROUTE_MEMORY_S:
+            missing_at = not_found_routes.get(key)
+            if missing_at is not None and time.monotonic() - missing_at < FAILED_ROUTE_MEMORY_S:
+                route_404 = UnknownCollectionError(ref_id, f"{route} answered 404")
+                tried.append(f"{route}: skipped (answered 404 {time.monotonic() - missing_at:.0f} s ago)")
+            elif failed_at is not None and time.monotonic() - failed_at < FAILED_ROUTE_MEMORY_S:
                 tried.append(f"{route}: skipped (failed {time.monotonic() - failed_at:.0f} s ago)")
             else:
+                asked = True
                 try:
                     with self._call(f"GET {route}", deadline_s=self.download_route_timeout):
                         return self._url_from_route(route, ref_id)
@@ -103,21 +123,47 @@ class FileDownloadsMixin:
                     if cancel_event is not None and cancel_event.is_set():
                         raise QueryCancelledError(f"download URL of collection {ref_id!r} was cancelled") from None
                     tried.append(f"{route}: {exc}")
+                except UnknownCollectionError as exc:
+                    # Not final: the metadata route below tells an unknown id from a route that does not know
+                    # a collection the search lists.
+                    route_404 = exc
+                    tried.append(f"{route}: HTTP 404")
                 except RdmHttpError as exc:
-                    if exc.status is not None and exc.status < 500:
+                    if exc.status is not None and exc.status < 500 and exc.status != 404:
                         raise
                     tried.append(f"{route}: {exc}")
-                self._failing_routes[key] = time.monotonic()
-                logger.warning("download route of %s failed; using the metadata's file URL", ref_id)
+                if route_404 is None:
+                    self._failing_routes[key] = time.monotonic()
+                    logger.warning("download route of %s failed; using the metadata's file URL", ref_id)
             item = METADATA_URL_ITEMS[bool(subset)]
             try:
                 url = self.get_collection_metadata(ref_id).get(item)
+            except UnknownCollectionError:
+                raise  # both routes answer 404: the id is unknown (or not visible to you)
             except (RdmHttpError, RdmResponseError) as exc:
+                if route_404 is not None:
+                    # Nothing disproves the route's 404: keep its verdict, saying what could not be checked.
+                    raise UnknownCollectionError(
+                        ref_id, redact(f"{route} answered 404 and the metadata could not be read to check: {exc}")
+                    ) from None
                 tried.append(f"metadata item {item}: {exc}")
             else:
-                if isinstance(url, str) and url.strip().startswith(("http://", "https://")):
-                    return url.strip()
+                found = isinstance(url, str) and url.strip().startswith(("http://", "https://"))
+                if route_404 is not None and asked:
+                    # the collection exists: the route's 404 is the route's own answer, remembered as a failure
+                    not_found_routes[key] = time.monotonic()
+                    if found:
+                        logger.warning("download route of %s answered 404 for a collection that exists; using "
+                                       "the metadata's file URL", ref_id)
+                if found:
+                    return str(url).strip()
                 tried.append(f"metadata item {item}: {'missing' if not url else 'not a URL'}")
+        if route_404 is not None:
+            # The collection exists, yet neither source names the file: it has none (typically no extraction
+            # subset). A 404 says so, and readers fall back to the full file on it.
+            raise RdmHttpError(
+                f"collection {ref_id!r} has no {'subset' if subset else 'samples'} file: "
+                + "; ".join(redact(t) for t in tried), status=404)
         raise DownloadError(
             f"no file URL for collection {ref_id!r} ({'subset' if subset else 'full file'}); tried "
             + "; ".join(redact(t) for t in tried)

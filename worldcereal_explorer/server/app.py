@@ -40,6 +40,7 @@ def create_app(
     url_signing_key: bytes | str | None = None,
     failing_download_ids: Iterable[str] | str | None = None,
     download_fail_delay_s: float = 0.0,
+    download_404_ids: Iterable[str] | str | None = None,
     flaky_ids: Iterable[str] | str | None = None,
     flaky_failures: int | None = None,
     flaky_window_s: float = 0.0,
@@ -65,6 +66,9 @@ def create_app(
         routes answer 500; their ``/metadata/items`` still carry working file URLs.
     download_fail_delay_s
         Seconds those routes wait before answering 500 (the live RDM has been seen to fail after minutes).
+    download_404_ids
+        Collection ids whose ``/download`` and ``/sample/download`` routes answer 404 ``EntityNotFound`` (the
+        answer an unknown id gets) although the collection exists and its ``/metadata/items`` carry the file URLs.
     flaky_ids
         Collection ids (or ``"*"`` for every API route) whose routes answer 503 for a while, then recover.
     flaky_failures
@@ -91,6 +95,7 @@ def create_app(
     play = FailurePlay(
         failing_download_ids=failing_download_ids,  # type: ignore[arg-type]  (normalised by FailurePlay)
         download_fail_delay_s=download_fail_delay_s,
+        download_404_ids=download_404_ids,  # type: ignore[arg-type]
         flaky_ids=flaky_ids,  # type: ignore[arg-type]
         flaky_failures=flaky_failures,
         flaky_window_s=flaky_window_s,

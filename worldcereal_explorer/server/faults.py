@@ -1,11 +1,14 @@
 """Failure play: make the local server misbehave the way the live RDM does, on purpose.
 
-Three knobs, all off by default (issues 11B and 14):
+Four knobs, all off by default (issues 11B, 14 and 25):
 
 * ``failing_download_ids``: ``/collections/{id}/download`` and ``/collections/{id}/sample/download``
   answer HTTP 500, after ``download_fail_delay_s`` seconds (the live RDM has been seen to 500 after
   minutes), while ``/collections/{id}/metadata/items`` still hands out the file URLs, so a client can
   fall back to them;
+* ``download_404_ids``: the same two routes answer 404 ``EntityNotFound`` (the ABP body an unknown id
+  gets) although the collection exists, is listed by the search and its metadata items carry the file URLs,
+  as a deployment has been seen to answer for a collection its search listed;
 * ``flaky_ids``: every route about one of these ids (``/collections/{id}...``, ``/files/*/{id}/...``)
   answers 503 for the first ``flaky_failures`` requests and/or during the first ``flaky_window_s``
   seconds after that id is first requested, then recovers; ``"*"`` makes every API route flaky;
@@ -38,6 +41,7 @@ __all__ = [
     "failure_play_kwargs",
     "ENV_FAILING_DOWNLOAD_IDS",
     "ENV_DOWNLOAD_FAIL_DELAY_S",
+    "ENV_DOWNLOAD_404_IDS",
     "ENV_FLAKY_IDS",
     "ENV_FLAKY_FAILURES",
     "ENV_FLAKY_WINDOW_S",
@@ -46,6 +50,7 @@ __all__ = [
 
 ENV_FAILING_DOWNLOAD_IDS = "WORLDCEREAL_SERVER_FAILING_DOWNLOAD_IDS"
 ENV_DOWNLOAD_FAIL_DELAY_S = "WORLDCEREAL_SERVER_DOWNLOAD_FAIL_DELAY_S"
+ENV_DOWNLOAD_404_IDS = "WORLDCEREAL_SERVER_DOWNLOAD_404_IDS"
 ENV_FLAKY_IDS = "WORLDCEREAL_SERVER_FLAKY_IDS"
 ENV_FLAKY_FAILURES = "WORLDCEREAL_SERVER_FLAKY_FAILURES"
 ENV_FLAKY_WINDOW_S = "WORLDCEREAL_SERVER_FLAKY_WINDOW_S"
@@ -74,7 +79,9 @@ class FailurePlay:
     failing_download_ids
         Collection ids whose download-URL routes answer 500.
     download_fail_delay_s
-        Seconds those routes wait before answering 500.
+        Seconds those routes wait before answering 500 (or 404, for ``download_404_ids``).
+    download_404_ids
+        Collection ids whose download-URL routes answer 404 ``EntityNotFound`` while the collection exists.
     flaky_ids
         Collection ids (or ``"*"``: every API route) answering 503 for a while.
     flaky_failures
@@ -87,6 +94,7 @@ class FailurePlay:
 
     failing_download_ids: frozenset[str] = frozenset()
     download_fail_delay_s: float = 0.0
+    download_404_ids: frozenset[str] = frozenset()
     flaky_ids: frozenset[str] = frozenset()
     flaky_failures: int | None = None
     flaky_window_s: float = 0.0
@@ -96,6 +104,11 @@ class FailurePlay:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "failing_download_ids", _ids(self.failing_download_ids))
+        object.__setattr__(self, "download_404_ids", _ids(self.download_404_ids))
+        both = sorted(self.failing_download_ids & self.download_404_ids)
+        if both:
+            raise BadParameterError(f"collection id(s) {', '.join(map(repr, both))} are in both failing_download_ids "
+                                    "(500) and download_404_ids (404); give each id one of them")
         object.__setattr__(self, "flaky_ids", _ids(self.flaky_ids))
         if self.download_fail_delay_s < 0:
             raise BadParameterError(f"download_fail_delay_s={self.download_fail_delay_s!r} is not allowed; "
@@ -138,11 +151,16 @@ class FailurePlay:
     # ---- failing downloads ------------------------------------------------------------------------------
 
     async def fail_download_if_planned(self, collection_id: str) -> None:
-        """Raise the planned 500 (after the planned delay) for a download-URL route of ``collection_id``."""
-        if collection_id not in self.failing_download_ids:
+        """Raise the planned 500 or 404 (after the planned delay) for a download-URL route of ``collection_id``."""
+        if collection_id not in self.failing_download_ids and collection_id not in self.download_404_ids:
             return
         if self.download_fail_delay_s > 0:
             await asyncio.sleep(self.download_fail_delay_s)
+        if collection_id in self.download_404_ids:
+            from .context import not_found  # context imports this module
+
+            # the answer an unknown id gets, word for word: a client cannot tell the two apart from it
+            raise not_found(collection_id)
         raise ApiError(500, "InternalError", "An internal error occurred during your request!",
                        details=f"simulated failure of the download routes of {collection_id!r} (failure play); "
                                "the file URLs in /metadata/items still work")
@@ -162,6 +180,7 @@ def failure_play_from_env(environ: Mapping[str, str] | None = None) -> dict[str,
     converters: list[tuple[str, str, Callable[[str], Any]]] = [
         (ENV_FAILING_DOWNLOAD_IDS, "failing_download_ids", _ids),
         (ENV_DOWNLOAD_FAIL_DELAY_S, "download_fail_delay_s", float),
+        (ENV_DOWNLOAD_404_IDS, "download_404_ids", _ids),
         (ENV_FLAKY_IDS, "flaky_ids", _ids),
         (ENV_FLAKY_FAILURES, "flaky_failures", int),
         (ENV_FLAKY_WINDOW_S, "flaky_window_s", float),
@@ -185,7 +204,10 @@ def add_failure_play_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--failing-download-ids", metavar="IDS",
                        help=f"comma-separated collection ids whose download routes answer 500 (${ENV_FAILING_DOWNLOAD_IDS})")
     group.add_argument("--download-fail-delay", type=float, metavar="S",
-                       help=f"seconds before those 500 answers (${ENV_DOWNLOAD_FAIL_DELAY_S})")
+                       help=f"seconds before those 500 (or 404) answers (${ENV_DOWNLOAD_FAIL_DELAY_S})")
+    group.add_argument("--download-404-ids", metavar="IDS",
+                       help="comma-separated collection ids whose download routes answer 404 although the "
+                            f"collection exists (${ENV_DOWNLOAD_404_IDS})")
     group.add_argument("--flaky-ids", metavar="IDS",
                        help=f"comma-separated collection ids, or '*', answering 503 for a while (${ENV_FLAKY_IDS})")
     group.add_argument("--flaky-failures", type=int, metavar="N",
@@ -208,6 +230,7 @@ def failure_play_kwargs(args: argparse.Namespace, environ: Mapping[str, str] | N
     options = {
         "failing_download_ids": getattr(args, "failing_download_ids", None),
         "download_fail_delay_s": getattr(args, "download_fail_delay", None),
+        "download_404_ids": getattr(args, "download_404_ids", None),
         "flaky_ids": getattr(args, "flaky_ids", None),
         "flaky_failures": getattr(args, "flaky_failures", None),
         "flaky_window_s": getattr(args, "flaky_window", None),
