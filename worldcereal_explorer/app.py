@@ -11,6 +11,7 @@ In a notebook::
 from __future__ import annotations
 
 import html
+import logging
 import os
 from contextlib import suppress
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from .config import data_banner, resolve_min_quality
+from .config import data_banner, resolve_min_quality, warn_if_served_with_remembered_login
 from .errors import InvalidInputError
 from .state import RdmQueryState
 from .state.links import parse_query_string
@@ -122,6 +123,9 @@ _CSS = """
 """
 
 
+log = logging.getLogger(__name__)
+
+
 def _configured_client(endpoint: str | None) -> Any:
     """A client using the config file's legend source when the file sets one (else ``None``: the default)."""
     from .config import resolve_setting
@@ -171,6 +175,7 @@ class RdmExplorer(w.VBox):
         super().__init__(**kwargs)
         self.add_class("wce-explorer")
         under_voila = "QUERY_STRING" in os.environ  # Voilà gives every kernel the page's query string
+        warn_if_served_with_remembered_login(log)
         problems: list[str] = []
         if state is None:
             defaults: dict[str, int] = {}

@@ -12,15 +12,35 @@ Three things go wrong with Voilà's defaults when the dashboard is served to man
   are culled once they have had no connection and no activity for :data:`CULL_IDLE_TIMEOUT_S`. Kernels with
   an open page are never culled, however long the user looks at it.
 
-Standalone, ``python -m worldcereal_explorer.voila_setup NOTEBOOK [voila options]`` is ``voila`` with these
-settings (options given on the command line still win). Inside a Jupyter server (Binder), a config file
-calls :func:`configure` (``binder/jupyter-config/jupyter_server_config.py``).
+And one thing goes wrong for the people using it:
+
+- **A visitor inherits another's login.** Every page's kernel runs as the same operating-system user, so
+  a token cache in the user's config folder would log each visitor in as whoever logged in first. Under
+  Voila the package is in served mode (:func:`worldcereal_explorer.config.served_mode`): no login is
+  remembered, tokens stay in the page's kernel and end with it. Only a server that one person alone can
+  reach may turn the token cache back on, with ``--single-person-server-remember-login`` here,
+  ``configure(c, single_person_server_remember_login=True)``, or the setting of that name in the config
+  file; a warning is logged at start-up while it is on.
+
+Standalone, ``python -m worldcereal_explorer.voila_setup [--single-person-server-remember-login] NOTEBOOK
+[voila options]`` is ``voila`` with these settings (options given on the command line still win). Inside a
+Jupyter server (Binder), a config file calls :func:`configure`
+(``binder/jupyter-config/jupyter_server_config.py``).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from typing import Any
+
+from .config import ENV_SINGLE_PERSON_SERVER_REMEMBER_LOGIN, resolve_setting
+
+log = logging.getLogger(__name__)
+
+#: The command-line flag of :func:`main` that turns the token cache on for a single-person server.
+REMEMBER_LOGIN_FLAG = "--single-person-server-remember-login"
 
 #: Seconds Voilà waits for the app cell's output messages before it gives up on them.
 IOPUB_TIMEOUT_S = 60
@@ -40,14 +60,26 @@ def give_the_page_its_xsrf_cookie(request_handler: Any, notebook: Any = None, cw
     request_handler.xsrf_token  # noqa: B018 - read for its side effect: tornado sets the cookie
 
 
-def configure(c: Any) -> None:
+def configure(c: Any, *, single_person_server_remember_login: bool | None = None) -> None:
     """Put the dashboard's Voilà settings into a traitlets config object ``c``.
 
     Parameters
     ----------
     c
         A ``traitlets.config.Config`` (in a Jupyter config file it is the ``c`` the file is given).
+    single_person_server_remember_login
+        ``True`` lets the page kernels remember logins in the token cache, which every visitor then
+        shares: only for a server one person alone can reach. ``None`` keeps the setting of that name
+        (environment, config file; default off). Its value reaches the kernels through the environment
+        they inherit; a warning is logged when it is on.
     """
+    if single_person_server_remember_login is not None:
+        os.environ[ENV_SINGLE_PERSON_SERVER_REMEMBER_LOGIN] = "true" if single_person_server_remember_login else "false"
+    if resolve_setting("single_person_server_remember_login").value:
+        log.warning(
+            "single_person_server_remember_login is on: every visitor of this Voila server uses the login "
+            "remembered in the token cache. Only use it on a server that one person alone can reach."
+        )
     c.VoilaExecutor.iopub_timeout = IOPUB_TIMEOUT_S
     c.VoilaConfiguration.prelaunch_hook = give_the_page_its_xsrf_cookie
     c.MappingKernelManager.cull_idle_timeout = CULL_IDLE_TIMEOUT_S
@@ -56,13 +88,18 @@ def configure(c: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run Voilà with :func:`configure`'s settings; ``argv`` are Voilà's own arguments."""
+    """Run Voilà with :func:`configure`'s settings; ``argv`` are Voilà's own arguments, plus
+    :data:`REMEMBER_LOGIN_FLAG` to remember logins on a single-person server."""
     from traitlets.config import Config
     from voila.app import Voila
 
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    remember = REMEMBER_LOGIN_FLAG in arguments
+    arguments = [argument for argument in arguments if argument != REMEMBER_LOGIN_FLAG]
+    logging.basicConfig(format="[%(levelname)s %(name)s] %(message)s")
     config = Config()
-    configure(config)
-    Voila.launch_instance(argv=sys.argv[1:] if argv is None else argv, config=config)
+    configure(config, single_person_server_remember_login=True if remember else None)
+    Voila.launch_instance(argv=arguments, config=config)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from .idp_core import IdentityProviderCore
 from .idp_model import (
     DEMO_IDENTITY,
     DEVICE_CODE_GRANT,
+    KNOWN_IDENTITIES,
     SLOW_DOWN_INCREMENT_S,
     Identity,
     OAuthError,
@@ -203,14 +204,23 @@ class LocalIdentityProvider(IdentityProviderCore):
             decision = form.get("decision", "")
             try:
                 if decision == "approve":
-                    groups = [g.strip() for g in form.get("groups", "").split(",") if g.strip()]
-                    idp.approve(
-                        code,
-                        form.get("sub") or idp.default_identity.sub,
-                        groups=groups,
-                        name=form.get("name") or None,
-                        preferred_username=form.get("preferred_username") or None,
-                    )
+                    known = form.get("known_user", "")
+                    if known:
+                        if known not in KNOWN_IDENTITIES:
+                            raise BadParameterError(
+                                f"unknown user {known!r}; known: {', '.join(KNOWN_IDENTITIES)} (or leave it empty)")
+                        identity = KNOWN_IDENTITIES[known]
+                        idp.approve(code, identity.sub, groups=identity.groups, name=identity.name,
+                                    preferred_username=identity.preferred_username)
+                    else:
+                        groups = [g.strip() for g in form.get("groups", "").split(",") if g.strip()]
+                        idp.approve(
+                            code,
+                            form.get("sub") or idp.default_identity.sub,
+                            groups=groups,
+                            name=form.get("name") or None,
+                            preferred_username=form.get("preferred_username") or None,
+                        )
                     body = "<p id='result'>Login approved. You can close this tab and return to the application.</p>"
                 elif decision == "deny":
                     idp.deny(code)
@@ -226,9 +236,16 @@ class LocalIdentityProvider(IdentityProviderCore):
     def _verification_page(self, user_code: str) -> str:
         ident = self.default_identity
         code = html.escape(user_code)
+        known = "".join(
+            f"\n     <option value=\"{html.escape(sub, quote=True)}\">{html.escape(identity.name or sub)} "
+            f"({html.escape(sub)}{', ' if identity.groups else ''}{html.escape(', '.join(identity.groups))})</option>"
+            for sub, identity in KNOWN_IDENTITIES.items())
         form = f"""
 <form method="post" action="device">
   <p><label>User code <input id="user_code" name="user_code" value="{code}" autocomplete="off"></label></p>
+  <p><label>Log in as <select id="known_user" name="known_user">
+     <option value="" selected>the user in the fields below</option>{known}
+  </select></label></p>
   <p><label>Log in as (sub) <input id="sub" name="sub" value="{html.escape(ident.sub)}"></label></p>
   <p><label>Name <input id="name" name="name" value="{html.escape(ident.name or "")}"></label></p>
   <p><label>Groups (comma separated)

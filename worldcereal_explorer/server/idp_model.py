@@ -13,6 +13,8 @@ __all__ = [
     "DEVICE_CODE_GRANT",
     "SLOW_DOWN_INCREMENT_S",
     "DEMO_IDENTITY",
+    "KNOWN_IDENTITIES",
+    "PARTNER_IDENTITY",
     "Identity",
     "DeviceGrant",
     "Session",
@@ -53,6 +55,11 @@ class Identity:
 
 #: The identity the browser verification page proposes: the owner of the demo catalogue's private collection.
 DEMO_IDENTITY = Identity(sub="demo-user", groups=(), name="Demo User", preferred_username="demo-user")
+#: The second demo user (owner of the restricted demo collection, a consortium member): a second visitor.
+PARTNER_IDENTITY = Identity(sub="partner-user", groups=("worldcereal-consortium",), name="Partner User",
+                            preferred_username="partner-user")
+#: The identities the verification page offers by name, so two people can log in as two users.
+KNOWN_IDENTITIES = {identity.sub: identity for identity in (DEMO_IDENTITY, PARTNER_IDENTITY)}
 
 
 @dataclass

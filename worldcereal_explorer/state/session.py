@@ -50,6 +50,12 @@ class AuthSession(HasTraits):
         While a login waits for approval: the verification link and user code to show (no secret).
     interactive : bool
         Whether the provider can run a device login.
+    served : bool
+        Whether the dashboard is served to whoever opens it (Voila; see
+        :func:`~worldcereal_explorer.config.served_mode`).
+    remembered : bool
+        Whether a login is kept on disk (the token cache) for later sessions; never in served mode unless
+        ``single_person_server_remember_login`` is on.
     """
 
     status = Enum(AUTH_STATUSES, default_value="logged_out")
@@ -57,6 +63,8 @@ class AuthSession(HasTraits):
     message = Unicode("")
     authorization = AnyTrait(None, allow_none=True, help="DeviceAuthorization while waiting for approval")
     interactive = Bool(True, read_only=True)
+    served = Bool(False, read_only=True)
+    remembered = Bool(False, read_only=True)
 
     def __init__(self, provider: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -67,6 +75,10 @@ class AuthSession(HasTraits):
         self.provider = provider
         interactive = hasattr(provider, "login") and getattr(provider, "allow_device_flow", True)
         self.set_trait("interactive", bool(interactive))
+        from ..config import served_mode
+
+        self.set_trait("served", served_mode())
+        self.set_trait("remembered", getattr(provider, "cache", None) is not None)
         self._lock = threading.Lock()
         self._cancel_event: threading.Event | None = None
         self._thread: threading.Thread | None = None

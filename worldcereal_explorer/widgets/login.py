@@ -145,11 +145,23 @@ class LoginWidget(widgets.VBox):
             "</div></div>"
         )
 
+    def _served_note(self) -> str:
+        """What a visitor of a served dashboard must know about their login (nothing in personal use)."""
+        session = self.session
+        if not session.served:
+            return ""
+        if session.remembered:
+            return ("<div class='wcx-login-shared-warning'>This server remembers the login for everyone who "
+                    "opens it: use it only if nobody else can reach it.</div>")
+        return ("<div class='wcx-login-scope'>A login here stays in this page only: closing the page ends it, "
+                "and other visitors of this dashboard never share it.</div>")
+
     def _render(self, change: Any = None) -> None:
         session = self.session
         status, message = session.status, session.message
         if status == "logged_in":
             line = f"Logged in as <b class='wcx-username'>{html.escape(session.username or '?')}</b>"
+            line += self._served_note()
         elif status == "token":
             line = "Using the configured access token."
         elif status == "waiting":
@@ -158,6 +170,7 @@ class LoginWidget(widgets.VBox):
             line = f"<span class='wcx-login-{status}'>{html.escape(message)}</span>"
         else:
             line = html.escape(message) if message else "Not logged in (public data only)."
+            line += self._served_note()
         self.code_html.value = self._authorization_html()
         self.status_html.value = line
         waiting = status == "waiting"

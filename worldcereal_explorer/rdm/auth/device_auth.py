@@ -57,7 +57,10 @@ class DeviceCodeAuth(SessionEvents):
         default prints them. Widgets pass their own.
     use_cache
         Keep tokens in a cache file (mode 0600) so a new session does not need a new login. ``False``
-        keeps them in memory only.
+        keeps them in memory only. ``None`` (the default) decides by
+        :func:`~worldcereal_explorer.config.token_cache_allowed`: the cache in personal use (JupyterLab,
+        JupyterHub, the CLI), memory only when the dashboard is served by Voila, where every page view
+        runs as the same user and a shared cache would log each visitor in as the first.
     cache_path
         The cache file (default in the user config dir, see :class:`TokenCache`).
     refresh_token
@@ -89,7 +92,7 @@ class DeviceCodeAuth(SessionEvents):
         *,
         scopes: tuple[str, ...] | list[str] = ("openid",),
         display: Callable[[DeviceAuthorization], None] | None = None,
-        use_cache: bool = True,
+        use_cache: bool | None = None,
         cache_path: str | os.PathLike[str] | None = None,
         refresh_token: str | None = None,
         allow_device_flow: bool = True,
@@ -117,6 +120,10 @@ class DeviceCodeAuth(SessionEvents):
         self.max_poll_time_s = float(max_poll_time_s)
         self.slow_down_increment_s = float(slow_down_increment_s)
         self.allow_device_flow = allow_device_flow
+        if use_cache is None:
+            from ...config import token_cache_allowed
+
+            use_cache = token_cache_allowed()
         self.cache = TokenCache(cache_path) if use_cache else None
         if transport is None:
             transport = HttpTransport(policy if policy is not None else default_policy(timeout))

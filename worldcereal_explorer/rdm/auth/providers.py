@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -11,6 +12,8 @@ if TYPE_CHECKING:
     from .device_auth import DeviceCodeAuth
 
 __all__ = ["StaticTokenProvider", "TokenProvider", "default_interactive_provider", "token_provider_from_env"]
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -63,11 +66,24 @@ def token_provider_from_env(*, issuer: str | None = None, client_id: str | None 
     exchanges the refresh token at the provider's token endpoint, refreshes as needed and never starts an
     interactive login.
 
+    In served mode (:func:`~worldcereal_explorer.config.served_mode`: a dashboard under Voila) neither is
+    used, unless ``single_person_server_remember_login`` is on: a token in the server's environment would
+    be every visitor's, giving strangers the private data of whoever the token belongs to.
+
     Parameters
     ----------
     issuer, client_id
         For the refresh-token case (default: the configured OIDC issuer and client).
     """
+    names = [name for name in (ENV_RDM_TOKEN, ENV_RDM_REFRESH_TOKEN) if os.environ.get(name)]
+    if names:
+        from ...config import token_cache_allowed
+
+        if not token_cache_allowed():
+            log.warning("%s is set but not used: the dashboard is served to whoever opens it, and a token "
+                        "in the server's environment would be every visitor's; visitors log in themselves",
+                        " and ".join(f"${name}" for name in names))
+            return None
     token = os.environ.get(ENV_RDM_TOKEN)
     if token:
         return StaticTokenProvider(token)
@@ -85,7 +101,8 @@ def default_interactive_provider() -> DeviceCodeAuth:
     """The provider the client creates when private data is requested and none was given.
 
     A :class:`~worldcereal_explorer.rdm.auth.DeviceCodeAuth` with the configured issuer and client id
-    (env vars, else the Copernicus Data Space defaults) and the token cache, so a cached session is reused.
+    (env vars, else the Copernicus Data Space defaults). In personal use it has the token cache, so a
+    cached session is reused; in served mode (Voila) its tokens stay in this kernel and end with it.
     """
     from .device_auth import DeviceCodeAuth
 
