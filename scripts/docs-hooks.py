@@ -1,7 +1,8 @@
 """MkDocs hooks for the documentation site (mkdocs.yml ``hooks:``).
 
 ``<!-- cli-help -->`` in a page becomes the ``--help`` text of ``worldcereal-explorer`` and of each of its
-subcommands, taken from the argument parser at build time, so the CLI reference never drifts from the code.
+subcommands, taken from the argument parser at build time, so the CLI reference never drifts from the code;
+``<!-- config-settings -->`` becomes a table of every config-file setting and its environment variable.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import os
 
 MARKER = "<!-- cli-help -->"
+SETTINGS_MARKER = "<!-- config-settings -->"
 
 
 def _help_text(parser: argparse.ArgumentParser) -> str:
@@ -31,7 +33,18 @@ def cli_help_markdown() -> str:
     return "\n".join(parts)
 
 
+def settings_markdown() -> str:
+    """A Markdown table: each setting of the config file and the environment variable that overrides it."""
+    from worldcereal_explorer.config import SETTING_ENV_VARS, SETTING_NAMES
+
+    rows = ["| config file key | environment variable |", "|---|---|"]
+    rows += [f"| `{name}` | `{SETTING_ENV_VARS[name]}` |" for name in SETTING_NAMES]
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 (MkDocs' hook signature)
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, cli_help_markdown())
+    if SETTINGS_MARKER in markdown:
+        markdown = markdown.replace(SETTINGS_MARKER, settings_markdown())
     return markdown
