@@ -163,14 +163,15 @@ def _served_mode(value: Any, where: str) -> str:
 
 
 def _megabytes(value: Any, where: str) -> int:
+    number = value
     if isinstance(value, str):
         try:
-            value = int(value.strip())
+            number = int(value.strip())
         except ValueError:
-            raise BadParameterError(f"{where} {value!r} is not a whole number of megabytes >= 1") from None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
         raise BadParameterError(f"{where} {value!r} is not a whole number of megabytes >= 1")
-    return value
+    return number
 
 
 def _path(value: Any, where: str) -> str:
