@@ -13,4 +13,6 @@ scripts/setup-env.sh test
 # Lint and types first: quick, and a failure there is as real as a failing test.
 .venv/bin/ruff check worldcereal_explorer tests scripts benchmarks
 .venv/bin/mypy
+# The documentation site, strictly (a local RDM server for its executed notebooks; about a minute).
+[ "${SKIP_DOCS:-}" = 1 ] || scripts/docs-build.sh test-artifacts/site
 exec .venv/bin/python -m pytest "$@"

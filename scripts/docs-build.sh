@@ -4,11 +4,11 @@
 # taken (scripts/docs-screenshots.py, Voila + headless Chromium), then `mkdocs build --strict` executes the
 # example notebooks against that server. The server is stopped however the build ends.
 #
-# Usage: scripts/docs-build.sh [SITE_DIR]      (default: site/; needs .venv with the docs extra)
+# Usage: scripts/docs-build.sh [SITE_DIR]      (default: test-artifacts/site, git-ignored; needs .venv with the docs extra)
 #        DOCS_SKIP_SCREENSHOTS=1 scripts/docs-build.sh   keeps the screenshots already in docs/assets/screenshots
 set -euo pipefail
 cd "$(dirname "$0")/.."
-site_dir="${1:-site}"
+site_dir="${1:-test-artifacts/site}"
 py=.venv/bin/python
 work="$(mktemp -d "${TMPDIR:-/tmp}/wce-docs.XXXXXX")"
 server_pid=""

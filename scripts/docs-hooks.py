@@ -20,7 +20,7 @@ def _help_text(parser: argparse.ArgumentParser) -> str:
 
 def cli_help_markdown() -> str:
     """Markdown with the main ``--help`` and one section per subcommand, in the parser's order."""
-    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal's width: the same width on every machine
+    os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal's width: the same width on every machine
     from worldcereal_explorer.cli import build_parser
 
     parser = build_parser()

@@ -23,10 +23,10 @@ def nb(cells):
     return book
 
 ENDPOINT_NOTE = """
-!!! note "Where the data comes from"
-    This page was executed when the documentation was built, against the **local RDM-compatible server**
-    on the **synthetic demo catalogue** (`worldcereal-explorer serve`; `$WORLDCEREAL_RDM_URL` points at it).
-    In your own notebook, `RdmClient()` talks to the live RDM unless `$WORLDCEREAL_RDM_URL` says otherwise.
+> **Where the data comes from.** This page was executed when the documentation was built, against the
+> **local RDM-compatible server** on the **synthetic demo catalogue** (`worldcereal-explorer serve`;
+> `$WORLDCEREAL_RDM_URL` points at it). In your own notebook, `RdmClient()` talks to the live RDM unless
+> `$WORLDCEREAL_RDM_URL` says otherwise.
 """
 
 client = nb([
@@ -124,7 +124,7 @@ the query's inputs (area, dates, crop codes, access, quality, subset, selected c
 results (collections, counts, samples). Widgets sharing a state stay in step; anything set on the state
 from Python shows in the widgets, and the other way round.
 
-The static page below shows the cells' text outputs; see [Notebook widgets](../how-to/widgets.md) for a
+The static page below shows the cells' text outputs; see [Notebook widgets](../../how-to/widgets/) for a
 screenshot of each widget as it looks in JupyterLab or Voilà.
 """ + ENDPOINT_NOTE),
 ("code", """
@@ -189,7 +189,10 @@ RdmQueryState.from_dict(d, auto_search=False).ewoc_codes
 ("md", """
 ## The whole dashboard
 
-`RdmExplorer()` is every widget composed on one state, the same app Voilà serves.
+`RdmExplorer()` is every widget composed on one state, the same app Voilà serves (screenshot taken in
+Voilà when this page was built):
+
+![The dashboard](../../assets/screenshots/dashboard.png)
 """),
 ("code", """
 from worldcereal_explorer import RdmExplorer
