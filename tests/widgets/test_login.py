@@ -64,9 +64,11 @@ def test_login_and_logout_through_the_state(idp, secured_rdm, demo_catalog, tmp_
         # the state re-ran the search by itself, now with the session
         assert state.wait_for(lambda: private_id in _ids(state), timeout=30)
         assert "log in to include" not in state.message
+        assert client.collection_memo.get(private_id) is not None
 
         login.logout_button.click()  # the widget only asks the state's session
         assert state.auth_status == "logged_out" and state.auth_user is None and not auth.is_logged_in
+        assert client.collection_memo.get(private_id) is None  # forgotten with the session that could see it
         assert idp.stats.revocations == 1
         assert state.wait_for(lambda: private_id not in _ids(state) and not state.busy, timeout=30)
     finally:

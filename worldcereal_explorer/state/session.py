@@ -260,6 +260,11 @@ class LoginMixin(HasTraits):
 
     @observe("auth_status")
     def _on_auth_status(self, change: dict) -> None:
+        if change["old"] == "logged_in":
+            # What this client learned of private collections goes with the session that could see them.
+            memo = getattr(self.client, "collection_memo", None)
+            if memo is not None:
+                memo.clear()
         # A session opening or ending changes what the search may return: run it again.
         if "logged_in" in (change["old"], change["new"]) and (self.include_private or self.include_restricted):
             self.search(delay=0)
