@@ -44,7 +44,12 @@ def main(argv: list[str]) -> int:
         if not page.is_file():
             failures.append(f"{page}: missing (was the notebook built?)")
             continue
-        failures += [f"{page.relative_to(site)}: {what} in an output" for what in problems_in(page.read_text())]
+        html = page.read_text()
+        failures += [f"{page.relative_to(site)}: {what} in an output" for what in problems_in(html)]
+        # MkDocs does not check the images a notebook's Markdown links to (the screenshots): check them here
+        for src in re.findall(r'<img[^>]*\ssrc="([^"]+)"', html):
+            if not src.startswith(("data:", "http:", "https:")) and not (page.parent / src).resolve().is_file():
+                failures.append(f"{page.relative_to(site)}: image {src} not in the site")
     if failures:
         print("docs notebooks check failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1

@@ -140,7 +140,9 @@ state.counts.head()
 ("md", """
 ## Compose widgets on one state
 
-In a live notebook the last line of the cell draws the widgets; here it shows their text form.
+In a live notebook the last line of the cell below draws the widgets. A static page cannot run them, so the
+output stays empty here; the pictures after the cell were taken in Voilà from the same widgets when this
+page was built.
 """),
 ("code", """
 import ipywidgets as w
@@ -150,6 +152,13 @@ picker = CropTypePicker(state)
 ui = w.VBox([w.HBox([DateRangePicker(state), picker]), BBoxMap(state, height="360px"),
              ResultsTable(state), CountsChart(state)])
 ui
+"""),
+("md", """
+![DateRangePicker](../../assets/screenshots/date_range.png)
+![CropTypePicker](../../assets/screenshots/crop_picker.png)
+![BBoxMap](../../assets/screenshots/bbox_map.png)
+![ResultsTable](../../assets/screenshots/results_table.png)
+![CountsChart](../../assets/screenshots/counts_chart.png)
 """),
 ("md", """
 ## Drive them from code
