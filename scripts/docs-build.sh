@@ -5,9 +5,14 @@
 # example notebooks against that server. The server is stopped however the build ends.
 #
 # Usage: scripts/docs-build.sh [SITE_DIR]      (default: test-artifacts/site, git-ignored; needs .venv with the docs extra)
+#        scripts/docs-build.sh --serve [ADDR]   live preview with `mkdocs serve` (default 127.0.0.1:8001), same server
 #        DOCS_SKIP_SCREENSHOTS=1 scripts/docs-build.sh   keeps the screenshots already in docs/assets/screenshots
 set -euo pipefail
 cd "$(dirname "$0")/.."
+serve=""
+if [ "${1:-}" = "--serve" ]; then
+  serve="${2:-127.0.0.1:8001}"
+fi
 site_dir="${1:-test-artifacts/site}"
 py=.venv/bin/python
 work="$(mktemp -d "${TMPDIR:-/tmp}/wce-docs.XXXXXX")"
@@ -55,6 +60,10 @@ export NO_MKDOCS_2_WARNING=1
 
 if [ "${DOCS_SKIP_SCREENSHOTS:-}" != 1 ]; then
   "$py" scripts/docs-screenshots.py
+fi
+if [ -n "$serve" ]; then
+  .venv/bin/mkdocs serve --dev-addr "$serve"   # Ctrl-C stops it, and the trap stops the RDM server
+  exit 0
 fi
 .venv/bin/mkdocs build --strict --site-dir "$site_dir"
 "$py" scripts/docs-check-notebooks.py "$site_dir"
