@@ -167,9 +167,16 @@ def take(base: str, out: Path) -> list[str]:
             page.wait_for_selector(".leaflet-container")
             page.wait_for_selector(".wce-status [data-status='idle']")
             page.wait_for_function("() => document.querySelectorAll('.bqplot rect.bar').length > 0")
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(1000)  # let the last redraws settle
             page.locator(".wce-explorer").screenshot(path=str(out / "dashboard.png"), animations="disabled")
             taken.append("dashboard")
+            box = page.locator(".wce-explorer").bounding_box()  # the top: filters, map, collections, chart
+            if box is None:
+                raise RuntimeError("the dashboard has no box on the page")
+            page.screenshot(path=str(out / "dashboard_top.png"), animations="disabled",
+                            clip={"x": box["x"], "y": box["y"], "width": box["width"],
+                                  "height": min(box["height"], 1180)})
+            taken.append("dashboard_top")
             page.close(run_before_unload=True)
             if errors:
                 raise RuntimeError(f"the page raised: {errors}")
