@@ -34,15 +34,16 @@ def test_the_drop_down_offers_every_scheme_and_maps_by_it(state, make_panel):  #
     scheme = scheme_of("CROPTYPE28")
     codes = [int(c) for c in samples["ewoc_code"]]
     expected = Counter(scheme[c] for c in codes if c in scheme and scheme[c] != "ignore")
-    shown = {a["cls"]: int(a["count"]) for a, _ in table_rows(panel.mapping_html.value) if "cls" in a}
+    shown = {a["cls"]: int(a["count"]) for a, _ in table_rows(panel.mapping_html.value)}
     assert shown == expected and set(panel.service.result["downstream_class"]) == set(expected)
     missing = Counter(c for c in codes if c not in scheme)
-    unmapped_rows = {int(a["code"]): int(a["samples"]) for a, _ in table_rows(panel.mapping_html.value) if "code" in a}
+    unmapped_rows = {int(a["code"]): int(a["samples"]) for a, _ in table_rows(panel.unmapped_html.value)}
     assert unmapped_rows == dict(missing) and missing
-    labels = {int(a["code"]): cells[1] for a, cells in table_rows(panel.mapping_html.value) if "code" in a}
+    labels = {int(a["code"]): cells[1] for a, cells in table_rows(panel.unmapped_html.value)}
     assert labels == {c: state.legend.label(c) for c in missing}
     assert f"data-unmapped='{sum(missing.values())}'" in panel.mapping_html.value
     assert "CROPTYPE28" in panel.mapping_html.value and "dropped" in panel.mapping_html.value
+    assert "Codes without a class (dropped)" in panel.unmapped_html.value
     assert panel.service.card.data["class_mapping"]["unmapped_report"]
 
     panel.scheme.value = "CROPTYPE24"

@@ -136,6 +136,9 @@ class TrainingPanel(StateWidget):
         self.unmapped.add_class("wce-training-unmapped")
         self.mapping_html = w.HTML()
         self.mapping_html.add_class("wce-training-mapping")
+        #: Every code without a class, with its samples and label (a table of its own, below the classes).
+        self.unmapped_html = w.HTML()
+        self.unmapped_html.add_class("wce-training-unmapped-codes")
 
         # 2. season
         months = [(name, i + 1) for i, name in enumerate(MONTHS)]
@@ -240,7 +243,7 @@ class TrainingPanel(StateWidget):
             self.status, self.stale_note,
             _section("1. Classes", w.HBox([self.source, self.upload], layout=w.Layout(flex_flow="row wrap")),
                      w.HBox([self.scheme, self.scheme_to_picker], layout=w.Layout(flex_flow="row wrap")),
-                     self.unmapped, self.mapping_html, css_class="wce-training-classes"),
+                     self.unmapped, self.mapping_html, self.unmapped_html, css_class="wce-training-classes"),
             _section("2. Season", w.HBox([self.season_start, self.season_end, self.apply_season],
                                          layout=w.Layout(align_items="center", flex_flow="row wrap")),
                      self.season_html, self.season_figure, css_class="wce-training-season"),
@@ -280,8 +283,8 @@ class TrainingPanel(StateWidget):
 
     def _on_stale(self, change: dict | None = None) -> None:
         stale = bool(self.state.samples_stale) and self.state.samples is not None
-        self._show_stale(stale, [self.mapping_html, self.season_html, self.dedup_html, self.split_html],
-                         self.stale_note)
+        self._show_stale(stale, [self.mapping_html, self.unmapped_html, self.season_html, self.dedup_html,
+                                 self.split_html], self.stale_note)
         if stale:
             self.stale_note.value = ("<span class='wce-stale-note'>&#9888; the fetched samples are from earlier "
                                      "filters: press Fetch samples to prepare the training set from the current "
@@ -298,7 +301,7 @@ class TrainingPanel(StateWidget):
     def _on_mapping(self, change: dict | None = None) -> None:
         summary = self.service.mapped_summary
         if not summary:
-            self.mapping_html.value = ""
+            self.mapping_html.value = self.unmapped_html.value = ""
             return
         mapping = self.service.mapping
         codes: dict[str, list[int]] = {}
@@ -338,7 +341,8 @@ class TrainingPanel(StateWidget):
             f"{plural(len(summary['classes']), 'class', 'classes')} of {summary['n_samples']:,} samples; "
             f"<span data-unmapped='{unmapped}'>{html.escape(note)}</span>"
             f"<span data-ignored='{ignored}'>{html.escape(ignored_note)}</span></div>"
-            + _table(["class", "samples", "codes"], rows, css_class="mapping", row_attrs=attrs) + unmapped_table)
+            + _table(["class", "samples", "codes"], rows, css_class="mapping", row_attrs=attrs))
+        self.unmapped_html.value = unmapped_table
 
     def _on_scheme_names(self, change: dict | None = None) -> None:
         names = list(self.service.scheme_names)
