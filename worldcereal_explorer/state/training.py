@@ -500,9 +500,10 @@ class TrainingService(traitlets.HasTraits):
         if not grouping:
             raise BadParameterError(f"class scheme {scheme.name} classes none of the codes of the collections found; "
                                     "search a wider area or pick another scheme")
+        labels: dict[Any, Any] = dict(grouping)  # int keys, as the picker writes them (the trait is untyped)
         with self.state.hold_trait_notifications():
             self.state.ewoc_codes = sorted(grouping)
-            self.state.grouping = grouping
+            self.state.grouping = labels
         return grouping
 
     def load_mapping_file(self, name: str, content: bytes) -> dict[int, str]:
