@@ -40,6 +40,7 @@ from .widgets.samples_preview import SamplesPreview
 from .widgets.share_panel import SharePanel
 from .widgets.status import StatusBar
 from .widgets.subset import SubsetToggle
+from .widgets.text_search import TextSearch
 from .widgets.training_panel import TrainingPanel
 
 __all__ = ["MAP_HEIGHT", "RdmExplorer"]
@@ -201,6 +202,8 @@ class RdmExplorer(w.VBox):
         # The legend arrives in the background; without one the picker says so and the rest still works.
         self.crop_picker = CropTypePicker(state)
         self.map = BBoxMap(state, height=MAP_HEIGHT)
+        # One line ("maize Kenya 2021") sets crop, area and dates at once, at the top of the filters.
+        self.text_search = TextSearch(state, zoom_to=self.map.zoom_to)
         # What a fetch would bring, before fetching: hexagons on the map and a line under it.
         self.density = PreviewDensityLayer(state, self.map.map)
         self.fetch_preview = PreviewPanel(state)  # turns state.auto_preview on
@@ -242,7 +245,7 @@ class RdmExplorer(w.VBox):
         header.add_class("wce-header")
         # Two columns: the filters (whose crop tree grows as branches open) on the left; the map, the
         # matching collections and the chart on the right, so opening the tree never pushes them down.
-        filters = _panel([self.dates, self.privacy, self.quality, self.subset, self.crop_picker], "wce-filters")
+        filters = _panel([self.text_search, self.dates, self.privacy, self.quality, self.subset, self.crop_picker], "wce-filters")
         actions = w.HBox([self.search_button, self.fetch_button, self.status.cancel_button, self.reset_button])
         actions.add_class("wce-actions")
         main_column = w.VBox([_panel([actions, self.map, self.fetch_preview, self.density], "wce-map-panel"),
@@ -261,6 +264,7 @@ class RdmExplorer(w.VBox):
         """"Reset all": every filter back to its default (nothing ticked, no area, the whole world in view,
         the state's initial inputs); one search follows."""
         self.crop_picker.reset()
+        self.text_search.reset()
         self.map.reset()
         self.state.reset()
 

@@ -482,6 +482,14 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
         """Set this state's query inputs from ``data`` (validated first; nothing changes on error)."""
         _serialize.apply_state_dict(self, data)
 
+    def apply_text(self, text: str) -> Any:
+        """Set the crop, area and dates a one-line search names (``"maize Kenya 2021"``); see
+        :mod:`~worldcereal_explorer.state.text_query`. Filters the line does not name are kept; a line with
+        errors changes nothing. Returns the :class:`~worldcereal_explorer.state.text_query.TextQuery` read."""
+        from .text_query import apply_text_query
+
+        return apply_text_query(self, text)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save the query inputs as a small JSON file (written atomically); return its path."""
         return _serialize.save_state_file(self, path)

@@ -3,9 +3,10 @@
 Every widget takes ``state=None`` (a new state) or a shared state, so they can be used one by one in a
 notebook or composed, as :class:`~worldcereal_explorer.app.RdmExplorer` does.
 
-``CropTypePicker`` here is the dashboard's picker (:mod:`.crop_picker`). The reference client's drop-in
-(:mod:`.croptype_picker`, whose own name for it is ``CropTypePicker``, as in the top-level package) is
-exported here as ``RdmCropTypePicker``, with ``DEMO_CROPS`` and ``apply_croptypepicker_to_df``.
+``CropTypePicker`` (:mod:`.crop_picker`) is the one crop picker: bound to a state for the dashboard
+(``CropTypePicker(state)``), or on its own as the reference client's drop-in
+(``CropTypePicker(ewoc_codes=DEMO_CROPS)``), the same class as ``worldcereal_explorer.CropTypePicker``.
+``RdmCropTypePicker`` is a former name of it, kept for old imports.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ _LAZY = {
     "CountsChart": ".counts_chart",
     "CropTypePicker": ".crop_picker",
     "LegendTree": ".legend_tree",
-    "RdmCropTypePicker": ".croptype_picker",
-    "DEMO_CROPS": ".croptype_picker",
-    "apply_croptypepicker_to_df": ".croptype_picker",
+    "RdmCropTypePicker": ".crop_picker",
+    "DEMO_CROPS": ".crop_picker",
+    "apply_croptypepicker_to_df": ".crop_picker",
     "DateRangePicker": ".date_range",
     "DownloadPanel": ".download_panel",
     "PrivacyToggle": ".privacy",
@@ -34,6 +35,7 @@ _LAZY = {
     "SharePanel": ".share_panel",
     "CollectionDetails": ".collection_details",
     "PlaceSearch": ".place_search",
+    "TextSearch": ".text_search",
     "TrainingPanel": ".training_panel",
     "AoiMap": ".ui_map",
     "AoiUpload": ".ui_map",
