@@ -135,6 +135,8 @@ class RdmClient(CollectionsMixin, StatsMixin, SamplesMixin, FileDownloadsMixin):
         self._rdm_netloc = urlsplit(self.endpoint).netloc
         self._calls = threading.local()
         self._failing_routes: dict[tuple[str, bool], float] = {}
+        #: Download routes that answered 404 for a collection that exists (see client_files.py).
+        self._not_found_routes: dict[tuple[str, bool], float] = {}
         #: Collections seen in searches and lookups: sample reads skip those whose extent cannot match.
         self.collection_memo = CollectionMemo()
         self.transport = HttpTransport(policy, token=self._current_token, token_hosts=frozenset({self._rdm_netloc}))

@@ -62,6 +62,7 @@ class FileDownloadsMixin:
         _route_transport: HttpTransport
         download_route_timeout: float
         _failing_routes: dict[tuple[str, bool], float]
+        _not_found_routes: dict[tuple[str, bool], float]
 
         def _call(self, what: str, cancel_event: Any = None, *, download: bool = False,
                   deadline_s: float | None = None) -> AbstractContextManager[CallScope]: ...
@@ -100,10 +101,9 @@ class FileDownloadsMixin:
         tried: list[str] = []
         route_404: UnknownCollectionError | None = None
         asked = False  # whether the route was asked in this call (not skipped from memory)
-        # Routes that answered 404 for a collection that exists, apart from the failed ones: skipping such a
-        # route must still end in its 404 when the metadata names no file (readers rely on it, see below).
-        # Made on first use (setdefault is atomic), as the client's __init__ belongs to client.py.
-        not_found_routes: dict[tuple[str, bool], float] = self.__dict__.setdefault("_not_found_routes", {})
+        # Routes that answered 404 for a collection that exists are kept apart from the failed ones: skipping
+        # such a route must still end in its 404 when the metadata names no file (readers rely on it, see below).
+        not_found_routes = self._not_found_routes
         with self._call(f"download URL of collection {ref_id!r}", cancel_event):
             failed_at = self._failing_routes.get(key)
             missing_at = not_found_routes.get(key)
