@@ -1,4 +1,4 @@
-"""The reference client's crop-type picker as a drop-in (widgets/croptype_picker.py): restricted tree,
+"""The crop picker on its own, as the reference client's drop-in (widgets/crop_picker.py): restricted tree,
 Include / Drop, Apply, ``apply_croptypepicker_to_df``, the legend loaded in the background."""
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ import pytest
 from worldcereal_explorer.errors import BadParameterError
 from worldcereal_explorer.legend import bundled_demo_legend
 from worldcereal_explorer.state import legend_loading
-from worldcereal_explorer.widgets.crop_picker import CHECKED, DROPPED, PARTIAL, UNCHECKED
-from worldcereal_explorer.widgets.croptype_picker import (
+from worldcereal_explorer.widgets.crop_picker import (
+    CHECKED,
     DEMO_CROPS,
+    DROPPED,
+    PARTIAL,
+    UNCHECKED,
     CropTypePicker,
     apply_croptypepicker_to_df,
 )
@@ -226,22 +229,25 @@ def test_legend_loads_in_the_background(monkeypatch, legend):
     assert picker.loader is None
 
 
-def test_exports_after_the_split():
+def test_one_picker_under_every_name():
     import worldcereal_explorer
     import worldcereal_explorer.widgets as widgets
     from worldcereal_explorer.state import croptype_selection, legend_loading
-    from worldcereal_explorer.widgets import crop_picker, croptype_picker, legend_tree
+    from worldcereal_explorer.widgets import crop_picker, legend_tree
 
-    # the dashboard's picker keeps the name CropTypePicker in the widgets package; the drop-in is RdmCropTypePicker
-    assert widgets.CropTypePicker is crop_picker.CropTypePicker
-    assert widgets.RdmCropTypePicker is croptype_picker.CropTypePicker is CropTypePicker
-    assert worldcereal_explorer.CropTypePicker is CropTypePicker
+    # one class: the dashboard's and the reference client's drop-in
+    assert widgets.CropTypePicker is crop_picker.CropTypePicker is CropTypePicker
+    assert worldcereal_explorer.CropTypePicker is widgets.CropTypePicker
+    assert widgets.RdmCropTypePicker is CropTypePicker  # a former name, kept for old imports
     assert widgets.DEMO_CROPS is worldcereal_explorer.DEMO_CROPS is DEMO_CROPS
-    assert widgets.apply_croptypepicker_to_df is apply_croptypepicker_to_df
+    assert widgets.apply_croptypepicker_to_df is worldcereal_explorer.apply_croptypepicker_to_df
     assert widgets.LegendTree is legend_tree.LegendTree is crop_picker.LegendTree
+    assert legend_tree.TreeRow is crop_picker.TreeRow and not hasattr(legend_tree, "_Row")
     assert {"LegendTree", "RdmCropTypePicker", "DEMO_CROPS", "CropTypePicker"} <= set(dir(widgets))
-    # the non-widget parts live in the state layer, under their former names here too
-    assert croptype_picker.DefaultLegendLoader is legend_loading.DefaultLegendLoader
+    # the non-widget parts live in the state layer, under their names here too
+    assert crop_picker.DefaultLegendLoader is legend_loading.DefaultLegendLoader
     for name in ("CropTypeSelection", "PickerTree", "build_picker_tree", "apply_croptypepicker_to_df"):
-        assert getattr(croptype_picker, name) is getattr(croptype_selection, name)
+        assert getattr(crop_picker, name) is getattr(croptype_selection, name)
     assert crop_picker.SELECTION_MODES is croptype_selection.SELECTION_MODES
+    with pytest.raises(ImportError):
+        import worldcereal_explorer.widgets.croptype_picker  # noqa: F401  (the second module is gone)

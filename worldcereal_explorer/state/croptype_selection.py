@@ -3,14 +3,20 @@
 No widgets and no I/O: :func:`build_picker_tree` turns a loaded
 :class:`~worldcereal_explorer.legend.Legend` into a :class:`PickerTree` (the hierarchy restricted to some
 codes, with sample counts), and :class:`CropTypeSelection` holds what the user ticked per selection mode,
-as traits. :class:`~worldcereal_explorer.widgets.croptype_picker.CropTypePicker` draws both.
+as traits. :class:`~worldcereal_explorer.widgets.crop_picker.CropTypePicker` draws both.
 :func:`croptypes_frame` builds the applied selection's tables and :func:`apply_croptypepicker_to_df`
 labels a samples table with them (plain pandas).
+
+The class edits of the picker (as the reference's rewritten picker offers them: move a code, combine,
+split, rename, crop / non-crop, this class / everything else) are pure functions on a *class mapping*,
+``{ewoc_code: class name}`` of the included codes: :func:`move_code`, :func:`combine_classes`,
+:func:`split_class`, :func:`rename_class`, :func:`crop_noncrop_mapping`, :func:`one_vs_rest_mapping`;
+:func:`classes_of` lists a mapping's classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +30,19 @@ __all__ = [
     "SELECTION_MODES",
     "CropTypeSelection",
     "PickerTree",
+    "CROP_LC_CODES",
     "apply_croptypepicker_to_df",
     "build_picker_tree",
+    "classes_of",
+    "combine_classes",
+    "crop_noncrop_mapping",
     "croptypes_frame",
     "empty_croptypes",
+    "is_crop_code",
+    "move_code",
+    "one_vs_rest_mapping",
+    "rename_class",
+    "split_class",
 ]
 
 #: Values of the pickers' selection mode.
@@ -247,3 +262,161 @@ def apply_croptypepicker_to_df(df: pd.DataFrame, picker: Any, other_label: str =
                                 f"applying the crop type picker: {found}; a classification needs at least two "
                                 "(include more classes, or keep samples of other classes)")
     return out
+
+
+# --- class edits on a {code: class} mapping -----------------------------------------------------------------
+#: The legend's land-cover levels (``LC_code``) that are crops: temporary and permanent crops.
+CROP_LC_CODES = (11, 12)
+
+
+def classes_of(mapping: Mapping[int, str]) -> dict[str, list[int]]:
+    """The classes of ``mapping`` (``{code: class}``): ``{class: sorted codes}``, in the order of their first code."""
+    out: dict[str, list[int]] = {}
+    for code in sorted(int(c) for c in mapping):
+        out.setdefault(str(mapping[code]), []).append(code)
+    return out
+
+
+def _known_class(mapping: Mapping[int, str], name: Any) -> str:
+    names = classes_of(mapping)
+    if str(name) not in names:
+        allowed = ", ".join(repr(n) for n in names) or "none yet"
+        raise BadParameterError(f"unknown class {name!r}; the classes are: {allowed}")
+    return str(name)
+
+
+def _new_name(name: Any, what: str = "class name") -> str:
+    text = str(name if name is not None else "").strip()
+    if not text:
+        raise BadParameterError(f"the {what} is empty")
+    return text
+
+
+def move_code(mapping: Mapping[int, str], code: int, to_class: str, *, codes: Iterable[int],
+              create: bool = False) -> dict[int, str]:
+    """``mapping`` with ``code`` in class ``to_class`` (out of the class it was in, if any).
+
+    Parameters
+    ----------
+    mapping
+        ``{code: class}`` of the included codes.
+    code
+        The code to move; it must be one of ``codes``.
+    to_class
+        An existing class of ``mapping``, or a new one with ``create=True``.
+    codes
+        The codes that can be classed (the picker's tree).
+    create
+        Allow ``to_class`` to be a new class.
+
+    Raises
+    ------
+    BadParameterError
+        For a code not in ``codes`` or an unknown class (both named).
+    """
+    code = int(code)
+    if code not in {int(c) for c in codes}:
+        raise BadParameterError(f"code {code} is not in the crop picker's tree")
+    target = _new_name(to_class) if create else _known_class(mapping, to_class)
+    out = {int(k): str(v) for k, v in mapping.items()}
+    out[code] = target
+    return out
+
+
+def combine_classes(mapping: Mapping[int, str], names: Iterable[str], into: str | None = None) -> dict[int, str]:
+    """``mapping`` with the classes ``names`` made one, named ``into`` (default: the first of ``names``).
+
+    Raises
+    ------
+    BadParameterError
+        For fewer than two classes, an unknown class, or ``into`` naming another existing class.
+    """
+    names = list(dict.fromkeys(str(n) for n in names))
+    if len(names) < 2:
+        raise BadParameterError(f"combining needs at least two classes, not {names!r}")
+    for name in names:
+        _known_class(mapping, name)
+    target = names[0] if into is None or not str(into).strip() else str(into).strip()
+    if target not in names and target in classes_of(mapping):
+        raise BadParameterError(f"class {target!r} already exists; add it to the classes to combine instead")
+    return {int(k): (target if str(v) in names else str(v)) for k, v in mapping.items()}
+
+
+def split_class(mapping: Mapping[int, str], name: str, label_of: Callable[[int], str]) -> dict[int, str]:
+    """``mapping`` with class ``name`` split back into its codes: each code a class of its own, named
+    ``label_of(code)`` (``"<label> (<code>)"`` when that name is already another class's).
+
+    Raises
+    ------
+    BadParameterError
+        For an unknown class.
+    """
+    name = _known_class(mapping, name)
+    out = {int(k): str(v) for k, v in mapping.items()}
+    others = set(classes_of(mapping)) - {name}
+    for code in classes_of(mapping)[name]:
+        label = str(label_of(code))
+        out[code] = label if label not in others else f"{label} ({code})"
+    return out
+
+
+def rename_class(mapping: Mapping[int, str], old: str, new: str) -> dict[int, str]:
+    """``mapping`` with class ``old`` called ``new``.
+
+    Raises
+    ------
+    BadParameterError
+        For an unknown class, an empty new name, or a new name that is another existing class (combine them
+        instead).
+    """
+    old = _known_class(mapping, old)
+    new = _new_name(new, "new class name")
+    if new != old and new in classes_of(mapping):
+        raise BadParameterError(f"cannot rename {old!r} to {new!r}: class {new!r} already exists "
+                                "(combine the two classes instead)")
+    return {int(k): (new if str(v) == old else str(v)) for k, v in mapping.items()}
+
+
+def is_crop_code(code: int, legend: Any = None) -> bool:
+    """Whether ``code`` is a crop: its land-cover level (the legend's ``LC_code``) is temporary or permanent
+    crops (:data:`CROP_LC_CODES`); for a code the legend lacks, its first two digits say the same."""
+    code = int(code)
+    frame = getattr(legend, "frame", None)
+    if frame is not None and "LC_code" in frame.columns and code in frame.index:
+        value = frame.at[code, "LC_code"]
+        if not pd.isna(value):
+            return int(value) in CROP_LC_CODES
+    return code // 10**8 in CROP_LC_CODES
+
+
+def crop_noncrop_mapping(codes: Iterable[int], legend: Any = None, crop: str = "crop",
+                         non_crop: str = "non-crop") -> dict[int, str]:
+    """Every code of ``codes`` classed ``crop`` or ``non_crop`` (:func:`is_crop_code`).
+
+    Raises
+    ------
+    BadParameterError
+        When the two names are the same or empty.
+    """
+    crop, non_crop = _new_name(crop, "crop class name"), _new_name(non_crop, "non-crop class name")
+    if crop == non_crop:
+        raise BadParameterError(f"the crop and non-crop classes need two names, not {crop!r} twice")
+    return {int(c): (crop if is_crop_code(c, legend) else non_crop) for c in sorted({int(c) for c in codes})}
+
+
+def one_vs_rest_mapping(mapping: Mapping[int, str], name: str, codes: Iterable[int],
+                        other: str = "other") -> dict[int, str]:
+    """Class ``name`` of ``mapping`` kept, every other code of ``codes`` classed ``other``.
+
+    Raises
+    ------
+    BadParameterError
+        For an unknown class, or ``other`` equal to ``name``.
+    """
+    name = _known_class(mapping, name)
+    other = _new_name(other, "name of everything else")
+    if other == name:
+        raise BadParameterError(f"'everything else' needs a name other than {name!r}")
+    mine = {int(k) for k, v in mapping.items() if str(v) == name}
+    every = {int(c) for c in codes} | {int(c) for c in mapping}
+    return {c: (name if c in mine else other) for c in sorted(every)}
