@@ -513,7 +513,7 @@ class CropTypePicker(w.VBox):
     def _action_of(self, code: int) -> str:
         """The check box's accessible name: what a click does ("Include maize (520 samples)")."""
         count = self._count_of(code)
-        what = self.name_of(code) + ("" if count is None else f" ({count:,} samples)")
+        what = self.name_of(code).replace("_", " ") + ("" if count is None else f" ({count:,} samples)")
         mark = self.node_state(code)
         if self._disabled_of(code):
             return f"{what}: covered by a tick above it or in the other mode"
@@ -932,7 +932,9 @@ class CropTypePicker(w.VBox):
         """Start from a named class scheme (``"CROPTYPE24"``, ``"LANDCOVER10"`` ...): each code of
         :meth:`classable_codes` the scheme names goes to the scheme's class; on its own, the scheme's ``ignore``
         codes are dropped (when Drop is a mode), as the training builder leaves them out. Codes the scheme does not
-        name stay out of the classes (``other`` for :func:`apply_croptypepicker_to_df`).
+        name stay out of the classes (``other`` for :func:`apply_croptypepicker_to_df`); on its own, a code the scheme
+        does not name under one it names follows that one (a tick stands for the classes below it), and an ignored
+        code with classed codes below it is left to ``other`` rather than dropped with its branch.
 
         Parameters
         ----------
@@ -956,8 +958,11 @@ class CropTypePicker(w.VBox):
         if not mapping:
             raise BadParameterError(f"class scheme {scheme.name} classes none of the picker's codes; "
                                     "pick another scheme")
-        ignored = [c for c in codes if scheme.mapping.get(c) == IGNORE]
-        drop = ignored if self.state is None and "Drop" in self.selection_modes else None
+        drop = None
+        if self.state is None and "Drop" in self.selection_modes and self.picker_tree is not None:
+            # a drop tick stands for its whole branch: only ignored codes with no classed code below them
+            below = self.picker_tree.codes
+            drop = [c for c in codes if scheme.mapping.get(c) == IGNORE and not set(below.get(c, ())) & set(mapping)]
         return self._edit(mapping, drop)
 
     def crop_noncrop(self, crop: str = "crop", non_crop: str = "non-crop") -> dict[str, list[int]]:

@@ -357,7 +357,8 @@ class LegendTree(w.VBox):
         if row.node.children:
             is_open = code in self._expanded and not searching
             row.expand.description = "\u25be" if code in self._expanded else "\u25b8"
-            row.expand.tooltip = f"{'Collapse' if code in self._expanded else 'Expand'} {self._name_of(code)}"
+            row.expand.tooltip = (f"{'Collapse' if code in self._expanded else 'Expand'} "
+                                  f"{self._name_of(code).replace('_', ' ')}")
             if is_open:
                 row.add_class("wce-open")
             else:
