@@ -24,7 +24,7 @@ import contextlib
 import functools
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,18 +41,22 @@ from .query import SampleQuery
 from .rowfilter import covering_arrays, covering_usable
 
 __all__ = ["BATCH_ROWS", "LARGE_ROW_GROUP_ROWS", "RangeStream", "candidate_positions", "is_large", "query_cells",
-           "read_candidates", "read_rows"]
+           "iter_candidates", "iter_rows", "read_candidates", "read_rows"]
 
 #: Row groups with more rows than this are read in bounded pieces (smaller ones are read whole, as before:
 #: one request per column chunk, no second round trip).
 LARGE_ROW_GROUP_ROWS = 65_536
-#: Rows decoded at a time.
-BATCH_ROWS = 65_536
+#: Rows decoded at a time (smaller batches keep pyarrow's working set, which its allocator holds on to, small).
+BATCH_ROWS = 16_384
+#: Large row groups streamed at the same time in one process: the link is shared anyway, and each stream holds
+#: its read-ahead window and a batch of every column.
+MAX_STREAMS = 2
+_STREAMS = threading.BoundedSemaphore(MAX_STREAMS)
 #: pyarrow's read buffer per column chunk while streaming.
 BUFFER_BYTES = 1024 * 1024
 #: Size of one request of the read-ahead window, and how many may be held (fetched, not yet decoded).
-BLOCK_BYTES = 4 * 1024 * 1024
-AHEAD_BLOCKS = 8
+BLOCK_BYTES = 2 * 1024 * 1024
+AHEAD_BLOCKS = 6
 #: Requests of one stream in flight at a time.
 STREAM_PARALLEL = 4
 #: The H3 resolution of the files' ``h3_l3_cell`` column.
@@ -260,46 +264,79 @@ def candidate_positions(source: FileSource, i: int, query: SampleQuery, *,
     return found, small
 
 
-def read_rows(source: FileSource, i: int, columns: Sequence[str], positions: np.ndarray) -> pa.Table:
-    """The rows at ``positions`` (sorted) of ``columns`` in row group ``i``, streamed in bounded memory.
+def iter_rows(source: FileSource, i: int, columns: Sequence[str], positions: np.ndarray) -> Iterator[pa.Table]:
+    """The rows at ``positions`` (sorted) of ``columns`` in row group ``i``, streamed in bounded memory, in
+    pieces of at most :data:`BATCH_ROWS` rows (nothing when ``positions`` is empty).
 
     Only the pages holding those rows are fetched when the file has a page index for every column read.
     """
     columns = list(dict.fromkeys(columns))
-    schema = source.parquet().schema_arrow
-    if not columns:
-        return pa.table({"_": pa.nulls(len(positions), pa.int8())}).drop_columns(["_"])
     if not len(positions):
-        return schema.empty_table().select(columns)
+        return
+    if not columns:
+        for lo in range(0, len(positions), BATCH_ROWS):
+            yield pa.table({"_": pa.nulls(min(BATCH_ROWS, len(positions) - lo), pa.int8())}).drop_columns(["_"])
+        return
     segments = _segments(source, i, columns, positions)
-    stream = RangeStream(source.reader, segments)
-    parts = []
+    scope = getattr(source.reader, "scope", None)
+    while not _STREAMS.acquire(timeout=0.2):
+        if scope is not None:
+            scope.check()  # cancelled or out of time while waiting for a turn
+    try:
+        stream = RangeStream(source.reader, segments)
+    except BaseException:
+        _STREAMS.release()
+        raise
     try:
         parquet = source.parquet(_StreamFile(stream, source.reader.size))
         offset = 0
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[i], columns=columns, use_threads=False):
             lo, hi = np.searchsorted(positions, [offset, offset + batch.num_rows])
             if hi > lo:
-                parts.append(pa.Table.from_batches([batch]).take(pa.array(positions[lo:hi] - offset)))
+                table = pa.Table.from_batches([batch])
+                yield table if hi - lo == batch.num_rows else table.take(pa.array(positions[lo:hi] - offset))
             offset += batch.num_rows
             del batch
     finally:
         stream.close()
+        _STREAMS.release()
+        pa.default_memory_pool().release_unused()  # what the decoding freed, back to the system
+
+
+def read_rows(source: FileSource, i: int, columns: Sequence[str], positions: np.ndarray) -> pa.Table:
+    """:func:`iter_rows` as one table."""
+    parts = list(iter_rows(source, i, columns, positions))
+    if not parts:
+        return source.parquet().schema_arrow.empty_table().select(list(dict.fromkeys(columns)))
     return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
+def iter_candidates(source: FileSource, i: int, query: SampleQuery, columns: Sequence[str], *,
+                    inside: bool = False) -> Iterator[pa.Table]:
+    """The rows of row group ``i`` that can match ``query`` (before the exact geometry test), with
+    ``columns`` and the filter columns, in pieces of at most :data:`BATCH_ROWS` rows."""
+    positions, small = candidate_positions(source, i, query, inside=inside)
+    have = set(small.column_names) if small is not None else set()
+    start = 0
+    for rest in iter_rows(source, i, [c for c in columns if c not in have], positions):
+        if small is None:
+            yield rest
+            continue
+        piece = small.slice(start, rest.num_rows)
+        start += rest.num_rows
+        for name in rest.column_names:
+            piece = piece.append_column(name, rest.column(name))
+        yield piece
 
 
 def read_candidates(source: FileSource, i: int, query: SampleQuery, columns: Sequence[str], *,
                     inside: bool = False) -> pa.Table:
-    """The rows of row group ``i`` that can match ``query`` (before the exact geometry test), with
-    ``columns`` and the filter columns."""
-    positions, small = candidate_positions(source, i, query, inside=inside)
-    have = set(small.column_names) if small is not None else set()
-    rest = read_rows(source, i, [c for c in columns if c not in have], positions)
-    if small is None:
-        return rest
-    for name in rest.column_names:
-        small = small.append_column(name, rest.column(name))
-    return small
+    """:func:`iter_candidates` as one table."""
+    parts = list(iter_candidates(source, i, query, columns, inside=inside))
+    if parts:
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    names = list(dict.fromkeys([*_filter_columns(source, query, inside=inside), *columns]))
+    return source.parquet().schema_arrow.empty_table().select(names)
 
 
 # --- the byte stream --------------------------------------------------------------------------------------------

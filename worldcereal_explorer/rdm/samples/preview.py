@@ -355,7 +355,7 @@ def _empty_dtype(name: str) -> Any:
 def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, include_public: bool = True,
                   include_private: bool = False, by: Any = ("ewoc_code", "ref_id"), h3_resolution: Any = None,
                   engine: str = "pandas", progress: Any = None, cancel_event: Any = None, on_error: str = "raise",
-                  dask_client: Any = None) -> pd.DataFrame:
+                  dask_client: Any = None, sample_cache: bool | None = None) -> pd.DataFrame:
     """Group counts of the samples ``query`` matches across collections, reading only what counts need.
 
     See :meth:`RdmClient.count_samples <worldcereal_explorer.rdm.client.RdmClient.count_samples>`.
@@ -380,7 +380,7 @@ def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, inclu
                           cancel_event=cancel_event, urls=None if engine == "dask" else urls)
         results, skipped, nbytes = _count_many(client, ids, query, keys, resolution, engine=engine, progress=progress,
                                                cancel_event=cancel_event, on_error=on_error, dask_client=dask_client,
-                                               urls=urls)
+                                               urls=urls, sample_cache=sample_cache)
     frame = counts_frame(results, list(keys) + ([H3_COLUMN] if resolution is not None else []))
     estimate = FetchEstimate()
     for result in results:
@@ -402,7 +402,7 @@ def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, inclu
 
 def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str, ...], resolution: int | None, *,
                 engine: str, progress: Any, cancel_event: Any, on_error: str, dask_client: Any,
-                urls: FileUrls) -> tuple[list[CollectionCount], dict[str, str], int]:
+                urls: FileUrls, sample_cache: bool | None = None) -> tuple[list[CollectionCount], dict[str, str], int]:
     """Count ``ids`` on ``engine``: the results, the collections skipped and the bytes read."""
     from .reader import map_collections, request_slots
 
@@ -413,13 +413,16 @@ def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str
                                        progress=progress, dask_client=dask_client)
         nbytes = sum(r.estimate.bytes_read for r in results)
     else:
-        from ..range_reader import HttpRangeReader
+        from .cache import open_reader
+        from .reader import resolve_cache
 
         slots = request_slots(client, transport)
+        cache = resolve_cache(client, sample_cache)
 
         def work(ref_id: str, collection_scope: Any, counter: Any) -> CollectionCount:
             url = urls.get(ref_id, collection_scope)
-            reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
+            reader = open_reader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots,
+                                 cache=cache)
             return count_collection(reader, query, ref_id=ref_id, by=keys, h3_resolution=resolution)
 
         results, skipped, nbytes = map_collections(client, transport, ids, work, scope=scope, progress=progress,

@@ -22,7 +22,7 @@ from ...errors import (
     WorldCerealExplorerError,
 )
 from ..http import CallScope, Cancellable, HttpTransport, redact
-from ..range_reader import HttpRangeReader
+from .cache import open_reader
 from .collection import (
     CollectionPlan,
     CollectionResult,
@@ -72,6 +72,7 @@ def read_samples(
     on_error: str = "raise",
     dask_client: Any = None,
     memory_budget_bytes: int | None = None,
+    sample_cache: bool | None = None,
     **query_args: Any,
 ) -> gpd.GeoDataFrame:
     """Samples matching ``query`` across collections, reading only the parts of the files it needs.
@@ -110,6 +111,10 @@ def read_samples(
         ``engine="pandas"`` only: refuse with :class:`FetchTooLargeError` before reading the rows when the
         frame is estimated (from the footers and the filter columns) to need more memory than this;
         ``None``: no limit.
+    sample_cache
+        ``engine="pandas"`` only: read the collections from the local cache of queried collections
+        (:mod:`.cache`), filling it first; ``None``: the client's ``sample_cache`` attribute when set, else the
+        ``sample_cache`` setting (always off in served mode unless turned on here).
 
     Returns
     -------
@@ -150,8 +155,18 @@ def read_samples(
 
             return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
                                      dask_client=dask_client)
+        cache = resolve_cache(client, sample_cache)
         return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error,
-                          memory_budget_bytes=memory_budget_bytes, urls=urls)
+                          memory_budget_bytes=memory_budget_bytes, urls=urls, cache=cache)
+
+
+def resolve_cache(client: Any, sample_cache: bool | None) -> Any:
+    """The sample cache a call uses (:meth:`~.cache.SampleCache.from_settings`), or ``None``."""
+    from .cache import SampleCache
+
+    if sample_cache is None:
+        sample_cache = getattr(client, "sample_cache", None)
+    return SampleCache.from_settings(sample_cache)
 
 
 #: ``get_samples`` reads a row group's filter columns first only when they are at most this share of the
@@ -196,7 +211,7 @@ def resolve_ids(client: Any, query: SampleQuery, ref_ids: Any, *, include_public
 
 def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: SampleQuery, *, scope: CallScope,
                progress: Any, on_error: str, memory_budget_bytes: int | None = None,
-               urls: FileUrls | None = None) -> gpd.GeoDataFrame:
+               urls: FileUrls | None = None, cache: Any = None) -> gpd.GeoDataFrame:
     """Plan every collection (footer, statistics, filter columns), check the budget, then read the rest."""
     slots = request_slots(client, transport)
 
@@ -204,7 +219,8 @@ def _read_many(client: Any, transport: HttpTransport, ids: list[str], query: Sam
         url = (urls.get(ref_id, collection_scope) if urls is not None
                else sample_file_url(client, ref_id, query.subset, scope=collection_scope))
         collection_scope.check()
-        reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
+        reader = open_reader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots,
+                             cache=cache)
         return plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE,
                                small_read_bytes=SMALL_READ_BYTES)
 

@@ -55,7 +55,7 @@ from ...errors import BadParameterError, DownloadError, QueryCancelledError, Wor
 from ...files import make_parents
 from ..http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
-from .bounded import FileSource, is_large, read_candidates
+from .bounded import FileSource, is_large, iter_candidates, read_candidates
 from .collection import CollectionPlan, plan_collection
 from .convert import canonical_table, decode_geometry, to_lonlat
 from .file_urls import FileUrls
@@ -63,7 +63,16 @@ from .layout import FileLayout
 from .pruning import attribute_mask, column_ranges
 from .query import SampleQuery
 from .rowfilter import covering_arrays, covering_usable, spatial_keep, thread_shape
-from .stream_parts import BBOX_COLUMN, Journal, assemble, parts_folder, query_key, unit_name, write_part
+from .stream_parts import (
+    BBOX_COLUMN,
+    Journal,
+    PartWriter,
+    assemble,
+    parts_folder,
+    query_key,
+    unit_name,
+    write_part,
+)
 
 __all__ = ["ExportProgress", "ExportResult", "STREAM_FORMATS", "export_query", "parts_folder", "query_key",
            "unit_table"]
@@ -195,6 +204,38 @@ def _read_unit(transport: HttpTransport, url: str, plan_size: int, metadata: Any
     return parquet.read_row_group(row_group, columns=columns)
 
 
+def _large_unit(transport: HttpTransport, url: str, plan: CollectionPlan, i: int, columns: list[str],
+                query: SampleQuery, ref_id: str, *, scope: CallScope, on_bytes: Any, slots: Any, index: int,
+                folder: Path, record: Callable[..., None]) -> None:
+    """A large row group as one part written piece by piece: at most :data:`~.bounded.BATCH_ROWS` rows held."""
+    reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=slots)
+    reader.size = plan.reader.size
+    source = FileSource(reader, plan.metadata, plan.layout, plan.leaves)
+    name = f"{index:05d}-{i:07d}.arrow"
+    writer = PartWriter(folder / (name + ".tmp"))
+    entry: dict[str, Any] = {"rows": 0, "types": []}
+    held = 0
+    try:
+        for piece in iter_candidates(source, i, query, columns, inside=i in plan.inside):
+            scope.check()
+            held = max(held, piece.num_rows)
+            out, part = unit_table(piece, plan.layout, plan.names, query, ref_id, inside=i in plan.inside)
+            writer.write(out)
+            entry["rows"] += part["rows"]
+            entry["types"] = sorted(set(entry["types"]) | set(part["types"]))
+            if "bbox" in part:
+                old = entry.get("bbox", part["bbox"])
+                entry["bbox"] = [min(old[0], part["bbox"][0]), min(old[1], part["bbox"][1]),
+                                 max(old[2], part["bbox"][2]), max(old[3], part["bbox"][3])]
+    finally:
+        written = writer.close()
+    if written:
+        os.replace(folder / (name + ".tmp"), folder / name)
+        entry["file"] = name
+    entry.update(ref_id=ref_id, index=index, row_group=i)
+    record(unit_name(ref_id, i), entry, None, held)
+
+
 def _unit_columns(plan: CollectionPlan, i: int, query: SampleQuery) -> list[str]:
     columns = plan.read_columns(i, query)
     if covering_usable(plan.layout) and plan.layout.covering_column and not query.clip:
@@ -306,6 +347,11 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
                 for i in todo:
                     collection_scope.check()
                     columns = _unit_columns(plan, i, query)
+                    if is_large(plan.metadata, i):
+                        _large_unit(transport, url, plan, i, columns, query, ref_id, scope=collection_scope,
+                                    on_bytes=counter, slots=slots, index=index_of[ref_id], folder=folder,
+                                    record=record)
+                        continue
                     table = _read_unit(transport, url, plan.reader.size, plan.metadata, plan.layout, plan.leaves,
                                        columns, i, scope=collection_scope, on_bytes=counter, slots=slots,
                                        query=query, inside=i in plan.inside)

@@ -165,6 +165,44 @@ def _read_part(path: Path) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
+def part_pieces(path: Path | None, schema: pa.Schema) -> Any:
+    """The record batches of one part as tables cast to ``schema``, one at a time (a part of a large row
+    group holds several); an empty table for ``None``."""
+    if path is None:
+        yield schema.empty_table()
+        return
+    with pa.OSFile(str(path), "rb") as source:
+        reader = pa.ipc.open_file(source)
+        for k in range(reader.num_record_batches):
+            yield _cast(pa.Table.from_batches([reader.get_batch(k)]), schema)
+
+
+class PartWriter:
+    """One part written piece by piece (the pieces of a large row group): a part appears once closed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._writer: Any = None
+        self._sink: Any = None
+
+    def write(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        if self._writer is None:
+            self._sink = pa.OSFile(str(self.path), "wb")
+            options = pa.ipc.IpcWriteOptions(compression=_PART_COMPRESSION)
+            self._writer = pa.ipc.new_file(self._sink, table.schema, options=options)
+        self._writer.write_table(table)
+
+    def close(self) -> bool:
+        """Finish the file; whether anything was written."""
+        if self._writer is None:
+            return False
+        self._writer.close()
+        self._sink.close()
+        return True
+
+
 def _part_schema(path: Path) -> pa.Schema:
     with pa.OSFile(str(path), "rb") as source:
         return pa.ipc.open_file(source).schema
@@ -194,11 +232,11 @@ def assemble(final: Path, fmt: str, folder: Path, journal: Journal, ids: list[st
             with pq.ParquetWriter(tmp, schema.with_metadata({"geo": geo}), compression="zstd",
                                   use_dictionary=dictionary) as writer:
                 for part in parts:
-                    scope.check()
-                    table = _cast(_read_part(part), schema)
-                    writer.write_table(table, row_group_size=max(1, table.num_rows))
-                    rows += table.num_rows
-                    peak = max(peak, table.num_rows)
+                    for table in part_pieces(part, schema):
+                        scope.check()
+                        writer.write_table(table, row_group_size=max(1, table.num_rows))
+                        rows += table.num_rows
+                        peak = max(peak, table.num_rows)
                 if not parts:
                     writer.write_table(schema.empty_table())
         elif fmt == "csv":
@@ -223,9 +261,8 @@ def _write_csv(tmp: Path, parts: list[Path], schema: pa.Schema, scope: CallScope
     columns = [n for n in schema.names if n != BBOX_COLUMN]
     rows = peak = 0
     header = True
-    for part in parts or [None]:
+    for table in (t for part in parts or [None] for t in part_pieces(part, schema)):
         scope.check()
-        table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
         frame = pd.DataFrame(table.drop_columns([BBOX_COLUMN, "geometry"]).to_pandas())
         frame["geometry"] = shapely.to_wkt(shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)),
                                            rounding_precision=-1) if table.num_rows else []
@@ -242,9 +279,8 @@ def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, sc
 
     rows = peak = 0
     with gdal_temp_path(tmp, final) as gdal_tmp:
-        for n, part in enumerate(parts or [None]):
+        for n, table in enumerate(t for part in parts or [None] for t in part_pieces(part, schema)):
             scope.check()
-            table = _cast(_read_part(part), schema) if part is not None else schema.empty_table()
             pyogrio.write_dataframe(_frame(table), gdal_tmp, driver="GPKG", layer="samples", append=n > 0,
                                     geometry_type="Unknown")
             rows += table.num_rows
