@@ -26,6 +26,7 @@ from .state.links import parse_query_string
 from .state.serialize import apply_state_dict
 from .widgets._base import CSS as WIDGET_CSS
 from .widgets._base import widget_tree
+from .widgets.aria import aria_labels
 from .widgets.bbox_map import BBoxMap
 from .widgets.counts_chart import CountsChart
 from .widgets.crop_picker import CropTypePicker
@@ -73,6 +74,7 @@ _CSS = """
 .wce-explorer .wce-map > .wce-aoi-upload { flex: 0 1 auto; width: auto; order: 2; }
 .wce-explorer .wce-map > .widget-hbox { order: 3; }
 .wce-explorer .wce-map > .wce-bbox-hint { order: 4; }
+.wce-explorer .wce-map > .wce-outline-base { order: 5; }
 /* the collections table: headers may take two lines, so the columns fit the right-hand column */
 .wce-explorer .wce-results-grid { column-gap: 4px !important; grid-template-columns: 28px minmax(110px, 1.5fr)
   minmax(90px, 1.5fr) 56px 70px 78px 64px 62px !important; }
@@ -257,6 +259,10 @@ class RdmExplorer(w.VBox):
         self.children = [header, self.banner, self.url_problems, self.status, main,
                          _panel([self.preview], "wce-preview-panel"), _panel([self.downloads], "wce-download-panel"),
                          _panel([self.training], "wce-training-panel"), _panel([self.share], "wce-share-panel")]
+        # Names ipywidgets cannot give (slider handles, draw tools, one-letter edge labels): see widgets/aria.py.
+        self.aria = aria_labels()
+        if self.aria is not None:
+            self.children = [*self.children, self.aria]
         if search:
             state.search(delay=0)
 

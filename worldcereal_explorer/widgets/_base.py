@@ -37,6 +37,16 @@ a.wce-link, .wce-download-links a, .wce-collection-details a, .wce-results a, .w
 .wce-crop-label { min-width: 0; flex: 1 1 auto; overflow: hidden; }
 .wce-crop-label .widget-html-content { white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
   line-height: 24px; }
+/* accessibility: a visible focus ring on every control; a name for screen readers only; contrast >= 4.5:1 */
+.wce-explorer :focus-visible, .wce-focus-ring :focus-visible, .jupyter-widgets :focus-visible,
+.leaflet-container a:focus-visible { outline: 2px solid #0d47a1 !important; outline-offset: 1px !important; }
+.wce-sr-label .widget-label-basic > span, .wce-sr-only { position: absolute !important; width: 1px !important;
+  height: 1px !important; overflow: hidden !important; clip: rect(0 0 0 0) !important; white-space: nowrap !important;
+  margin: -1px !important; padding: 0 !important; border: 0 !important; }
+.jupyter-button.mod-success { background-color: #2e7d32; }
+.jupyter-button.mod-warning { background-color: #b45309; }
+.jupyter-button.mod-info { background-color: #0277bd; }
+.jupyter-widget-Collapse-header, .jupyter-widget-Collapse-header > span { color: #37474f !important; }
 div.leaflet-control-legend { line-height: 14px; font-size: 11px; padding: 4px 8px 4px 6px; max-width: 190px; }
 div.leaflet-control-legend > h4 { font-size: 12px; margin: 0 0 3px; }
 div.leaflet-control-legend > i { width: 12px; height: 12px; margin: 1px 5px 0 0; }

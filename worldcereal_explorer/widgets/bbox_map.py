@@ -17,6 +17,7 @@ from ..extents import densify_as_drawn
 from ..state import RdmQueryState
 from ._base import StateWidget, style_widget
 from .map_view import view_fitter
+from .outline_base import OutlineBase
 from .place_search import PlaceSearch
 from .samples_layer import SamplesLayer
 from .ui_map import AoiSelection, AoiUpload
@@ -60,6 +61,8 @@ class BBoxMap(StateWidget):
         self.map = Map(center=WORLD_VIEW[0], zoom=WORLD_VIEW[1], scroll_wheel_zoom=True, world_copy_jump=False,
                        layout=w.Layout(height=height, width="100%"))
         self.map.add(ScaleControl(position="bottomleft"))
+        # country outlines from the package's data, above the tiles and under the data (shown offline)
+        self.outlines = OutlineBase(self.map)
         self.draw = DrawControl(rectangle=_DRAW_STYLE, polygon=_DRAW_STYLE, polyline={}, circlemarker={},
                                 circle={}, marker={}, edit=False, remove=True)
         self.draw.on_draw(self._on_draw)
@@ -98,7 +101,7 @@ class BBoxMap(StateWidget):
         self.extent_info.add_class("wce-extent-hover")
         self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
         children = [style_widget(), self.place, self.bbox_fields, self.field_hint, self.upload, self.map,
-                    self.extent_info]
+                    self.outlines.widget, self.extent_info]
         if self.samples_layer is not None:
             children.append(self.samples_layer)
         self.children = children

@@ -125,7 +125,9 @@ class ResultsTable(StateWidget):
             button.add_class(f"wce-sort-{key}")
             button.on_click(lambda _, k=key: self.sort_by(k))
             self.sort_buttons[key] = button
-        self.select_all = w.Checkbox(indent=False, layout=w.Layout(width="28px"), tooltip="select all")
+        self.select_all = w.Checkbox(indent=False, layout=w.Layout(width="28px"), tooltip="select all",
+                                     description="Select every collection found")
+        self.select_all.add_class("wce-sr-label")  # the name is for screen readers; the box speaks for itself
         self.select_all.observe(self._on_select_all, "value")
         self.grid = w.GridBox(layout=w.Layout(
             grid_template_columns=self._template(COLUMNS), grid_gap="2px 6px", width="100%", align_items="center"))
@@ -137,8 +139,12 @@ class ResultsTable(StateWidget):
         #: keeps its collection while the browser may still show it there, so a late tick or id click acts
         #: on the collection the user saw.
         self._rows: KeyedPool[_Row] = KeyedPool(self._new_row, lambda row: row.ref_id)
-        self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"))
-        self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"))
+        self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"),
+                                    tooltip="previous page of collections")
+        self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"),
+                                    tooltip="next page of collections")
+        self.prev_button.add_class("wce-results-prev")
+        self.next_button.add_class("wce-results-next")
         self.prev_button.on_click(lambda _: self.go_to(self.page - 1))
         self.next_button.on_click(lambda _: self.go_to(self.page + 1))
         self.footer = w.HTML()
@@ -355,6 +361,8 @@ class _Row:
         self.ref_id: str | None = None
         self.box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
         self.box.add_class("wce-row-select")
+        # "Select collection <id>" (set in show) is the box's accessible name, hidden on screen
+        self.box.add_class("wce-sr-label")
         self.box.observe(self._on_tick, "value")
         self.cells: dict[str, Any] = {}
         for key, *_ in [*COLUMNS, TOTAL_COLUMN]:
@@ -380,12 +388,15 @@ class _Row:
         """Fill the row with collection ``coll`` (only traits that change are sent to the browser)."""
         self.ref_id = coll.id
         self.box.value = ticked
+        name = f"Select collection {coll.id} (fetch samples from the ticked collections only)"
+        if self.box.description != name:
+            self.box.description = name
         for key, header, text, _sort, _width in columns:
             shown = html.escape(str(text(coll, numbers.get(key, {}).get(coll.id))))
             cell = self.cells[key]
             if key == "id":
                 cell.description = str(coll.id)
-                cell.tooltip = f"details of {coll.id}"
+                cell.tooltip = f"Open the details of collection {coll.id}"
             else:
                 tip = MATCHING_TOOLTIP if header == MATCHING_HEADER else _TOOLTIPS.get(key)
                 title = f"{shown} ({html.escape(tip)})" if tip else shown
