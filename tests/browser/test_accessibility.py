@@ -192,7 +192,8 @@ def test_screenshots_nothing_out_of_reach(page, voila_url, artifacts_dir, width,
     page.locator(".wce-text-search-box input").press("Enter")
     page.locator(".wce-text-search-readout").filter(has_text="area: Kenya").wait_for()
     page.screenshot(path=str(artifacts_dir / f"a11y_{width}x{height}.png"))
-    page.screenshot(path=str(artifacts_dir / f"a11y_{width}x{height}_full.png"), full_page=True)
+    # the whole dashboard (Voilà scrolls an inner element, so a full-page shot would be the viewport again)
+    page.locator(".wce-explorer").screenshot(path=str(artifacts_dir / f"a11y_{width}x{height}_full.png"))
     report = page.evaluate("""() => {
       const root = document.querySelector('.wce-explorer');
       const width = document.documentElement.clientWidth;

@@ -37,6 +37,8 @@ DASHBOARD_LABELS: list[tuple[str, str, str]] = [
     (".wce-bbox-east input", "aria-label", "East edge of the area, longitude in degrees"),
     (".wce-bbox-north input", "aria-label", "North edge of the area, latitude in degrees"),
     (".wce-place-box input", "aria-label", "Country: sets the area to its outline"),
+    (".wce-place-go", "aria-label", "Set the area to the country typed"),
+    (".wce-text-search-apply", "aria-label", "Apply the one-line search: set its crop, area and dates"),
     (".wce-text-search-box input", "aria-label",
      "One-line search: crop, country and year, e.g. maize Kenya 2021; Enter applies"),
     (".leaflet-draw-draw-rectangle", "aria-label",

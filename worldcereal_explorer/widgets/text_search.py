@@ -60,10 +60,12 @@ class TextSearch(StateWidget):
         # continuous_update=False: the value reaches the kernel on Enter (or when the box loses focus)
         self.box = w.Text(placeholder=PLACEHOLDER, description="Search", continuous_update=False,
                           tooltip="crop, country and year in one line, then Enter",
-                          layout=w.Layout(width="100%"), style={"description_width": "52px"})
+                          layout=w.Layout(width="auto", flex="1 1 auto", min_width="0"),
+                          style={"description_width": "52px"})
         self.box.add_class("wce-text-search-box")
         self.box.observe(self._on_value, "value")
-        self.apply_button = w.Button(description="Apply", icon="search", layout=w.Layout(width="auto"),
+        self.apply_button = w.Button(description="Apply", icon="search",
+                                     layout=w.Layout(width="auto", flex="0 0 auto"),
                                      tooltip="set the crop, area and dates this line names")
         self.apply_button.add_class("wce-text-search-apply")
         self.apply_button.on_click(lambda _: self.apply(self.box.value))
