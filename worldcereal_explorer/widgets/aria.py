@@ -12,7 +12,8 @@ Why this way: a selector rule keyed on the classes the widgets already carry (``
 ``wce-quality-lc``) is the least fragile hook available. It needs no fork of the ipywidgets or ipyleaflet
 views, survives their re-rendering (the observer puts the label back), and leaves the page as it was when
 anywidget is missing (then :func:`aria_labels` returns ``None`` and the controls keep their visible
-labels). Names that can be given from Python are given there instead (a checkbox's ``description``, a
+labels). Each name starts with the control's visible label (WCAG 2.5.3, label in name). Names that can be
+given from Python are given there instead (a checkbox's ``description``, a
 button's text and ``tooltip``); the rules here are only for what Python cannot reach.
 
 A slider with no rule gets its ``description`` as its name (``[role=slider]`` inside ``.widget-slider``).
@@ -28,19 +29,19 @@ __all__ = ["DASHBOARD_LABELS", "AriaLabels", "aria_labels"]
 
 #: ``(CSS selector, attribute, value)``: the dashboard's names for controls Python cannot name.
 DASHBOARD_LABELS: list[tuple[str, str, str]] = [
-    (".wce-quality-lc [role=slider]", "aria-label", "Minimum land-cover label quality (0 = no minimum)"),
-    (".wce-quality-ct [role=slider]", "aria-label", "Minimum crop-type label quality (0 = no minimum)"),
-    (".wce-start-date input", "aria-label", "Start date of the samples' validity (from)"),
-    (".wce-end-date input", "aria-label", "End date of the samples' validity (to)"),
-    (".wce-bbox-west input", "aria-label", "West edge of the area, longitude in degrees"),
-    (".wce-bbox-south input", "aria-label", "South edge of the area, latitude in degrees"),
-    (".wce-bbox-east input", "aria-label", "East edge of the area, longitude in degrees"),
-    (".wce-bbox-north input", "aria-label", "North edge of the area, latitude in degrees"),
+    (".wce-quality-lc [role=slider]", "aria-label", "Min quality LC: minimum land-cover label quality (0 = no minimum)"),
+    (".wce-quality-ct [role=slider]", "aria-label", "Min quality CT: minimum crop-type label quality (0 = no minimum)"),
+    (".wce-start-date input", "aria-label", "From: start date of the samples' validity"),
+    (".wce-end-date input", "aria-label", "To: end date of the samples' validity"),
+    (".wce-bbox-west input", "aria-label", "W: west edge of the area, longitude in degrees"),
+    (".wce-bbox-south input", "aria-label", "S: south edge of the area, latitude in degrees"),
+    (".wce-bbox-east input", "aria-label", "E: east edge of the area, longitude in degrees"),
+    (".wce-bbox-north input", "aria-label", "N: north edge of the area, latitude in degrees"),
     (".wce-place-box input", "aria-label", "Country: sets the area to its outline"),
-    (".wce-place-go", "aria-label", "Set the area to the country typed"),
-    (".wce-text-search-apply", "aria-label", "Apply the one-line search: set its crop, area and dates"),
+    (".wce-place-go", "aria-label", "Go: set the area to the country typed"),
+    (".wce-text-search-apply", "aria-label", "Apply: set the crop, area and dates the line names"),
     (".wce-text-search-box input", "aria-label",
-     "One-line search: crop, country and year, e.g. maize Kenya 2021; Enter applies"),
+     "Search: one line of crop, country and year, e.g. maize Kenya 2021; Enter applies"),
     (".leaflet-draw-draw-rectangle", "aria-label",
      "Draw a rectangle on the map (mouse or touch; without one, type the W, S, E, N edges, a country, or "
      "upload an area file)"),
