@@ -98,7 +98,13 @@ def client(rdm_url):
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium for the whole session, shared by every browser test."""
+    from playwright.sync_api import expect
+
     from tests.voila_support import launch_browser
+
+    # An assertion waits for its condition up to this long (Playwright's 5 s default is too short for a
+    # kernel answering on a busy 2-core machine); a passing condition returns at once.
+    expect.set_options(timeout=30_000)
 
     with launch_browser() as chromium:
         yield chromium
