@@ -38,8 +38,17 @@ _TAGS = re.compile(r"<[^>]+>")
 _TREE_KEYS_ESM = r"""
 function render({ model, el }) {
   el.style.display = "none";
-  const owner = el.closest(".wce-legend-tree");
-  if (!owner) return;
+  let stopped = false, observer = null, tries = 0;
+  const start = () => {   // the view is put in the page after render: wait until it is there
+    if (stopped) return;
+    const owner = el.closest(".wce-legend-tree");
+    if (owner) { observer = setup(owner); return; }
+    if (tries++ < 3000) setTimeout(start, 100);
+  };
+  start();
+  return () => { stopped = true; if (observer) observer.disconnect(); };
+
+function setup(owner) {
   let active = null;        // the code of the row that holds the tab stop
   let wantFocus = false;    // the user walks the tree with the keyboard: keep the focus on a row
   let scheduled = false;
@@ -87,7 +96,7 @@ function render({ model, el }) {
         if (button.title) button.setAttribute("aria-label", button.title);
       }
     });
-    if (wantFocus && !t.contains(document.activeElement)) {
+    if (wantFocus && (!document.activeElement || document.activeElement === document.body)) {
       const row = all.find((r) => codeOf(r) === active);
       if (row) row.focus();
     }
@@ -98,7 +107,7 @@ function render({ model, el }) {
   const focusRow = (row) => { if (!row) return; active = codeOf(row); wantFocus = true; decorate(); row.focus(); };
   owner.addEventListener("focusin", (event) => {
     const row = event.target.closest && event.target.closest(".wce-crop-row");
-    if (row && tree() && tree().contains(row)) { active = codeOf(row); }
+    if (row && tree() && tree().contains(row)) { active = codeOf(row); } else { wantFocus = false; }
   });
   owner.addEventListener("focusout", (event) => {
     if (event.relatedTarget && !owner.contains(event.relatedTarget)) wantFocus = false;
@@ -138,7 +147,8 @@ function render({ model, el }) {
     if (handled) { event.preventDefault(); event.stopPropagation(); }
   });
   schedule();
-  return () => observer.disconnect();
+  return observer;
+}
 }
 export default { render };
 """
