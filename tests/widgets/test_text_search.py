@@ -151,3 +151,20 @@ def test_widget_applies_on_enter_and_shows_the_reading(state):
         assert widget.box.value == "" and widget.readout.value == ""
     finally:
         widget.close()
+
+
+def test_a_line_typed_before_the_legend_is_read_again_when_it_arrives(state):
+    from worldcereal_explorer.widgets import TextSearch
+
+    widget = TextSearch(state)
+    try:
+        assert state.legend is None
+        widget.apply("maize Kenya 2021")
+        assert "legend is not loaded" in widget.readout.value and not state.ewoc_codes
+        assert state.bbox is not None  # the area and dates are applied meanwhile
+        state.load_legend(wait=True)
+        assert state.wait_for(lambda: bool(state.ewoc_codes), timeout=30)
+        assert widget.last.crops == ("maize",)
+        assert "crop: maize" in widget.readout.value
+    finally:
+        widget.close()

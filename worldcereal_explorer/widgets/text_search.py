@@ -28,7 +28,8 @@ PLACEHOLDER = "e.g. maize Kenya 2021, winter wheat France 2018-2020"
 class TextSearch(StateWidget):
     """A search box that sets the crop, area and dates from one line of text.
 
-    Enter (or the "Apply" button) applies the line; typing alone changes nothing.
+    Enter (or the "Apply" button) applies the line; typing alone changes nothing. A line applied before
+    the crop legend has loaded is read again when it arrives (its crop names were unknown until then).
 
     Parameters
     ----------
@@ -73,6 +74,13 @@ class TextSearch(StateWidget):
         self.readout.add_class("wce-text-search-readout")
         row = w.HBox([self.box, self.apply_button], layout=w.Layout(width="100%", align_items="center"))
         self.children = [row, self.readout]
+        self._observe_state(self._on_legend, "legend")
+
+    def _on_legend(self, change: dict) -> None:
+        # A line typed before the legend arrived named its crops as unknown: read it again now.
+        last = self.last
+        if last is not None and not last.legend_loaded and last.unknown and change["new"] is not None:
+            self.apply(last.text)
 
     def _on_value(self, change: dict) -> None:
         if self._syncing:
