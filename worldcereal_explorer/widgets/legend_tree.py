@@ -61,10 +61,14 @@ function setup(owner) {
     scheduled = false;
     const t = tree();
     if (!t) return;
+    const all = rows();
+    if (!all.length) {   // a message instead of rows ("loading legend", "no crop type matches"): no tree
+      for (const name of ["role", "aria-label", "aria-multiselectable"]) t.removeAttribute(name);
+      return;
+    }
     t.setAttribute("role", "tree");
     t.setAttribute("aria-label", model.get("label") || "tree");
     t.setAttribute("aria-multiselectable", "true");
-    const all = rows();
     if (!all.some((r) => codeOf(r) === active)) active = all.length ? codeOf(all[0]) : null;
     const levels = all.map(levelOf);
     all.forEach((row, i) => {
