@@ -58,7 +58,7 @@ BUFFER_BYTES = 1024 * 1024
 BLOCK_BYTES = 2 * 1024 * 1024
 AHEAD_BLOCKS = 6
 #: Requests of one stream in flight at a time.
-STREAM_PARALLEL = 4
+STREAM_PARALLEL = 3
 #: The H3 resolution of the files' ``h3_l3_cell`` column.
 H3_RESOLUTION = 3
 #: Query areas larger than this (square degrees) are not turned into H3 cells: nearly every row would be a
@@ -393,6 +393,7 @@ class _Block:
     chunk: int
     data: bytes | None = None
     state: str = "waiting"  # waiting, fetching, ready, consumed
+    counted: bool = False  # fetched ahead: its bytes count in the window until read
 
 
 class RangeStream:
@@ -435,9 +436,11 @@ class RangeStream:
         self.blocks = sorted(merged, key=progress)
         self._by_start = sorted(range(len(self.blocks)), key=lambda k: self.blocks[k].start)
         self._block_starts = [self.blocks[k].start for k in self._by_start]
-        self.ahead = max(1, ahead)
+        # The window counts bytes fetched (or in flight) and not read yet, not block positions: a small
+        # column's one block is read bit by bit until the row group's end and must not hold the others back.
+        self._window = max(1, ahead) * block
+        self._held = 0
         self._next = 0
-        self._frontier = 0
         self._error: BaseException | None = None
         self._closed = False
         self._cond = threading.Condition()
@@ -450,7 +453,7 @@ class RangeStream:
         while True:
             with self._cond:
                 while not self._closed and self._error is None and self._next < len(self.blocks) and (
-                        self._next > self._frontier + self.ahead or self.blocks[self._next].state != "waiting"):
+                        self._held >= self._window or self.blocks[self._next].state != "waiting"):
                     if self.blocks[self._next].state != "waiting":
                         self._next += 1
                         continue
@@ -459,7 +462,8 @@ class RangeStream:
                     return
                 block = self.blocks[self._next]
                 self._next += 1
-                block.state = "fetching"
+                block.state, block.counted = "fetching", True
+                self._held += block.end - block.start  # counted from the start: in flight is held too
             self._fetch(block)
 
     def _fetch(self, block: _Block) -> None:
@@ -539,9 +543,9 @@ class RangeStream:
 
     def _consumed(self, block: _Block) -> None:
         with self._cond:
-            block.data, block.state = None, "consumed"
-            while self._frontier < len(self.blocks) and self.blocks[self._frontier].state == "consumed":
-                self._frontier += 1
+            if block.state != "consumed" and block.counted:
+                self._held -= block.end - block.start
+            block.data, block.state, block.counted = None, "consumed", False
             self._cond.notify_all()
 
     def close(self) -> None:
