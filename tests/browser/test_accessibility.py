@@ -192,8 +192,13 @@ def test_screenshots_nothing_out_of_reach(page, voila_url, artifacts_dir, width,
     page.locator(".wce-text-search-box input").press("Enter")
     page.locator(".wce-text-search-readout").filter(has_text="area: Kenya").wait_for()
     page.screenshot(path=str(artifacts_dir / f"a11y_{width}x{height}.png"))
-    # the whole dashboard (Voilà scrolls an inner element, so a full-page shot would be the viewport again)
-    page.locator(".wce-explorer").screenshot(path=str(artifacts_dir / f"a11y_{width}x{height}_full.png"))
+    # the whole dashboard: Voilà scrolls an inner element, so a full-page shot would be the viewport again;
+    # a window as tall as the dashboard (same width) shows all of it
+    tall = page.evaluate("() => Math.ceil(document.querySelector('.wce-explorer').getBoundingClientRect().height) + 80")
+    page.set_viewport_size({"width": width, "height": max(height, tall)})
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.screenshot(path=str(artifacts_dir / f"a11y_{width}x{height}_full.png"))
+    page.set_viewport_size({"width": width, "height": height})
     report = page.evaluate("""() => {
       const root = document.querySelector('.wce-explorer');
       const width = document.documentElement.clientWidth;
