@@ -59,10 +59,12 @@ def test_the_unload_beacon_of_a_page_shuts_its_kernel_down(rdm_url, tmp_path):
 
 
 async def _hold_a_connection(base: str, kernel_id: str, until: asyncio.Event) -> None:
+    from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     url = base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
-    connection = await websocket_connect(url)
+    # tornado's 20 s default ran out on a loaded machine while Voila was still starting the kernels
+    connection = await websocket_connect(HTTPRequest(url, connect_timeout=120, request_timeout=120))
     try:
         await until.wait()
     finally:
