@@ -402,7 +402,7 @@ class HttpRangeReader:
                             raise DownloadError(f"{self.source}: whole-file answer exceeds the range cache bound")
                     if status == 206 and span is not None and span[0] + len(body) <= span[1]:
                         raise _ShortBody()
-                    return body, status, total  # no copy: a bytearray serves as bytes here
+                    return bytes(body), status, total
             except (RdmConnectionError, _ShortBody) as exc:
                 if self.scope.tripped:
                     raise self.scope.error() from None
