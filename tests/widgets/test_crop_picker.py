@@ -26,11 +26,13 @@ class _GatedLegendClient(RdmClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.gate = threading.Event()
+        self.asked = threading.Event()  # set when a thread asks for the legend
         self.legend_threads: list[str] = []
 
     @property
     def legend(self):
         self.legend_threads.append(threading.current_thread().name)
+        self.asked.set()
         if not self.gate.wait(30):
             raise TimeoutError("the test never opened the gate")
         return super().legend
@@ -44,7 +46,7 @@ def test_legend_loads_in_the_background(rdm_url):
         assert state.legend_status == "loading" and state.legend is None
         assert not picker.ready and picker.top_codes == []
         assert "loading legend" in picker.tree_box.children[0].value
-        assert state.wait_for(lambda: client.legend_threads, timeout=10)  # a worker asked for it ...
+        assert client.asked.wait(10)  # a worker asked for it (returns as soon as it does) ...
         assert client.legend_threads[0] != threading.current_thread().name  # ... not this thread
         seen = []
         state.observe(lambda change: seen.append(change["new"]), "legend_status")

@@ -51,7 +51,8 @@ def test_rows_carry_level_branch_and_open_state(bound):
 
 
 def test_check_buttons_say_what_a_click_does(bound, state):
-    count = sum(bound._counts.get(c, 0) for c in bound.subtree_codes(MAIZE))
+    found = state.counts_by_code(unfiltered=True)
+    count = sum(found.get(c, 0) for c in bound.subtree_codes(MAIZE))
     bound.expand_to(MAIZE)
     check = bound.row(MAIZE).check
     assert check.tooltip == f"Include maize ({count:,} samples)"
