@@ -17,7 +17,7 @@ import shapely
 from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCollectionError
 from ..download import HttpRangeReader
 from ..http import CallScope, HttpTransport, redact, safe_url
-from .bounded import FileSource, candidate_positions, is_large, read_candidates
+from .bounded import FileSource, candidate_positions, is_large, iter_candidates
 from .convert import canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
 from .layout import FileLayout, _pyarrow_error, is_binary, is_text, open_parquet
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
@@ -397,12 +397,18 @@ def read_plan(plan: CollectionPlan, query: SampleQuery) -> CollectionResult:
             reader.prefetch([r for i in small
                              for r in column_ranges(plan.metadata, plan.leaves, [i], plan.read_columns(i, query))])
         shape = thread_shape(query.spatial) if query.spatial is not None else None
-        for i in plan.candidates:
-            if is_large(plan.metadata, i):  # only the rows the small columns cannot rule out
-                table = read_candidates(file_source(plan), i, query, plan.read_columns(i, query),
-                                        inside=i in plan.inside)
-            else:
-                table = parquet.read_row_group(i, columns=plan.read_columns(i, query))
+        def pieces() -> Any:
+            for i in plan.candidates:
+                if is_large(plan.metadata, i):
+                    # Only the rows the small columns cannot rule out, a piece at a time: a piece's geometries
+                    # are decoded, tested and dropped before the next (GEOS objects take ~1 KiB each).
+                    for piece in iter_candidates(file_source(plan), i, query, plan.read_columns(i, query),
+                                                 inside=i in plan.inside):
+                        yield i, piece
+                else:
+                    yield i, parquet.read_row_group(i, columns=plan.read_columns(i, query))
+
+        for i, table in pieces():
             mask = attribute_mask(table, layout, query)
             if mask is not None:
                 table = table.filter(mask)

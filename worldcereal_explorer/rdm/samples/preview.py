@@ -26,7 +26,7 @@ import pyarrow as pa
 import shapely
 
 from ...errors import BadParameterError
-from .bounded import FileSource, is_large, read_candidates
+from .bounded import FileSource, is_large, iter_candidates
 from .collection import plan_collection, requested_names
 from .convert import as_int64, as_string, as_timestamp, decode_geometry, to_lonlat
 from .file_urls import FileUrls
@@ -229,15 +229,24 @@ def count_collection(reader: Any, query: SampleQuery, *, ref_id: str, by: Sequen
     parts: list[pa.Table] = []
     matched_groups: list[int] = []
     samples = decoded = 0
-    for i in plan.candidates:
-        n_rows = metadata.row_group(i).num_rows
-        geometry_cache: dict[str, np.ndarray] = {}
-        if i in large:
-            # Only the rows the small columns cannot rule out, with their geometry when the spatial test needs it.
+    def units() -> Any:
+        for i in plan.candidates:
+            if i not in large:
+                yield i, None, []
+                continue
+            # Only the rows the small columns cannot rule out, with their geometry when the spatial test needs
+            # it, a piece at a time (a piece's geometries are decoded and dropped before the next).
             needs_geometry = query.spatial is not None and i not in plan.inside and not (
                 covering_usable(layout) and not h3_coords)
             source_columns = list(layout.geometry_source_columns) if needs_geometry or h3_coords else []
-            table = read_candidates(source, i, query, wanted[i] + source_columns, inside=i in plan.inside)
+            for piece in iter_candidates(source, i, query, wanted[i] + source_columns, inside=i in plan.inside):
+                yield i, piece, source_columns
+
+    for i, piece, source_columns in units():
+        n_rows = metadata.row_group(i).num_rows
+        geometry_cache: dict[str, np.ndarray] = {}
+        if piece is not None:
+            table = piece
             mask = None
             if source_columns:
                 geometry_cache["all"] = to_lonlat(decode_geometry(table.select(source_columns), layout), layout)
@@ -275,7 +284,8 @@ def count_collection(reader: Any, query: SampleQuery, *, ref_id: str, by: Sequen
                 keys[H3_COLUMN] = pa.chunked_array([_h3_from_coordinates(table, layout, keep, load_geometry,
                                                                          h3_resolution)])
         samples += n
-        matched_groups.append(i)
+        if i not in matched_groups:
+            matched_groups.append(i)
         key_table = pa.table(keys) if keys else pa.table({"_": pa.nulls(n, pa.int8())})
         names = list(keys)
         parts.append(key_table.group_by(names).aggregate([([], "count_all")]) if names
