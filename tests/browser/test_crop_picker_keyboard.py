@@ -55,6 +55,9 @@ def test_walk_the_crop_tree_with_the_keyboard(page, voila_url):
     names = page.evaluate("""() => [...document.querySelectorAll('.wce-crop-tree button')]
         .filter(b => !b.disabled).map(b => b.getAttribute('aria-label') || '')""")
     assert names and all(re.match(r"^(Include|Expand|Collapse|Untick|Drop) \S", n) for n in names), names
+    spacers = page.evaluate("""() => [...document.querySelectorAll('.wce-crop-tree .wce-crop-expand')]
+        .filter(b => b.disabled).map(b => b.getAttribute('aria-hidden'))""")
+    assert spacers and set(spacers) == {"true"}  # a leaf's arrow is a spacer, hidden from screen readers
     branch_index = next(i for i, r in enumerate(rows) if r["expanded"] == "false")
     branch = rows[branch_index]["code"]
     branch_name = page.locator(f".wce-crop-tree .wce-code-{branch} .wce-crop-expand").get_attribute("aria-label")

@@ -99,6 +99,10 @@ function setup(owner) {
         button.tabIndex = -1;   // one tab stop: the tree; the buttons stay clickable and named
         if (button.title) button.setAttribute("aria-label", button.title);
       }
+      const spacer = row.querySelector(".wce-crop-expand");
+      if (spacer && !/(?:^| )wce-has-children(?: |$)/.test(row.className)) {
+        spacer.setAttribute("aria-hidden", "true");   // a leaf's (disabled) arrow is only a spacer
+      }
     });
     if (wantFocus && (!document.activeElement || document.activeElement === document.body)) {
       const row = all.find((r) => codeOf(r) === active);
