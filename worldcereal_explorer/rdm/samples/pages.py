@@ -189,11 +189,12 @@ def _rle_zeros(count: int) -> bytes:
 
 def stand_in_page(size: int, num_values: int, *, compression: str, physical_type: str, max_definition_level: int,
                   max_repetition_level: int) -> bytes | None:
-    """Bytes of exactly ``size`` that a Parquet reader decodes as ``num_values`` null (or zero) values.
+    """The head of ``size`` bytes that a Parquet reader decodes as ``num_values`` null (or zero) values; the
+    rest of the ``size`` bytes are zeros (not returned: a skipped page costs no memory).
 
     A data page of nulls (optional columns) or of zero values (required fixed-width or byte-array columns)
-    and an index page, which readers skip, filling the rest. ``None`` when no stand-in fits in ``size`` or
-    the column cannot have one (nested columns, an unsupported codec): then the real page is read.
+    and the header of an index page, which readers skip, filling the rest. ``None`` when no stand-in fits in
+    ``size`` or the column cannot have one (nested columns, an unsupported codec): then the real page is read.
     """
     if max_repetition_level or max_definition_level > 1:
         return None
@@ -220,5 +221,5 @@ def stand_in_page(size: int, num_values: int, *, compression: str, physical_type
         filler = rest - header_guess
         header = _page_header(_INDEX_PAGE, filler, filler)
         if len(header) == header_guess:
-            return page + header + bytes(filler)
+            return page + header  # followed by `filler` zero bytes
     return None
