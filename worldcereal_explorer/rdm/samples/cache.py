@@ -130,7 +130,8 @@ def _locked(path: Path) -> Iterator[None]:
         except ImportError:  # Windows: threads only
             yield
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # private: copies of private collections are kept here too
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(path, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
