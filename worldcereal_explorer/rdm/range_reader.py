@@ -16,12 +16,13 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import AuthenticationError, DownloadError, RdmConnectionError
 from .http import CallScope, HttpTransport, safe_url
 
-__all__ = ["HttpRangeReader", "RangeFile", "parse_content_range"]
+__all__ = ["HttpRangeReader", "PositionalFile", "RangeFile", "parse_content_range"]
 
 logger = logging.getLogger(__name__)
 
@@ -447,13 +448,23 @@ class _SuffixRangeRefused(Exception):
         self.size = size
 
 
-class RangeFile(io.RawIOBase):
-    """A read-only, seekable file object over an :class:`HttpRangeReader`, for pyarrow."""
+class PositionalFile(io.RawIOBase):
+    """A read-only, seekable file object over bytes read by position, for pyarrow.
 
-    def __init__(self, reader: HttpRangeReader):
+    Subclasses give :meth:`size` and :meth:`read_at`; this class keeps the position.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self.reader = reader.open()
         self._position = 0
+
+    def size(self) -> int:
+        """The file's length in bytes."""
+        raise NotImplementedError
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset`` (fewer at the end of the file)."""
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
@@ -465,30 +476,34 @@ class RangeFile(io.RawIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        size = self.reader.size or 0
-        if whence == io.SEEK_SET:
-            self._position = offset
-        elif whence == io.SEEK_CUR:
-            self._position += offset
-        elif whence == io.SEEK_END:
-            self._position = size + offset
-        else:
+        if whence not in (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END):
             raise ValueError(f"whence={whence!r} is not allowed; use 0, 1 or 2")
-        self._position = max(self._position, 0)
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(whence)
+        self._position = max((self.size() if base is None else base) + offset, 0)
         return self._position
 
-    def read(self, size: int = -1) -> bytes:
-        total = self.reader.size or 0
+    def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
-            size = total - self._position
-        data = self.reader.read_at(self._position, size)
+            size = self.size() - self._position
+        data = self.read_at(self._position, size)
         self._position += len(data)
         return data
 
-    def readinto(self, buffer) -> int:  # noqa: ANN001 (io signature)
+    def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
+
+class RangeFile(PositionalFile):
+    """A read-only, seekable file object over an :class:`HttpRangeReader`, for pyarrow."""
+
+    def __init__(self, reader: HttpRangeReader):
+        super().__init__()
+        self.reader = reader.open()
+
     def size(self) -> int:
         return self.reader.size or 0
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        return self.reader.read_at(offset, length)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ...errors import DownloadError
+from ..range_reader import PositionalFile
 from .layout import FileLayout
 from .pages import PageLocation, ThriftError, column_index_locations, parse_offset_index, stand_in_page
 from .pruning import attribute_mask, column_ranges
@@ -559,43 +559,17 @@ class RangeStream:
             thread.join(30)
 
 
-class _StreamFile(io.RawIOBase):
+class _StreamFile(PositionalFile):
     """A seekable file object over a :class:`RangeStream`, for pyarrow."""
 
     def __init__(self, stream: RangeStream, size: int | None):
         super().__init__()
         self.stream = stream
         self._size = size or 0
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}.get(whence)
-        if base is None:
-            raise ValueError(f"whence={whence!r} is not allowed; use 0, 1 or 2")
-        self._position = max(base + offset, 0)
-        return self._position
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self._size - self._position
-        size = max(0, min(size, self._size - self._position))
-        data = self.stream.read(self._position, size) if size else b""
-        self._position += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def size(self) -> int:
         return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        length = max(0, min(length, self._size - offset))
+        return self.stream.read(offset, length) if length else b""
