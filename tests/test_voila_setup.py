@@ -58,39 +58,42 @@ def test_the_unload_beacon_of_a_page_shuts_its_kernel_down(rdm_url, tmp_path):
         assert refused.value.code == 403 and kernel_alive(base, other)
 
 
-async def _hold_a_connection(base: str, kernel_id: str, until: asyncio.Event) -> None:
+async def _connect_to_kernel(base: str, kernel_id: str):
+    """Open the kernel's websocket, as a page's widget manager does (the server then counts it connected)."""
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     url = base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
     # tornado's 20 s default ran out on a loaded machine while Voila was still starting the kernels
-    connection = await websocket_connect(HTTPRequest(url, connect_timeout=120, request_timeout=120))
-    try:
-        await until.wait()
-    finally:
-        connection.close()
+    return await websocket_connect(HTTPRequest(url, connect_timeout=120, request_timeout=120))
+
+
+#: Idle seconds before the test server culls a kernel with no connection. Long enough that the held page's
+#: websocket is open before its kernel could be culled on a loaded machine (2 s was not: the first page's
+#: kernel went while the second page was still being served, and the connection got a 404 or 500).
+TEST_CULL_IDLE_S = 10
 
 
 def test_kernels_no_page_holds_are_culled_and_open_pages_keep_theirs(rdm_url, tmp_path):
     opener = urllib.request.build_opener()
-    cull = ("--MappingKernelManager.cull_idle_timeout=2", "--MappingKernelManager.cull_interval=1")
+    cull = (f"--MappingKernelManager.cull_idle_timeout={TEST_CULL_IDLE_S}", "--MappingKernelManager.cull_interval=1")
     with serve_voila(APP, dashboard_env(rdm_url), tmp_path, extra_args=cull) as base:
-        held, left = _open_page(opener, base), _open_page(opener, base)
 
-        async def scenario() -> bool:
-            done = asyncio.Event()
-            holder = asyncio.create_task(_hold_a_connection(base, held, done))
+        async def scenario() -> tuple[bool, bool]:
+            held = await asyncio.to_thread(_open_page, opener, base)
+            connection = await _connect_to_kernel(base, held)  # held before the other page is even asked for
             try:
-                gone = await asyncio.to_thread(wait_until_kernel_gone, base, left, 60)
-                return gone and await asyncio.to_thread(kernel_alive, base, held)
+                left = await asyncio.to_thread(_open_page, opener, base)
+                gone = await asyncio.to_thread(wait_until_kernel_gone, base, left, 60 + TEST_CULL_IDLE_S)
+                return gone, await asyncio.to_thread(kernel_alive, base, held)
             finally:
-                done.set()
-                await holder
+                connection.close()
 
         # a thread of its own: the browser tests' Playwright may already run an event loop in this one
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            kept_and_culled = pool.submit(asyncio.run, scenario()).result(timeout=120)
-        assert kept_and_culled, "the kernel nobody held was not culled, or the held one was"
+            left_culled, held_kept = pool.submit(asyncio.run, scenario()).result(timeout=300)
+        assert left_culled, "the kernel no page held was not culled"
+        assert held_kept, "the kernel an open page held was culled"
 
 
 def test_binder_config_and_the_demo_command_give_voila_the_same_settings(tmp_path):
