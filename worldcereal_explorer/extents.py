@@ -25,6 +25,7 @@ __all__ = [
     "SpatialExtent",
     "TemporalExtent",
     "WORLD_BBOX",
+    "geometry_bounds",
     "normalize_bbox",
     "normalize_spatial_extent",
     "normalize_temporal_extent",
@@ -152,6 +153,22 @@ def _to_lonlat_bounds(values: tuple[float, float, float, float], epsg: Any) -> t
     transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     west, south, east, north = transformer.transform_bounds(*values, densify_pts=21)
     return float(west), float(south), float(east), float(north)
+
+
+def geometry_bounds(geometry: BaseGeometry) -> tuple[float, float, float, float]:
+    """The ``(west, south, east, north)`` of a shapely geometry, as plain floats.
+
+    Parameters
+    ----------
+    geometry : shapely.geometry.base.BaseGeometry
+        Any geometry; an empty one has NaN bounds.
+
+    Returns
+    -------
+    tuple of 4 float
+    """
+    west, south, east, north = (float(v) for v in geometry.bounds)
+    return (west, south, east, north)
 
 
 def _short(value: Any) -> str:

@@ -18,6 +18,8 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
+from .extents import geometry_bounds
+
 __all__ = ["Country", "countries", "country_names", "find_country", "match_countries"]
 
 _LOCK = threading.Lock()
@@ -58,7 +60,7 @@ class Country:
     @property
     def bbox(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` of the outline."""
-        return tuple(float(v) for v in self.geometry.bounds)  # type: ignore[return-value]
+        return geometry_bounds(self.geometry)
 
     def names(self) -> tuple[str, ...]:
         """Every name the country is found by: its name, ISO code and aliases."""
@@ -70,7 +72,7 @@ def countries() -> list[Country]:
     global _COUNTRIES
     with _LOCK:
         if _COUNTRIES is None:
-            text = resources.files("worldcereal_explorer").joinpath("data", "countries.geojson").read_text("utf-8")
+            text = (resources.files("worldcereal_explorer") / "data" / "countries.geojson").read_text("utf-8")
             _COUNTRIES = [
                 Country(name=f["properties"]["name"], iso_a3=f["properties"].get("iso_a3") or "",
                         continent=f["properties"].get("continent") or "",

@@ -174,7 +174,7 @@ def visualize_rdm_geoparquet(
 
     # -1 stands for a missing or non-numeric code (ewoc codes are positive)
     codes = pd.to_numeric(frame["ewoc_code"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    selected_mask = (frame["sample_id"].isin(set(selected_sample_ids)).to_numpy() if want_ids
+    selected_mask = (frame["sample_id"].isin(set(selected_sample_ids)).to_numpy() if selected_sample_ids is not None
                      else np.ones(len(frame), dtype=bool))
     ranked = pd.Series(codes[selected_mask]).value_counts()
     colours = {int(code): _colour(i) for i, code in enumerate(ranked.index)}

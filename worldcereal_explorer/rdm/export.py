@@ -49,10 +49,10 @@ def format_from_path(path: str | os.PathLike, format: str | None = None) -> str:
     for name, suffixes in EXPORT_FORMATS.items():
         if suffix in suffixes:
             return name
-    suffixes = sorted(s for group in EXPORT_FORMATS.values() for s in group)
+    known_suffixes = sorted(s for group in EXPORT_FORMATS.values() for s in group)
     raise BadParameterError(
         f"cannot tell the export format of {str(path)!r} from its suffix {suffix!r}; "
-        f"use one of the suffixes {suffixes} or pass format= one of {allowed}"
+        f"use one of the suffixes {known_suffixes} or pass format= one of {allowed}"
     )
 
 

@@ -49,7 +49,7 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         """The JSON response carrying this error."""
-        body = {
+        body: dict[str, Any] = {
             "error": {
                 "code": self.code,
                 "message": self.message,

@@ -23,7 +23,7 @@ from .access import TokenValidator, UrlSigner
 from .api_errors import ApiError, install_error_handlers
 from .catalog import Catalog
 from .context import ServerContext
-from .faults import BandwidthMiddleware, FailurePlay, FlakyMiddleware
+from .faults import BandwidthMiddleware, FailurePlay, FlakyMiddleware, id_set
 from .net import LOOPBACK, RunningServer, bind_loopback, start_uvicorn_in_thread
 from .openapi import install_openapi
 from .traffic import TrafficMiddleware, TrafficStats
@@ -93,10 +93,10 @@ def create_app(
     if latency_s < 0:
         raise BadParameterError(f"latency_s={latency_s!r} is not allowed; it must be >= 0")
     play = FailurePlay(
-        failing_download_ids=failing_download_ids,  # type: ignore[arg-type]  (normalised by FailurePlay)
+        failing_download_ids=id_set(failing_download_ids),
         download_fail_delay_s=download_fail_delay_s,
-        download_404_ids=download_404_ids,  # type: ignore[arg-type]
-        flaky_ids=flaky_ids,  # type: ignore[arg-type]
+        download_404_ids=id_set(download_404_ids),
+        flaky_ids=id_set(flaky_ids),
         flaky_failures=flaky_failures,
         flaky_window_s=flaky_window_s,
         max_bytes_per_s=max_bytes_per_s,

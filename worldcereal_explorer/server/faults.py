@@ -62,7 +62,19 @@ DEFAULT_FLAKY_FAILURES = 3
 _NEVER_FLAKY = frozenset({"/", "/docs", "/openapi.json", "/swagger/index.html", "/docs/oauth2-redirect"})
 
 
-def _ids(values: Iterable[str] | str | None) -> frozenset[str]:
+def id_set(values: Iterable[str] | str | None) -> frozenset[str]:
+    """The collection ids of a failure-play setting, as a set.
+
+    Parameters
+    ----------
+    values : iterable of str, str or None
+        Ids, or one comma-separated string of them (how an environment variable gives them); blanks are
+        dropped.
+
+    Returns
+    -------
+    frozenset of str
+    """
     if values is None:
         return frozenset()
     if isinstance(values, str):
@@ -103,13 +115,13 @@ class FailurePlay:
     _counts: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "failing_download_ids", _ids(self.failing_download_ids))
-        object.__setattr__(self, "download_404_ids", _ids(self.download_404_ids))
+        object.__setattr__(self, "failing_download_ids", id_set(self.failing_download_ids))
+        object.__setattr__(self, "download_404_ids", id_set(self.download_404_ids))
         both = sorted(self.failing_download_ids & self.download_404_ids)
         if both:
             raise BadParameterError(f"collection id(s) {', '.join(map(repr, both))} are in both failing_download_ids "
                                     "(500) and download_404_ids (404); give each id one of them")
-        object.__setattr__(self, "flaky_ids", _ids(self.flaky_ids))
+        object.__setattr__(self, "flaky_ids", id_set(self.flaky_ids))
         if self.download_fail_delay_s < 0:
             raise BadParameterError(f"download_fail_delay_s={self.download_fail_delay_s!r} is not allowed; "
                                     "it must be >= 0")
@@ -178,10 +190,10 @@ def failure_play_from_env(environ: Mapping[str, str] | None = None) -> dict[str,
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {}
     converters: list[tuple[str, str, Callable[[str], Any]]] = [
-        (ENV_FAILING_DOWNLOAD_IDS, "failing_download_ids", _ids),
+        (ENV_FAILING_DOWNLOAD_IDS, "failing_download_ids", id_set),
         (ENV_DOWNLOAD_FAIL_DELAY_S, "download_fail_delay_s", float),
-        (ENV_DOWNLOAD_404_IDS, "download_404_ids", _ids),
-        (ENV_FLAKY_IDS, "flaky_ids", _ids),
+        (ENV_DOWNLOAD_404_IDS, "download_404_ids", id_set),
+        (ENV_FLAKY_IDS, "flaky_ids", id_set),
         (ENV_FLAKY_FAILURES, "flaky_failures", int),
         (ENV_FLAKY_WINDOW_S, "flaky_window_s", float),
         (ENV_MAX_BYTES_PER_S, "max_bytes_per_s", float),

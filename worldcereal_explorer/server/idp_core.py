@@ -25,7 +25,7 @@ from typing import Any
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
 
 from ..config import DEFAULT_OIDC_CLIENT_ID
 from ..errors import BadParameterError
@@ -121,11 +121,11 @@ class IdentityProviderCore:
     # ------------------------------------------------------------------ keys and tokens
 
     @staticmethod
-    def _new_signing_key() -> RSAKey:
-        kid = uuid.uuid4().hex[:16]
+    def _new_signing_key(kid: str | None = None) -> RSAKey:
+        kid = kid or uuid.uuid4().hex[:16]
         return RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"})
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         """The public keys (JWKS document) tokens are verified with."""
         with self._lock:
             return self._keys.as_dict(private=False)
@@ -137,12 +137,13 @@ class IdentityProviderCore:
         a resource server then answers 401 and a client must refresh (what happens when a real provider
         rotates keys).
         """
-        new_key = self._new_signing_key()
+        kid = uuid.uuid4().hex[:16]
+        new_key = self._new_signing_key(kid)
         with self._lock:
             keys = [new_key] + (list(self._keys.keys) if keep_old_key else [])
             self._signing_key = new_key
             self._keys = KeySet(keys)
-        return new_key.kid
+        return kid
 
     def sign(self, claims: dict[str, Any], *, header: dict[str, Any] | None = None) -> str:
         """Sign arbitrary claims with the current key (tests use it to forge wrong-issuer/audience tokens)."""
@@ -231,10 +232,14 @@ class IdentityProviderCore:
         """The claims of a token this provider signed (current JWKS, issuer, expiry); else :class:`OAuthError`."""
         with self._lock:
             keys = self._keys
+        issuer = self.issuer
+        if issuer is None:  # not serving yet: it cannot have issued any token
+            raise OAuthError("invalid_token", "the access token is not valid: the provider has no issuer yet",
+                             status=401)
         try:
             decoded = jwt.decode(token, keys, algorithms=["RS256"])
             jwt.JWTClaimsRegistry(
-                iss={"essential": True, "value": self.issuer}, exp={"essential": True}
+                iss={"essential": True, "value": issuer}, exp={"essential": True}
             ).validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise OAuthError("invalid_token", f"the access token is not valid: {exc}", status=401) from None

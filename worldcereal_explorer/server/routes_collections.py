@@ -145,9 +145,10 @@ def metadata_items(collection_id: str, request: Request, ctx: ContextDep, princi
     for item in entry.metadata_items:
         name = item.get("name")
         if name in _URL_METADATA_KEYS:
-            if urls[name] is None:
+            file_name = urls[name]
+            if file_name is None:
                 continue
-            item = {**item, "value": ctx.file_url(request, entry, urls[name])}
+            item = {**item, "value": ctx.file_url(request, entry, file_name)}
         out.append(item)
     return JSONResponse(out)
 

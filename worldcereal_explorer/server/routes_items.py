@@ -37,7 +37,7 @@ def feature(row: pd.Series, geometry: Any) -> dict[str, Any]:
         value = row.get(name)
         if name == "valid_time":
             value = None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
-        elif hasattr(value, "item"):
+        elif value is not None and hasattr(value, "item"):  # numpy scalars are not JSON
             value = value.item()
         props[name] = value
     return {"type": "Feature", "geometry": mapping(geometry) if geometry is not None else None,

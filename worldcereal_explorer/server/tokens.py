@@ -31,7 +31,7 @@ from typing import Any
 import requests
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError, MissingClaimError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from ..errors import AuthenticationError, BadParameterError
 from .access import Principal
@@ -82,7 +82,7 @@ class JwtTokenValidator:
         audience: str,
         jwks_url: str | None = None,
         *,
-        jwks: dict[str, Any] | None = None,
+        jwks: KeySetSerialization | None = None,
         algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
         leeway_s: float = 30.0,
         jwks_cache_ttl_s: float = 300.0,

@@ -64,9 +64,7 @@ def class_balance(
     return counts.sort_values([first, "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
-def _check_count(value: Any, name: str, allow_none: bool) -> int | None:
-    if value is None and allow_none:
-        return None
+def _check_count(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise BadParameterError(f"{name}={value!r} is not allowed; allowed: a whole number >= 1")
     return int(value)
@@ -135,9 +133,9 @@ def cap_per_class(
     BadParameterError
         For a cap or minimum that is not a whole number >= 1, or a bad resolution.
     """
-    cap = _check_count(max_per_class, "max_per_class", allow_none=False)
-    minimum = _check_count(min_per_class, "min_per_class", allow_none=True)
-    if minimum is not None and cap is not None and minimum > cap:
+    cap = _check_count(max_per_class, "max_per_class")
+    minimum = None if min_per_class is None else _check_count(min_per_class, "min_per_class")
+    if minimum is not None and minimum > cap:
         raise BadParameterError(
             f"min_per_class={minimum} is larger than max_per_class={cap}; allowed: min_per_class <= max_per_class"
         )

@@ -73,7 +73,7 @@ class SplitReport:
         return {
             "asked": self.asked,
             "blocks": self.blocks,
-            "classes": {str(k): {c: (int(v) if not c.endswith("_share") else round(float(v), 6))
+            "classes": {str(k): {str(c): (int(v) if not str(c).endswith("_share") else round(float(v), 6))
                                  for c, v in row.items()} for k, row in self.table.iterrows()},
         }
 

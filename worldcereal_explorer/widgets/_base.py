@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -97,6 +97,44 @@ def close_widgets(widgets: Iterable[w.Widget]) -> None:
     for widget in widgets:
         for part in widget_tree(widget, attributes=False):
             part.close()
+
+
+def anywidget_available() -> bool:
+    """True when ``anywidget`` is installed, so the page-side helper widgets can exist.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        import anywidget  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def optional_anywidget(build: Callable[[Any], type]) -> type | None:
+    """Build an anywidget class, or give ``None`` when anywidget is not installed.
+
+    anywidget is optional: each small page-side helper (accessible names, tile watch, page bridge) is
+    defined inside ``build`` so its module imports without it, and the widgets that use the helper
+    leave it out when this returns ``None``.
+
+    Parameters
+    ----------
+    build : callable
+        Called with ``anywidget.AnyWidget``; defines and returns the subclass.
+
+    Returns
+    -------
+    type or None
+        What ``build`` returned, or ``None`` without anywidget.
+    """
+    try:
+        import anywidget
+    except ImportError:
+        return None
+    return build(anywidget.AnyWidget)
 
 
 def stale_note_html(status: str, why: str | None = None) -> str:

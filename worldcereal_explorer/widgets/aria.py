@@ -25,6 +25,8 @@ from typing import Any
 
 import traitlets
 
+from ._base import optional_anywidget
+
 __all__ = ["DASHBOARD_LABELS", "AriaLabels", "aria_labels"]
 
 #: ``(CSS selector, attribute, value)``: the dashboard's names for controls Python cannot name.
@@ -95,13 +97,8 @@ export default { render };
 """
 
 
-def _labels_class() -> type | None:
-    try:
-        import anywidget
-    except ImportError:
-        return None
-
-    class AriaLabels(anywidget.AnyWidget):
+def _labels_class(base: Any) -> type:
+    class AriaLabels(base):
         """An invisible widget that sets attributes on the page's elements by CSS selector.
 
         Attributes
@@ -111,13 +108,13 @@ def _labels_class() -> type | None:
         """
 
         _esm = _ESM
-        rules = traitlets.List().tag(sync=True)
+        rules: traitlets.List[list[str]] = traitlets.List().tag(sync=True)
 
     return AriaLabels
 
 
 #: The widget class, or ``None`` when anywidget is not installed.
-AriaLabels = _labels_class()
+AriaLabels = optional_anywidget(_labels_class)
 
 
 def aria_labels(rules: list[tuple[str, str, str]] | None = None) -> Any:

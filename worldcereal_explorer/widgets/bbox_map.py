@@ -13,7 +13,7 @@ import shapely
 from ipyleaflet import DrawControl, GeoJSON, Map, ScaleControl
 from shapely.geometry import mapping, shape
 
-from ..extents import densify_as_drawn
+from ..extents import densify_as_drawn, geometry_bounds
 from ..state import RdmQueryState
 from ._base import StateWidget, style_widget
 from .map_view import view_fitter
@@ -165,7 +165,7 @@ class BBoxMap(StateWidget):
         if action not in ("created", "edited"):
             return
         geometry = shape((geo_json or {}).get("geometry") or {})
-        bounds = tuple(float(v) for v in geometry.bounds)
+        bounds = geometry_bounds(geometry)
         is_box = shapely.equals(geometry, shapely.envelope(geometry))
         self._from_draw = True
         try:
@@ -183,7 +183,7 @@ class BBoxMap(StateWidget):
     def _on_upload(self, selection: AoiSelection) -> str:
         """An uploaded (and chosen) shape becomes the query polygon; the outline layer draws it."""
         geometry = selection.geometry
-        bounds = tuple(float(v) for v in geometry.bounds)
+        bounds = geometry_bounds(geometry)
         with self.state.hold_trait_notifications():
             self.state.polygon = mapping(geometry)
             self.state.bbox = bounds

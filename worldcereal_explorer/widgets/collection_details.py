@@ -172,11 +172,11 @@ class CollectionDetails(StateWidget):
 
     def download_metadata(self) -> Path | None:
         """Download the collection's metadata workbook through the state and show a link to it."""
-        return self._run(lambda: self.state.download_metadata(self.ref_id, self.download_dir))
+        return self._run(lambda ref_id: self.state.download_metadata(ref_id, self.download_dir))
 
     def download_harmonization(self) -> Path | None:
         """Download the collection's harmonization PDF through the state and show a link to it."""
-        return self._run(lambda: self.state.download_harmonization_info(self.ref_id, self.download_dir))
+        return self._run(lambda ref_id: self.state.download_harmonization_info(ref_id, self.download_dir))
 
     # --- internals ----------------------------------------------------------------------------------------
     def _collection(self) -> Any:
@@ -185,7 +185,10 @@ class CollectionDetails(StateWidget):
     def _bbox(self) -> tuple[float, float, float, float] | None:
         coll = self._collection()
         bbox = getattr(coll, "bbox", None)
-        return None if bbox is None else tuple(float(v) for v in bbox.as_tuple())
+        if bbox is None:
+            return None
+        west, south, east, north = (float(v) for v in bbox.as_tuple())
+        return (west, south, east, north)
 
     def _update_buttons(self) -> None:
         coll = self._collection()
@@ -196,13 +199,13 @@ class CollectionDetails(StateWidget):
         self.pdf_button.tooltip = ("the collection's harmonization document (PDF)" if public else
                                    "only public collections have a harmonization document")
 
-    def _run(self, action: Callable[[], Path]) -> Path | None:
+    def _run(self, action: Callable[[str], Path]) -> Path | None:
         from .download_panel import link_html
 
         if self.ref_id is None:
             return None
         try:
-            path = action()
+            path = action(self.ref_id)
             saved = self.state.exports.link(path)
         except Exception as exc:  # reported in the panel
             self.links.value = f"<span style='color:#b71c1c'>{html.escape(str(exc))}</span>"

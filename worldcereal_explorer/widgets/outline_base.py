@@ -28,6 +28,8 @@ import ipywidgets as w
 import traitlets
 from ipyleaflet import GeoJSON
 
+from ._base import optional_anywidget
+
 __all__ = ["OUTLINE_PANE", "OUTLINE_STYLE", "OutlineBase", "TileWatch", "country_outlines"]
 
 #: Land a near-white fill with grey borders; the sea is the map's own grey background.
@@ -67,13 +69,8 @@ export default { render };
 """
 
 
-def _watch_class() -> type | None:
-    try:
-        import anywidget
-    except ImportError:
-        return None
-
-    class TileWatch(anywidget.AnyWidget):
+def _watch_class(base: Any) -> type:
+    class TileWatch(base):
         """An invisible widget reporting whether the page's map tiles load.
 
         Attributes
@@ -92,12 +89,12 @@ def _watch_class() -> type | None:
 
 
 #: The watch widget class, or ``None`` when anywidget is not installed.
-TileWatch = _watch_class()
+TileWatch = optional_anywidget(_watch_class)
 
 
 @lru_cache(maxsize=1)
 def _outlines_text() -> str:
-    return resources.files("worldcereal_explorer").joinpath("data", "countries.geojson").read_text("utf-8")
+    return (resources.files("worldcereal_explorer") / "data" / "countries.geojson").read_text("utf-8")
 
 
 def country_outlines() -> dict[str, Any]:

@@ -201,9 +201,10 @@ class SamplesLayer(StateWidget):
         nest exactly, so near a coarse cell's edge a sample may be counted in its neighbour: fine for a
         density map). Rows without a valid cell get theirs from their coordinates. ``None`` when the
         samples carry no such column."""
-        if getattr(self, "_l3", None) is None:
+        l3: np.ndarray | None = getattr(self, "_l3", None)
+        if l3 is None:
             return None
-        codes, uniques = pd.factorize(self._l3)
+        codes, uniques = pd.factorize(l3)
         parents = np.zeros(len(uniques) + 1, dtype=np.uint64)  # the last slot: "compute it" (code -1)
         for k, text in enumerate(uniques):
             try:
@@ -244,7 +245,7 @@ class SamplesLayer(StateWidget):
             total = len(self._lon)
             zoom = f"zoom {self.map.zoom:g}"
             if n_view <= self.threshold:
-                key = ("features", in_view.tobytes() if n_view < total else None, self.stale)
+                key: tuple[Any, ...] = ("features", in_view.tobytes() if n_view < total else None, self.stale)
                 if key != self._last_key:
                     self._last_key = key
                     self._draw_features(np.flatnonzero(in_view))

@@ -25,7 +25,7 @@ from ..errors import InvalidInputError
 from ..state import SAMPLE_INPUTS, RdmQueryState
 from ..state.serialize import apply_state_dict, parse_state_json, state_to_dict
 from ..state.snippet import state_to_code
-from ._base import StateWidget
+from ._base import StateWidget, anywidget_available, optional_anywidget
 
 __all__ = ["PageBridge", "SharePanel", "page_bridge_available"]
 
@@ -85,20 +85,11 @@ export default { render };
 
 def page_bridge_available() -> bool:
     """True when ``anywidget`` is installed, so :class:`PageBridge` can talk to the page."""
-    try:
-        import anywidget  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return anywidget_available()
 
 
-def _bridge_class() -> type | None:
-    try:
-        import anywidget
-    except ImportError:
-        return None
-
-    class PageBridge(anywidget.AnyWidget):
+def _bridge_class(base: Any) -> type:
+    class PageBridge(base):
         """An invisible widget that keeps the address bar on ``query`` (when ``sync``) and copies text.
 
         Attributes
@@ -132,7 +123,7 @@ def _bridge_class() -> type | None:
 
 
 #: The bridge widget class, or ``None`` when anywidget is not installed.
-PageBridge = _bridge_class()
+PageBridge = optional_anywidget(_bridge_class)
 
 _STYLE = """
 <style>

@@ -234,8 +234,7 @@ class DeviceCodeAuth(SessionEvents):
                 return tokens.access_token
             if tokens.refresh_token:
                 try:
-                    self._refresh_locked()
-                    return self._tokens.access_token
+                    return self._refresh_locked().access_token
                 except IdentityProviderUnreachableError:
                     if tokens.access_token and tokens.expires_at > time.time():
                         # Early refresh failed but the token still works: use it, try again next time.
@@ -387,7 +386,7 @@ class DeviceCodeAuth(SessionEvents):
         if self.cache is not None and tokens.refresh_token:
             self.cache.store(self.cache_key, tokens)
 
-    def _refresh_locked(self) -> None:
+    def _refresh_locked(self) -> TokenSet:
         tokens = self._tokens
         assert tokens is not None and tokens.refresh_token
         try:
@@ -397,10 +396,12 @@ class DeviceCodeAuth(SessionEvents):
             raise
         self._store_tokens_locked(new)
         log.debug("refreshed the access token from %s", self.issuer)
+        return new
 
 
 def _check_seconds(name: str, value: object, *, zero_ok: bool) -> None:
-    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # not NaN
-    if not valid or value < 0 or (value == 0 and not zero_ok):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or value != value  # NaN
+            or value < 0 or (value == 0 and not zero_ok)):
         bound = ">= 0" if zero_ok else "> 0"
         raise BadParameterError(f"{name}={value!r} is not allowed: use a number of seconds {bound}")

@@ -188,10 +188,9 @@ class FileSource:
 
 def _index_locations(reader: Any) -> dict[tuple[int, int], tuple[int, int]] | None:
     """Where the file's OffsetIndexes are (parsed from the footer bytes once per reader)."""
-    cached = getattr(reader, "_wce_index_locations", False)
-    if cached is not False:
-        return cached
-    locations = None
+    if hasattr(reader, "_wce_index_locations"):
+        return reader._wce_index_locations
+    locations: dict[tuple[int, int], tuple[int, int]] | None = None
     size = getattr(reader, "size", None)
     if size and size >= 12:
         trailer = reader.read_at(size - 8, 8)

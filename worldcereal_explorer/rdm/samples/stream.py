@@ -402,7 +402,8 @@ def _collections_progress(progress: Any, totals: dict[str, int], callback: Any, 
 
 # --- Dask: workers read and filter units, this machine writes -------------------------------------------------
 
-_FOOTERS: dict[str, Any] = {}
+#: Per file URL: its size, Parquet metadata, layout and leaf index, read once per worker process.
+_FOOTERS: dict[str, tuple[int, Any, FileLayout, dict[str, list[int]]]] = {}
 _FOOTERS_LOCK = threading.Lock()
 
 
@@ -421,6 +422,7 @@ def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> 
         if footer is None:
             reader = HttpRangeReader(transport, spec.url, scope=scope)
             _, metadata, layout = open_parquet(reader, spec.ref_id)
+            assert reader.size is not None  # open_parquet has read the footer, so the size is known
             footer = (reader.size, metadata, layout, leaf_index(metadata))
             with _FOOTERS_LOCK:
                 _FOOTERS[spec.url] = footer

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,7 @@ def _read_part(path: Path) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
-def part_pieces(path: Path | None, schema: pa.Schema) -> Any:
+def part_pieces(path: Path | None, schema: pa.Schema) -> Iterator[pa.Table]:
     """The record batches of one part as tables cast to ``schema``, one at a time (a part of a large row
     group holds several); an empty table for ``None``."""
     if path is None:
@@ -175,6 +176,15 @@ def part_pieces(path: Path | None, schema: pa.Schema) -> Any:
         reader = pa.ipc.open_file(source)
         for k in range(reader.num_record_batches):
             yield _cast(pa.Table.from_batches([reader.get_batch(k)]), schema)
+
+
+def _pieces_or_empty(parts: list[Path], schema: pa.Schema) -> Iterator[pa.Table]:
+    """The pieces of every part in turn; one empty table when there are no parts, so the file is still
+    written with the schema's columns."""
+    if not parts:
+        yield from part_pieces(None, schema)
+    for part in parts:
+        yield from part_pieces(part, schema)
 
 
 class PartWriter:
@@ -261,7 +271,7 @@ def _write_csv(tmp: Path, parts: list[Path], schema: pa.Schema, scope: CallScope
     columns = [n for n in schema.names if n != BBOX_COLUMN]
     rows = peak = 0
     header = True
-    for table in (t for part in parts or [None] for t in part_pieces(part, schema)):
+    for table in _pieces_or_empty(parts, schema):
         scope.check()
         frame = pd.DataFrame(table.drop_columns([BBOX_COLUMN, "geometry"]).to_pandas())
         frame["geometry"] = shapely.to_wkt(shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)),
@@ -279,7 +289,7 @@ def _write_gpkg(tmp: Path, final: Path, parts: list[Path], schema: pa.Schema, sc
 
     rows = peak = 0
     with gdal_temp_path(tmp, final) as gdal_tmp:
-        for n, table in enumerate(t for part in parts or [None] for t in part_pieces(part, schema)):
+        for n, table in enumerate(_pieces_or_empty(parts, schema)):
             scope.check()
             pyogrio.write_dataframe(_frame(table), gdal_tmp, driver="GPKG", layer="samples", append=n > 0,
                                     geometry_type="Unknown")
