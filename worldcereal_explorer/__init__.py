@@ -20,6 +20,7 @@ _LAZY = {
     "BoundingBoxExtent": "worldcereal_explorer.extents",
     "TemporalContext": "worldcereal_explorer.extents",
     "SampleQuery": "worldcereal_explorer.rdm.samples",
+    "RdmQuery": "worldcereal_explorer.rdm.query",
     "get_legend": "worldcereal_explorer.legend",
     "CropTypePicker": "worldcereal_explorer.widgets.crop_picker",
     "DEMO_CROPS": "worldcereal_explorer.widgets.crop_picker",

@@ -2,5 +2,6 @@
 
 from .client import RdmClient, RdmInteraction
 from .models import Collection, CollectionId
+from .query import RdmQuery
 
-__all__ = ["RdmClient", "RdmInteraction", "Collection", "CollectionId"]
+__all__ = ["RdmClient", "RdmInteraction", "RdmQuery", "Collection", "CollectionId"]
