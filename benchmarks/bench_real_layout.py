@@ -53,41 +53,21 @@ CROP_CODES = (1101060000, 1201020040)
 ALL_CODES = (1101060000, 1101010002, 1106000020, 1201020040, 2000000000, 1000000000, 1101070000)
 OUTPUT_COLUMNS = ("sample_id", "ewoc_code", "valid_time", "irrigation_status", "quality_score_lc", "quality_score_ct",
                   "extract", "h3_l3_cell", "geometry")
-FRANCE = (-4.5, 43.0, 7.5, 50.5)
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
 
 def parcels(n: int, *, seed: int = 24, batch: int = 2_000):
     """``n`` nine-vertex parcels (100-300 m) over France in submission order, and the first submission's centre."""
-    import geopandas as gpd
-    import h3
-    import numpy as np
-    import pandas as pd
+    from worldcereal_explorer.demo.rdm_like_samples import FRANCE, rdm_like_samples
+
+    frame = rdm_like_samples(n, seed=seed, name="FRA", bbox=FRANCE, geometry="parcel", batch=batch,
+                             jitter=(0.08, 0.05), codes=ALL_CODES)
     import shapely
 
-    rng = np.random.default_rng(seed)
-    batches = -(-n // batch)
-    west, south, east, north = FRANCE
-    centres_x, centres_y = rng.uniform(west, east, batches), rng.uniform(south, north, batches)
-    x = centres_x.repeat(batch)[:n] + rng.normal(0, 0.08, n)
-    y = centres_y.repeat(batch)[:n] + rng.normal(0, 0.05, n)
-    angles = np.linspace(0, 2 * np.pi, 9)[:-1]
-    radius = rng.uniform(0.0008, 0.0015, (n, 1)) * rng.uniform(0.8, 1.2, (n, 8))
-    xs, ys = x[:, None] + radius * np.cos(angles), y[:, None] + radius * np.sin(angles) * 0.7
-    rings = np.stack([np.concatenate([xs, xs[:, :1]], axis=1), np.concatenate([ys, ys[:, :1]], axis=1)], axis=2)
-    days = rng.integers(0, 365, n)
-    frame = gpd.GeoDataFrame({
-        "sample_id": [f"FRA_{i}" for i in range(n)],
-        "ewoc_code": rng.choice(np.array(ALL_CODES, dtype=np.int64), n),
-        "valid_time": pd.Timestamp("2021-01-01") + pd.to_timedelta(days, unit="D"),
-        "irrigation_status": rng.choice(np.array([0, 100, 200], dtype=np.int64), n),
-        "quality_score_lc": rng.integers(0, 101, n).astype(np.int64),
-        "quality_score_ct": rng.integers(0, 101, n).astype(np.int64),
-        "extract": rng.choice(np.array([0, 0, 0, 1, 2], dtype=np.int64), n),
-        "h3_l3_cell": [h3.latlng_to_cell(b, a, 3) for a, b in zip(x, y, strict=True)],
-    }, geometry=shapely.polygons(rings), crs="EPSG:4326")
-    return frame, (float(centres_x[0]), float(centres_y[0]))
+    # the mean of the first submission's parcels: its centre give or take the jitter's spread / sqrt(batch)
+    x, y = shapely.get_coordinates(shapely.centroid(frame.geometry.values[:batch])).mean(axis=0)
+    return frame, (float(x), float(y))
 
 
 def collection_json(ref_id: str, frame, name: str) -> dict:

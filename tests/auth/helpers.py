@@ -57,6 +57,15 @@ class Approver:
         return self.user_code
 
 
+def session_tokens(auth):
+    """The tokens of ``auth``'s session, read where a user can read them: its token cache (the session must
+    have been started with a cache, which every login stores its tokens in)."""
+    assert auth.cache is not None, "the auth object keeps no cache: its tokens cannot be read publicly"
+    tokens = auth.cache.load(auth.cache_key)
+    assert tokens is not None, "the auth object holds no session"
+    return tokens
+
+
 def collections_by_access(catalog_dir: Path) -> dict[str, dict]:
     """``{collection_id: {"accessType", "owner", "groups"}}`` read from the catalogue folder."""
     out = {}

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.auth.helpers import FAST_POLL_S, assert_no_secret, wait_for
+from tests.auth.helpers import FAST_POLL_S, assert_no_secret, session_tokens, wait_for
 from tests.conftest import free_port
 from worldcereal_explorer.config import (
     DEFAULT_OIDC_CLIENT_ID,
@@ -43,8 +43,7 @@ def _auth(idp, tmp_path, **kwargs) -> DeviceCodeAuth:
 
 
 def _secrets_of(auth: DeviceCodeAuth) -> list[str]:
-    tokens = auth._tokens  # the test needs the real strings to search outputs for them
-    assert tokens is not None
+    tokens = session_tokens(auth)  # the test needs the real strings to search outputs for them
     return [tokens.access_token, tokens.refresh_token, tokens.id_token]
 
 
@@ -80,7 +79,7 @@ def test_device_flow_logs_in_and_reads_private_collection(
     captured = capsys.readouterr()
     assert "as demo-user" in debug_logs.text  # the login is logged (who, never what token)
     assert_no_secret(
-        _secrets_of(auth), captured.out, captured.err, debug_logs.text, repr(auth), repr(auth._tokens),
+        _secrets_of(auth), captured.out, captured.err, debug_logs.text, repr(auth), repr(session_tokens(auth)),
         repr(auth.cache), auth.user_info, shown, where="outputs of a login",
     )
 
@@ -121,7 +120,7 @@ def test_refresh_before_expiry(start_idp, approve_next, validator_for, tmp_path)
     approver = approve_next(idp)
     auth.login()
     approver.join()
-    first = auth._tokens.access_token
+    first = session_tokens(auth).access_token
     assert idp.stats.refresh_grants == 0
 
     second = auth.get_access_token()
@@ -274,7 +273,7 @@ def test_logout_revokes_and_forgets(idp, approve_next, tmp_path):
     approver = approve_next(idp)
     auth.login()
     approver.join()
-    refresh_token = auth._tokens.refresh_token
+    refresh_token = session_tokens(auth).refresh_token
     assert cache_file.exists()
 
     auth.logout()
@@ -315,7 +314,7 @@ def test_cache_file_is_0600_and_reused(idp, approve_next, tmp_path):
         os.umask(old_umask)
     assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
     assert [p.name for p in cache_file.parent.iterdir()] == [cache_file.name], "temp file left behind"
-    token = auth._tokens.access_token
+    token = session_tokens(auth).access_token
 
     again = _auth(idp, tmp_path, cache_path=cache_file)
     assert again.is_logged_in and again.username == "demo-user"
@@ -448,7 +447,7 @@ def test_expired_token_and_unreachable_provider_raise(start_idp, approve_next, t
     auth.login()
     approver.join()
     idp.stop()
-    expires_at = auth._tokens.expires_at
+    expires_at = session_tokens(auth).expires_at
     wait_for(lambda: time.time() > expires_at, timeout_s=10, what="the access token to expire")
     with pytest.raises(IdentityProviderUnreachableError, match="could not reach the identity provider"):
         auth.get_access_token()

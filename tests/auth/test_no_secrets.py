@@ -15,7 +15,7 @@ import traceback
 
 import pytest
 
-from tests.auth.helpers import assert_no_secret
+from tests.auth.helpers import assert_no_secret, session_tokens
 from tests.conftest import free_port
 from worldcereal_explorer.errors import AuthenticationError, WorldCerealExplorerError
 from worldcereal_explorer.rdm.auth import (
@@ -93,7 +93,7 @@ def test_login_objects_show_no_secret(idp, approve_next, tmp_path, capsys, debug
     for field in ("device_code", "code_verifier", "access_token", "refresh_token", "id_token"):
         assert wire.values.get(field), f"no {field} crossed the wire: the test would check nothing"
     secrets = wire.all()
-    tokens = auth._tokens
+    tokens = session_tokens(auth)
     assert tokens.access_token in secrets and tokens.refresh_token in secrets
 
     authorization = shown[0]
@@ -129,15 +129,15 @@ def test_static_provider_and_token_set_show_no_token(idp, tmp_path):
     )
 
 
-def test_refused_refresh_errors_show_no_secret(idp, debug_logs):
+def test_refused_refresh_errors_show_no_secret(idp, tmp_path, debug_logs):
     minted = idp.issue_tokens("batch-user")
-    auth = DeviceCodeAuth(idp.issuer, refresh_token=minted["refresh_token"], use_cache=False,
-                          allow_device_flow=False)
+    # a refresh margin longer than any token's life: every use refreshes
+    auth = DeviceCodeAuth(idp.issuer, refresh_token=minted["refresh_token"], cache_path=tmp_path / "tokens.json",
+                          use_cache=True, allow_device_flow=False, refresh_margin_s=10**6)
     assert auth.get_access_token()  # the refresh token works once (and is rotated)
-    secrets = [minted["refresh_token"], minted["access_token"], auth._tokens.refresh_token,
-               auth._tokens.access_token]
+    rotated = session_tokens(auth)
+    secrets = [minted["refresh_token"], minted["access_token"], rotated.refresh_token, rotated.access_token]
     idp.revoke_all()
-    auth._tokens.expires_at = 0  # force the next use to refresh
     with pytest.raises(AuthenticationError, match="refused the refresh token") as info:
         auth.get_access_token()
     assert not auth.is_logged_in
@@ -158,8 +158,7 @@ def test_unreachable_provider_errors_show_no_secret(start_idp, approve_next, tmp
     approver = approve_next(idp)
     auth.login()
     approver.join()
-    idp.stop()
-    auth._tokens.expires_at = 0  # expired and the provider is gone: the refresh must fail loudly
+    idp.stop()  # the refresh margin outlasts the token: the next use refreshes, and must fail loudly
     with pytest.raises(IdentityProviderUnreachableError) as info:
         auth.get_access_token()
     assert_no_secret(wire.all(), *_error_views(info.value), where="an unreachable provider")

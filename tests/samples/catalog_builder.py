@@ -18,9 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from worldcereal_explorer.demo.rdm_like_samples import EWOC_CODES, rdm_like_samples
 from worldcereal_explorer.geoparquet import write_geoparquet
 
-CODES = np.array([1101060000, 1101010002, 1106000020, 1201020040, 2000000000, 1000000000, 1101070000], dtype=np.int64)
+CODES = np.array(EWOC_CODES, dtype=np.int64)
 
 
 @dataclass
@@ -35,30 +36,10 @@ class Style:
 
 def make_samples(ref_id: str, n: int, *, seed: int, center: tuple[float, float], spread: float = 1.0,
                  polygons: bool = False, year: int = 2021) -> gpd.GeoDataFrame:
-    """Random RDM-like samples around ``center``: points, or small (and some larger) polygons."""
-    rng = np.random.default_rng(seed)
-    x = center[0] + rng.uniform(-spread, spread, n)
-    y = center[1] + rng.uniform(-spread / 2, spread / 2, n)
-    if polygons:
-        half = rng.uniform(0.001, 0.05, n)
-        geometry = shapely.box(x - half, y - half, x + half, y + half)
-    else:
-        geometry = shapely.points(x, y)
-    days = rng.integers(0, 365, n)
-    return gpd.GeoDataFrame(
-        {
-            "sample_id": [f"{ref_id.upper()}_{i}" for i in range(n)],
-            "ewoc_code": rng.choice(CODES, n),
-            "valid_time": pd.Timestamp(f"{year}-01-01") + pd.to_timedelta(days, unit="D"),
-            "irrigation_status": rng.choice(np.array([0, 100, 200], dtype=np.int64), n),
-            "quality_score_lc": rng.integers(0, 101, n).astype(np.int64),
-            "quality_score_ct": rng.integers(0, 101, n).astype(np.int64),
-            "extract": rng.choice(np.array([0, 0, 0, 1, 2], dtype=np.int64), n),
-            "h3_l3_cell": rng.choice(["831f8dfffffffff", "838c16fffffffff", "83194dfffffffff"], n),
-        },
-        geometry=geometry,
-        crs="EPSG:4326",
-    )
+    """Random RDM-like samples spread uniformly around ``center``: points, or small (and some larger) boxes."""
+    x, y = center
+    return rdm_like_samples(n, seed=seed, name=ref_id.upper(), bbox=(x - spread, y - spread / 2, x + spread, y + spread / 2),
+                            geometry="box" if polygons else "point", year=year)
 
 
 def write_samples_file(gdf: gpd.GeoDataFrame, path: Path, style: Style) -> Path:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import socket
 import threading
 import time
 
@@ -100,10 +99,17 @@ def test_sessions_grants_and_signers_keep_secrets_out_of_repr():
     assert "very-secret-key" not in repr(signer) and "very-secret-key" not in str(signer)
 
 
-def test_cli_wait_helper_reports_a_dead_process():
-    from worldcereal_explorer.cli import _wait_http
+def test_demo_command_reports_a_dashboard_server_that_died(demo_catalog):
+    """``worldcereal-explorer demo`` stops at once, saying so, when Voila exits instead of serving (here: its
+    port is taken), rather than waiting out its start-up timeout."""
+    from worldcereal_explorer.cli import main
 
-    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
-    proc.wait(timeout=30)
-    with pytest.raises(RuntimeError, match="exited with code 3"):
-        _wait_http(f"http://127.0.0.1:{free_port()}/", proc, timeout_s=30)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy_port = taken.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match=r"the process serving .* exited with code [1-9]"):
+            main(["demo", "--catalog", str(demo_catalog), "--voila-port", str(busy_port),
+                  "--idp-port", str(free_port())])
+    assert time.monotonic() - started < 100  # the start-up timeout is 120 s

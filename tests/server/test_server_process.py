@@ -9,25 +9,25 @@ import time
 import requests
 
 from tests.conftest import free_port
+from worldcereal_explorer.server.net import wait_until_answering
 
 PUBLIC_ID = "2021_bel_lpisdemo_poly_110"
 
 
-def test_python_m_server_serves_a_catalogue(demo_catalog):
+def test_python_m_server_serves_a_catalogue(demo_catalog, tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "worldcereal_explorer.server", str(demo_catalog), "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "server.log"
+    # the log goes to a file, not a pipe: nobody would read a pipe while the server runs, and it must be closed
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "worldcereal_explorer.server", str(demo_catalog), "--port",
+                                 str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode()
-            try:
-                reply = requests.get(f"http://127.0.0.1:{port}/collections/search",
-                                     params={"Bbox": [-180, -90, 180, 90]}, timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)  # poll interval while the process starts
+        try:
+            wait_until_answering(f"http://127.0.0.1:{port}/", timeout_s=60, alive=lambda: proc.poll() is None)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}; its log: {log_path.read_text()[-2000:]}") from None
+        reply = requests.get(f"http://127.0.0.1:{port}/collections/search", params={"Bbox": [-180, -90, 180, 90]},
+                             timeout=30)
         assert reply.status_code == 200 and len(reply.json()) == 16  # the public demo collections
         url = requests.get(f"http://127.0.0.1:{port}/collections/{PUBLIC_ID}/download").text
         assert url.startswith(f"http://127.0.0.1:{port}/files/public/{PUBLIC_ID}/")
