@@ -491,3 +491,83 @@ def test_client_query_keywords_and_conflicts():
         client_query({"bbox": (3, 50, 6, 52)})
     with pytest.raises(BadParameterError, match="'clip' is not a query keyword"):
         client_query(q, clip=True)
+
+
+# --- the client takes query= (over real HTTP, against the local RDM server on the demo catalogue) -------------
+
+EUROPE = (-10.0, 35.0, 30.0, 60.0)
+YEAR = ("2021-01-01", "2021-12-31")
+
+
+def _ids(collections) -> list[str]:
+    return [c.id for c in collections]
+
+
+def test_get_collections_with_query_is_the_keyword_search(client):
+    q = RdmQuery(bbox=EUROPE, start_date=YEAR[0], end_date=YEAR[1], ewoc_codes=[MAIZE])
+    found = client.get_collections(query=q)
+    assert found and _ids(found) == _ids(client.get_collections(bbox=EUROPE, temporal_extent=YEAR,
+                                                                ewoc_codes=[MAIZE]))
+    assert _ids(client.get_collections(query=RdmQuery(bbox=(-179, -89, -178, -88)))) == []
+    # a keyword that agrees is fine; one that asks for something else is refused before any request
+    assert _ids(client.get_collections(bbox=EUROPE, query=q)) == _ids(found)
+    with pytest.raises(BadParameterError, match="ewoc_codes=.*conflicts with query.ewoc_codes"):
+        client.get_collections(ewoc_codes=[WHEAT], query=q)
+    with pytest.raises(BadParameterError, match="select nothing"):
+        client.get_collections(query=RdmQuery(include_public=False))
+
+
+def test_get_crop_counts_with_query(client):
+    import pandas.testing as pdt
+
+    q = RdmQuery(bbox=EUROPE, ewoc_codes=[MAIZE, WHEAT])
+    ids = _ids(client.get_collections(query=q))
+    by_query = client.get_crop_counts(query=q)
+    assert list(by_query.columns) == sorted(ids)
+    pdt.assert_frame_equal(by_query, client.get_crop_counts(ids, [MAIZE, WHEAT]))
+    one = client.get_crop_counts(query=q.replace(selected_ids=ids[:1]))
+    assert list(one.columns) == ids[:1]
+    with pytest.raises(BadParameterError, match="needs ref_ids"):
+        client.get_crop_counts()
+
+
+@pytest.fixture
+def small_query(client) -> RdmQuery:
+    """A query of a few samples: one collection found in Europe, with a quality threshold."""
+    found = client.get_collections(query=RdmQuery(bbox=EUROPE))
+    assert found
+    return RdmQuery(bbox=EUROPE, selected_ids=[found[0].id], min_quality_lc=10)
+
+
+def _sorted(frame):
+    return frame.sort_values("sample_id").reset_index(drop=True)
+
+
+def test_sample_methods_with_query_are_the_keyword_calls(client, small_query, tmp_path):
+    import geopandas as gpd
+    import pandas.testing as pdt
+
+    ids = list(small_query.selected_ids)
+    keywords = dict(ref_ids=ids, bbox=EUROPE, min_quality_lc=10, progress=False)
+    by_query = client.get_samples(query=small_query, progress=False)
+    assert len(by_query) > 0 and set(by_query["ref_id"]) == set(ids)
+    pdt.assert_frame_equal(_sorted(by_query), _sorted(client.get_samples(**keywords)))
+    counts = client.count_samples(query=small_query, progress=False)
+    assert int(counts["count"].sum()) == len(by_query)
+    path = client.download_samples(tmp_path / "s.parquet", query=small_query, progress=False)
+    assert len(gpd.read_parquet(path)) == len(by_query)
+    with pytest.raises(BadParameterError, match="subset=True conflicts with query.subset=False"):
+        client.get_samples(query=small_query, subset=True)
+    with pytest.raises(BadParameterError, match="ref_ids=.*conflicts with query.selected_ids"):
+        client.count_samples(["other_id"], query=small_query)
+
+
+def test_to_code_runs_against_a_client(client, small_query):
+    """The code :meth:`RdmQuery.to_code` writes runs as it is, with a client, and fetches the query's samples."""
+    import pandas.testing as pdt
+
+    namespace = {"client": client}
+    exec(compile(small_query.to_code(), "<to_code>", "exec"), namespace)
+    assert namespace["query"] == small_query
+    pdt.assert_frame_equal(_sorted(namespace["samples"]), _sorted(client.get_samples(query=small_query,
+                                                                                     progress=False)))

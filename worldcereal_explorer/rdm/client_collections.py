@@ -11,15 +11,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadParameterError, RdmResponseError
-from ..extents import (
-    WORLD_BBOX,
-    BBox,
-    normalize_code_filter,
-    normalize_ewoc_codes,
-    normalize_spatial_extent,
-    normalize_temporal_extent,
-)
+from ..extents import normalize_ewoc_codes
 from .models import Collection
+from .query import MAX_CODES_PER_SEARCH, RdmQuery, client_query
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -30,10 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_CODES_PER_SEARCH", "CollectionsMixin"]
 
 logger = logging.getLogger(__name__)
-
-#: Most ``EwocCodes`` values sent in one search: more make a URL longer than servers accept (HTTP 400/414);
-#: a longer code list is split into several searches whose results are joined.
-MAX_CODES_PER_SEARCH = 150
 
 
 class CollectionsMixin:
@@ -55,21 +45,16 @@ class CollectionsMixin:
 
     @staticmethod
     def search_params(spatial_extent: Any = None, temporal_extent: Any = None, ewoc_codes: Any = None) -> list[tuple[str, str]]:
-        """The query parameters of ``/collections/search`` in the live API's wire format.
+        """The query parameters of ``/collections/search`` in the live API's wire format (see
+        :meth:`RdmQuery.to_params <worldcereal_explorer.rdm.query.RdmQuery.to_params>`; the codes are sent in
+        the order given).
 
         ``Bbox`` is always sent, 4 times, W,S,E,N (the world when no extent). The end date is sent as
         ``YYYY-MM-DDT23:59:59Z`` so that the whole end day counts.
         """
-        spatial = normalize_spatial_extent(spatial_extent)
-        bbox = _with_area(spatial.bbox) if spatial is not None else WORLD_BBOX
-        params = [("Bbox", str(v)) for v in bbox.as_tuple()]
-        temporal = normalize_temporal_extent(temporal_extent)
-        if temporal is not None:
-            params.append(("ValidityTime.Start", f"{temporal.start.isoformat()}T00:00:00Z"))
-            params.append(("ValidityTime.End", f"{temporal.end.isoformat()}T23:59:59Z"))
-        for code in normalize_ewoc_codes(ewoc_codes) or []:
-            params.append(("EwocCodes", str(code)))
-        return params
+        codes = normalize_ewoc_codes(ewoc_codes) or None
+        query = RdmQuery.from_client_args(spatial_extent, temporal_extent, codes)
+        return query.to_params(codes)
 
     def get_collections(
         self,
@@ -80,6 +65,7 @@ class CollectionsMixin:
         ewoc_codes: Iterable[int] | None = None,
         *,
         bbox: Any = None,
+        query: RdmQuery | None = None,
         cancel_event: Any = None,
     ) -> list[Collection]:
         """Collections that intersect the extent, overlap the dates and hold any of the codes.
@@ -98,6 +84,10 @@ class CollectionsMixin:
             Return collections holding at least one of these codes; ``[]`` means no code filter, as in the
             reference client (logged). A list longer than
             ``MAX_CODES_PER_SEARCH`` is sent as several searches (a URL has a length limit) and joined.
+        query
+            An :class:`~worldcereal_explorer.rdm.query.RdmQuery` instead of the filter keywords (its area,
+            dates, codes and the three access levels; ``include_restricted`` separately from
+            ``include_private``). A keyword given with it must agree with it.
         cancel_event
             Set it to stop the call promptly (raises :class:`QueryCancelledError`).
 
@@ -105,18 +95,20 @@ class CollectionsMixin:
         -------
         list of Collection
             In the order the API returns them.
+
+        Raises
+        ------
+        BadParameterError
+            When no access level is asked for, or a keyword conflicts with ``query``.
         """
-        if spatial_extent is not None and bbox is not None:
-            raise BadParameterError("pass either spatial_extent or bbox, not both")
-        if not include_public and not include_private:
+        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
+                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private)
+        if not q.include_public and not q.includes_non_public:
             raise BadParameterError("include_public=False and include_private=False together select nothing; enable one")
-        extent = spatial_extent if spatial_extent is not None else bbox
-        codes = normalize_code_filter(ewoc_codes)
-        chunks = [None] if codes is None else [
-            codes[i : i + MAX_CODES_PER_SEARCH] for i in range(0, len(codes), MAX_CODES_PER_SEARCH)
-        ]
-        searches = [self.search_params(extent, temporal_extent, chunk) for chunk in chunks]
-        if include_private:
+        # Keyword codes go on the wire in the caller's order (the query keeps them sorted).
+        order = normalize_ewoc_codes(ewoc_codes) if query is None and ewoc_codes is not None else None
+        searches = q.to_param_sets(MAX_CODES_PER_SEARCH, ewoc_codes=order or None)
+        if q.includes_non_public:
             self.authenticate()
         found: dict[str, Collection] = {}
         with self._call("collection search", cancel_event):
@@ -128,10 +120,8 @@ class CollectionsMixin:
                     collection = Collection.from_api(item)
                     found.setdefault(collection.ref_id, collection)
         self.collection_memo.remember(found.values())
-        selected = [
-            c for c in found.values() if (c.is_public and include_public) or (not c.is_public and include_private)
-        ]
-        if include_private and not any(not c.is_public for c in selected):
+        selected = [c for c in found.values() if q.allows_access(c.access_type)]
+        if q.includes_non_public and not any(not c.is_public for c in selected):
             logger.warning("%s", self.private_access_note(sum(not c.is_public for c in found.values())))
         return selected
 
@@ -196,17 +186,3 @@ class CollectionsMixin:
         if not isinstance(data, dict):
             raise RdmResponseError(f"codestats of {ref_id!r} is not a JSON object")
         return data
-
-
-#: Half-width, in degrees, given to a point or line bbox (about 10 cm): the RDM rejects degenerate polygons.
-_MIN_HALF_WIDTH = 1e-6
-
-
-def _with_area(bbox: BBox) -> BBox:
-    """``bbox`` widened where it has no width or height, so it is a valid polygon for the RDM search."""
-    west, south, east, north = bbox.as_tuple()
-    if west == east:
-        west, east = max(west - _MIN_HALF_WIDTH, -180.0), min(east + _MIN_HALF_WIDTH, 180.0)
-    if south == north:
-        south, north = max(south - _MIN_HALF_WIDTH, -90.0), min(north + _MIN_HALF_WIDTH, 90.0)
-    return BBox(west, south, east, north)

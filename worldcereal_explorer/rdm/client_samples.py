@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadParameterError
-from ..extents import normalize_code_filter
+from .query import RdmQuery, client_query, resolve_ref_ids
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .http import CallScope, HttpTransport
+    from .models import Collection
+    from .samples import SampleQuery
 
 
 #: Default of :attr:`SamplesMixin.memory_budget_bytes`: 2 GiB.
@@ -45,6 +47,10 @@ class SamplesMixin:
 
         def _call(self, what: str, cancel_event: Any = None, *, download: bool = False,
                   deadline_s: float | None = None) -> AbstractContextManager[CallScope]: ...
+        def get_collections(self, spatial_extent: Any = None, temporal_extent: Any = None,
+                            include_public: bool = True, include_private: bool = False,
+                            ewoc_codes: Iterable[int] | None = None, *, bbox: Any = None,
+                            query: RdmQuery | None = None, cancel_event: Any = None) -> list[Collection]: ...
 
     def get_samples(
         self,
@@ -61,6 +67,7 @@ class SamplesMixin:
         ground_truth_file: str | os.PathLike[str] | None = None,
         *,
         bbox: Any = None,
+        query: RdmQuery | None = None,
         clip: bool = False,
         engine: str = "pandas",
         progress: Any = None,
@@ -89,6 +96,10 @@ class SamplesMixin:
             Access levels when ``ref_ids`` is None.
         min_quality_lc, min_quality_ct
             Minimum per-sample quality scores (``>=``).
+        query
+            An :class:`~worldcereal_explorer.rdm.query.RdmQuery` instead of the filter keywords: its area, dates,
+            codes, access levels, quality, subset and ``selected_ids`` (the default of ``ref_ids``). A keyword
+            given with it must agree with it (else ``BadParameterError``).
         ground_truth_file
             Your own samples file (GeoParquet, GeoPackage, GeoJSON or zipped Shapefile; a path or an http(s)
             URL) to query with the same filters instead of the RDM (the reference client's way around failing
@@ -117,27 +128,35 @@ class SamplesMixin:
         """
         from .samples import read_samples
 
-        query = self._sample_query(columns, subset, spatial_extent, bbox, temporal_extent, ewoc_codes,
-                                   min_quality_lc, min_quality_ct, clip)
+        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
+                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
+                         min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
+        sample_query = self._sample_query(q, columns, clip)
         if ground_truth_file is not None:
-            return self._read_ground_truth_file(ground_truth_file, query, ref_ids, engine, cancel_event)
+            return self._read_ground_truth_file(ground_truth_file, sample_query, resolve_ref_ids(ref_ids, q), engine,
+                                                cancel_event)
         budget = self.memory_budget_bytes if memory_budget_bytes is _UNSET else memory_budget_bytes
         return read_samples(
-            self, query, ref_ids=ref_ids, include_public=include_public, include_private=include_private,
-            engine=engine, progress=progress, cancel_event=cancel_event, on_error=on_error,
-            dask_client=dask_client, memory_budget_bytes=_budget(budget),
+            self, sample_query, ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event),
+            include_public=q.include_public, include_private=q.includes_non_public, engine=engine,
+            progress=progress, cancel_event=cancel_event, on_error=on_error, dask_client=dask_client,
+            memory_budget_bytes=_budget(budget),
         )
 
     @staticmethod
-    def _sample_query(columns: Any, subset: Any, spatial_extent: Any, bbox: Any, temporal_extent: Any,
-                      ewoc_codes: Any, min_quality_lc: Any, min_quality_ct: Any, clip: Any) -> Any:
+    def _sample_query(query: RdmQuery, columns: Any, clip: Any) -> SampleQuery:
         from .samples import SampleQuery
 
-        return SampleQuery.build(
-            columns=columns, subset=subset, spatial_extent=spatial_extent, bbox=bbox,
-            temporal_extent=temporal_extent, ewoc_codes=normalize_code_filter(ewoc_codes),
-            min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, clip=clip,
-        )
+        return SampleQuery.from_query(query, columns=columns, clip=clip)
+
+    def _sample_ref_ids(self, query: RdmQuery, ref_ids: Any, cancel_event: Any) -> Any:
+        """The collections a sample method reads: ``ref_ids``, else the query's ``selected_ids``, else ``None``
+        (the sample engine searches) -- except when private and restricted collections are asked for unequally:
+        the engine's search knows one "non-public" level, so the search runs here, with the query's rule."""
+        ids = resolve_ref_ids(ref_ids, query)
+        if ids is None and query.include_private != query.include_restricted:
+            ids = [c.id for c in self.get_collections(query=query, cancel_event=cancel_event)]
+        return ids
 
     def count_samples(
         self,
@@ -152,6 +171,7 @@ class SamplesMixin:
         min_quality_ct: int = 0,
         *,
         bbox: Any = None,
+        query: RdmQuery | None = None,
         clip: bool = False,
         columns: Sequence[str] | None = None,
         by: Sequence[str] | str | None = ("ewoc_code", "ref_id"),
@@ -171,7 +191,7 @@ class SamplesMixin:
         Parameters
         ----------
         ref_ids, subset, spatial_extent, bbox, temporal_extent, ewoc_codes, include_public, include_private,
-        min_quality_lc, min_quality_ct, clip
+        min_quality_lc, min_quality_ct, query, clip
             The filters of :meth:`get_samples` (``clip`` does not change counts).
         columns
             Only used for the estimate of a full fetch (default: the RDM default columns).
@@ -204,11 +224,13 @@ class SamplesMixin:
         """
         from .samples.preview import count_samples
 
-        query = self._sample_query(columns, subset, spatial_extent, bbox, temporal_extent, ewoc_codes,
-                                   min_quality_lc, min_quality_ct, clip)
-        return count_samples(self, query, ref_ids=ref_ids, include_public=include_public,
-                             include_private=include_private, by=by, h3_resolution=h3_resolution, engine=engine,
-                             progress=progress, cancel_event=cancel_event, on_error=on_error,
+        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
+                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
+                         min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
+        return count_samples(self, self._sample_query(q, columns, clip),
+                             ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event), include_public=q.include_public,
+                             include_private=q.includes_non_public, by=by, h3_resolution=h3_resolution,
+                             engine=engine, progress=progress, cancel_event=cancel_event, on_error=on_error,
                              dask_client=dask_client)
 
     def download_samples(
@@ -226,6 +248,7 @@ class SamplesMixin:
         min_quality_lc: int = 0,
         min_quality_ct: int = 0,
         bbox: Any = None,
+        query: RdmQuery | None = None,
         clip: bool = False,
         format: str | None = None,
         resume: bool = True,
@@ -246,7 +269,7 @@ class SamplesMixin:
         path
             Destination file; missing folders are created.
         ref_ids, columns, subset, spatial_extent, bbox, temporal_extent, ewoc_codes, include_public,
-        include_private, min_quality_lc, min_quality_ct, clip
+        include_private, min_quality_lc, min_quality_ct, query, clip
             The filters of :meth:`get_samples`.
         format
             ``"parquet"`` (GeoParquet 1.1 with a bbox covering column), ``"gpkg"`` or ``"csv"`` (geometry as
@@ -273,10 +296,12 @@ class SamplesMixin:
         """
         from .samples.stream import export_query
 
-        query = self._sample_query(columns, subset, spatial_extent, bbox, temporal_extent, ewoc_codes,
-                                   min_quality_lc, min_quality_ct, clip)
-        return export_query(self, path, query, ref_ids=ref_ids, include_public=include_public,
-                            include_private=include_private, format=format, resume=resume, engine=engine,
+        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
+                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
+                         min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
+        return export_query(self, path, self._sample_query(q, columns, clip),
+                            ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event), include_public=q.include_public,
+                            include_private=q.includes_non_public, format=format, resume=resume, engine=engine,
                             dask_client=dask_client, progress=progress, cancel_event=cancel_event,
                             on_error=on_error).path
 

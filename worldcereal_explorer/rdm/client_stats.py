@@ -21,11 +21,13 @@ from ..errors import (
     RdmResponseError,
     UnknownCollectionError,
 )
-from ..extents import normalize_code_filter
 from ..legend import Legend
+from .query import RdmQuery, client_query, resolve_ref_ids
 
 if TYPE_CHECKING:
     import threading
+
+    from .models import Collection
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ class StatsMixin:
         def legend(self) -> Legend: ...
 
         def get_collection_metadata(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, Any]: ...
+        def get_collections(self, spatial_extent: Any = None, temporal_extent: Any = None,
+                            include_public: bool = True, include_private: bool = False,
+                            ewoc_codes: Iterable[int] | None = None, *, bbox: Any = None,
+                            query: RdmQuery | None = None, cancel_event: Any = None) -> list[Collection]: ...
         def get_code_stats(self, ref_id: str, *, cancel_event: Any = None) -> dict[str, Any]: ...
         def _check_ref_id(self, ref_id: Any) -> str: ...
         def _map(self, func: Any, items: Any, cancel_event: Any = None, what: str = "") -> list[Any]: ...
@@ -90,9 +96,10 @@ class StatsMixin:
 
     def get_crop_counts(
         self,
-        ref_ids: Iterable[str],
+        ref_ids: Iterable[str] | None = None,
         ewoc_codes: Iterable[int] | None = None,
         *,
+        query: RdmQuery | None = None,
         cancel_event: threading.Event | None = None,
         on_error: str = "raise",
     ) -> pd.DataFrame:
@@ -101,9 +108,13 @@ class StatsMixin:
         Parameters
         ----------
         ref_ids
-            Collection ids (one column each, in this order).
+            Collection ids (one column each, in this order). With ``query``: default its ``selected_ids``, else
+            the collections :meth:`get_collections` finds for it.
         ewoc_codes
             Only these codes (each gets a row, zeros where absent). Default: every code present.
+        query
+            An :class:`~worldcereal_explorer.rdm.query.RdmQuery`: its codes (and collections, see ``ref_ids``);
+            a keyword given with it must agree with it.
         cancel_event
             Set it to stop early (raises :class:`QueryCancelledError`); used by the dashboard when a
             newer query supersedes this one.
@@ -122,8 +133,14 @@ class StatsMixin:
         """
         if on_error not in ("raise", "skip"):
             raise BadParameterError(f"on_error={on_error!r} is not allowed; use 'raise' or 'skip'")
-        ids = [self._check_ref_id(r) for r in ([ref_ids] if isinstance(ref_ids, str) else list(ref_ids))]
-        codes = normalize_code_filter(ewoc_codes)
+        q = client_query(query, ewoc_codes=ewoc_codes)
+        chosen = ref_ids if query is None else resolve_ref_ids(ref_ids, q)
+        if chosen is None:
+            if query is None:
+                raise BadParameterError("get_crop_counts needs ref_ids (collection ids) or query=RdmQuery(...)")
+            chosen = [c.id for c in self.get_collections(query=q, cancel_event=cancel_event)]
+        ids = [self._check_ref_id(r) for r in ([chosen] if isinstance(chosen, str) else list(chosen))]
+        codes = q.code_filter
 
         def fetch(ref_id: str) -> dict[str, Any] | RdmError:
             try:

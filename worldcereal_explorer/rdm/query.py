@@ -75,6 +75,7 @@ __all__ = [
     "normalize_ids",
     "normalize_quality",
     "parse_url_query",
+    "resolve_ref_ids",
     "search_bbox",
 ]
 
@@ -434,7 +435,8 @@ class RdmQuery:
         if ewoc_codes is None:
             return list(self.ewoc_codes)
         codes = normalize_ewoc_codes(list(ewoc_codes)) or []
-        foreign = [c for c in codes if c not in self.ewoc_codes]
+        held = set(self.ewoc_codes)
+        foreign = [c for c in codes if c not in held]
         if foreign:
             raise BadEwocCodeError(f"ewoc codes {foreign!r} are not in the query's ewoc_codes {list(self.ewoc_codes)!r}")
         return codes
@@ -850,3 +852,24 @@ def client_query(query: Any = None, **keywords: Any) -> RdmQuery:
                     f"filters either as query= or as keywords, not both (query.replace({field_name}=...) changes it)"
                 )
     return query
+
+
+def resolve_ref_ids(ref_ids: Any, query: RdmQuery) -> Any:
+    """The collections a sample method reads: ``ref_ids`` when given, else the query's ``selected_ids``, else
+    ``None`` (the collections the search finds).
+
+    Raises
+    ------
+    BadParameterError
+        When both name collections and not the same ones.
+    """
+    if not query.selected_ids:
+        return ref_ids
+    if ref_ids is None:
+        return list(query.selected_ids)
+    if normalize_ids(ref_ids) != list(query.selected_ids):
+        raise BadParameterError(
+            f"ref_ids={ref_ids!r} conflicts with query.selected_ids={query.selected_ids!r}; pass the collections "
+            "either as ref_ids or in the query, not both"
+        )
+    return ref_ids

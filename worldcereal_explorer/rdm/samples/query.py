@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from ...dates import parse_date
 from ...errors import BadParameterError
 from ...extents import (
     SpatialExtent,
@@ -18,6 +14,7 @@ from ...extents import (
     normalize_spatial_extent,
     normalize_temporal_extent,
 )
+from ..query import RdmQuery, normalize_flag, normalize_ids, normalize_quality
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -55,9 +52,10 @@ OPTIONAL_STANDARD_COLUMNS = frozenset(DEFAULT_COLUMNS) - {"ref_id", "geometry"}
 class SampleQuery:
     """A validated sample query: which columns, and which samples of each collection.
 
-    Construct it with :meth:`build` from user-style arguments (``spatial_extent=``, ``bbox=``, ...), or
-    directly with the field names below; both validate and normalise every field, so an instance is
-    always valid. Instances are immutable and hashable, and travel to Dask workers.
+    Construct it with :meth:`from_query` from an :class:`~worldcereal_explorer.rdm.query.RdmQuery` (its
+    filters) and the output options, with :meth:`build` from user-style arguments (``spatial_extent=``,
+    ``bbox=``, ...), or directly with the field names below; all validate and normalise every field, so an
+    instance is always valid. Instances are immutable and hashable, and travel to Dask workers.
 
     Attributes
     ----------
@@ -104,14 +102,47 @@ class SampleQuery:
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise in place once, at construction
         set_(self, "columns", _columns(self.columns))
-        set_(self, "subset", _flag(self.subset, "subset"))
-        set_(self, "clip", _flag(self.clip, "clip"))
+        set_(self, "subset", normalize_flag(self.subset, "subset"))
+        set_(self, "clip", normalize_flag(self.clip, "clip"))
         set_(self, "spatial", normalize_spatial_extent(self.spatial))
-        set_(self, "temporal", _temporal(self.temporal))
+        set_(self, "temporal", normalize_temporal_extent(self.temporal))
         codes = normalize_ewoc_codes(self.ewoc_codes)
         set_(self, "ewoc_codes", None if codes is None else tuple(codes))
-        set_(self, "min_quality_lc", _quality(self.min_quality_lc, "min_quality_lc"))
-        set_(self, "min_quality_ct", _quality(self.min_quality_ct, "min_quality_ct"))
+        set_(self, "min_quality_lc", normalize_quality(self.min_quality_lc, "min_quality_lc"))
+        set_(self, "min_quality_ct", normalize_quality(self.min_quality_ct, "min_quality_ct"))
+
+    @classmethod
+    def from_query(cls, query: RdmQuery, *, columns: Sequence[str] | str | None = None,
+                   clip: bool = False) -> SampleQuery:
+        """The sample query of an :class:`~worldcereal_explorer.rdm.query.RdmQuery`: its area (the polygon when
+        set), dates, codes (none: every crop), quality thresholds and subset flag.
+
+        Parameters
+        ----------
+        query
+            The filters.
+        columns
+            Column names (a single name is one column); ``None``: :data:`DEFAULT_COLUMNS`.
+        clip
+            Cut the returned geometries to the area.
+
+        Raises
+        ------
+        BadParameterError
+            When ``query`` is not an ``RdmQuery``, or for bad ``columns``/``clip``.
+        """
+        if not isinstance(query, RdmQuery):
+            raise BadParameterError(f"query={query!r} is not allowed; use an RdmQuery")
+        return cls(
+            columns=tuple(DEFAULT_COLUMNS) if columns is None else columns,  # type: ignore[arg-type]
+            subset=query.subset,
+            spatial=query.spatial_extent,
+            temporal=query.temporal_extent,
+            ewoc_codes=None if not query.ewoc_codes else query.ewoc_codes,
+            min_quality_lc=query.min_quality_lc,
+            min_quality_ct=query.min_quality_ct,
+            clip=clip,
+        )
 
     @classmethod
     def build(
@@ -192,19 +223,7 @@ def normalize_ref_ids(ref_ids: Any) -> list[str] | None:
     BadParameterError
         For anything that is not a string or an iterable of non-empty strings.
     """
-    if ref_ids is None:
-        return None
-    if isinstance(ref_ids, str):
-        ref_ids = [ref_ids]
-    elif isinstance(ref_ids, (bytes, Mapping)) or not isinstance(ref_ids, Iterable):
-        raise BadParameterError(
-            f"ref_ids={ref_ids!r} is not allowed; use a collection id or a list of collection ids"
-        )
-    ids = list(ref_ids)
-    bad = [r for r in ids if not isinstance(r, str) or not r.strip()]
-    if bad:
-        raise BadParameterError(f"ref_ids {bad!r} are not allowed; collection ids are non-empty strings")
-    return list(dict.fromkeys(ids))
+    return normalize_ids(ref_ids, "ref_ids")
 
 
 def _columns(columns: Any) -> tuple[str, ...]:
@@ -220,41 +239,3 @@ def _columns(columns: Any) -> tuple[str, ...]:
     if "geometry" not in names:  # a GeoDataFrame needs its geometry
         names.append("geometry")
     return tuple(names)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise BadParameterError(f"{name}={value!r} is not allowed; use True or False")
-    return bool(value)
-
-
-def _quality(value: Any, name: str) -> int:
-    if isinstance(value, bool) or value is None:
-        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100") from None
-    if not 0 <= number <= 100:
-        raise BadParameterError(f"{name}={value!r} is not allowed; use a number from 0 to 100")
-    # Scores are whole numbers, so ">= 75.5" is ">= 76".
-    return math.ceil(number)
-
-
-def _temporal(extent: Any) -> TemporalExtent | None:
-    """A temporal extent whose dates were parsed strictly (the shapes are the ones extents accepts)."""
-    if extent is None or isinstance(extent, TemporalExtent):
-        return extent
-    if isinstance(extent, Mapping):
-        start, end = extent.get("start", extent.get("start_date")), extent.get("end", extent.get("end_date"))
-    elif hasattr(extent, "start_date") and hasattr(extent, "end_date"):
-        start, end = extent.start_date, extent.end_date
-    elif isinstance(extent, (str, bytes)) or not isinstance(extent, Iterable):
-        return normalize_temporal_extent(extent)  # raises its "not allowed" error
-    else:
-        values = list(extent)
-        if len(values) != 2:
-            return normalize_temporal_extent(values)  # raises its "needs exactly 2 values" error
-        start, end = values
-    return normalize_temporal_extent((parse_date(start, name="temporal extent start"),
-                                      parse_date(end, name="temporal extent end")))
