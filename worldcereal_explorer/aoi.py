@@ -124,12 +124,33 @@ def utm_epsg(geometry: BaseGeometry) -> int:
     return (32600 if centre.y >= 0 else 32700) + zone
 
 
-def _format_km2(area: float) -> str:
+def format_km2(area: float) -> str:
+    """An area as the AOI messages show it, e.g. ``"1,234.57 km²"``.
+
+    Parameters
+    ----------
+    area : float
+        Square kilometres.
+
+    Returns
+    -------
+    str
+    """
     return f"{area:,.2f} km²"
 
 
-def _polygonal(geometry: BaseGeometry | None) -> Polygon | MultiPolygon | None:
-    """The polygonal part of a geometry (invalid ones repaired), or ``None`` when there is none."""
+def polygonal(geometry: BaseGeometry | None) -> Polygon | MultiPolygon | None:
+    """The polygonal part of a geometry (invalid ones repaired), or ``None`` when there is none.
+
+    Parameters
+    ----------
+    geometry : shapely geometry or None
+        Any geometry; lines and points of a collection are dropped, its polygons merged.
+
+    Returns
+    -------
+    shapely.Polygon, shapely.MultiPolygon or None
+    """
     if geometry is None or geometry.is_empty:
         return None
     if not geometry.is_valid:
@@ -286,7 +307,7 @@ def read_aoi_file(name: str, data: bytes | bytearray | memoryview) -> gpd.GeoDat
         frame = frame.to_crs(4326)
     except Exception as exc:  # pyproj errors when the CRS cannot be transformed
         raise _bad_upload(name, f"its coordinate reference system cannot be converted to EPSG:4326 ({exc})") from None
-    geometries = [_polygonal(g) for g in frame.geometry]
+    geometries = [polygonal(g) for g in frame.geometry]
     keep = [g is not None for g in geometries]
     n_dropped = keep.count(False)
     if n_dropped == len(frame):
@@ -301,7 +322,22 @@ def read_aoi_file(name: str, data: bytes | bytearray | memoryview) -> gpd.GeoDat
     return frame
 
 
-def _feature_labels(frame: gpd.GeoDataFrame) -> list[str]:
+def feature_labels(frame: gpd.GeoDataFrame) -> list[str]:
+    """One label per feature of an uploaded file, for picking among them.
+
+    The label is ``"<n>: <value>"`` from the first column named like a name or id (``name``, ``id``,
+    ``label``, ``title``, ``aoi_id``, ``fid``; else the first text column), or ``"feature <n>"``.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        The features as :func:`read_aoi_file` returns them.
+
+    Returns
+    -------
+    list of str
+        In the frame's order, numbered from 1.
+    """
     columns = {str(c).lower(): c for c in frame.columns if c != frame.geometry.name}
     column = next((columns[c] for c in _LABEL_COLUMNS if c in columns), None)
     if column is None:
@@ -312,3 +348,9 @@ def _feature_labels(frame: gpd.GeoDataFrame) -> list[str]:
         text = str(value) if value is not None and str(value) not in ("", "nan", "None") else ""
         labels.append(f"{i + 1}: {text}" if text else f"feature {i + 1}")
     return labels
+
+
+# Old private names, kept for importers being migrated (widgets/ui_map.py, widgets/aoi_upload.py).
+_format_km2 = format_km2
+_polygonal = polygonal
+_feature_labels = feature_labels

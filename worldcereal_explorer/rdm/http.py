@@ -79,15 +79,13 @@ AuthHook = Callable[[str], "str | None"]
 class _HostAuth(requests.auth.AuthBase):
     """Adds ``Authorization: Bearer`` only for URLs on the given hosts (never for file stores)."""
 
-    def __init__(self, hosts: frozenset[str], token: Callable[[], str | None]):
-        self._hosts = hosts
-        self._token = token
+    def __init__(self, token_for: Callable[[str], str | None]):
+        self._token_for = token_for
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if urlsplit(request.url or "").netloc in self._hosts:
-            token = self._token()
-            if token:
-                request.headers["Authorization"] = f"Bearer {token}"
+        token = self._token_for(request.url or "")
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
         return request
 
     def __repr__(self) -> str:
@@ -162,8 +160,25 @@ class HttpTransport:
         session.headers.update({"accept": "*/*", "User-Agent": policy.user_agent})
         session.max_redirects = 10
         if self.token is not None:
-            session.auth = _HostAuth(self.token_hosts, self.token)
+            session.auth = _HostAuth(self.token_for)
         return session
+
+    def token_for(self, url: str) -> str | None:
+        """The bearer token this transport sends with a request to ``url``.
+
+        Parameters
+        ----------
+        url : str
+            Only URLs on :attr:`token_hosts` (the RDM API's host) get one; file stores never do.
+
+        Returns
+        -------
+        str or None
+            The current token, or ``None`` for other hosts or without a token source.
+        """
+        if self.token is None or urlsplit(url).netloc not in self.token_hosts:
+            return None
+        return self.token()
 
     def close(self) -> None:
         """Close the connection pool (the transport reconnects when used again)."""

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import BadParameterError
@@ -46,12 +47,15 @@ def export_training_set(samples: Any, path: str | os.PathLike, card: DatasetCard
     frame.attrs = {}
     if fmt != "parquet":
         return export_samples(frame, path, fmt)
-    from geopandas.io.arrow import _geopandas_to_arrow
-
+    # geopandas' public writer makes the GeoParquet table (the "geo" metadata, WKB, the bbox covering) but
+    # takes no extra file metadata; so it writes to memory, uncompressed, and the table read back gets the
+    # card before the compressed file is written.
+    sink = pa.BufferOutputStream()
     try:
-        table = _geopandas_to_arrow(frame, index=False, schema_version="1.1.0", write_covering_bbox=True)
+        frame.to_parquet(sink, index=False, schema_version="1.1.0", write_covering_bbox=True, compression=None)
     except ValueError as exc:
         raise BadParameterError(f"cannot write the training set to {str(path)!r}: {exc}") from exc
+    table = pq.read_table(pa.BufferReader(sink.getvalue()))
     if card is not None:
         metadata = dict(table.schema.metadata or {})
         metadata[CARD_METADATA_KEY] = card.to_json(indent=None).encode("utf-8")

@@ -19,7 +19,7 @@ from ..download import HttpRangeReader
 from ..http import CallScope, HttpTransport, redact, safe_url
 from .bounded import FileSource, candidate_positions, is_large, iter_candidates
 from .convert import canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
-from .layout import FileLayout, _pyarrow_error, is_binary, is_text, open_parquet
+from .layout import FileLayout, is_binary, is_text, open_parquet, wrapped_package_error
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
 from .query import INTEGER_COLUMNS, OPTIONAL_STANDARD_COLUMNS, SampleQuery
 from .rowfilter import covering_usable, thread_shape
@@ -452,7 +452,7 @@ def file_source(plan: CollectionPlan) -> FileSource:
 
 
 def _read_error(exc: BaseException, ref_id: str, url: str) -> BaseException:
-    cause = _pyarrow_error(exc)
+    cause = wrapped_package_error(exc)
     if cause is not None:
         return cause
     return DownloadError(f"collection {ref_id!r}: could not read {redact(safe_url(url))}: {redact(exc)}")

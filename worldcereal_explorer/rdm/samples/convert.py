@@ -85,9 +85,14 @@ def decode_geometry(table: pa.Table, layout: FileLayout) -> np.ndarray:
         return np.full(table.num_rows, None, dtype=object)
     column = table.column(layout.geometry_column)
     if layout.geometry_kind == "geoarrow":
-        from geopandas.io.arrow import _arrow_to_geopandas
+        import geopandas as gpd
 
-        frame = _arrow_to_geopandas(table.select([layout.geometry_column]), layout.geo_metadata)
+        # GeoParquet names a native encoding in its "geo" metadata; GeoArrow readers look for it on the
+        # field, so the column is handed over with the extension name GeoArrow gives that encoding.
+        meta = ((layout.geo_metadata or {}).get("columns") or {}).get(layout.geometry_column) or {}
+        extension = f"geoarrow.{str(meta.get('encoding', '')).lower()}".encode()
+        field = pa.field(layout.geometry_column, column.type, metadata={b"ARROW:extension:name": extension})
+        frame = gpd.GeoDataFrame.from_arrow(pa.table([column], schema=pa.schema([field])))
         return np.asarray(frame.geometry.array, dtype=object)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)

@@ -134,13 +134,6 @@ def connect(dask_client: Any) -> Any:
         return client
 
 
-def _bearer_token(transport: HttpTransport, url: str) -> str | None:
-    """The token the transport sends with requests to ``url`` (only RDM-host URLs get one), else ``None``."""
-    if transport.token is None or urlsplit(url).netloc not in transport.token_hosts:
-        return None
-    return transport.token()
-
-
 def partition_row_groups(metadata: pq.FileMetaData, row_groups: Sequence[int]) -> list[list[int]]:
     """Group row groups into partitions of about :data:`PARTITION_ROWS` rows (small groups are joined)."""
     parts: list[list[int]] = []
@@ -167,7 +160,7 @@ def plan_partitions(client: Any, ids: list[str], query: SampleQuery, *, scope: C
 
     def plan(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[list[PartitionSpec], pa.Table]:
         url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
-        token = _bearer_token(transport, url)
+        token = transport.token_for(url)
         reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter)
         parquet, metadata, layout = open_parquet(reader, ref_id)
         names = requested_names(layout, query, ref_id)

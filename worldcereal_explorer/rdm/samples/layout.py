@@ -16,7 +16,7 @@ from ..http import redact, safe_url
 if TYPE_CHECKING:
     from ..download import HttpRangeReader
 
-__all__ = ["FileLayout", "open_parquet"]
+__all__ = ["FileLayout", "open_parquet", "wrapped_package_error"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def open_parquet(reader: HttpRangeReader, ref_id: str) -> tuple[pq.ParquetFile, 
             message = f"{where}: {message}"
         raise DownloadError(f"collection {ref_id!r}: {message}") from None
     except (pa.ArrowException, OSError, ValueError) as exc:
-        cause = _pyarrow_error(exc)
+        cause = wrapped_package_error(exc)
         if cause is not None:  # pyarrow wraps what the file object raised (cancel, HTTP errors)
             raise cause from None
         raise DownloadError(
@@ -187,8 +187,23 @@ def _footer_from_cache(reader: Any) -> pq.FileMetaData | None:
     return pq.read_metadata(pa.BufferReader(b"PAR1" + footer))
 
 
-def _pyarrow_error(exc: BaseException) -> BaseException | None:
-    """The package error pyarrow wrapped while calling our file object, if that is what ``exc`` is."""
+def wrapped_package_error(exc: BaseException) -> BaseException | None:
+    """The package error pyarrow wrapped while calling our file object, if that is what ``exc`` is.
+
+    pyarrow turns an exception raised by a Python file object (a timeout, a cancel, an HTTP error of the
+    range reader) into its own ``OSError``/``ArrowInvalid``; the original is on the exception chain.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What a pyarrow call raised.
+
+    Returns
+    -------
+    BaseException or None
+        The first :class:`~worldcereal_explorer.errors.WorldCerealExplorerError` on the chain (``exc``
+        itself excluded), else ``None``.
+    """
     from ...errors import WorldCerealExplorerError
 
     seen: set[int] = set()

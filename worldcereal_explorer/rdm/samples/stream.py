@@ -453,7 +453,7 @@ def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: Call
     """Plan here (footers, filter columns, journal), export the units on the cluster, write parts here."""
     import time
 
-    from .dask_engine import PartitionSpec, _bearer_token, connect
+    from .dask_engine import PartitionSpec, connect
     from .reader import map_collections
 
     distributed = connect(dask_client)
@@ -463,7 +463,7 @@ def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: Call
 
     def plan(ref_id: str, collection_scope: CallScope, counter: Any) -> list[tuple[PartitionSpec, int, bool]]:
         collection_plan, url, todo = plan_one(ref_id, collection_scope, counter)
-        token = _bearer_token(transport, url)
+        token = transport.token_for(url)
         from urllib.parse import urlsplit
 
         from ..http import Secret
