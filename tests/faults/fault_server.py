@@ -195,7 +195,7 @@ def file_payload(data: bytes, content_type: str = "application/octet-stream") ->
     """A file with Range support (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``)."""
 
     def run(ctx: Exchange) -> bool:
-        span = _parse_range(ctx.request.header("range"), len(data))
+        span = parse_range(ctx.request.header("range"), len(data))
         if span is None:
             return ctx.respond(200, data, content_type, {"Accept-Ranges": "bytes"})
         first, last = span
@@ -220,7 +220,7 @@ def drop_then_wrong_range(data: bytes, content_type: str = "application/octet-st
             ctx.send_raw(data[: len(data) // 2])
             _hard_close(ctx.conn)
             return False
-        span = _parse_range(ctx.request.header("range"), len(data))
+        span = parse_range(ctx.request.header("range"), len(data))
         if span is None:
             return plain(ctx)
         asked = span[0]
@@ -235,7 +235,9 @@ def drop_then_wrong_range(data: bytes, content_type: str = "application/octet-st
     return run
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The ``(first, last)`` bytes (inclusive) of a ``Range: bytes=...`` header's first range in a body of
+    ``size`` bytes, or ``None`` for a header that is not a byte range."""
     if not header.startswith("bytes="):
         return None
     spec = header[len("bytes="):].split(",")[0].strip()

@@ -66,7 +66,7 @@ def test_range_reader_rejects_wrong_content_range(server, payloads, wrong_start)
     path = f"/files/{A}/{A}.geoparquet"
 
     def run(ctx):
-        span = fs._parse_range(ctx.request.header("range"), len(data))
+        span = fs.parse_range(ctx.request.header("range"), len(data))
         if span is None or span[1] == len(data) - 1:
             return fs.file_payload(data, ctype)(ctx)  # the tail (footer): answered correctly
         start = 0 if wrong_start is None else wrong_start

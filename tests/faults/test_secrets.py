@@ -150,7 +150,7 @@ def test_range_reader_no_secret(server, payloads, debug_logs, fault):
     data, ctype = payloads["parquet"]
     if fault == "wrong-range":
         def run(ctx):
-            span = fs._parse_range(ctx.request.header("range"), len(data))
+            span = fs.parse_range(ctx.request.header("range"), len(data))
             return ctx.respond(206, data[:1000], ctype, {"Content-Range": f"bytes 0-999/{len(data)}"}) \
                 if span and span[0] > 0 and span[1] != len(data) - 1 else fs.file_payload(data, ctype)(ctx)
         server.set(GEO, run)

@@ -53,10 +53,10 @@ def sent(server) -> int:
     return server.app.state.stats.snapshot()["bytes_sent"]
 
 
-def query_with(client, cache: SampleCache | None, ref_id: str = IDS[0]):
+def query_with(client, server, cache: SampleCache | None, ref_id: str = IDS[0]):
     """get_samples with ``cache``'s folder and bound as the settings (environment), or without a cache: the
-    bytes the server sent and the frame."""
-    before = sent(client._test_server)
+    bytes ``server`` (the one ``client`` talks to) sent and the frame."""
+    before = sent(server)
     saved = {k: os.environ.get(k) for k in (ENV_SAMPLE_CACHE_DIR, ENV_SAMPLE_CACHE_MAX_MB)}
     if cache is not None:
         os.environ[ENV_SAMPLE_CACHE_DIR] = str(cache.folder)
@@ -70,13 +70,12 @@ def query_with(client, cache: SampleCache | None, ref_id: str = IDS[0]):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return sent(client._test_server) - before, gdf
+    return sent(server) - before, gdf
 
 
 @pytest.fixture
 def client(cache_server):
     with RdmClient(cache_server.url, retries=2, backoff_factor=0.01) as rdm:
-        rdm._test_server = cache_server
         yield rdm
 
 
@@ -86,11 +85,11 @@ def test_the_local_server_sends_validators(cache_server):
     assert head.status_code == 206 and head.headers.get("ETag") and head.headers.get("Last-Modified")
 
 
-def test_a_repeat_query_reads_little_and_returns_the_same_rows(client, tmp_path):
+def test_a_repeat_query_reads_little_and_returns_the_same_rows(client, cache_server, tmp_path):
     cache = SampleCache(tmp_path / "cache", 2**30)
-    without, plain = query_with(client, None)
-    first, filled = query_with(client, cache)
-    second, cached = query_with(client, cache)
+    without, plain = query_with(client, cache_server, None)
+    first, filled = query_with(client, cache_server, cache)
+    second, cached = query_with(client, cache_server, cache)
     assert len(plain) > 0
     assert_same_samples(filled, plain)
     assert_same_samples(cached, plain)
@@ -104,9 +103,9 @@ def test_a_repeat_query_reads_little_and_returns_the_same_rows(client, tmp_path)
     assert json.loads(pq.read_schema(copy).metadata[b"geo"])["columns"]["geometry"]["covering"]
 
 
-def test_a_file_changed_on_the_server_is_fetched_again(client, cache_catalog, tmp_path):
+def test_a_file_changed_on_the_server_is_fetched_again(client, cache_server, cache_catalog, tmp_path):
     cache = SampleCache(tmp_path / "cache", 2**30)
-    query_with(client, cache, IDS[1])
+    query_with(client, cache_server, cache, IDS[1])
     path = next((cache_catalog / IDS[1]).glob("2021_*.geoparquet"))
     backup = tmp_path / "backup.parquet"
     shutil.copyfile(path, backup)
@@ -115,21 +114,21 @@ def test_a_file_changed_on_the_server_is_fetched_again(client, cache_catalog, tm
         changed.to_parquet(path, index=False, row_group_size=N, write_covering_bbox=False)
         stat = path.stat()
         os.utime(path, (stat.st_atime, stat.st_mtime + 10))  # a new ETag even within the same second
-        again, gdf = query_with(client, cache, IDS[1])
+        again, gdf = query_with(client, cache_server, cache, IDS[1])
         assert again > 0.5 * path.stat().st_size
         assert len(gdf) and all(s.startswith("CHANGED_") for s in gdf["sample_id"])
     finally:
         shutil.copyfile(backup, path)
 
 
-def test_the_size_bound_evicts_the_least_recently_used(client, tmp_path):
+def test_the_size_bound_evicts_the_least_recently_used(client, cache_server, tmp_path):
     probe = SampleCache(tmp_path / "probe", 2**30)
-    query_with(client, probe, IDS[0])
+    query_with(client, cache_server, probe, IDS[0])
     one = next((tmp_path / "probe").glob("*.parquet")).stat().st_size
     cache = SampleCache(tmp_path / "cache", max(2**20, int(one * 1.5) // 2**20 * 2**20))
     assert one < cache.max_bytes < 2 * one
-    query_with(client, cache, IDS[0])
-    query_with(client, cache, IDS[1])
+    query_with(client, cache_server, cache, IDS[0])
+    query_with(client, cache_server, cache, IDS[1])
     kept = [json.loads(p.read_text())["url"] for p in (tmp_path / "cache").glob("*.json")]
     assert len(kept) == 1 and IDS[1] in kept[0]
     assert not list((tmp_path / "cache").glob("*.download")) and not list((tmp_path / "cache").glob("*.tmp*"))

@@ -247,7 +247,7 @@ def test_dask_on_a_distributed_cluster_by_address(client, tmp_path):
                                        **filters)
         assert_same_frame(read_exported(path), eager)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["dask.parquet"]
-        from worldcereal_explorer.rdm.samples.dask_engine import _CLIENTS
+        from worldcereal_explorer.rdm.samples.dask_engine import connect
 
-        _CLIENTS.pop(address).close()
+        connect(address).close()  # the client the calls above made for this address (kept per address)
     assert np.isfinite(len(eager))
