@@ -55,10 +55,11 @@ def test_dask_engine_is_lazy_and_equal_on_the_default_scheduler(sample_client, s
 @pytest.mark.parametrize("processes", [False, True])
 def test_dask_engine_on_a_local_cluster(sample_client, processes):
     eager = sample_client.get_samples(**QUERY)
-    # In-process clusters talk over inproc://; process clusters bind to the loopback interface only.
-    network = {} if not processes else {"host": "127.0.0.1"}
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=processes, dashboard_address=None,
-                                  **network) as cluster, distributed.Client(cluster) as dask_client:
+    # Both clusters talk TCP on the loopback interface only: Dask's in-process transport (inproc://) names
+    # itself after the route to 8.8.8.8, which the tests' blocked network refuses. The Dask dashboard takes a
+    # free loopback port: its default, 8787, may be taken (Dask then warns and leaks a socket).
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=processes, host="tcp://127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as cluster, distributed.Client(cluster) as dask_client:
         lazy = sample_client.get_samples(engine="dask", dask_client=dask_client, **QUERY)
         assert isinstance(lazy, dask_geopandas.GeoDataFrame)
         result = dask_client.compute(lazy).result()

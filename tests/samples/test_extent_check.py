@@ -103,7 +103,8 @@ def test_a_search_for_a_polygon_reads_only_collections_the_polygon_reaches(count
 
 
 def test_unknown_ids_are_kept_for_the_read_to_report(counted_server):
-    with RdmClient(counted_server.url, max_workers=4) as client:
+    with RdmClient(counted_server.url, max_workers=4) as client, \
+            pytest.warns(RuntimeWarning, match=r"skipped 1 collection\(s\) that could not be read: \['2021_xxx_nosuch"):
         gdf = client.get_samples(ref_ids=[*IDS, "2021_xxx_nosuch_point_110"], bbox=WEST_BOX, progress=False,
                                  on_error="skip")
     assert "2021_xxx_nosuch_point_110" in gdf.attrs["skipped"]

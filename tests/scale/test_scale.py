@@ -233,7 +233,7 @@ def test_dask_on_a_distributed_cluster_by_address(client, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     filters = {"spatial_extent": POLYGON, "min_quality_lc": 10}
     eager = client.get_samples(progress=False, **filters)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                   host="127.0.0.1") as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tcp://")
