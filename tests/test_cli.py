@@ -133,3 +133,65 @@ def test_login_and_logout_commands_with_local_provider(tmp_path):
         )
         assert done.returncode == 0 and "Logged out" in done.stdout
         assert "access_token" not in "".join(p.read_text() for p in (tmp_path / "config").rglob("*.json"))
+
+
+# --- samples: the options make one RdmQuery ------------------------------------------------------------------------
+
+def _samples_args(*options: str):
+    from worldcereal_explorer.cli import build_parser
+
+    return build_parser().parse_args(["samples", *options])
+
+
+def test_samples_options_make_one_query():
+    from worldcereal_explorer.cli_samples_options import plan_run, query_filters, rdm_query
+    from worldcereal_explorer.rdm.query import RdmQuery
+
+    args = _samples_args("--bbox", "3", "50", "6", "52", "--temporal-extent", "2021-01-01", "2021-12-31",
+                         "--ewoc-codes", "11-01-06-000-0", "1101010001", "--min-quality-ct", "70", "--subset",
+                         "--include-private", "--ref-ids", "b", "a", "--clip", "-o", "x.parquet")
+    expected = RdmQuery(bbox=(3, 50, 6, 52), start_date="2021-01-01", end_date="2021-12-31",
+                        ewoc_codes=[1101060000, 1101010001], min_quality_ct=70, subset=True, include_private=True,
+                        include_restricted=True, selected_ids=["b", "a"])
+    assert rdm_query(args) == expected
+    assert plan_run(args)["query"] == expected
+    assert query_filters(args) == {"query": expected, "clip": True, "columns": None, "on_error": "raise"}
+    polygon = "POLYGON ((3 50, 6 50, 4.5 52, 3 50))"
+    assert rdm_query(_samples_args("--polygon", polygon, "--no-public", "--count-only")) == RdmQuery(
+        polygon=polygon, include_public=False)
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    (["--min-quality-ct", "150"], "--min-quality-ct: min_quality_ct=150 is not allowed"),
+    (["--ewoc-codes", "42"], "--ewoc-codes: ewoc code '42'"),
+    (["--bbox", "6", "50", "3", "52"], "--bbox: bbox west=6.0 is greater than east=3.0"),
+    (["--temporal-extent", "2021-12-31", "2021-01-01"], "--temporal-extent: temporal extent start 2021-12-31 is after"),
+    (["--temporal-extent", "2021-01-01", "soon"], "--temporal-extent: temporal extent end 'soon'"),
+    (["--polygon", "LINESTRING (0 0, 1 1)"], "--polygon:"),
+])
+def test_samples_bad_query_option_is_named_before_any_request(options, says, capsys):
+    from worldcereal_explorer.cli_samples import run_samples_command
+
+    # the endpoint answers nothing: the error must come from the options, not from a request
+    args = _samples_args("--endpoint", "http://127.0.0.1:9", *options, "--count-only")
+    assert run_samples_command(args) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_samples_count_only_runs_the_query(rdm_url, tmp_path):
+    from worldcereal_explorer.rdm.client import RdmClient
+    from worldcereal_explorer.rdm.query import RdmQuery
+
+    out = tmp_path / "counts.csv"
+    done = subprocess.run([sys.executable, "-m", "worldcereal_explorer.cli", "samples", "--endpoint", rdm_url,
+                           "--bbox", "-10", "35", "30", "60", "--min-quality-lc", "20", "--count-only", "--by",
+                           "ref_id", "--no-progress", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    written = pd.read_csv(out)
+    with RdmClient(rdm_url) as client:
+        expected = client.count_samples(query=RdmQuery(bbox=(-10, 35, 30, 60), min_quality_lc=20), by="ref_id",
+                                        progress=False)
+    assert int(written["count"].sum()) == int(expected["count"].sum()) > 0
+    assert sorted(written["ref_id"]) == sorted(expected["ref_id"])

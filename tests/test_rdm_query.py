@@ -571,3 +571,46 @@ def test_to_code_runs_against_a_client(client, small_query):
     assert namespace["query"] == small_query
     pdt.assert_frame_equal(_sorted(namespace["samples"]), _sorted(client.get_samples(query=small_query,
                                                                                      progress=False)))
+
+
+def test_get_items_with_query(client, small_query):
+    ref_id = small_query.selected_ids[0]
+    q = RdmQuery(bbox=EUROPE, start_date="2000-01-01", end_date="2030-12-31")
+    by_query = client.get_items(ref_id, query=q, max_items=20)
+    assert len(by_query) > 0
+    assert sorted(by_query["sample_id"]) == sorted(client.get_items(ref_id, bbox=EUROPE, max_items=20,
+                                                                    temporal_extent=("2000-01-01", "2030-12-31"))["sample_id"])
+    with pytest.raises(BadParameterError, match="temporal_extent=.*conflicts with query.start_date"):
+        client.get_items(ref_id, temporal_extent=YEAR, query=q)
+
+
+# --- the training builder takes a query ----------------------------------------------------------------------------
+
+def test_build_training_set_from_a_query(client):
+    import pandas.testing as pdt
+
+    from worldcereal_explorer.training import QUERY_ATTR, build_training_set
+
+    q = RdmQuery(selected_ids=["2021_can_prairiedemo_poly_110"], min_quality_ct=10)
+    built = build_training_set(query=q, client=client, max_per_class=5, seed=1)
+    samples = client.get_samples(query=q, progress=False)
+    by_hand = build_training_set(samples, max_per_class=5, seed=1)
+    assert 0 < len(built) < len(samples)
+    pdt.assert_frame_equal(_sorted(built), _sorted(by_hand))
+    assert built.attrs[QUERY_ATTR] == q.to_dict() == {"min_quality_ct": 10,
+                                                       "selected_ids": ["2021_can_prairiedemo_poly_110"]}
+    # samples given with their query: the query is recorded, the caller's frame is left as it was
+    recorded = build_training_set(samples, query=q)
+    assert recorded.attrs[QUERY_ATTR] == q.to_dict() and QUERY_ATTR not in samples.attrs
+    assert QUERY_ATTR not in by_hand.attrs
+
+
+def test_build_training_set_query_errors(client):
+    from worldcereal_explorer.training import build_training_set
+
+    with pytest.raises(BadParameterError, match="needs samples .* or query="):
+        build_training_set()
+    with pytest.raises(BadParameterError, match="needs client="):
+        build_training_set(query=RdmQuery())
+    with pytest.raises(BadParameterError, match="query=.*is not allowed; use an RdmQuery"):
+        build_training_set(query={"bbox": (3, 50, 6, 52)}, client=client)

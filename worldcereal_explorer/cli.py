@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 from .config import ENV_LEGEND_URL, ENV_OIDC_ISSUER, ENV_RDM_URL
 
@@ -62,8 +63,8 @@ def dashboard_notebook() -> Path:
 
     target = Path(platformdirs.user_cache_dir("worldcereal-explorer")) / "apps" / DASHBOARD_NOTEBOOK
     target.parent.mkdir(parents=True, exist_ok=True)
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-            "source": "from worldcereal_explorer import RdmExplorer\n\nRdmExplorer()"}
+    cell: dict[str, Any] = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                            "source": "from worldcereal_explorer import RdmExplorer\n\nRdmExplorer()"}
     notebook_json = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     from .files import atomic_path
@@ -96,14 +97,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # A local identity provider stands in for CDSE, so the private demo collection can be logged into.
     # A fixed port keeps the issuer URL (and so the user's cached demo login) stable across runs.
     idp = serve_idp_in_thread(port=args.idp_port, poll_interval_s=1.0)
+    issuer = idp.issuer
+    if issuer is None:  # a started provider always has one
+        idp.stop()
+        raise RuntimeError("the local identity provider did not report its URL")
     try:
-        server = serve_in_thread(catalog, port=args.port, token_validator=JwtTokenValidator(idp.issuer, idp.client_id),
+        server = serve_in_thread(catalog, port=args.port, token_validator=JwtTokenValidator(issuer, idp.client_id),
                                  latency_s=args.latency, **failure_play_kwargs(args))
     except BaseException:
         idp.stop()
         raise
     env = {**os.environ, ENV_RDM_URL: server.url, ENV_LEGEND_URL: f"{server.url}/legend.csv",
-           ENV_OIDC_ISSUER: idp.issuer}
+           ENV_OIDC_ISSUER: issuer}
     notebook = dashboard_notebook()
     # Voila with the dashboard's settings (IOPub timeout, kernels shut down when their page closes)
     cmd = [sys.executable, "-m", "worldcereal_explorer.voila_setup", str(notebook), "--no-browser",

@@ -164,7 +164,8 @@ def run_samples_command(args: argparse.Namespace) -> int:
     """
     from .errors import FetchTooLargeError, InvalidInputError, QueryCancelledError, WorldCerealExplorerError
 
-    mode, plan = "count", {"training": False}
+    mode = "count"
+    plan: dict[str, Any] = {"training": False}
     try:
         plan = plan_run(args)  # every bad value fails here, before any request
         mode = plan["mode"]
@@ -264,7 +265,8 @@ def _run_count(args: argparse.Namespace, plan: dict[str, Any], cancel: threading
 
     with RdmClient(args.endpoint) as client, _warnings_to_stderr():
         try:
-            counts = client.count_samples(**query_filters(args), by=plan["by"], h3_resolution=plan["h3_resolution"],
+            counts = client.count_samples(**query_filters(args, plan["query"]), by=plan["by"],
+                                          h3_resolution=plan["h3_resolution"],
                                           progress=None if args.progress else False, cancel_event=cancel)
         except BadParameterError as exc:
             raise _by_error(exc, plan["by"], args.columns) from None
@@ -362,7 +364,8 @@ def _run_stream(args: argparse.Namespace, plan: dict[str, Any], cancel: threadin
 
     progress = _ProgressLine(args.progress)
     with RdmClient(args.endpoint) as client, _warnings_to_stderr():
-        path = client.download_samples(args.output, **query_filters(args), format=plan["format"], resume=args.resume,
+        path = client.download_samples(args.output, **query_filters(args, plan["query"]), format=plan["format"],
+                                       resume=args.resume,
                                        progress=progress, cancel_event=cancel)
     rows = progress.final.rows_written if progress.final is not None else None
     resumed = progress.final.units_resumed if progress.final is not None else 0
@@ -382,10 +385,10 @@ def _run_in_memory(args: argparse.Namespace, plan: dict[str, Any], cancel: threa
     card = None
     with RdmClient(args.endpoint) as client:
         with _warnings_to_stderr():
-            gdf = client.get_samples(**query_filters(args), progress=None if args.progress else False,
-                                     cancel_event=cancel, **budget)
+            gdf = client.get_samples(**query_filters(args, plan["query"]),
+                                     progress=None if args.progress else False, cancel_event=cancel, **budget)
             _check(cancel)
-            gdf = _training_steps(gdf, options, cancel)
+            gdf = _training_steps(gdf, options, cancel, plan["query"])
         if args.card is not None:
             card = DatasetCard.build(gdf, client=client, query=card_query(args))
     _check(cancel)
@@ -411,9 +414,10 @@ def _run_in_memory(args: argparse.Namespace, plan: dict[str, Any], cancel: threa
     return 0
 
 
-def _training_steps(gdf: Any, options: dict[str, Any], cancel: threading.Event | None = None) -> Any:
+def _training_steps(gdf: Any, options: dict[str, Any], cancel: threading.Event | None = None,
+                    query: Any = None) -> Any:
     """Apply the chosen steps with :func:`build_training_set`: mapping, season, de-duplication, cap, split
-    (Ctrl-C is honoured between steps)."""
+    (Ctrl-C is honoured between steps); ``query`` (the samples' RdmQuery) is recorded with them."""
     from .errors import QueryCancelledError
     from .training import build_training_set
 
@@ -422,6 +426,6 @@ def _training_steps(gdf: Any, options: dict[str, Any], cancel: threading.Event |
             gdf, options["mapping"], unmapped=options["unmapped"], schemes_source=options["schemes_source"],
             season=options["season"], dedup=options["dedup"], keep_duplicates=options["keep_duplicates"],
             max_per_class=options["max_per_class"], min_per_class=options["min_per_class"], split=options["split"],
-            block_h3_res=options["block_h3_res"], seed=options["seed"], cancel_event=cancel)
+            block_h3_res=options["block_h3_res"], seed=options["seed"], cancel_event=cancel, query=query)
     except QueryCancelledError:
         raise QueryCancelledError("cancelled") from None

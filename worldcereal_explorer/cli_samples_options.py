@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["card_query", "mapping_option", "plan_run", "query_filters", "training_options"]
+if TYPE_CHECKING:
+    from .rdm.query import RdmQuery
+
+__all__ = ["card_query", "mapping_option", "plan_run", "query_filters", "rdm_query", "training_options"]
 
 #: Options that turn on a training-set step.
 STEP_OPTIONS = ("mapping", "season", "dedup", "max_per_class", "split")
@@ -45,10 +48,11 @@ def plan_run(args: argparse.Namespace) -> dict[str, Any]:
     from .rdm.export import format_from_path
     from .rdm.samples.stream import STREAM_FORMATS
 
+    query = rdm_query(args)
     options = training_options(args)
     training = args.card is not None or any(options[k] is not None for k in STEP_OPTIONS)
     budget = memory_budget_option(args.memory_budget)
-    plan: dict[str, Any] = {"options": options, "training": training, "budget": budget}
+    plan: dict[str, Any] = {"query": query, "options": options, "training": training, "budget": budget}
     if args.count_only:
         given = [name for name, on in (
             ("--mapping", args.mapping is not None), ("--unmapped", getattr(args, "unmapped", None) is not None),
@@ -124,18 +128,49 @@ def spatial_option(args: argparse.Namespace) -> Any:
     return polygon_option(args.polygon) if args.polygon else (tuple(args.bbox) if args.bbox else None)
 
 
-def query_filters(args: argparse.Namespace) -> dict[str, Any]:
-    """The query filters shared by get_samples, count_samples and download_samples."""
+#: The option that sets each field of the query (named in its errors).
+_FIELD_OPTIONS = {"bbox": "--bbox", "polygon": "--polygon", "start_date": "--temporal-extent",
+                  "end_date": "--temporal-extent", "ewoc_codes": "--ewoc-codes", "include_public": "--no-public",
+                  "include_private": "--include-private", "include_restricted": "--include-private",
+                  "min_quality_lc": "--min-quality-lc", "min_quality_ct": "--min-quality-ct", "subset": "--subset",
+                  "selected_ids": "--ref-ids"}
+
+
+def rdm_query(args: argparse.Namespace) -> RdmQuery:
+    """The one :class:`~worldcereal_explorer.rdm.query.RdmQuery` of the options, validated before any request.
+
+    ``--ref-ids`` become its ``selected_ids``; ``--include-private`` includes restricted collections, as the
+    client's ``include_private`` does.
+
+    Raises
+    ------
+    InvalidInputError
+        A subclass whose message starts with the option (``"--min-quality-ct: ..."``).
+    """
+    from .errors import BadEwocCodeError, BadExtentError, BadTemporalExtentError, InvalidInputError
+    from .rdm.query import RdmQuery
+
+    spatial = spatial_option(args)
+    try:
+        query = RdmQuery.from_client_args(
+            spatial, tuple(args.temporal_extent) if args.temporal_extent else None, args.ewoc_codes,
+            include_public=args.include_public, include_private=args.include_private,
+            min_quality_lc=args.min_quality_lc, min_quality_ct=args.min_quality_ct, subset=args.subset)
+        return query.replace(selected_ids=args.ref_ids or ())
+    except InvalidInputError as exc:
+        option = _FIELD_OPTIONS.get(getattr(exc, "field", None) or "")
+        if option is None:  # raised before the query's fields were set: the error's kind says which option
+            option = {BadExtentError: "--polygon" if args.polygon else "--bbox",
+                      BadTemporalExtentError: "--temporal-extent", BadEwocCodeError: "--ewoc-codes"}.get(
+                type(exc), "query")
+        raise type(exc)(f"{option}: {exc}") from None
+
+
+def query_filters(args: argparse.Namespace, query: RdmQuery | None = None) -> dict[str, Any]:
+    """The arguments shared by get_samples, count_samples and download_samples: the query (``query``, else the
+    one of the options) and the output options."""
     return {
-        "ref_ids": args.ref_ids,
-        "subset": args.subset,
-        "spatial_extent": spatial_option(args),
-        "temporal_extent": tuple(args.temporal_extent) if args.temporal_extent else None,
-        "ewoc_codes": args.ewoc_codes,
-        "include_public": args.include_public,
-        "include_private": args.include_private,
-        "min_quality_lc": args.min_quality_lc,
-        "min_quality_ct": args.min_quality_ct,
+        "query": query if query is not None else rdm_query(args),
         "clip": args.clip,
         "columns": args.columns,
         "on_error": args.on_error,

@@ -36,9 +36,10 @@ from ..errors import (
     RdmTimeoutError,
     UnknownCollectionError,
 )
-from ..extents import normalize_ewoc_codes, normalize_spatial_extent, normalize_temporal_extent
+from ..extents import normalize_ewoc_codes
 from .download import download_file
 from .http import redact, safe_url
+from .query import RdmQuery, client_query
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -251,26 +252,32 @@ class FileDownloadsMixin:
         max_items: int | None = None,
         *,
         bbox: Any = None,
+        query: RdmQuery | None = None,
         cancel_event: Any = None,
     ):
         """Samples of one collection through the paged GeoJSON ``/items`` route.
 
         Meant for small previews; :meth:`get_samples` reads the GeoParquet files and is much faster for
-        bulk reads. Returns a GeoDataFrame (EPSG:4326); no match gives an empty one.
+        bulk reads. Returns a GeoDataFrame (EPSG:4326); no match gives an empty one. The route filters by
+        box, dates and codes: ``query=`` (an :class:`~worldcereal_explorer.rdm.query.RdmQuery`) gives those
+        instead of the keywords (a polygon is sent as its bounding box).
         """
         import geopandas as gpd
 
         if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
             raise BadParameterError(f"max_items={max_items!r} is not allowed; use a whole number >= 1 or None")
-        spatial = normalize_spatial_extent(spatial_extent if spatial_extent is not None else bbox)
-        temporal = normalize_temporal_extent(temporal_extent)
+        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
+                         ewoc_codes=ewoc_codes)
+        spatial, temporal = q.spatial_extent, q.temporal_extent
+        # keyword codes go out in the caller's order, as the reference client sends them
+        codes = (normalize_ewoc_codes(ewoc_codes) if query is None else None) or q.code_filter
         base: list[tuple[str, str]] = []
         if spatial is not None:
             base += [("Bbox", str(v)) for v in spatial.bbox.as_tuple()]
         if temporal is not None:
             base += [("ValidityStartTime", f"{temporal.start.isoformat()}T00:00:00Z"),
                      ("ValidityEndTime", f"{temporal.end.isoformat()}T23:59:59Z")]
-        base += [("EwocCodes", str(c)) for c in normalize_ewoc_codes(ewoc_codes) or []]
+        base += [("EwocCodes", str(c)) for c in codes or []]
         features: list[dict] = []
         path = self._collection_path(ref_id, "/items")
         with self._call(f"items of collection {ref_id!r}", cancel_event):

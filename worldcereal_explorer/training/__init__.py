@@ -17,7 +17,7 @@ so they chain::
     tr.export_training_set(gdf, "train.parquet", card)
     card.write("train_card")  # train_card.md, train_card.json
 
-    # the same steps in one call:
+    # the same steps in one call (or from a query: build_training_set(query=RdmQuery(...), client=client, ...)):
     gdf = tr.build_training_set(samples, "CROPTYPE24", season="04-09", dedup=10, split=(0.7, 0.15, 0.15))
 
 The functions are pure (no widgets; no I/O except the metadata a card fetches through the client it is given,
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from ._common import STEPS_ATTR, h3_cells, steps_of
 from .balance import ClassBalanceWarning, cap_per_class, class_balance
-from .build import build_training_set
+from .build import QUERY_ATTR, build_training_set
 from .card import DatasetCard
 from .dedup import DedupReport, deduplicate, duplicate_pairs
 from .export import CARD_METADATA_KEY, export_training_set, read_card
@@ -45,6 +45,7 @@ from .split import SPLITS, SplitReport, parse_shares, spatial_split, split_repor
 __all__ = [
     "CARD_METADATA_KEY",
     "IGNORE",
+    "QUERY_ATTR",
     "UNMAPPED_MODES",
     "ClassBalanceWarning",
     "ClassScheme",

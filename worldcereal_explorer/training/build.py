@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import QueryCancelledError
+from ..errors import BadParameterError, QueryCancelledError
 from .balance import cap_per_class
 from .dedup import deduplicate
 from .mapping import map_classes
@@ -14,13 +14,21 @@ from .schemes import ClassScheme
 from .season import season_filter
 from .split import spatial_split
 
-__all__ = ["build_training_set"]
+if TYPE_CHECKING:
+    from ..rdm.query import RdmQuery
+
+__all__ = ["QUERY_ATTR", "build_training_set"]
+
+#: ``attrs`` key of a training set built from a query: the query's :meth:`~worldcereal_explorer.rdm.query.RdmQuery.to_dict`.
+QUERY_ATTR = "query"
 
 
 def build_training_set(
-    samples: Any,
+    samples: Any = None,
     mapping: Mapping[Any, Any] | str | os.PathLike | ClassScheme | None = None,
     *,
+    query: RdmQuery | None = None,
+    client: Any = None,
     unmapped: str | None = None,
     other_label: str = "other",
     match: str | None = None,
@@ -45,14 +53,26 @@ def build_training_set(
         gdf = build_training_set(samples, "CROPTYPE24", season="04-09", dedup=10, max_per_class=5000,
                                  split=(0.7, 0.15, 0.15), seed=1)
 
+    or straight from a query, whose samples are fetched first::
+
+        gdf = build_training_set(query=RdmQuery(bbox=(3, 50, 6, 52), min_quality_ct=70), client=client,
+                                 mapping="CROPTYPE24", split=(0.7, 0.15, 0.15))
+
     Parameters
     ----------
     samples
-        GeoDataFrame of samples (as :meth:`RdmClient.get_samples` returns them).
+        GeoDataFrame of samples (as :meth:`RdmClient.get_samples` returns them); ``None`` with ``query``: the
+        query's samples, fetched with ``client``.
     mapping
         Classes: a dict ``{ewoc_code: class}``, a CSV/JSON file, or a WorldCereal class scheme by name
         (``"CROPTYPE24"``, ``"LANDCOVER10"`` ...): see :func:`~worldcereal_explorer.training.map_classes`.
         ``None``: no mapping (the later steps work per ``ewoc_code``).
+    query
+        The :class:`~worldcereal_explorer.rdm.query.RdmQuery` the samples come from: recorded as
+        ``attrs["query"]`` (its ``to_dict()``) for the dataset card, and fetched when ``samples`` is ``None``.
+    client
+        The :class:`~worldcereal_explorer.rdm.client.RdmClient` that fetches the query's samples (``cancel_event``
+        stops the fetch too).
     unmapped, other_label, match, legend, schemes_source
         Passed to :func:`~worldcereal_explorer.training.map_classes`. ``unmapped`` defaults to ``"drop"`` for a
         scheme and ``"other"`` for a hand-written mapping; unmapped codes are reported either way (an
@@ -80,8 +100,9 @@ def build_training_set(
     Raises
     ------
     BadParameterError
-        For a bad option (the message names it and what is allowed), an unknown scheme name, or unmapped codes
-        with ``unmapped="error"``.
+        For a bad option (the message names it and what is allowed), an unknown scheme name, unmapped codes
+        with ``unmapped="error"``, no ``samples`` and no ``query``, a ``query`` that is not an ``RdmQuery``, or
+        a query to fetch without a ``client``.
     QueryCancelledError
         When ``cancel_event`` was set.
     """
@@ -89,6 +110,18 @@ def build_training_set(
         if cancel_event is not None and cancel_event.is_set():
             raise QueryCancelledError("building the training set was cancelled")
 
+    if query is not None:
+        from ..rdm.query import RdmQuery
+
+        if not isinstance(query, RdmQuery):
+            raise BadParameterError(f"query={query!r} is not allowed; use an RdmQuery (worldcereal_explorer.RdmQuery)")
+    if samples is None:
+        if query is None:
+            raise BadParameterError("build_training_set needs samples (a GeoDataFrame) or query=RdmQuery(...)")
+        if client is None:
+            raise BadParameterError("query= without samples needs client= (an RdmClient) to fetch them")
+        check()
+        samples = client.get_samples(query=query, progress=False, cancel_event=cancel_event)
     frame = samples
     check()
     if mapping is not None:
@@ -106,4 +139,8 @@ def build_training_set(
         check()
     if split is not None:
         frame = spatial_split(frame, split, block_h3_res=block_h3_res, seed=seed)
+    if query is not None:
+        if frame is samples:  # no step ran: leave the caller's frame as it was
+            frame = frame.copy()
+        frame.attrs = {**frame.attrs, QUERY_ATTR: query.to_dict()}  # a new dict: attrs may be shared with the input
     return frame
