@@ -178,7 +178,7 @@ def test_newer_inputs_supersede_a_preview_and_cancel_leaves_no_thread(make_state
     # cancel a running preview (0.3 s per request on this server: it is still reading)
     before = state.previews_started["preview"]
     state.min_quality_lc = 45
-    assert state._preview_jobs.wait_for(lambda: state.previews_started["preview"] == before + 1, timeout=30)
+    assert state.services.preview.wait_for(lambda: state.previews_started["preview"] == before + 1, timeout=30)
     state.cancel_preview()
     assert state.preview_status == "cancelled"
     assert state.wait_preview(5)  # the cancel reaches the requests in flight

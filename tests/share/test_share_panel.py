@@ -35,7 +35,7 @@ def test_panel_follows_the_state(state):
     try:
         state.bbox = EUROPE
         state.ewoc_codes = [1101060000]
-        assert "spatial_extent=(-5.0, 40.0, 10.0, 55.0)" in panel.code.value
+        assert "bbox=(-5.0, 40.0, 10.0, 55.0)" in panel.code.value
         assert panel.code.value == state.to_code()
         assert panel.link.value.endswith("?bbox=-5,40,10,55&codes=1101060000")
         if panel.bridge is not None:

@@ -66,7 +66,7 @@ def test_axis_labels_are_short_and_fit_the_margins(state):
     labels = list(chart.bars.x)
     long = [label for label in labels if len(label) > MAX_TICK_CHARS]
     assert long  # otherwise shortening proves nothing
-    shown = chart._stacked_axis.tick_labels
+    shown = chart.figure.axes[0].tick_labels
     assert all(shown[label] == short_label(label) and len(shown[label]) == MAX_TICK_CHARS for label in long)
     assert set(labels) <= set(shown)  # every bar keeps its whole name as its key (tooltip, selection)
     margins = chart.figure.fig_margin
@@ -84,7 +84,7 @@ def test_a_few_bars_keep_the_width_of_a_bar_among_many(state):
     assert len(chart.bars.x) == 1 and len(domain) == MIN_SLOTS
     (only,) = chart.bars.x
     assert domain.index(only) == (MIN_SLOTS - 1) // 2  # in the middle
-    assert [chart._stacked_axis.tick_labels[k] for k in domain if k != only] == [""] * (MIN_SLOTS - 1)
+    assert [chart.figure.axes[0].tick_labels[k] for k in domain if k != only] == [""] * (MIN_SLOTS - 1)
     many = CountsChart(state, max_labels=50)
     assert list(many.bars.scales["x"].domain) == list(many.bars.x)  # enough crops: no empty slot
 
@@ -94,13 +94,13 @@ def test_new_crops_relabel_the_same_axis(state):
     update, which would race the browser still drawing the old one), and its scale always has an explicit
     domain (an axis whose scale goes back to the marks' own domain keeps drawing the old ticks)."""
     chart = CountsChart(state)
-    axis = chart._stacked_axis
+    axis = chart.figure.axes[0]
     state.bbox = EUROPE
     state.refresh()
     europe = dict(axis.tick_labels)
     state.bbox = (3.0, 50.0, 6.0, 52.0)  # other collections, other crops: other labels
     state.refresh()
-    assert chart._stacked_axis is axis and chart.figure.axes[0] is axis and axis.comm is not None
+    assert chart.figure.axes[0] is axis and axis.comm is not None
     domain = chart.bars.scales["x"].domain
     assert domain and set(axis.tick_labels) == set(domain) and axis.tick_labels != europe
     assert all(axis.tick_labels[label] == short_label(label) for label in chart.labels)
@@ -117,9 +117,9 @@ def test_empty_counts_leave_no_crop_name_on_the_axis(state):
     chart = CountsChart(state)
     state.bbox = EUROPE
     state.refresh()
-    assert any(chart._stacked_axis.tick_labels.values())
+    assert any(chart.figure.axes[0].tick_labels.values())
     state.counts = _counts.empty_counts()
-    for bars, axis in ((chart.bars, chart._stacked_axis), (chart.grouped_bars, chart._grouped_axis)):
+    for bars, axis in ((chart.bars, chart.figure.axes[0]), (chart.grouped_bars, chart._grouped_axis)):
         domain = list(bars.scales["x"].domain)
         assert list(bars.x) == [] and domain and set(axis.tick_labels) == set(domain)
         assert not any(axis.tick_labels.values())

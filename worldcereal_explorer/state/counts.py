@@ -86,7 +86,7 @@ def counts_by_code(counts: pd.DataFrame | None) -> dict[int, int]:
     totals = _numeric(counts).sum(axis=1)
     out: dict[int, int] = {}
     for key, value in totals.items():
-        code = int(key[0] if isinstance(key, tuple) else key)
+        code = int(key[0] if isinstance(key, tuple) else key)  # type: ignore[arg-type]  # codes are ints
         out[code] = out.get(code, 0) + int(value)
     return out
 

@@ -20,18 +20,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from traitlets import Enum, Float, HasTraits, Int, Unicode
+from typing import Any, Protocol
 
 from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
 from .jobs import Job, describe, grouped_updates
 from .kernel_thread import call_on_kernel_thread
+from .services import ErrorReporter, ServiceContext, StatusOutputs
 
-if TYPE_CHECKING:
-    from .query import RdmQueryState
-
-__all__ = ["EXPORT_FORMATS", "EXPORT_STATUSES", "STREAM_FORMATS", "ExportService", "ExportsMixin", "SavedFile"]
+__all__ = ["EXPORT_FORMATS", "EXPORT_STATUSES", "STREAM_FORMATS", "ExportOutputs", "ExportService", "SavedFile"]
 
 #: Format name shown to users -> (``export_samples`` format, file suffix, MIME type).
 EXPORT_FORMATS = {
@@ -77,19 +73,53 @@ class SavedFile:
         return self.path.name
 
 
+class ExportOutputs(StatusOutputs, Protocol):
+    """The traits :class:`ExportService` reads (``samples``) and writes: the streamed export's ``export_*``
+    and the shared status line (the query state's traits of those names).
+
+    Attributes
+    ----------
+    export_status : str
+        The streamed export: one of :data:`EXPORT_STATUSES`.
+    export_message : str
+        What it is doing or how it ended.
+    export_path : str
+        The written file once ``export_status`` is ``"done"``, else ``""``.
+    export_progress : float
+        Share of the row groups read (0..1).
+    export_rows : int
+        Samples written so far.
+    """
+
+    samples: Any
+    export_status: str
+    export_message: str
+    export_path: str
+    export_progress: float
+    export_rows: int
+
+
 class ExportService:
     """Save samples and collection documents into a folder; turn files into download links.
 
     Parameters
     ----------
-    state
-        The query state whose samples and client are used.
+    context
+        ``context.query()`` returns the *fetch* query (the streamed export reads exactly what a fetch
+        would); the client; the runner of the state's queries (an export is cancelled with them).
+    outputs
+        Where the samples and the export and status traits are (see :class:`ExportOutputs`).
+    report
+        How a failed export reaches the shared status line (``report(job, exc)``).
     download_dir
         Default folder (a new temporary folder, made on first use, when ``None``).
     """
 
-    def __init__(self, state: RdmQueryState, download_dir: str | Path | None = None):
-        self._state = state
+    def __init__(self, context: ServiceContext, outputs: ExportOutputs, report: ErrorReporter,
+                 download_dir: str | Path | None = None):
+        self.context = context
+        self.outputs = outputs
+        self._report = report
         self._download_dir = Path(download_dir) if download_dir else None
         self._targets: set[Path] = set()
         self._current: Job | None = None
@@ -123,7 +153,7 @@ class ExportService:
         """
         from ..rdm.export import export_samples
 
-        samples = self._state.samples
+        samples = self.outputs.samples
         if samples is None or len(samples) == 0:
             raise BadParameterError("no samples to save: fetch samples first")
         if format not in EXPORT_FORMATS:
@@ -176,8 +206,7 @@ class ExportService:
         """
         if format not in STREAM_FORMATS:
             raise BadParameterError(f"unknown format {format!r}; choose one of {', '.join(STREAM_FORMATS)}")
-        state = self._state
-        jobs = state._jobs
+        state, jobs = self.outputs, self.context.jobs
         target = self._stream_target(format, dst_dir)
         with jobs.condition:
             job = jobs.submit(_EXPORT, self._stream_work, delay=None if wait else 0.0, on_result=self._stream_done,
@@ -205,14 +234,14 @@ class ExportService:
 
     def cancel_stream(self) -> None:
         """Stop the streamed export (nothing is left behind); searches and fetches go on."""
-        state = self._state
-        with state._jobs.condition:
-            if state._jobs.cancel([_EXPORT]):
+        jobs = self.context.jobs
+        with jobs.condition:
+            if jobs.cancel([_EXPORT]):
                 self._cancelled(self._current)
 
     def _cancelled(self, job: Job | None) -> None:
-        state = self._state
-        with state._jobs.condition:
+        state = self.outputs
+        with self.context.jobs.condition:
             if job is None or job is not self._current or state.export_status != "running":
                 return
             with grouped_updates():
@@ -221,13 +250,10 @@ class ExportService:
             state.message = "cancelled: the export to a file"
 
     def _stream_work(self, job: Job) -> Path:
-        from .preview import sample_filters
-
-        state = self._state
         target: Path = job.context["target"]
         try:
-            filters = sample_filters(state)
-            path = state.client.download_samples(target, **filters, format=job.context["format"], resume=True,
+            query = self.context.query()
+            path = self.context.client().download_samples(target, query=query, format=job.context["format"], resume=True,
                                                  progress=self._stream_progress(job),
                                                  cancel_event=job.cancel_event, on_error="skip")
             if job.cancelled:
@@ -238,7 +264,7 @@ class ExportService:
         return Path(path)
 
     def _stream_progress(self, job: Job) -> Callable[[Any], None]:
-        state = self._state
+        state, jobs = self.outputs, self.context.jobs
         name = job.context["target"].name
 
         def progress(event: Any) -> None:
@@ -256,8 +282,8 @@ class ExportService:
                         f"{event.bytes_read / 2**20:.1f} MiB read)\u2026")
 
             def show() -> None:
-                with state._jobs.condition:
-                    if not state._jobs.is_current(job):
+                with jobs.condition:
+                    if not jobs.is_current(job):
                         return
                     with grouped_updates():
                         state.export_progress = fraction
@@ -271,7 +297,7 @@ class ExportService:
         return progress
 
     def _stream_done(self, job: Job) -> None:
-        state = self._state
+        state = self.outputs
         path: Path = job.result
         size = path.stat().st_size if path.exists() else 0
         text = f"{state.export_rows:,} samples written to {path.name} ({size / 2**20:.1f} MiB)"
@@ -284,22 +310,22 @@ class ExportService:
         state.message = text
 
     def _stream_failed(self, job: Job, exc: BaseException) -> None:
-        state = self._state
+        state = self.outputs
         with grouped_updates():
             state.export_message = f"the export failed: {describe(exc)}"
             state.export_status = "error"
-        state._report(job, exc)
+        self._report(job, exc)
         if isinstance(exc, WorldCerealExplorerError):
             state.message = state.export_message
 
     def metadata(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
         """Download the collection's metadata workbook (``{ref_id}_metadata.xlsx``); see
         :meth:`RdmQueryState.download_metadata`."""
-        return self._download(self._state.client.download_collection_metadata, ref_id, dst_dir)
+        return self._download(self.context.client().download_collection_metadata, ref_id, dst_dir)
 
     def harmonization_info(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
         """Download the collection's harmonisation PDF; see :meth:`RdmQueryState.download_harmonization_info`."""
-        return self._download(self._state.client.download_collection_harmonization_info, ref_id, dst_dir)
+        return self._download(self.context.client().download_collection_harmonization_info, ref_id, dst_dir)
 
     def _download(self, method: Callable[..., Any], ref_id: str, dst_dir: str | Path | None) -> Path:
         if not ref_id:
@@ -319,75 +345,3 @@ class ExportService:
         if size <= max_bytes:
             data_url = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
         return SavedFile(path, size, mime, data_url)
-
-
-class ExportsMixin(HasTraits):
-    """The query state's file methods, delegating to its :class:`ExportService` (``exports``).
-
-    One of the bases of :class:`~worldcereal_explorer.state.RdmQueryState`; it expects the host to have
-    ``exports``, ``message`` and ``status``.
-
-    Attributes
-    ----------
-    export_status : str
-        The streamed export (:meth:`stream_samples`): one of :data:`EXPORT_STATUSES`.
-    export_message : str
-        What it is doing or how it ended.
-    export_path : str
-        The written file once ``export_status`` is ``"done"``, else ``""``.
-    export_progress : float
-        Share of the row groups read (0..1).
-    export_rows : int
-        Samples written so far.
-    """
-
-    exports: ExportService
-    export_status = Enum(EXPORT_STATUSES, default_value="idle")
-    export_message = Unicode("")
-    export_path = Unicode("")
-    export_progress = Float(0.0, min=0.0, max=1.0)
-    export_rows = Int(0, min=0)
-
-    def stream_samples(self, dst_dir: str | Path | None = None, format: str = "GeoParquet", *,
-                       wait: bool = True) -> Path | None:
-        """Stream the samples of the current filters into a file in ``dst_dir`` (default
-        ``exports.download_dir``) as ``format`` without fetching them; see :meth:`ExportService.stream_samples`.
-
-        Parameters
-        ----------
-        dst_dir
-            Folder to write to.
-        format
-            ``"GeoParquet"``, ``"GeoPackage"`` or ``"CSV"``.
-        wait
-            ``True`` (default): run in this thread and return the path; ``False``: in the background
-            (``state.cancel()`` stops it).
-        """
-        return self.exports.stream_samples(format, dst_dir, wait=wait)
-
-    def export_samples(self, dst_dir: str | Path | None = None, format: str = "GeoParquet") -> Path:
-        """Write ``samples`` into ``dst_dir`` (default ``exports.download_dir``) as ``format``
-        (``"GeoParquet"``, ``"GeoPackage"`` or ``"CSV"``) and return the file's path.
-
-        Raises
-        ------
-        BadParameterError
-            No samples fetched yet, or an unknown format.
-        """
-        return self.exports.save_samples(format, dst_dir)
-
-    def download_metadata(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
-        """Download the collection's metadata workbook (``{ref_id}_metadata.xlsx``) into ``dst_dir``."""
-        return self._download(self.exports.metadata, ref_id, dst_dir)
-
-    def download_harmonization_info(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
-        """Download the collection's harmonisation PDF into ``dst_dir``."""
-        return self._download(self.exports.harmonization_info, ref_id, dst_dir)
-
-    def _download(self, method: Callable[..., Path], ref_id: str, dst_dir: str | Path | None) -> Path:
-        try:
-            return method(ref_id, dst_dir)
-        except Exception as exc:  # shown in the status bar too, then raised for the caller
-            self.message = describe(exc)
-            self.status = "error"
-            raise

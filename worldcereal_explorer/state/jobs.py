@@ -319,7 +319,7 @@ def progress_fraction(*args: Any, **kwargs: Any) -> float | None:
     Accepts what progress callbacks receive: a ``SampleProgress`` event (``collections_done`` /
     ``collections_total``), a fraction, ``(done, total)`` or ``done=..., total=...``.
     """
-    event = args[0] if args else None
+    event: Any = args[0] if args else None
     if hasattr(event, "collections_done"):
         done, total = event.collections_done, event.collections_total
     else:

@@ -1,6 +1,6 @@
 """What a fetch would bring, before fetching: sample counts, H3 density and the cost, as traits.
 
-:class:`PreviewMixin` is one of the bases of :class:`~worldcereal_explorer.state.RdmQueryState`. With
+:class:`PreviewService` is the sample preview of :class:`~worldcereal_explorer.state.RdmQueryState`. With
 ``auto_preview`` on (the dashboard's preview panel turns it on), every search that applies and every change
 of a sample filter (quality, subset, selected collections; area, dates and crops through their search) starts
 ``client.count_samples`` on a worker thread for exactly the filters :meth:`RdmQueryState.fetch_samples` would
@@ -26,24 +26,26 @@ Example
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pandas as pd
-from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, Enum, HasTraits, Int, Unicode, observe
 
 from ..errors import FetchTooLargeError, QueryCancelledError, WorldCerealExplorerError
-from .frame_traits import DataFrameTrait
 from .jobs import Job, JobRunner, describe, grouped_updates
 from .kernel_thread import call_on_kernel_thread
+from .services import ServiceContext
 
 __all__ = [
     "DEFAULT_PREVIEW_RESOLUTION",
     "PREVIEW_BY",
     "PREVIEW_STATUSES",
-    "PreviewMixin",
+    "PreviewOutputs",
+    "PreviewService",
     "estimate_line",
     "format_bytes",
+    "preview_by_class",
+    "preview_by_collection",
     "refusal_error",
     "refusal_message",
     "sample_filters",
@@ -67,9 +69,10 @@ _PREVIEW = "preview"
 
 
 def sample_filters(state: Any) -> dict[str, Any]:
-    """The ``get_samples`` keyword arguments for the state's current inputs (validated).
+    """The ``get_samples`` keyword arguments for the state's current inputs (validated): ``{"query": ...}``.
 
-    The same arguments :meth:`RdmQueryState.fetch_samples` passes, so a preview (``count_samples``) and a
+    The same arguments :meth:`RdmQueryState.fetch_samples` passes (the state's
+    :meth:`~worldcereal_explorer.state.RdmQueryState.fetch_query`), so a preview (``count_samples``) and a
     streamed export (``download_samples``) are about exactly the samples a fetch returns: the selected
     collections, else the collections found, else (no search yet) every collection the filters find.
 
@@ -78,17 +81,7 @@ def sample_filters(state: Any) -> dict[str, Any]:
     InvalidInputError
         When an input is invalid (bbox, polygon, dates, codes).
     """
-    return {
-        "ref_ids": list(state.selected_ids) or [c.id for c in state.collections] or None,
-        "subset": state.subset,
-        "spatial_extent": state.spatial_extent(),
-        "temporal_extent": state.temporal_extent(),
-        "ewoc_codes": state.ewoc_code_filter(),
-        "include_public": state.include_public,
-        "include_private": state._private_allowed(),
-        "min_quality_lc": state.min_quality_lc,
-        "min_quality_ct": state.min_quality_ct,
-    }
+    return {"query": state.fetch_query()}
 
 
 def format_bytes(n: float) -> str:
@@ -161,138 +154,144 @@ class _PreviewResult:
             self.message += f"; {len(self.skipped)} collection{'s' if len(self.skipped) != 1 else ''} could not be read"
 
 
-class PreviewMixin(HasTraits):
-    """``preview_*`` traits, :meth:`preview`, :meth:`cancel_preview` and the automatic previews.
+class PreviewOutputs(Protocol):
+    """The traits :class:`PreviewService` reads and writes (the query state's of that name)."""
 
-    Expects the host (:class:`~worldcereal_explorer.state.RdmQueryState`) to have ``client``, the sample
-    inputs, ``collections``, ``auto_search``, ``results_stale``, ``debounce_s``, ``legend``,
-    ``spatial_extent()`` & co. The host calls :meth:`_init_preview` before its traits are set,
-    :meth:`_preview_after_search` when a search applies and :meth:`_close_preview` when it closes.
+    auto_preview: bool
+    preview_resolution: int
+    preview_counts: Any
+    preview_density: Any
+    preview_estimate: Any
+    preview_too_large: bool
+    preview_status: str
+    preview_message: str
+    preview_skipped: dict
 
-    Attributes
+
+class PreviewService:
+    """Count the samples the fetch query would bring, on a worker thread; the outcome as traits.
+
+    Parameters
     ----------
-    preview_counts : pandas.DataFrame or None
+    context
+        ``context.query()`` returns the *fetch* query (see
+        :func:`~worldcereal_explorer.state.services.fetch_query`); the client; the preview's own runner
+        (previews never count as queries: ``status``, ``busy`` and ``wait()`` are the queries').
+    outputs
+        Where the ``preview_*`` traits are (see :class:`PreviewOutputs`).
+
+    Notes
+    -----
+    The owner decides *when* to preview and calls :meth:`want` (an input changed, a search applied) or
+    :meth:`preview` (asked for); ``outputs.preview_status`` says what happened:
+
+    ``preview_counts`` (DataFrame or None)
         ``ewoc_code``, ``ref_id``, ``count``: the samples a fetch would return per class and collection
         (``attrs["estimate"]``, ``attrs["skipped"]``).
-    preview_density : pandas.DataFrame or None
+    ``preview_density`` (DataFrame or None)
         ``h3_cell`` (text), ``count`` at ``attrs["resolution"]``; samples without coordinates are left out.
-    preview_estimate : FetchEstimate or None
+    ``preview_estimate`` (FetchEstimate or None)
         What a full fetch would cost (samples, bytes to download, memory).
-    preview_too_large : bool
+    ``preview_too_large`` (bool)
         The estimated memory is over the client's ``memory_budget_bytes``: a fetch would be refused.
-    preview_status, preview_message
+    ``preview_status``, ``preview_message``
         See :data:`PREVIEW_STATUSES`; the message is the line the dashboard shows next to Fetch.
     """
 
-    auto_preview = Bool(False, help="preview the sample counts after every search and sample-filter change")
-    preview_resolution = Int(DEFAULT_PREVIEW_RESOLUTION, min=0, max=15, help="H3 resolution of preview_density")
-    preview_counts = DataFrameTrait(allow_none=True,
-                                        help="samples a fetch would return per (ewoc_code, ref_id)")
-    preview_density = DataFrameTrait(allow_none=True,
-                                         help="samples a fetch would return per H3 cell")
-    preview_estimate = AnyTrait(None, allow_none=True, help="FetchEstimate of a full fetch")
-    preview_too_large = Bool(False, help="a fetch would exceed the client's memory budget")
-    preview_status = Enum(PREVIEW_STATUSES, default_value="off")
-    preview_message = Unicode("")
-    preview_skipped = Dict(help="{ref_id: why} collections the last preview could not read")
-
-    # --- the host's hooks ---------------------------------------------------------------------------
-    def _init_preview(self) -> None:
-        from .query import SAMPLE_INPUTS
-
-        self._preview_jobs = JobRunner(name="wce-preview")
+    def __init__(self, context: ServiceContext, outputs: PreviewOutputs):
+        self.context = context
+        self.outputs = outputs
         #: How many previews actually started (superseded-while-waiting ones never start).
-        self.previews_started = self._preview_jobs.started
-        self.observe(self._on_preview_input, names=list(SAMPLE_INPUTS))
+        self.started = context.jobs.started
 
-    def _preview_after_search(self) -> None:
-        """A search applied: preview its collections (now, unless a newer search is on its way)."""
-        self._want_preview(0.0)
-
-    def _close_preview(self, timeout: float) -> bool:
-        return self._preview_jobs.close(timeout)
+    @property
+    def jobs(self) -> JobRunner:
+        """The preview's runner."""
+        return self.context.jobs
 
     # --- scheduling -----------------------------------------------------------------------------------
-    def _on_preview_input(self, change: dict) -> None:
-        from .query import SEARCH_INPUTS
+    def want(self, delay: float, *, search_pending: bool = False) -> None:
+        """The inputs or the search changed: preview after ``delay`` seconds when ``auto_preview`` is on.
 
-        self._want_preview(None, search_input=change["name"] in SEARCH_INPUTS)
-
-    @observe("auto_preview", "preview_resolution")
-    def _on_preview_setting(self, change: dict) -> None:
-        if change["name"] == "auto_preview" and not change["new"]:
+        Parameters
+        ----------
+        delay
+            Seconds of quiet before counting.
+        search_pending
+            A search for the new inputs is on its way: wait for it (it calls this again when it applies).
+        """
+        jobs, out = self.context.jobs, self.outputs
+        if jobs.closed:
             return
-        self._want_preview(None)
-
-    def _want_preview(self, delay: float | None, *, search_input: bool = False) -> None:
-        if not hasattr(self, "_preview_jobs") or self._preview_jobs.closed:
-            return
-        with self._preview_jobs.condition:
-            if not self.auto_preview:
-                if self.preview_status in ("ready", "loading", "pending"):
-                    self._preview_jobs.cancel()
-                    self.preview_status = "stale"
+        with jobs.condition:
+            if not out.auto_preview:
+                if out.preview_status in ("ready", "loading", "pending"):
+                    jobs.cancel()
+                    out.preview_status = "stale"
                 return
-            if self.auto_search and (search_input or self.results_stale):
-                # a search for the new inputs is on its way; it previews its collections when it applies
-                self._preview_jobs.cancel()
-                self.preview_status = "pending"
-                self.preview_message = "counting the samples once the search has answered\u2026"
+            if search_pending:
+                jobs.cancel()
+                out.preview_status = "pending"
+                out.preview_message = "counting the samples once the search has answered\u2026"
                 return
-            self._submit_preview(self.debounce_s if delay is None else delay)
+            self._submit(delay)
 
-    def _submit_preview(self, delay: float | None) -> Job:
-        with self._preview_jobs.condition:
-            job = self._preview_jobs.submit(_PREVIEW, self._preview_work, delay=delay,
-                                            on_result=self._apply_preview, on_error=self._preview_failed)
+    def _submit(self, delay: float | None) -> Job:
+        jobs, out = self.context.jobs, self.outputs
+        with jobs.condition:
+            job = jobs.submit(_PREVIEW, self._work, delay=delay, on_result=self._apply, on_error=self._failed)
             if not job.cancelled:
-                self.preview_status = "pending" if delay else "loading"
-                self.preview_message = "counting the samples a fetch would bring\u2026"
+                out.preview_status = "pending" if delay else "loading"
+                out.preview_message = "counting the samples a fetch would bring\u2026"
         return job
 
     # --- the work (worker thread, or the caller's for preview(wait=True)) ---------------------------------
-    def _preview_work(self, job: Job) -> _PreviewResult:
+    def _work(self, job: Job) -> _PreviewResult:
+        jobs, out = self.context.jobs, self.outputs
+
         def show_loading() -> None:
-            with self._preview_jobs.condition:
-                if self._preview_jobs.is_current(job) and self.preview_status == "pending":
-                    self.preview_status = "loading"
+            with jobs.condition:
+                if jobs.is_current(job) and out.preview_status == "pending":
+                    out.preview_status = "loading"
 
         call_on_kernel_thread(show_loading)
-        filters = sample_filters(self)
-        resolution = self.preview_resolution
-        frame = self.client.count_samples(**filters, by=PREVIEW_BY, h3_resolution=resolution, progress=False,
-                                          cancel_event=job.cancel_event, on_error="skip")
+        query = self.context.query()
+        client = self.context.client()
+        resolution = out.preview_resolution
+        frame = client.count_samples(query=query, by=PREVIEW_BY, h3_resolution=resolution, progress=False,
+                                     cancel_event=job.cancel_event, on_error="skip")
         if job.cancelled:
             raise QueryCancelledError("sample preview superseded")
-        return _PreviewResult(frame, resolution, getattr(self.client, "memory_budget_bytes", None))
+        return _PreviewResult(frame, resolution, getattr(client, "memory_budget_bytes", None))
 
-    def _apply_preview(self, job: Job) -> None:
+    def _apply(self, job: Job) -> None:
         result: _PreviewResult = job.result
+        out = self.outputs
         with grouped_updates():
-            self.preview_counts = result.counts
-            self.preview_density = result.density
-            self.preview_estimate = result.estimate
-            self.preview_too_large = result.too_large
-            self.preview_skipped = result.skipped
-            self.preview_message = result.message
-            self.preview_status = "ready"
+            out.preview_counts = result.counts
+            out.preview_density = result.density
+            out.preview_estimate = result.estimate
+            out.preview_too_large = result.too_large
+            out.preview_skipped = result.skipped
+            out.preview_message = result.message
+            out.preview_status = "ready"
 
-    def _preview_failed(self, job: Job, exc: BaseException) -> None:
+    def _failed(self, job: Job, exc: BaseException) -> None:
         if not isinstance(exc, WorldCerealExplorerError):
             log.exception("unexpected error in the sample preview", exc_info=exc)
         with grouped_updates():
-            self.preview_message = f"could not count the samples: {describe(exc)}"
-            self.preview_status = "error"
+            self.outputs.preview_message = f"could not count the samples: {describe(exc)}"
+            self.outputs.preview_status = "error"
 
     # --- public API -------------------------------------------------------------------------------------
-    def preview(self, wait: bool = False, delay: float | None = None) -> pd.DataFrame | None:
-        """Count the samples a fetch would return for the current inputs (see the module docstring).
+    def preview(self, wait: bool = False, delay: float = 0.0) -> pd.DataFrame | None:
+        """Count the samples a fetch would return for the current inputs.
 
         Parameters
         ----------
         wait
-            ``True``: count in this thread and return ``preview_counts`` (raising on failure). ``False``
-            (default): on a worker thread after ``delay`` seconds (default ``debounce_s``); returns ``None``.
+            ``True``: count in this thread and return ``preview_counts`` (raising on failure). ``False``:
+            on a worker thread after ``delay`` seconds; returns ``None``.
         delay
             Seconds to wait before counting in the background.
 
@@ -302,49 +301,59 @@ class PreviewMixin(HasTraits):
             ``wait=True`` only: an invalid input, or the RDM could not be read.
         """
         if not wait:
-            self._submit_preview(self.debounce_s if delay is None else delay)
+            self._submit(delay)
             return None
-        job = self._preview_jobs.run(self._submit_preview(None))
+        job = self.context.jobs.run(self._submit(None))
         if job.error is not None:
             raise job.error
-        return self.preview_counts
+        return self.outputs.preview_counts
 
-    def cancel_preview(self) -> None:
+    def cancel(self) -> None:
         """Stop a scheduled or running preview (the last preview's traits stay)."""
-        with self._preview_jobs.condition:
-            if self._preview_jobs.cancel():
-                self.preview_status = "cancelled"
-                self.preview_message = "sample preview cancelled"
+        jobs = self.context.jobs
+        with jobs.condition:
+            if jobs.cancel():
+                self.outputs.preview_status = "cancelled"
+                self.outputs.preview_message = "sample preview cancelled"
 
-    def wait_preview(self, timeout: float | None = 60.0) -> bool:
+    def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until no preview is scheduled or running; ``False`` on timeout."""
-        return self._preview_jobs.wait(timeout)
+        return self.context.jobs.wait(timeout)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float | None = 60.0) -> bool:
+        """Block until ``predicate()`` is true, re-checked whenever a preview is scheduled, starts or ends;
+        ``False`` on timeout."""
+        return self.context.jobs.wait_for(predicate, timeout)
 
     @property
-    def preview_busy(self) -> bool:
+    def busy(self) -> bool:
         """True while a preview is scheduled or running."""
-        return self._preview_jobs.busy
+        return self.context.jobs.busy
 
-    def preview_by_class(self) -> pd.DataFrame:
-        """``ewoc_code``, ``label`` (from the legend once loaded, else ``""``), ``count``: largest first."""
-        counts = self.preview_counts
-        if counts is None or not len(counts):
-            return pd.DataFrame({"ewoc_code": pd.Series(dtype="int64"), "label": pd.Series(dtype="object"),
-                                 "count": pd.Series(dtype="int64")})
-        by = counts.groupby("ewoc_code", dropna=False)["count"].sum().sort_values(ascending=False, kind="stable")
-        legend = self.legend
-        labels = []
-        for code in by.index:
-            try:
-                labels.append("" if legend is None or pd.isna(code) else str(legend.label(int(code))))
-            except Exception:  # noqa: BLE001 - a code the legend does not know
-                labels.append("")
-        return pd.DataFrame({"ewoc_code": by.index.to_numpy(), "label": labels, "count": by.to_numpy(dtype="int64")})
+    def close(self, timeout: float) -> bool:
+        """Cancel previews and join the worker threads; ``True`` when none is left."""
+        return self.context.jobs.close(timeout)
 
-    def preview_by_collection(self) -> dict[str, int]:
-        """Samples a fetch would return per collection (``{ref_id: count}``, only those with samples)."""
-        counts = self.preview_counts
-        if counts is None or not len(counts):
-            return {}
-        by = counts.groupby("ref_id")["count"].sum()
-        return {str(k): int(v) for k, v in by.items() if v}
+
+def preview_by_class(counts: pd.DataFrame | None, legend: Any) -> pd.DataFrame:
+    """``ewoc_code``, ``label`` (from ``legend`` when given, else ``""``), ``count`` of preview counts,
+    largest first."""
+    if counts is None or not len(counts):
+        return pd.DataFrame({"ewoc_code": pd.Series(dtype="int64"), "label": pd.Series(dtype="object"),
+                             "count": pd.Series(dtype="int64")})
+    by = counts.groupby("ewoc_code", dropna=False)["count"].sum().sort_values(ascending=False, kind="stable")
+    labels = []
+    for code in by.index:
+        try:
+            labels.append("" if legend is None or pd.isna(code) else str(legend.label(int(code))))
+        except Exception:  # noqa: BLE001 - a code the legend does not know
+            labels.append("")
+    return pd.DataFrame({"ewoc_code": by.index.to_numpy(), "label": labels, "count": by.to_numpy(dtype="int64")})
+
+
+def preview_by_collection(counts: pd.DataFrame | None) -> dict[str, int]:
+    """Samples a fetch would return per collection (``{ref_id: count}``, only those with samples)."""
+    if counts is None or not len(counts):
+        return {}
+    by = counts.groupby("ref_id")["count"].sum()
+    return {str(k): int(v) for k, v in by.items() if v}

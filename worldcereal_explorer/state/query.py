@@ -5,6 +5,12 @@
 searches on background threads after a short debounce, so typing in a field or dragging a slider never
 blocks the kernel, and a newer query always wins over an older one that happens to finish later.
 
+Its input traits are generated from the fields of :class:`~worldcereal_explorer.rdm.query.RdmQuery`
+(:class:`QueryInputs`), and :attr:`RdmQueryState.query` is the one query object they make. The work is
+done by services it holds (:attr:`RdmQueryState.services`), each handed the query, the client and a job
+runner (:class:`~worldcereal_explorer.state.services.ServiceContext`): the search, the sample fetch, the
+preview, the exports, the legend and the login.
+
 The same object works from plain Python::
 
     state = RdmQueryState(endpoint="http://127.0.0.1:8000", auto_search=False)
@@ -15,57 +21,60 @@ The same object works from plain Python::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, observe
+from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, List, TraitType, Unicode, default, observe
 
-from ..errors import (
-    FetchTooLargeError,
-    QueryCancelledError,
-    WorldCerealExplorerError,
-)
+from ..errors import WorldCerealExplorerError
+from ..rdm.query import SAMPLE_FIELDS, SEARCH_FIELDS, RdmQuery
 from ..rdm.scopes import wait_for_idle
 from . import counts as _counts
 from . import links as _links
 from . import serialize as _serialize
 from . import snippet as _snippet
-from .exports import ExportService, ExportsMixin
+from .exports import EXPORT_STATUSES, ExportService
 from .frame_traits import AnyFrame, DataFrameTrait
-from .inputs import InputsMixin
 from .jobs import Job, JobRunner, describe, progress_fraction
 from .kernel_thread import call_on_kernel_thread
-from .legend_loading import LegendMixin
-from .preview import PreviewMixin, refusal_error
-from .results import ResultsMixin
-from .session import LoginMixin
+from .legend_loading import LEGEND_STATUSES, LegendService
+from .preview import (
+    DEFAULT_PREVIEW_RESOLUTION,
+    PREVIEW_STATUSES,
+    PreviewService,
+    preview_by_class,
+    preview_by_collection,
+)
+from .results import collection_details
+from .sample_fetch import SampleService
+from .search import SearchResult, SearchService
+from .services import ServiceContext, fetch_query
+from .session import AUTH_STATUSES, AuthSession, LoginService
 
-__all__ = ["RdmQueryState", "SAMPLE_INPUTS", "SEARCH_INPUTS"]
+if TYPE_CHECKING:
+    from ..extents import SpatialExtent, TemporalExtent
+
+__all__ = ["QueryInputs", "RdmQueryState", "SAMPLE_INPUTS", "SEARCH_INPUTS", "Services", "input_trait"]
 
 log = logging.getLogger(__name__)
 
 #: Inputs whose change re-runs the collection search (quality, subset and the selected ids only
-#: affect the sample query, which is fetched on request because it can be large).
-SEARCH_INPUTS = (
-    "bbox",
-    "polygon",
-    "start_date",
-    "end_date",
-    "ewoc_codes",
-    "include_public",
-    "include_private",
-    "include_restricted",
-)
+#: affect the sample query, which is fetched on request because it can be large): the query's
+#: :data:`~worldcereal_explorer.rdm.query.SEARCH_FIELDS`.
+SEARCH_INPUTS = SEARCH_FIELDS
 
 #: Inputs that change which samples the "Fetch samples" query returns: after one of them changes, the
-#: samples already fetched are marked stale (``samples_stale``) until the next fetch.
-SAMPLE_INPUTS = (*SEARCH_INPUTS, "min_quality_lc", "min_quality_ct", "subset", "selected_ids")
+#: samples already fetched are marked stale (``samples_stale``) until the next fetch. Every field of the
+#: query (:data:`~worldcereal_explorer.rdm.query.SAMPLE_FIELDS`).
+SAMPLE_INPUTS = SAMPLE_FIELDS
 
 #: Inputs :meth:`RdmQueryState.reset` restores.
 RESET_INPUTS = (*SAMPLE_INPUTS, "grouping")
@@ -74,7 +83,98 @@ _SEARCH = "search"
 _SAMPLES = "samples"
 
 
-class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsMixin, PreviewMixin):
+def input_trait(spec: dataclasses.Field) -> TraitType:
+    """The state's input trait for one field of :class:`~worldcereal_explorer.rdm.query.RdmQuery`.
+
+    Deliberately lenient (any bbox, polygon or date is accepted): the dashboard may hold a half-typed
+    value, and :class:`RdmQuery` validates when a query is made, with the error a user needs.
+
+    Parameters
+    ----------
+    spec
+        The field (from ``dataclasses.fields(RdmQuery)``).
+
+    Returns
+    -------
+    TraitType
+        By the field's default: ``None`` any value (``None`` allowed), a bool ``Bool``, an int ``Int``
+        bounded by the metadata's ``min``/``max``, a tuple a ``List`` (of ``Unicode`` for ``tuple[str, ...]``);
+        its ``help`` is the metadata's ``doc``.
+    """
+    meta = spec.metadata
+    doc = meta.get("doc", "")
+    value = None if spec.default is dataclasses.MISSING else spec.default
+    if value is None:
+        return AnyTrait(None, allow_none=True, help=doc)
+    if isinstance(value, bool):
+        return Bool(value, help=doc)
+    if isinstance(value, int):
+        return Int(value, min=meta.get("min"), max=meta.get("max"), help=doc)
+    if isinstance(value, float):
+        return Float(value, min=meta.get("min"), max=meta.get("max"), help=doc)
+    if isinstance(value, str):
+        return Unicode(value, help=doc)
+    if isinstance(value, tuple):
+        items = Unicode() if "str" in str(spec.type) else None
+        return List(items, default_value=list(value), help=doc)
+    return AnyTrait(value, help=doc)
+
+
+if TYPE_CHECKING:
+    class QueryInputs(HasTraits):
+        """The input traits, one per field of :class:`RdmQuery` (their Python types, for mypy)."""
+
+        bbox: Any
+        polygon: Any
+        start_date: Any
+        end_date: Any
+        ewoc_codes: list[Any]
+        include_public: bool
+        include_private: bool
+        include_restricted: bool
+        min_quality_lc: int
+        min_quality_ct: int
+        subset: bool
+        selected_ids: list[str]
+else:
+    #: The input traits: one per field of :class:`~worldcereal_explorer.rdm.query.RdmQuery`, generated from
+    #: its ``dataclasses.fields`` and their metadata, so a new field is a new trait of the state.
+    QueryInputs = type("QueryInputs", (HasTraits,), {
+        "__doc__": "The input traits of the query state, one per field of RdmQuery (generated).",
+        "__module__": __name__,
+        **{spec.name: input_trait(spec) for spec in dataclasses.fields(RdmQuery)},
+    })
+
+
+@dataclass(frozen=True)
+class Services:
+    """The services an :class:`RdmQueryState` is composed of (``state.services``).
+
+    Attributes
+    ----------
+    search
+        The collection search (:class:`~worldcereal_explorer.state.search.SearchService`).
+    samples
+        The sample fetch (:class:`~worldcereal_explorer.state.sample_fetch.SampleService`).
+    preview
+        The sample preview (:class:`~worldcereal_explorer.state.preview.PreviewService`).
+    exports
+        Files for the user (:class:`~worldcereal_explorer.state.exports.ExportService`; also ``state.exports``).
+    legend
+        The legend loaded in the background (:class:`~worldcereal_explorer.state.legend_loading.LegendService`).
+    login
+        The device login (:class:`~worldcereal_explorer.state.session.LoginService`).
+    """
+
+    search: SearchService
+    samples: SampleService
+    preview: PreviewService
+    exports: ExportService
+    legend: LegendService
+    login: LoginService
+
+
+class RdmQueryState(QueryInputs):
     """One shared RDM query: filters in, matching collections, crop counts and samples out.
 
     Parameters
@@ -88,11 +188,13 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
 
     Notes
     -----
-    Inputs: ``bbox`` ``(west, south, east, north)`` or ``None``; ``polygon`` (GeoJSON mapping or shapely,
-    takes precedence over ``bbox`` for the samples); ``start_date``/``end_date`` (dates or ISO strings, both
-    or neither); ``ewoc_codes`` (empty = every crop); ``grouping`` ``{ewoc_code: new_label}``;
-    ``include_public``/``include_private``/``include_restricted``; ``min_quality_lc``/``min_quality_ct``
-    (0..100); ``subset``; ``selected_ids`` (restrict the sample query; empty = all matching collections).
+    Inputs, one trait per field of :class:`~worldcereal_explorer.rdm.query.RdmQuery` (:attr:`query` makes
+    one of them): ``bbox`` ``(west, south, east, north)`` or ``None``; ``polygon`` (GeoJSON mapping or
+    shapely, takes precedence over ``bbox``); ``start_date``/``end_date`` (dates or ISO strings, both or
+    neither); ``ewoc_codes`` (empty = every crop); ``include_public``/``include_private``/
+    ``include_restricted``; ``min_quality_lc``/``min_quality_ct`` (0..100); ``subset``; ``selected_ids``
+    (restrict the sample query; empty = all matching collections). Besides: ``grouping``
+    ``{ewoc_code: new_label}``.
 
     Outputs: ``collections`` (list of :class:`~worldcereal_explorer.rdm.models.Collection`);
     ``class_counts`` (DataFrame indexed by ``(ewoc_code, Label)``, one column per collection found by the
@@ -111,32 +213,28 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
     Login: ``auth_status`` (see :data:`~worldcereal_explorer.state.session.AUTH_STATUSES`) and
     ``auth_user`` follow :attr:`auth`; :meth:`login`, :meth:`cancel_login` and :meth:`logout` drive it.
 
+    Exports: ``export_status`` (one of :data:`~worldcereal_explorer.state.exports.EXPORT_STATUSES`),
+    ``export_message``, ``export_path``, ``export_progress`` and ``export_rows`` follow the streamed export
+    (:meth:`stream_samples`).
+
+    Preview: ``auto_preview``, ``preview_resolution``, ``preview_counts``, ``preview_density``,
+    ``preview_estimate``, ``preview_too_large``, ``preview_status``, ``preview_message`` and
+    ``preview_skipped`` (see :mod:`~worldcereal_explorer.state.preview`).
+
     Errors never propagate out of background work: they land in ``status``/``message``. The synchronous
     :meth:`refresh` and :meth:`fetch_samples` also raise them, which is what plain-Python callers want.
     """
 
-    # --- inputs -------------------------------------------------------------------------------------
+    # --- inputs (besides the generated ones of QueryInputs) -----------------------------------------
     endpoint = Unicode(None, allow_none=True, help="RDM base URL; None = $WORLDCEREAL_RDM_URL or the live API")
-    bbox = AnyTrait(None, allow_none=True, help="(west, south, east, north) in degrees, or None")
-    polygon = AnyTrait(None, allow_none=True, help="GeoJSON geometry/Feature or shapely (Multi)Polygon, or None")
-    start_date = AnyTrait(None, allow_none=True)
-    end_date = AnyTrait(None, allow_none=True)
-    ewoc_codes = List(help="selected ewoc codes; empty = no crop filter")
     grouping = Dict(help="{ewoc_code: new_label} for codes grouped into a new label")
-    include_public = Bool(True)
-    include_private = Bool(False)
-    include_restricted = Bool(False)
-    min_quality_lc = Int(0, min=0, max=100)
-    min_quality_ct = Int(0, min=0, max=100)
-    subset = Bool(False, help="read the sample subset files (extract > 0) instead of the full collections")
-    selected_ids = List(Unicode(), help="collection ids the sample query is restricted to; empty = all")
 
     # --- outputs ------------------------------------------------------------------------------------
-    collections = List()
+    collections: List[Any] = List()
     counts = DataFrameTrait(allow_none=True,
-                                help="collection totals per crop code for the selected codes and collections")
+                            help="collection totals per crop code for the selected codes and collections")
     class_counts = DataFrameTrait(allow_none=True,
-                                      help="collection totals per crop code without the crop filter")
+                                  help="collection totals per crop code without the crop filter")
     samples = AnyFrame(None, allow_none=True, help="GeoDataFrame of the last fetched samples")
     samples_stale = Bool(False, help="a sample filter changed after `samples` was fetched")
     status = Enum(("idle", "loading", "error"), default_value="idle")
@@ -151,6 +249,33 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
     progress_done = Int(0, min=0)
     progress_total = Int(0, min=0)
 
+    # --- legend (LegendService) ----------------------------------------------------------------------
+    legend = AnyTrait(None, allow_none=True, help="the Legend once loaded (see legend_status)")
+    legend_status = Enum(LEGEND_STATUSES, default_value="unloaded")
+    legend_message = Unicode("", help="why the legend could not be loaded")
+
+    # --- login (LoginService) ------------------------------------------------------------------------
+    auth_status = Enum(AUTH_STATUSES, default_value="logged_out", help="the login session's status")
+    auth_user = Unicode(None, allow_none=True, help="who is logged in")
+
+    # --- streamed export (ExportService) -------------------------------------------------------------
+    export_status = Enum(EXPORT_STATUSES, default_value="idle")
+    export_message = Unicode("")
+    export_path = Unicode("")
+    export_progress = Float(0.0, min=0.0, max=1.0)
+    export_rows = Int(0, min=0)
+
+    # --- preview (PreviewService) --------------------------------------------------------------------
+    auto_preview = Bool(False, help="preview the sample counts after every search and sample-filter change")
+    preview_resolution = Int(DEFAULT_PREVIEW_RESOLUTION, min=0, max=15, help="H3 resolution of preview_density")
+    preview_counts = DataFrameTrait(allow_none=True, help="samples a fetch would return per (ewoc_code, ref_id)")
+    preview_density = DataFrameTrait(allow_none=True, help="samples a fetch would return per H3 cell")
+    preview_estimate = AnyTrait(None, allow_none=True, help="FetchEstimate of a full fetch")
+    preview_too_large = Bool(False, help="a fetch would exceed the client's memory budget")
+    preview_status = Enum(PREVIEW_STATUSES, default_value="off")
+    preview_message = Unicode("")
+    preview_skipped = Dict(help="{ref_id: why} collections the last preview could not read")
+
     # --- behaviour ----------------------------------------------------------------------------------
     debounce_s = Float(0.3, min=0.0, help="seconds of quiet after an input change before searching")
     auto_search = Bool(True, help="re-run the search when a search input changes")
@@ -158,17 +283,31 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
 
     def __init__(self, endpoint: str | None = None, *, client: Any = None, **traits: Any):
         self._jobs = JobRunner(name="wce-query", on_settle=self._on_idle)
-        self._init_legend()
-        self._init_login()
+        get_client: Callable[[], Any] = lambda: self.client  # noqa: E731 - built on first use
+        queries = ServiceContext(query=lambda: self.query, client=get_client, jobs=self._jobs)
+        fetches = ServiceContext(query=self.fetch_query, client=get_client, jobs=self._jobs)
+        legend = LegendService(get_client, self)
+        self.services = Services(
+            search=SearchService(queries, legend.label_of),
+            samples=SampleService(fetches, legend.labels_of),
+            # its own runner: a preview never counts as a query (status, busy, wait(), Cancel)
+            preview=PreviewService(ServiceContext(self.fetch_query, get_client, JobRunner(name="wce-preview")),
+                                   self),
+            exports=ExportService(fetches, self, self._report),
+            legend=legend,
+            login=LoginService(get_client, self),
+        )
+        #: The export service (``state.services.exports``): files for the download panel.
+        self.exports = self.services.exports
         self._input_version = 0
-        self._init_preview()  # before the traits: the preview observes the sample inputs
         #: bumped on every search-input change; a search applies as current only for the version it read
         self._search_version = 0
-        #: (space / time / access key, collections, class_counts) of the last completed search
-        self._unfiltered: tuple[Any, list, pd.DataFrame] | None = None
         #: How many queries of each kind actually started (superseded-while-waiting ones never start).
         self.queries_started = self._jobs.started
-        self.exports = ExportService(self)
+        #: How many previews actually started (superseded-while-waiting ones never start).
+        self.previews_started = self.services.preview.started
+        # after the class's own input observers (search, then samples), before the traits are set
+        self.observe(self._on_preview_input, names=list(SAMPLE_INPUTS))
         if client is not None:
             traits["client"] = client
         super().__init__(endpoint=endpoint, **traits)
@@ -176,10 +315,58 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
         self._input_defaults = {name: getattr(self, name) for name in RESET_INPUTS}
 
     @default("client")
-    def _default_client(self):
+    def _default_client(self) -> Any:
         from ..rdm.client import RdmClient
 
         return RdmClient(self.endpoint)
+
+    @property
+    def client_endpoint(self) -> str | None:
+        """The RDM URL the client talks to; before a client is built, ``endpoint`` (none is built for this)."""
+        client = self._trait_values.get("client")
+        return getattr(client, "endpoint", None) or self.endpoint
+
+    # --- the query ----------------------------------------------------------------------------------------
+    @property
+    def query(self) -> RdmQuery:
+        """The current inputs as one :class:`~worldcereal_explorer.rdm.query.RdmQuery` (validated).
+
+        Raises
+        ------
+        InvalidInputError
+            A subclass naming the bad input and what is allowed (also what the search shows in ``message``).
+        """
+        return RdmQuery(**{name: getattr(self, name) for name in RdmQuery.FIELDS})
+
+    def fetch_query(self) -> RdmQuery:
+        """The query :meth:`fetch_samples`, the preview and the streamed export run: :attr:`query` with the
+        collections it reads (the selected ones, else the ones the search found) and the non-public ones
+        only with a session (see :func:`~worldcereal_explorer.state.services.fetch_query`)."""
+        return fetch_query(self.query, list(self.collections), self.client)
+
+    def spatial_extent(self) -> SpatialExtent | None:
+        """The validated spatial filter: the polygon when one is set, else the bbox, else ``None``.
+
+        Raises
+        ------
+        BadExtentError
+            When the bbox or polygon is invalid (the message names the value and what is allowed).
+        """
+        return self.query.spatial_extent
+
+    def temporal_extent(self) -> TemporalExtent | None:
+        """The validated date range, or ``None`` when neither date is set.
+
+        Raises
+        ------
+        BadTemporalExtentError
+            When only one date is set, a date cannot be parsed, or start is after end.
+        """
+        return self.query.temporal_extent
+
+    def ewoc_code_filter(self) -> list[int] | None:
+        """The validated crop filter; ``None`` when no code is selected (= every crop)."""
+        return list(self.query.ewoc_codes) or None
 
     # --- job plumbing ---------------------------------------------------------------------------------
     def _submit(self, kind: str, delay: float | None, reuse: bool = False) -> Job:
@@ -187,7 +374,7 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
         work = self._search_work if kind == _SEARCH else self._samples_work
         with self._jobs.condition:
             job = self._jobs.submit(kind, work, delay=delay, on_result=self._apply, on_error=self._report,
-                                    input_version=self._input_version, reuse=reuse, note="")
+                                    input_version=self._input_version, reuse=reuse)
             if job.cancelled:  # the state is closed
                 return job
             self.status = "loading"
@@ -213,28 +400,28 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
 
     def _apply(self, job: Job) -> None:
         if job.kind == _SEARCH:
-            collections, class_counts, counts, filtered = job.result
+            found: SearchResult = job.result
+            collections = found.collections
             ids = {c.id for c in collections}
             # One by one, never under hold_trait_notifications: outside a kernel this runs on the worker
             # thread, and holding would queue the user's own changes and fire them here (jobs.grouped_updates).
             # The collections last: the views redraw on them and read the rest.
-            self.class_counts = class_counts
-            self.counts = counts
+            self.class_counts = found.class_counts
+            self.counts = found.counts
             self.results_stale = job.context.get("search_version") != self._search_version
             self.collections = collections
             kept = [i for i in self.selected_ids if i in ids]
             if kept != list(self.selected_ids):
                 self.selected_ids = kept
-            note = job.context["note"]
-            self.failed_collections = dict(job.context.get("failed") or {})
+            self.failed_collections = dict(found.failed)
             fetched = ""
             if self.samples is not None and not self.samples_stale:
                 # a fetch for these same filters finished first (Fetch clicked while the search was
                 # pending): keep saying so, or the status would hide the samples on the map
                 fetched = f"; {len(self.samples):,} sample{'s' if len(self.samples) != 1 else ''} fetched"
-            self.message = _counts.search_summary(len(collections), _counts.total(counts), filtered) + (
-                f"; {note}" if note else "") + fetched
-            self._preview_after_search()  # what a fetch over these collections would bring (state/preview.py)
+            self.message = _counts.search_summary(len(collections), _counts.total(found.counts),
+                                                  found.filtered) + (f"; {found.note}" if found.note else "") + fetched
+            self.services.preview.want(0.0, search_pending=self._search_pending(False))
         else:
             samples = job.result
             # the flag first, so a view redrawing for the new samples reads the right one
@@ -246,103 +433,13 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
             self.message = f"{len(samples):,} sample{'s' if len(samples) != 1 else ''} match your filters" + (
                 f"; {_counts.failure_note('samples', skipped)}" if skipped else "")
 
-    # --- the work itself (runs on a worker thread, or the caller's for refresh()) -------------------
-    def _private_allowed(self) -> bool:
-        """Ask for non-public collections only with a session: a background search must never start a
-        login flow (:meth:`login` does that, and re-runs the search afterwards)."""
-        if not (self.include_private or self.include_restricted):
-            return False
-        return bool(getattr(self.client, "is_authenticated", True))
-
-    def _search_work(self, job: Job):
+    # --- the work (runs on a worker thread, or the caller's for refresh()) -------------------------------
+    def _search_work(self, job: Job) -> SearchResult:
         job.context["search_version"] = self._search_version  # read before the inputs it answers
-        spatial = self.spatial_extent()
-        temporal = self.temporal_extent()
-        codes = self.ewoc_code_filter()
-        private = self._private_allowed()
-        if (self.include_private or self.include_restricted) and not private:
-            job.context["note"] = "log in to include private and restricted collections"
-        if not (self.include_public or private):
-            return [], _counts.empty_counts(), _counts.empty_counts(), codes is not None
-        # the collection search sends only the bounding box, also for a polygon
-        key = (repr(spatial.bbox if spatial is not None else None),
-               None if spatial is None or spatial.geometry is None else spatial.geometry.wkb, repr(temporal),
-               self.include_public,
-               self.include_private, self.include_restricted, private)
-        cached = self._unfiltered
-        if job.context["reuse"] and cached is not None and cached[0] == key:
-            # Only the crop selection changed: the unfiltered answer already holds every code.
-            collections, class_counts = cached[1], cached[2]
-        else:
-            collections, class_counts = self._search_unfiltered(job, spatial, temporal, private)
-            self._unfiltered = (key, collections, class_counts)
-        if codes is None:
-            return collections, class_counts, class_counts, False
-        matching = _counts.filter_by_codes(collections, codes, class_counts)
-        restricted = _counts.restrict_counts(class_counts, codes, [c.id for c in matching], self._label_of)
-        return matching, class_counts, restricted, True
+        return self.services.search.run(job, reuse=job.context["reuse"])
 
-    def _search_unfiltered(self, job: Job, spatial: Any, temporal: Any, private: bool):
-        # The crop filter is applied locally rather than by the RDM: the crop tree needs every class's
-        # totals over the space / time / access search, and one unfiltered code-statistics call per
-        # collection gives both those and the filtered view.
-        collections = self.client.get_collections(
-            spatial_extent=spatial,
-            temporal_extent=temporal,
-            include_public=self.include_public,
-            include_private=private,
-        )
-        collections = [c for c in collections if self._access_allows(c.access_type)]
-        if spatial is not None and spatial.geometry is not None:
-            # The RDM searches by the polygon's box; list, count and chart only what the polygon can hold.
-            collections = _counts.within_polygon(collections, spatial.geometry)
-        if job.cancelled:
-            raise QueryCancelledError("collection search superseded")
-        if collections:
-            class_counts = self.client.get_crop_counts(
-                [c.id for c in collections], cancel_event=job.cancel_event, on_error="skip"
-            )
-        else:
-            class_counts = _counts.empty_counts()
-        if job.cancelled:
-            raise QueryCancelledError("crop counts superseded")
-        failed = dict(class_counts.attrs.get("errors") or {})
-        job.context["failed"] = failed
-        if failed:
-            job.context["note"] = _counts.failure_note("crop counts", failed)
-        if private and not any(c.access_type != "Public" for c in collections):
-            note = self.client.private_access_note(0) if hasattr(self.client, "private_access_note") else ""
-            job.context["note"] = "; ".join(n for n in (job.context.get("note"), note) if n)
-        return collections, class_counts
-
-    def _samples_work(self, job: Job):
-        spatial = self.spatial_extent()
-        temporal = self.temporal_extent()
-        codes = self.ewoc_code_filter()
-        ref_ids = list(self.selected_ids) or [c.id for c in self.collections] or None
-        try:
-            samples = self.client.get_samples(
-                ref_ids=ref_ids,
-                subset=self.subset,
-                spatial_extent=spatial,
-                temporal_extent=temporal,
-                ewoc_codes=codes,
-                include_public=self.include_public,
-                include_private=self._private_allowed(),
-                min_quality_lc=self.min_quality_lc,
-                min_quality_ct=self.min_quality_ct,
-                progress=self._progress_callback(job),
-                cancel_event=job.cancel_event,
-                on_error="skip",  # one unreadable collection must not cost the user every other one
-            )
-        except FetchTooLargeError as exc:  # refused: say why and the two ways out (narrow, or stream to a file)
-            raise refusal_error(exc) from None
-        if job.cancelled:
-            raise QueryCancelledError("sample query cancelled")
-        skipped = dict(samples.attrs.get("skipped") or {})
-        labelled = _counts.label_samples(samples, self._labels_of, self.grouping)
-        labelled.attrs["skipped"] = skipped
-        return labelled
+    def _samples_work(self, job: Job) -> Any:
+        return self.services.samples.run(job, grouping=dict(self.grouping), progress=self._progress_callback(job))
 
     def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:
@@ -351,7 +448,7 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
                 return
             event = args[0] if args else None
             counts = ((max(0, int(event.collections_total)), max(0, int(event.collections_done)))
-                      if hasattr(event, "collections_done") else None)
+                      if event is not None and hasattr(event, "collections_done") else None)
 
             def show() -> None:
                 with self._jobs.condition:
@@ -363,6 +460,20 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
             call_on_kernel_thread(show, key=(id(self), "progress"))
 
         return progress
+
+    # --- the preview's schedule ---------------------------------------------------------------------------
+    def _search_pending(self, search_input: bool) -> bool:
+        """Whether a search for the current inputs is on its way (it previews when it applies)."""
+        return self.auto_search and (search_input or self.results_stale)
+
+    def _on_preview_input(self, change: dict) -> None:
+        self.services.preview.want(self.debounce_s, search_pending=self._search_pending(change["name"] in SEARCH_INPUTS))
+
+    @observe("auto_preview", "preview_resolution")
+    def _on_preview_setting(self, change: dict) -> None:
+        if change["name"] == "auto_preview" and not change["new"]:
+            return
+        self.services.preview.want(self.debounce_s, search_pending=self._search_pending(False))
 
     # --- public API -----------------------------------------------------------------------------------
     @observe(*SEARCH_INPUTS)
@@ -458,6 +569,186 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
                 if current is not value and (type(current) is not type(value) or current != value):
                     setattr(self, name, value.copy() if isinstance(value, (list, dict)) else value)
 
+    # --- results (state/results.py, counts.py) -----------------------------------------------------------
+    def collection_details(self, ref_id: str) -> dict[str, Any]:
+        """What a details panel shows about one collection; see
+        :func:`~worldcereal_explorer.state.results.collection_details`.
+
+        Raises
+        ------
+        RdmError
+            When the collection itself cannot be read.
+        """
+        return collection_details(self.client, list(self.collections), self.class_counts, ref_id)
+
+    def counts_by_label(self) -> pd.DataFrame:
+        """Crop counts summed per (grouped) label: index label, one column per collection, sorted by total."""
+        return _counts.counts_by_label(self.counts, self.grouping)
+
+    def counts_by_code(self, unfiltered: bool = False) -> dict[int, int]:
+        """Total sample count per ewoc code over the current collections.
+
+        Parameters
+        ----------
+        unfiltered
+            ``False``: the selected codes over the collections holding them (``counts``); ``True``: every
+            code over every collection of the space / time / access search (``class_counts``).
+        """
+        return _counts.counts_by_code(self.class_counts if unfiltered else self.counts)
+
+    def collection_totals(self) -> dict[str, int]:
+        """Samples per collection: its whole-collection total for the selected codes (all codes when none
+        is selected), from ``counts``; the table and the status message both use these numbers."""
+        return _counts.collection_totals(self.counts, self.collections, filtered=bool(self.ewoc_codes))
+
+    # --- legend (LegendService) ---------------------------------------------------------------------------
+    def load_legend(self, wait: bool = False, timeout: float | None = 60.0) -> Any:
+        """Load the client's legend on a background thread into ``legend`` (once); see
+        :meth:`~worldcereal_explorer.state.legend_loading.LegendService.load`.
+
+        Parameters
+        ----------
+        wait
+            Block until the legend is loaded (or failed), at most ``timeout`` seconds.
+        timeout
+            Seconds to wait when ``wait`` is true.
+
+        Returns
+        -------
+        Legend or None
+            The legend when it is loaded (by now), else ``None``.
+        """
+        return self.services.legend.load(wait, timeout)
+
+    # --- login (LoginService) -----------------------------------------------------------------------------
+    @property
+    def auth(self) -> AuthSession:
+        """The login session around the client's token provider (made on first use).
+
+        When the client has no token provider yet, the default device-login provider is installed on
+        it here, so a login in this session authorises the client's searches and sample reads.
+        """
+        return self.services.login.session
+
+    @observe("auth_status")
+    def _on_auth_status(self, change: dict) -> None:
+        self.services.login.session_changed(change["old"])
+        # A session opening or ending changes what the search may return: run it again.
+        if "logged_in" in (change["old"], change["new"]) and (self.include_private or self.include_restricted):
+            self.search(delay=0)
+
+    def login(self, wait: bool = False, timeout: float | None = 300.0) -> bool:
+        """Start the device login on a background thread; ``auth.authorization`` then holds the link and
+        code to show. When the session opens, the search runs again.
+
+        Parameters
+        ----------
+        wait
+            Block until the login ends (approved, denied, cancelled), at most ``timeout`` seconds.
+        timeout
+            Seconds to wait when ``wait`` is true.
+
+        Returns
+        -------
+        bool
+            ``True`` when a session is open (with ``wait``) or a login was started (without).
+        """
+        return self.services.login.login(wait, timeout)
+
+    def cancel_login(self) -> None:
+        """Stop waiting for a login's approval."""
+        self.services.login.cancel()
+
+    def logout(self) -> None:
+        """End the session (tokens dropped, cache entry deleted, provider told); the search runs again."""
+        self.services.login.logout()
+
+    # --- files (ExportService) ------------------------------------------------------------------------------
+    def stream_samples(self, dst_dir: str | Path | None = None, format: str = "GeoParquet", *,
+                       wait: bool = True) -> Path | None:
+        """Stream the samples of the current filters into a file in ``dst_dir`` (default
+        ``exports.download_dir``) as ``format`` without fetching them; see :meth:`ExportService.stream_samples`.
+
+        Parameters
+        ----------
+        dst_dir
+            Folder to write to.
+        format
+            ``"GeoParquet"``, ``"GeoPackage"`` or ``"CSV"``.
+        wait
+            ``True`` (default): run in this thread and return the path; ``False``: in the background
+            (``state.cancel()`` stops it).
+        """
+        return self.exports.stream_samples(format, dst_dir, wait=wait)
+
+    def export_samples(self, dst_dir: str | Path | None = None, format: str = "GeoParquet") -> Path:
+        """Write ``samples`` into ``dst_dir`` (default ``exports.download_dir``) as ``format``
+        (``"GeoParquet"``, ``"GeoPackage"`` or ``"CSV"``) and return the file's path.
+
+        Raises
+        ------
+        BadParameterError
+            No samples fetched yet, or an unknown format.
+        """
+        return self.exports.save_samples(format, dst_dir)
+
+    def download_metadata(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
+        """Download the collection's metadata workbook (``{ref_id}_metadata.xlsx``) into ``dst_dir``."""
+        return self._download(self.exports.metadata, ref_id, dst_dir)
+
+    def download_harmonization_info(self, ref_id: str, dst_dir: str | Path | None = None) -> Path:
+        """Download the collection's harmonisation PDF into ``dst_dir``."""
+        return self._download(self.exports.harmonization_info, ref_id, dst_dir)
+
+    def _download(self, method: Callable[..., Path], ref_id: str, dst_dir: str | Path | None) -> Path:
+        try:
+            return method(ref_id, dst_dir)
+        except Exception as exc:  # shown in the status bar too, then raised for the caller
+            self.message = describe(exc)
+            self.status = "error"
+            raise
+
+    # --- preview (PreviewService) -----------------------------------------------------------------------------
+    def preview(self, wait: bool = False, delay: float | None = None) -> pd.DataFrame | None:
+        """Count the samples a fetch would return for the current inputs (see
+        :mod:`~worldcereal_explorer.state.preview`).
+
+        Parameters
+        ----------
+        wait
+            ``True``: count in this thread and return ``preview_counts`` (raising on failure). ``False``
+            (default): on a worker thread after ``delay`` seconds (default ``debounce_s``); returns ``None``.
+        delay
+            Seconds to wait before counting in the background.
+
+        Raises
+        ------
+        InvalidInputError, RdmError
+            ``wait=True`` only: an invalid input, or the RDM could not be read.
+        """
+        return self.services.preview.preview(wait, self.debounce_s if delay is None else delay)
+
+    def cancel_preview(self) -> None:
+        """Stop a scheduled or running preview (the last preview's traits stay)."""
+        self.services.preview.cancel()
+
+    def wait_preview(self, timeout: float | None = 60.0) -> bool:
+        """Block until no preview is scheduled or running; ``False`` on timeout."""
+        return self.services.preview.wait(timeout)
+
+    @property
+    def preview_busy(self) -> bool:
+        """True while a preview is scheduled or running."""
+        return self.services.preview.busy
+
+    def preview_by_class(self) -> pd.DataFrame:
+        """``ewoc_code``, ``label`` (from the legend once loaded, else ``""``), ``count``: largest first."""
+        return preview_by_class(self.preview_counts, self.legend)
+
+    def preview_by_collection(self) -> dict[str, int]:
+        """Samples a fetch would return per collection (``{ref_id: count}``, only those with samples)."""
+        return preview_by_collection(self.preview_counts)
+
     # --- share and reproduce (state/serialize.py, links.py, snippet.py) ----------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The query inputs as a JSON-safe dictionary ``{"version": 1, "endpoint": ..., "bbox": ..., ...}``."""
@@ -529,9 +820,9 @@ class RdmQueryState(InputsMixin, ResultsMixin, LegendMixin, LoginMixin, ExportsM
 
         self.cancel()
         done = self._jobs.close(timeout)
-        done = self._close_legend(left()) and done
-        done = self._close_login(left()) and done
-        done = self._close_preview(left()) and done
+        done = self.services.legend.close(left()) and done
+        done = self.services.login.close(left()) and done
+        done = self.services.preview.close(left()) and done
         client = self._trait_values.get("client")
         if client is not None and hasattr(client, "close"):
             client.close()

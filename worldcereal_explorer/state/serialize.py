@@ -2,16 +2,16 @@
 saved-session file. A dashboard link's query string is :mod:`~worldcereal_explorer.state.links`; the Python code
 that reproduces the same samples is :mod:`~worldcereal_explorer.state.snippet`.
 
-Everything here works on the state's *input* traits only (bbox, polygon, dates, codes, grouping, access,
-quality, subset, selected collections); results are never saved, they are fetched again.
+The query part is :class:`~worldcereal_explorer.rdm.query.RdmQuery`'s own (``to_dict``/``from_dict``: it
+validates and normalises); a session adds the format ``version``, the ``endpoint`` and the crop ``grouping``,
+and writes every field, defaults included. Results are never saved, they are fetched again.
 
 The dictionary form is versioned and JSON-safe::
 
     {"version": 1, "endpoint": "https://ewoc-rdm-api.iiasa.ac.at", "bbox": [3.0, 50.0, 6.0, 52.0],
      "polygon": null, "start_date": "2021-01-01", "end_date": "2021-12-31", "ewoc_codes": [1101060000],
-     "grouping": {"1101060000": "maize"}, "include_public": true, "include_private": false,
-     "include_restricted": false, "min_quality_lc": 0, "min_quality_ct": 0, "subset": false,
-     "selected_ids": []}
+     "include_public": true, "include_private": false, "include_restricted": false, "min_quality_lc": 0,
+     "min_quality_ct": 0, "subset": false, "selected_ids": [], "grouping": {"1101060000": "maize"}}
 
 Loading validates every field and raises an :class:`~worldcereal_explorer.errors.InvalidInputError`
 subclass whose message starts with the field's name (``"bbox: ..."``) and which carries it as ``.field``.
@@ -19,29 +19,26 @@ subclass whose message starts with the field's name (``"bbox: ..."``) and which 
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import (
-    BadEwocCodeError,
-    BadExtentError,
-    BadParameterError,
-    BadTemporalExtentError,
-    InvalidInputError,
-)
+from ..errors import BadParameterError, InvalidInputError
+from ..rdm.query import RdmQuery
 
 __all__ = [
     "INPUT_FIELDS",
     "STATE_VERSION",
     "apply_state_dict",
+    "input_value",
     "load_state_file",
     "parse_state_json",
     "read_state_file",
     "save_state_file",
+    "shareable_query",
     "state_from_dict",
     "state_to_dict",
     "validate_state_dict",
@@ -50,40 +47,13 @@ __all__ = [
 #: Version of the dictionary / file format written by :func:`state_to_dict`.
 STATE_VERSION = 1
 
-#: The input traits that make up a query, in the order they are written.
-INPUT_FIELDS = (
-    "bbox",
-    "polygon",
-    "start_date",
-    "end_date",
-    "ewoc_codes",
-    "grouping",
-    "include_public",
-    "include_private",
-    "include_restricted",
-    "min_quality_lc",
-    "min_quality_ct",
-    "subset",
-    "selected_ids",
-)
+#: The input traits a session holds: the query's fields, then the crop groups.
+INPUT_FIELDS = (*RdmQuery.FIELDS, "grouping")
 
-#: The access kinds a query can include (``include_<kind>``); also a link's ``access`` values.
-ACCESS_KINDS = ("public", "private", "restricted")
-_DEFAULTS: dict[str, Any] = {
-    "bbox": None,
-    "polygon": None,
-    "start_date": None,
-    "end_date": None,
-    "ewoc_codes": [],
-    "grouping": {},
-    "include_public": True,
-    "include_private": False,
-    "include_restricted": False,
-    "min_quality_lc": 0,
-    "min_quality_ct": 0,
-    "subset": False,
-    "selected_ids": [],
-}
+#: Each query field's default, JSON-safe (a session writes every field).
+_DEFAULTS: dict[str, Any] = {spec.name: json.loads(json.dumps(spec.default if not isinstance(spec.default, tuple)
+                                                               else list(spec.default)))
+                             for spec in dataclasses.fields(RdmQuery)}
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -94,75 +64,56 @@ def _field_error(field: str, exc: InvalidInputError | str, cls: type[InvalidInpu
         cls, text = type(exc), str(exc)
     else:
         text = exc
+    for named in (f"{field}=", f"{field} "):  # "min_quality_lc: 300 ...", not "min_quality_lc: min_quality_lc=300"
+        if text.startswith(named):
+            text = text[len(named):]
     error = cls(f"{field}: {text}")
     error.field = field  # type: ignore[attr-defined]
     return error
 
 
-def geometry_of(value: Any):
-    """A shapely geometry from a GeoJSON mapping / Feature, a WKT string or a shapely geometry."""
-    import shapely
-    from shapely.geometry import shape
+def input_value(name: str, value: Any) -> Any:
+    """A query field's value as the state's input trait holds it: sequences as lists (a bbox as a tuple),
+    the polygon as a GeoJSON mapping (what the map widgets draw)."""
+    from shapely.geometry import mapping
     from shapely.geometry.base import BaseGeometry
 
     if isinstance(value, BaseGeometry):
-        return value
-    if isinstance(value, str):
-        try:
-            return shapely.from_wkt(value)
-        except Exception as exc:  # shapely.errors.GEOSException
-            raise BadExtentError(f"{value[:80]!r} is not valid WKT ({exc})") from None
-    if isinstance(value, Mapping):
-        geometry = value.get("geometry") if value.get("type") == "Feature" else value
-        try:
-            return shape(geometry or {})
-        except Exception as exc:  # several types for malformed GeoJSON
-            raise BadExtentError(f"{str(dict(value))[:80]!r} is not a GeoJSON geometry ({exc})") from None
-    raise BadExtentError(f"a value of type {type(value).__name__} is not a polygon; use GeoJSON or WKT")
-
-
-def bbox_list(value: Any) -> list[float] | None:
-    """A bbox validated and normalised, as ``[west, south, east, north]`` floats (``None`` stays ``None``)."""
-    from ..extents import normalize_bbox
-
-    if value is None:
-        return None
-    return [float(v) for v in normalize_bbox(value).as_tuple()]
-
-
-def polygon_mapping(value: Any) -> dict | None:
-    """A query polygon validated and normalised, as a GeoJSON mapping (``None`` stays ``None``)."""
-    from shapely.geometry import mapping
-
-    from ..extents import normalize_spatial_extent
-
-    if value is None:
-        return None
-    extent = normalize_spatial_extent(geometry_of(value))
-    return _json_safe(mapping(extent.geometry))  # type: ignore[union-attr]
-
-
-def _json_safe(value: Any) -> Any:
-    """Tuples to lists, numpy scalars to Python numbers, dates to ISO strings, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
-        return value.item()
+        return json.loads(json.dumps(mapping(value)))  # tuples to lists: JSON-like, as drawn on the map
+    if isinstance(value, tuple) and name != "bbox":
+        return list(value)
     return value
 
 
-def _date_text(value: Any) -> str | None:
-    from ..dates import parse_date
+def shareable_query(state: Any) -> tuple[RdmQuery, dict[str, InvalidInputError]]:
+    """The state's query, leaving out inputs that are invalid (a half-typed bbox still gives a link).
 
+    Returns
+    -------
+    query : RdmQuery
+        ``state.query`` when the inputs are valid; else the query without the invalid ones (their defaults).
+    invalid : dict
+        ``{field: error}`` of the inputs left out.
+    """
+    values = {name: getattr(state, name) for name in RdmQuery.FIELDS}
+    invalid: dict[str, InvalidInputError] = {}
+    while True:
+        try:
+            return RdmQuery(**values), invalid
+        except InvalidInputError as exc:
+            name = getattr(exc, "field", None)
+            if name not in values or name in invalid:  # cannot tell which: give up on the inputs
+                return RdmQuery(), {"query": exc}
+            invalid[name] = exc
+            del values[name]
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` when JSON can hold it (an invalid input kept as typed), else ``None``."""
     try:
-        parsed = parse_date(value, allow_missing=True)
-    except InvalidInputError:
-        return str(value)  # kept as typed; loading reports it
-    return None if parsed is None else parsed.isoformat()
+        return json.loads(json.dumps(value, default=lambda v: list(v) if isinstance(v, tuple) else str(v)))
+    except (TypeError, ValueError):
+        return None
 
 
 # --- to / from dict -----------------------------------------------------------------------------------
@@ -181,48 +132,46 @@ def state_to_dict(state: Any, *, include_endpoint: bool = True) -> dict[str, Any
     -------
     dict
         ``{"version": 1, "endpoint": ..., "bbox": ..., ...}`` (see :data:`INPUT_FIELDS`); ``json.dumps`` works
-        on it as it is.
+        on it as it is. An invalid input (typed in the dashboard) is kept as typed; loading reports it.
     """
     out: dict[str, Any] = {"version": STATE_VERSION}
     if include_endpoint:
-        client = state._trait_values.get("client")
-        out["endpoint"] = getattr(client, "endpoint", None) or state.endpoint
-    try:
-        out["bbox"] = bbox_list(state.bbox)
-    except InvalidInputError:  # an invalid box typed in the dashboard is kept as typed
-        out["bbox"] = _json_safe(state.bbox)
-    try:
-        out["polygon"] = polygon_mapping(state.polygon)
-    except InvalidInputError:
-        out["polygon"] = _json_safe(state.polygon) if isinstance(state.polygon, (Mapping, str)) else None
-    out["start_date"] = _date_text(state.start_date)
-    out["end_date"] = _date_text(state.end_date)
-    out["ewoc_codes"] = [int(c) if str(c).lstrip("-").isdigit() else str(c) for c in state.ewoc_codes]
+        out["endpoint"] = state.client_endpoint
+    query, invalid = shareable_query(state)
+    out.update(_DEFAULTS)
+    out.update(query.to_dict())
+    if query.bbox is not None:  # also with a polygon (its bounds): a session names both
+        out["bbox"] = list(query.bbox)
+    for name in invalid:
+        if name in _DEFAULTS:
+            out[name] = _as_json(getattr(state, name))
     out["grouping"] = {str(int(k)) if str(k).isdigit() else str(k): str(v) for k, v in state.grouping.items()}
-    for name in ("include_public", "include_private", "include_restricted", "subset"):
-        out[name] = bool(getattr(state, name))
-    out["min_quality_lc"] = int(state.min_quality_lc)
-    out["min_quality_ct"] = int(state.min_quality_ct)
-    out["selected_ids"] = [str(i) for i in state.selected_ids]
     return out
 
 
-def _check_bool(field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _field_error(field, f"{value!r} is not allowed; use true or false")
-    return value
+def _check_grouping(grouping: Any) -> dict[int, str]:
+    from ..extents import normalize_ewoc_codes
 
-
-def _check_quality(field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise _field_error(field, f"{value!r} is not allowed; use a whole number from 0 to 100")
-    return value
+    if not isinstance(grouping, Mapping):
+        raise _field_error("grouping", f"{grouping!r} is not an object {{ewoc_code: new_label}}")
+    groups: dict[int, str] = {}
+    for key, label in grouping.items():
+        try:
+            code = normalize_ewoc_codes([int(key) if isinstance(key, str) and key.isdigit() else key])[0]  # type: ignore[index]
+        except InvalidInputError as exc:
+            raise _field_error("grouping", exc) from None
+        if not isinstance(label, str) or not label.strip():
+            raise _field_error("grouping", f"the label of {key!r} must be a non-empty string, not {label!r}")
+        groups[code] = label
+    return groups
 
 
 def validate_state_dict(data: Any) -> dict[str, Any]:
     """Check a query dictionary (from :func:`state_to_dict`, a file or elsewhere) and normalise it.
 
-    Missing fields take their defaults; ``polygon`` may be GeoJSON or WKT; ``grouping`` keys may be strings.
+    Missing fields (and ``null`` ones) take their defaults; the query fields are read by
+    :meth:`RdmQuery.from_dict <worldcereal_explorer.rdm.query.RdmQuery.from_dict>` (``polygon`` may be GeoJSON
+    or WKT); ``grouping`` keys may be strings.
 
     Parameters
     ----------
@@ -232,8 +181,9 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        Every field of :data:`INPUT_FIELDS` (plus ``endpoint`` when given) with values ready to set on a state:
-        ``bbox`` a tuple, dates :class:`datetime.date`, codes ints, grouping ``{int: str}``.
+        Every field of :data:`INPUT_FIELDS` (plus ``endpoint`` when given) with values ready to set on a state
+        (see :func:`input_value`): ``bbox`` a tuple, dates :class:`datetime.date`, codes ints, grouping
+        ``{int: str}``.
 
     Raises
     ------
@@ -242,9 +192,6 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
         ``BadEwocCodeError``, ``BadParameterError``) whose message starts with the bad field's name and whose
         ``field`` attribute names it.
     """
-    from ..dates import parse_date
-    from ..extents import normalize_ewoc_codes
-
     if not isinstance(data, Mapping):
         raise _field_error("query", f"a saved query must be a JSON object, not {type(data).__name__}")
     if "version" not in data:
@@ -258,8 +205,12 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
     unknown = sorted(set(data) - set(INPUT_FIELDS) - {"version", "endpoint"})
     if unknown:
         raise _field_error(unknown[0], f"unknown field; allowed: version, endpoint, {', '.join(INPUT_FIELDS)}")
-    out: dict[str, Any] = {name: _DEFAULTS[name] for name in INPUT_FIELDS}
-    out.update({k: v for k, v in data.items() if k in INPUT_FIELDS and v is not None})
+    fields = {k: v for k, v in data.items() if k in RdmQuery.FIELDS and v is not None}
+    for name, value in fields.items():
+        # JSON has one form for a sequence field: a list (a lone string is not a list of codes or ids)
+        if isinstance(_DEFAULTS[name], list) and not isinstance(value, (list, tuple)):
+            raise _field_error(name, f"{value!r} is not a list")
+    out: dict[str, Any] = {}
     if data.get("endpoint") is not None:
         from ..config import resolve_rdm_url
 
@@ -268,53 +219,11 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
         except InvalidInputError as exc:
             raise _field_error("endpoint", exc) from None
     try:
-        out["bbox"] = None if out["bbox"] is None else tuple(bbox_list(out["bbox"]))  # type: ignore[arg-type]
+        query = RdmQuery.from_dict(fields)
     except InvalidInputError as exc:
-        raise _field_error("bbox", exc) from None
-    try:
-        out["polygon"] = polygon_mapping(out["polygon"])
-    except InvalidInputError as exc:
-        raise _field_error("polygon", exc) from None
-    for name in ("start_date", "end_date"):
-        try:
-            out[name] = parse_date(out[name], name=name, allow_missing=True)
-        except InvalidInputError as exc:
-            raise _field_error(name, exc) from None
-    if (out["start_date"] is None) != (out["end_date"] is None):
-        missing = "start_date" if out["start_date"] is None else "end_date"
-        raise _field_error(missing, "not set; set both start_date and end_date, or neither",
-                           BadTemporalExtentError)
-    if out["start_date"] is not None and out["start_date"] > out["end_date"]:
-        raise _field_error("end_date", f"{out['end_date']} is before start_date {out['start_date']}",
-                           BadTemporalExtentError)
-    codes = out["ewoc_codes"]
-    if not isinstance(codes, (list, tuple)):
-        raise _field_error("ewoc_codes", f"{codes!r} is not a list of ewoc codes", BadEwocCodeError)
-    try:
-        out["ewoc_codes"] = normalize_ewoc_codes(list(codes)) or []
-    except InvalidInputError as exc:
-        raise _field_error("ewoc_codes", exc) from None
-    grouping = out["grouping"]
-    if not isinstance(grouping, Mapping):
-        raise _field_error("grouping", f"{grouping!r} is not an object {{ewoc_code: new_label}}")
-    groups: dict[int, str] = {}
-    for key, label in grouping.items():
-        try:
-            code = normalize_ewoc_codes([int(key) if isinstance(key, str) and key.isdigit() else key])[0]  # type: ignore[index]
-        except InvalidInputError as exc:
-            raise _field_error("grouping", exc) from None
-        if not isinstance(label, str) or not label.strip():
-            raise _field_error("grouping", f"the label of {key!r} must be a non-empty string, not {label!r}")
-        groups[code] = label
-    out["grouping"] = groups
-    for name in ("include_public", "include_private", "include_restricted", "subset"):
-        out[name] = _check_bool(name, out[name])
-    for name in ("min_quality_lc", "min_quality_ct"):
-        out[name] = _check_quality(name, out[name])
-    ids = out["selected_ids"]
-    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, str) and i for i in ids):
-        raise _field_error("selected_ids", f"{ids!r} is not a list of collection ids (strings)")
-    out["selected_ids"] = list(dict.fromkeys(ids))
+        raise _field_error(getattr(exc, "field", None) or "query", exc) from None
+    out.update({name: input_value(name, getattr(query, name)) for name in RdmQuery.FIELDS})
+    out["grouping"] = _check_grouping(data.get("grouping") or {})
     return out
 
 
@@ -340,7 +249,7 @@ def apply_state_dict(state: Any, data: Mapping[str, Any], *, validated: bool = F
                 setattr(state, name, values[name])
 
 
-def state_from_dict(data: Mapping[str, Any], client: Any = None, *, cls: type | None = None,
+def state_from_dict(data: Mapping[str, Any], client: Any = None, *, cls: Callable[..., Any],
                     validated: bool = False, **traits: Any) -> Any:
     """A new state holding the query in ``data``.
 
@@ -352,16 +261,12 @@ def state_from_dict(data: Mapping[str, Any], client: Any = None, *, cls: type | 
         The :class:`~worldcereal_explorer.rdm.client.RdmClient` to use; default: one for the saved
         ``endpoint`` (or, without one, the configured endpoint).
     cls
-        The state class (default :class:`~worldcereal_explorer.state.RdmQueryState`).
+        The state class (:class:`~worldcereal_explorer.state.RdmQueryState`, whose ``from_dict`` calls this).
     validated
         ``data`` comes from :func:`validate_state_dict` already.
     **traits
         Other traits for the new state (``auto_search=False``, ``endpoint=...`` to override the saved one).
     """
-    if cls is None:
-        from .query import RdmQueryState
-
-        cls = RdmQueryState
     values = dict(data) if validated else validate_state_dict(data)
     endpoint = traits.pop("endpoint", None) or (None if client is not None else values.get("endpoint"))
     inputs = {name: values[name] for name in INPUT_FIELDS}
@@ -413,7 +318,7 @@ def parse_state_json(text: str | bytes, source: str = "the saved query") -> dict
         raise error from None
 
 
-def load_state_file(path: str | os.PathLike[str], client: Any = None, *, cls: type | None = None,
+def load_state_file(path: str | os.PathLike[str], client: Any = None, *, cls: Callable[..., Any],
                     **traits: Any) -> Any:
     """A new state holding the query saved in ``path`` (see :func:`state_from_dict`)."""
     return state_from_dict(read_state_file(path), client, cls=cls, validated=True, **traits)

@@ -11,16 +11,17 @@ code and the user's display name.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import traitlets
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Enum, HasTraits, Unicode, observe
+from traitlets import Bool, Enum, HasTraits, Unicode
 
 from ..errors import WorldCerealExplorerError
 from .kernel_thread import call_on_kernel_thread, drain
 
-__all__ = ["AUTH_STATUSES", "AuthSession", "LoginMixin"]
+__all__ = ["AUTH_STATUSES", "AuthSession", "LoginOutputs", "LoginService"]
 
 #: Values of :attr:`AuthSession.status`. ``"token"``: the client uses a fixed access token (for example
 #: ``$WORLDCEREAL_RDM_TOKEN``); there is nothing to log into.
@@ -167,6 +168,7 @@ class AuthSession(HasTraits):
     def _run_login(self, cancel_event: threading.Event) -> None:
         from ..rdm.auth import LoginCancelledError
 
+        outcome: dict[str, Any]
         try:
             self.provider.login(display=self._show_authorization, cancel_event=cancel_event, progress=self._progress)
         except LoginCancelledError:
@@ -223,87 +225,88 @@ class AuthSession(HasTraits):
         return f"AuthSession(status={self.status!r}, username={self.username!r})"
 
 
-class LoginMixin(HasTraits):
-    """The query state's login: ``auth_status`` / ``auth_user`` traits, :attr:`auth`, :meth:`login`,
-    :meth:`cancel_login` and :meth:`logout`.
+class LoginOutputs(Protocol):
+    """The traits :class:`LoginService` writes (the query state's ``auth_status`` and ``auth_user``)."""
 
-    One of the bases of :class:`~worldcereal_explorer.state.RdmQueryState`; it expects the host to have
-    ``client``, ``include_private``, ``include_restricted`` and ``search()``.
+    auth_status: str
+    auth_user: str | None
+
+
+class LoginService:
+    """The query state's login: the :class:`AuthSession` around the client's token provider, made on first
+    use, with its status and user followed by ``outputs.auth_status`` / ``outputs.auth_user``.
+
+    Parameters
+    ----------
+    client
+        ``client()`` returns the RDM client (its ``token_provider`` is shared with the session).
+    outputs
+        Where ``auth_status`` / ``auth_user`` are (see :class:`LoginOutputs`).
     """
 
-    auth_status = Enum(AUTH_STATUSES, default_value="logged_out", help="the login session's status")
-    auth_user = Unicode(None, allow_none=True, help="who is logged in")
-
-    def _init_login(self) -> None:
-        self._auth_lock = threading.RLock()
-        self._auth: AuthSession | None = None
-        self._auth_links: list[Any] = []
+    def __init__(self, client: Callable[[], Any], outputs: LoginOutputs):
+        self._client = client
+        self.outputs = outputs
+        self._lock = threading.RLock()
+        self._session: AuthSession | None = None
+        self._links: list[Any] = []
 
     @property
-    def auth(self) -> AuthSession:
+    def session(self) -> AuthSession:
         """The login session around the client's token provider (made on first use).
 
         When the client has no token provider yet, the default device-login provider is installed on
         it here, so a login in this session authorises the client's searches and sample reads.
         """
-        with self._auth_lock:
-            if self._auth is None:
-                client = self.client
+        with self._lock:
+            if self._session is None:
+                client = self._client()
                 if getattr(client, "token_provider", None) is None:
-                    self._auth = AuthSession()
-                    client.token_provider = self._auth.provider
+                    self._session = AuthSession()
+                    client.token_provider = self._session.provider
                 else:
-                    self._auth = AuthSession(client.token_provider)
-                self._auth_links = [traitlets.dlink((self._auth, "status"), (self, "auth_status")),
-                                    traitlets.dlink((self._auth, "username"), (self, "auth_user"))]
-            return self._auth
+                    self._session = AuthSession(client.token_provider)
+                self._links = [traitlets.dlink((self._session, "status"), (self.outputs, "auth_status")),
+                               traitlets.dlink((self._session, "username"), (self.outputs, "auth_user"))]
+            return self._session
 
-    @observe("auth_status")
-    def _on_auth_status(self, change: dict) -> None:
-        if change["old"] == "logged_in":
-            # What this client learned of private collections goes with the session that could see them.
-            memo = getattr(self.client, "collection_memo", None)
+    def session_changed(self, old: str) -> None:
+        """The session's status left ``old``: what the client learned of private collections goes with the
+        session that could see them."""
+        if old == "logged_in":
+            memo = getattr(self._client(), "collection_memo", None)
             if memo is not None:
                 memo.clear()
-        # A session opening or ending changes what the search may return: run it again.
-        if "logged_in" in (change["old"], change["new"]) and (self.include_private or self.include_restricted):
-            self.search(delay=0)
 
     def login(self, wait: bool = False, timeout: float | None = 300.0) -> bool:
-        """Start the device login on a background thread; ``auth.authorization`` then holds the link and
-        code to show. When the session opens, the search runs again.
-
-        Parameters
-        ----------
-        wait
-            Block until the login ends (approved, denied, cancelled), at most ``timeout`` seconds.
-        timeout
-            Seconds to wait when ``wait`` is true.
+        """Start the device login on a background thread (see :meth:`AuthSession.login`).
 
         Returns
         -------
         bool
             ``True`` when a session is open (with ``wait``) or a login was started (without).
         """
-        thread = self.auth.login()
+        session = self.session
+        thread = session.login()
         if wait:
-            self.auth.wait(timeout)
-            return self.auth_status == "logged_in"
+            session.wait(timeout)
+            return session.status == "logged_in"
         return thread is not None
 
-    def cancel_login(self) -> None:
+    def cancel(self) -> None:
         """Stop waiting for a login's approval."""
-        if self._auth is not None:
-            self._auth.cancel()
+        if self._session is not None:
+            self._session.cancel()
 
     def logout(self) -> None:
-        """End the session (tokens dropped, cache entry deleted, provider told); the search runs again."""
-        if self._auth is not None:
-            self._auth.logout()
+        """End the session (tokens dropped, cache entry deleted, provider told)."""
+        if self._session is not None:
+            self._session.logout()
 
-    def _close_login(self, timeout: float) -> bool:
-        with self._auth_lock:
-            session, links, self._auth_links = self._auth, self._auth_links, []
+    def close(self, timeout: float) -> bool:
+        """Stop a login, unlink the traits and join the login thread; ``True`` when none is left."""
+        with self._lock:
+            session, links, self._links = self._session, self._links, []
         for link in links:
             link.unlink()
         return True if session is None else session.close(timeout)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,6 +247,7 @@ def _dates_from(tokens: Sequence[str], errors: list[str]) -> tuple[dt.date, dt.d
             match = re.fullmatch(rf"({_DATE})()", text)
         else:
             return None
+    assert match is not None  # one date alone: the same pattern matched just above
     first, second = match.group(1), match.group(2) or match.group(1)
     bounds: list[dt.date] = []
     for i, value in enumerate((first, second)):
@@ -359,9 +360,11 @@ def _show_dates(dates: tuple[dt.date, dt.date]) -> str:
 def _suggest(unknown: list[str], crops: dict[str, Any], places: Any) -> dict[str, str]:
     if not unknown:
         return {}
-    names_of = getattr(places, "country_names", None)
+    names_of: Callable[[], Iterable[str]] | None = getattr(places, "country_names", None)
     if names_of is None:
-        from ..places import country_names as names_of
+        from ..places import country_names
+
+        names_of = country_names
     countries = {_key(n): n for n in names_of()}
     vocabulary = {**{k: _pretty(v.label) for k, v in crops.items()}, **countries}
     suggestions = {}
