@@ -86,7 +86,15 @@ class RdmClient(CollectionsMixin, StatsMixin, SamplesMixin, FileDownloadsMixin):
     Examples
     --------
     >>> rdm = RdmClient()                                     # doctest: +SKIP
-    >>> cols = rdm.get_collections(bbox=(4, 50, 6, 52), temporal_extent=("2021-01-01", "2021-12-31"))
+    >>> cols = rdm.get_collections(bbox=(4, 50, 6, 52), temporal_extent=("2021-01-01", "2021-12-31"))  # doctest: +SKIP
+
+    The same filters as one :class:`~worldcereal_explorer.rdm.query.RdmQuery`, which every method that filters
+    (``get_collections``, ``get_crop_counts``, ``get_samples``, ``count_samples``, ``download_samples``,
+    ``get_items``) takes as ``query=``:
+
+    >>> q = RdmQuery(bbox=(4, 50, 6, 52), start_date="2021-01-01", end_date="2021-12-31")  # doctest: +SKIP
+    >>> cols = rdm.get_collections(query=q)                                                # doctest: +SKIP
+    >>> samples = rdm.get_samples(query=q.replace(min_quality_ct=70))                      # doctest: +SKIP
     """
 
     def __init__(
