@@ -15,12 +15,15 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import DEFAULT_LEGEND_URL, ENV_LEGEND_URL
 from ..errors import BadParameterError, LegendError, RdmError
 from ..files import atomic_write_bytes
 from .tables import IrrigationLegend, Legend, parse_irrigation_csv, parse_landcover_csv
+
+if TYPE_CHECKING:  # the HTTP layer (requests, urllib3) is imported only when a legend is downloaded
+    from ..transport.http import HttpTransport
 
 logger = logging.getLogger("worldcereal_explorer.legend")
 
@@ -122,18 +125,16 @@ def _cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("worldcereal-explorer")) / "legend"
 
 
-def _download(url: str, timeout: float, transport: Any, retries: int = 2) -> bytes:
-    from ..rdm.http import HttpPolicy, HttpTransport, redact
+def _download(url: str, timeout: float, transport: HttpTransport | None, retries: int = 2) -> bytes:
+    from ..transport.http import HttpPolicy, HttpTransport, redact
 
-    own = transport is None
-    if own:
-        transport = HttpTransport(
-            HttpPolicy(connect_timeout=min(5.0, timeout), read_timeout=timeout, retries=retries))
+    http = transport if transport is not None else HttpTransport(
+        HttpPolicy(connect_timeout=min(5.0, timeout), read_timeout=timeout, retries=retries))
     try:
-        response = transport.request(url, scope=transport.scope("legend download", deadline_s=2 * timeout))
+        response = http.request(url, scope=http.scope("legend download", deadline_s=2 * timeout))
     finally:
-        if own:
-            transport.close()
+        if transport is None:  # this call's own transport: close its connections
+            http.close()
     if not response.ok:
         raise LegendError(f"the legend URL {redact(url)} answered HTTP {response.status_code}")
     return response.content
@@ -148,9 +149,9 @@ def _load(
     ttl_s: float,
     refresh: bool,
     timeout: float,
-    transport: Any,
+    transport: HttpTransport | None,
 ) -> T:
-    from ..rdm.http import redact
+    from ..transport.http import redact
 
     what = "legend" if topic == LANDCOVER else f"{topic} legend"
     env = _ENV[topic]
@@ -209,7 +210,7 @@ def load_legend(
     ttl_s: float = DEFAULT_TTL_S,
     refresh: bool = False,
     timeout: float = 10.0,
-    transport: Any = None,
+    transport: HttpTransport | None = None,
 ) -> Legend:
     """Load the land-cover/crop-type legend from a path or URL, with an on-disk cache for URLs.
 
@@ -228,7 +229,7 @@ def load_legend(
     timeout : float
         Seconds one download may take (retries included: the deadline is twice this).
     transport : HttpTransport, optional
-        The :class:`~worldcereal_explorer.rdm.http.HttpTransport` to use (default: one for this call).
+        The :class:`~worldcereal_explorer.transport.http.HttpTransport` to use (default: one for this call).
 
     Returns
     -------
@@ -250,7 +251,7 @@ def load_irrigation_legend(
     ttl_s: float = DEFAULT_TTL_S,
     refresh: bool = False,
     timeout: float = 10.0,
-    transport: Any = None,
+    transport: HttpTransport | None = None,
 ) -> IrrigationLegend:
     """Load the irrigation legend from a path or URL, with the same cache rules as :func:`load_legend`.
 
@@ -269,7 +270,7 @@ def load_irrigation_legend(
     timeout : float
         Seconds one download may take (retries included: the deadline is twice this).
     transport : HttpTransport, optional
-        The :class:`~worldcereal_explorer.rdm.http.HttpTransport` to use (default: one for this call).
+        The :class:`~worldcereal_explorer.transport.http.HttpTransport` to use (default: one for this call).
 
     Returns
     -------

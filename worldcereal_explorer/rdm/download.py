@@ -10,7 +10,7 @@ connection is resumed with a Range request from the bytes already received.
 Parquet file) with explicit ``bytes=start-end`` ranges, fetched in parallel and cached up to a bound;
 suffix ranges are used for the footer where the server honours them.
 
-All requests go through :class:`~worldcereal_explorer.rdm.http.HttpTransport` inside a call scope, so
+All requests go through :class:`~worldcereal_explorer.transport.http.HttpTransport` inside a call scope, so
 the scope's deadline and cancel event bound every byte of it.
 """
 
@@ -33,7 +33,7 @@ from ..errors import (
     RdmTimeoutError,
 )
 from ..files import atomic_path
-from .http import AnyEvent, CallScope, HttpTransport, safe_url
+from ..transport.http import AnyEvent, CallScope, HttpTransport, safe_url
 from .range_reader import HttpRangeReader, RangeFile, parse_content_range
 
 __all__ = ["AnyEvent", "FILE_KINDS", "HttpRangeReader", "RangeFile", "download_file", "validate_file"]

@@ -3,7 +3,7 @@
 :class:`HttpRangeReader` fetches only the byte ranges asked for (the footer first, then column chunks), checks
 every 206 answer's ``Content-Range`` against the request, caches what it fetched up to a bound, and resumes a
 range whose connection drops. :class:`RangeFile` is a seekable file object over it. Every request runs in the
-caller's :class:`~worldcereal_explorer.rdm.scopes.CallScope` (deadline and cancel).
+caller's :class:`~worldcereal_explorer.transport.scopes.CallScope` (deadline and cancel).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import AuthenticationError, DownloadError, RdmConnectionError
-from .http import CallScope, HttpTransport, safe_url
+from ..transport.http import CallScope, HttpTransport, safe_url
 
 __all__ = ["HttpRangeReader", "PositionalFile", "RangeFile", "parse_content_range"]
 

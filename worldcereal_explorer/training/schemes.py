@@ -129,7 +129,7 @@ def _read_source(source: str | os.PathLike | None) -> tuple[bytes, str]:
 
 
 def _read_url(url: str) -> bytes:
-    from ..rdm.http import HttpPolicy, HttpTransport, redact
+    from ..transport.http import HttpPolicy, HttpTransport, redact
 
     transport = HttpTransport(HttpPolicy(connect_timeout=5.0, read_timeout=_URL_TIMEOUT_S, retries=2))
     try:

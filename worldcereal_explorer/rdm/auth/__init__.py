@@ -15,7 +15,7 @@ Tokens are secrets: no repr, log line, exception message or widget value of this
 
 Modules: ``providers`` (protocol, static and env providers), ``tokens`` (token sets, claims),
 ``token_cache`` (the 0600 cache file), ``oidc`` (HTTP to the provider through
-:class:`~worldcereal_explorer.rdm.http.HttpTransport`), ``device_flow`` (one RFC 8628 login),
+:class:`~worldcereal_explorer.transport.http.HttpTransport`), ``device_flow`` (one RFC 8628 login),
 ``device_auth`` (:class:`DeviceCodeAuth`, the session) and ``errors``.
 
 Example

@@ -18,7 +18,7 @@ from ...config import (
     ENV_RDM_TOKEN,
 )
 from ...errors import AuthenticationError, BadParameterError
-from ..http import AnyEvent, HttpPolicy, HttpTransport
+from ...transport.http import AnyEvent, HttpPolicy, HttpTransport
 from .device_flow import (
     SLOW_DOWN_INCREMENT_S,
     DeviceAuthorization,

@@ -15,7 +15,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ...errors import AuthenticationError, QueryCancelledError, RdmTimeoutError
-from ..http import AnyEvent, CallScope, Cancellable, Secret
+from ...transport.http import AnyEvent, CallScope, Cancellable, Secret
 from .errors import LoginCancelledError
 from .oidc import OidcProvider, oauth_error_text
 from .tokens import TokenSet

@@ -1,6 +1,6 @@
 """HTTP to one OpenID Connect provider: discovery, form posts to its endpoints, refresh and revocation.
 
-All requests go through an :class:`~worldcereal_explorer.rdm.http.HttpTransport`, whose failures are
+All requests go through an :class:`~worldcereal_explorer.transport.http.HttpTransport`, whose failures are
 turned into the authentication errors callers expect: :class:`IdentityProviderUnreachableError` when the
 provider cannot be reached or does not answer, :class:`~worldcereal_explorer.errors.AuthenticationError`
 for anything else. Request bodies carry secrets (refresh tokens, device codes, PKCE verifiers); no message
@@ -22,7 +22,7 @@ from ...errors import (
     RdmResponseError,
     RdmTimeoutError,
 )
-from ..http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
+from ...transport.http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
 from .errors import IdentityProviderUnreachableError, RefreshRefusedError
 from .tokens import TokenSet
 

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from ...errors import BadParameterError, DownloadError
 from ...files import atomic_path, atomic_write_text
-from ..http import CallScope, HttpTransport, safe_url
+from ...transport.http import CallScope, HttpTransport, safe_url
 
 __all__ = ["CACHE_ROW_GROUP_ROWS", "LocalFileReader", "SampleCache", "open_reader", "relayout"]
 

@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 import shapely
 
 from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCollectionError
+from ...transport.http import CallScope, HttpTransport, redact, safe_url
 from ..download import HttpRangeReader
-from ..http import CallScope, HttpTransport, redact, safe_url
 from .bounded import FileSource, candidate_positions, is_large, iter_candidates
 from .convert import canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
 from .layout import FileLayout, is_binary, is_text, open_parquet, wrapped_package_error

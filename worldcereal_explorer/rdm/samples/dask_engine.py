@@ -1,8 +1,8 @@
 """``engine="dask"``: footers are read now, row groups lazily by partitions on the workers.
 
 A partition travels to a worker as a :class:`PartitionSpec` (file URL, row groups, the HTTP policy and the
-token as a :class:`~worldcereal_explorer.rdm.http.Secret`); each worker process builds its own
-:class:`~worldcereal_explorer.rdm.http.HttpTransport` from those and keeps it for the next partitions.
+token as a :class:`~worldcereal_explorer.transport.http.Secret`); each worker process builds its own
+:class:`~worldcereal_explorer.transport.http.HttpTransport` from those and keeps it for the next partitions.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ...errors import DownloadError, WorldCerealExplorerError
+from ...transport.http import CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
 from ..download import HttpRangeReader
-from ..http import CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
 from .collection import CollectionResult, read_samples_from_url, requested_names, sample_file_url
 from .convert import canonical_table, to_geodataframe
 from .layout import open_parquet

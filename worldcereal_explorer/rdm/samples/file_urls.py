@@ -11,7 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from ..http import CallScope
+from ...transport.http import CallScope
 from .collection import sample_file_url
 
 __all__ = ["FileUrls"]

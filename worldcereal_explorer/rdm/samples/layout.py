@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ...errors import DownloadError, QueryCancelledError, RdmTimeoutError
-from ..http import redact, safe_url
+from ...transport.http import redact, safe_url
 
 if TYPE_CHECKING:
     from ..download import HttpRangeReader

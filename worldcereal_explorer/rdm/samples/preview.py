@@ -443,7 +443,7 @@ def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str
 def count_partition(spec: Any, query: SampleQuery, by: tuple[str, ...], h3_resolution: int | None) -> CollectionCount:
     """Count one Dask partition (runs on a worker; errors are the package's, without chained causes)."""
     from ...errors import DownloadError, WorldCerealExplorerError
-    from ..http import redact
+    from ...transport.http import redact
     from ..range_reader import HttpRangeReader
     from .dask_engine import worker_transport
 

@@ -21,7 +21,7 @@ from ...errors import (
     QueryCancelledError,
     WorldCerealExplorerError,
 )
-from ..http import CallScope, Cancellable, HttpTransport, redact
+from ...transport.http import CallScope, Cancellable, HttpTransport, redact
 from .cache import open_reader
 from .collection import (
     CollectionPlan,

@@ -53,7 +53,7 @@ import shapely
 
 from ...errors import BadParameterError, DownloadError, QueryCancelledError, WorldCerealExplorerError
 from ...files import make_parents
-from ..http import CallScope, HttpTransport, redact
+from ...transport.http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
 from .bounded import FileSource, is_large, iter_candidates, read_candidates
 from .collection import CollectionPlan, plan_collection
@@ -466,7 +466,7 @@ def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: Call
         token = transport.token_for(url)
         from urllib.parse import urlsplit
 
-        from ..http import Secret
+        from ...transport.http import Secret
 
         hosts = frozenset({urlsplit(url).netloc}) if token else frozenset()
         return [(PartitionSpec(url, ref_id, (i,), transport.policy, Secret(token), hosts), i,

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from ...files import atomic_path, atomic_write_text, gdal_temp_path
-from ..http import CallScope
+from ...transport.http import CallScope
 from .convert import canonical_table
 from .query import SampleQuery
 
