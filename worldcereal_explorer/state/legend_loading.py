@@ -60,23 +60,19 @@ class LegendService:
         self.jobs = jobs if jobs is not None else JobRunner(name="wce-legend")
 
     def load(self, wait: bool = False, timeout: float | None = 60.0) -> Any:
-        """Load the legend on a background thread into ``outputs.legend`` (once).
+        """Load the legend on a background thread into ``outputs.legend`` (once; again after an error).
 
-        ``legend_status`` goes ``"loading"`` then ``"ready"`` (``legend`` set) or ``"error"``
-        (``legend_message`` says why). Calling it again while loading or after success does nothing;
-        after an error it tries again.
+        ``legend_status`` goes ``"loading"`` then ``"ready"`` or ``"error"`` (``legend_message`` says why).
 
         Parameters
         ----------
-        wait
-            Block until the legend is loaded (or failed), at most ``timeout`` seconds.
-        timeout
-            Seconds to wait when ``wait`` is true.
+        wait, timeout
+            With ``wait``, return only once the legend is there or failed (at most ``timeout`` seconds).
 
         Returns
         -------
         Legend or None
-            The legend when it is loaded (by now), else ``None``.
+            ``outputs.legend`` by then.
         """
         out = self.outputs
         with self.jobs.condition:

@@ -285,21 +285,9 @@ class PreviewService:
 
     # --- public API -------------------------------------------------------------------------------------
     def preview(self, wait: bool = False, delay: float = 0.0) -> pd.DataFrame | None:
-        """Count the samples a fetch would return for the current inputs.
-
-        Parameters
-        ----------
-        wait
-            ``True``: count in this thread and return ``preview_counts`` (raising on failure). ``False``:
-            on a worker thread after ``delay`` seconds; returns ``None``.
-        delay
-            Seconds to wait before counting in the background.
-
-        Raises
-        ------
-        InvalidInputError, RdmError
-            ``wait=True`` only: an invalid input, or the RDM could not be read.
-        """
+        """Count the samples the fetch query would bring: now, in this thread (``wait``; returns
+        ``outputs.preview_counts`` and raises the input's or the RDM's error), or after ``delay`` seconds
+        on the preview's worker thread (returns ``None``; the outcome goes to the traits)."""
         if not wait:
             self._submit(delay)
             return None

@@ -306,7 +306,7 @@ class RdmQueryState(QueryInputs):
         self.queries_started = self._jobs.started
         #: How many previews actually started (superseded-while-waiting ones never start).
         self.previews_started = self.services.preview.started
-        # after the class's own input observers (search, then samples), before the traits are set
+        # after the class's own input observers (the search and sample bookkeeping), before the traits are set
         self.observe(self._on_preview_input, names=list(SAMPLE_INPUTS))
         if client is not None:
             traits["client"] = client
@@ -419,8 +419,9 @@ class RdmQueryState(QueryInputs):
                 # a fetch for these same filters finished first (Fetch clicked while the search was
                 # pending): keep saying so, or the status would hide the samples on the map
                 fetched = f"; {len(self.samples):,} sample{'s' if len(self.samples) != 1 else ''} fetched"
+            note = f"; {found.note}" if found.note else ""
             self.message = _counts.search_summary(len(collections), _counts.total(found.counts),
-                                                  found.filtered) + (f"; {found.note}" if found.note else "") + fetched
+                                                  found.filtered) + note + fetched
             self.services.preview.want(0.0, search_pending=self._search_pending(False))
         else:
             samples = job.result
@@ -467,7 +468,8 @@ class RdmQueryState(QueryInputs):
         return self.auto_search and (search_input or self.results_stale)
 
     def _on_preview_input(self, change: dict) -> None:
-        self.services.preview.want(self.debounce_s, search_pending=self._search_pending(change["name"] in SEARCH_INPUTS))
+        search_input = change["name"] in SEARCH_INPUTS
+        self.services.preview.want(self.debounce_s, search_pending=self._search_pending(search_input))
 
     @observe("auto_preview", "preview_resolution")
     def _on_preview_setting(self, change: dict) -> None:

@@ -109,7 +109,7 @@ def shareable_query(state: Any) -> tuple[RdmQuery, dict[str, InvalidInputError]]
 
 
 def _as_json(value: Any) -> Any:
-    """``value`` when JSON can hold it (an invalid input kept as typed), else ``None``."""
+    """``value`` as JSON holds it (an invalid input kept as typed; a geometry or date as its text), or ``None``."""
     try:
         return json.loads(json.dumps(value, default=lambda v: list(v) if isinstance(v, tuple) else str(v)))
     except (TypeError, ValueError):
