@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
@@ -80,9 +80,33 @@ _DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 #: Integer-valued columns of each topic's file, given as nullable integers by :func:`get_legend`.
 _INTEGER_COLUMNS = {LANDCOVER: ("LC_code",), IRRIGATION: ("level_0", "level_1", "level_2")}
 
-_default_lock = threading.Lock()
-_default_legend: Legend | None = None
-_default_irrigation_legend: IrrigationLegend | None = None
+L = TypeVar("L", Legend, IrrigationLegend)
+
+
+class _ProcessDefault(Generic[L]):
+    """One topic's process-wide legend: loaded on first use, replaceable, and offline (nothing cached) the
+    bundled demo copy, with a warning, so that labels still work for the classes it has."""
+
+    def __init__(self, load: Callable[[], L], demo: Callable[[], L], what: str):
+        self._load: Callable[[], L] = load
+        self._demo: Callable[[], L] = demo
+        self._what = what
+        self._lock = threading.Lock()
+        self._value: L | None = None
+
+    def get(self) -> L:
+        with self._lock:
+            if self._value is None:
+                try:
+                    self._value = self._load()
+                except LegendError as exc:
+                    logger.warning("%s; falling back to the bundled demo %s", exc, self._what)
+                    self._value = self._demo()
+            return self._value
+
+    def set(self, value: L | None) -> None:
+        with self._lock:
+            self._value = value
 
 
 def bundled_demo_legend() -> Legend:
@@ -95,21 +119,20 @@ def bundled_demo_irrigation_legend() -> IrrigationLegend:
     return load_irrigation_legend(_DEMO_DIR / "demo_irrigation_legend.csv")
 
 
+# Late-bound (lambdas): the loaders are looked up when the default is first needed.
+_LANDCOVER_DEFAULT: _ProcessDefault[Legend] = _ProcessDefault(
+    lambda: load_legend(), lambda: bundled_demo_legend(), "legend")
+_IRRIGATION_DEFAULT: _ProcessDefault[IrrigationLegend] = _ProcessDefault(
+    lambda: load_irrigation_legend(), lambda: bundled_demo_irrigation_legend(), "irrigation legend")
+
+
 def default_legend() -> Legend:
     """The process-wide default legend, loaded once (see :func:`load_legend` for the source order).
 
     When the official legend cannot be reached and nothing is cached (offline machines), the bundled
     demo legend is used with a warning, so labels still work for the classes it has.
     """
-    global _default_legend
-    with _default_lock:
-        if _default_legend is None:
-            try:
-                _default_legend = load_legend()
-            except LegendError as exc:
-                logger.warning("%s; falling back to the bundled demo legend", exc)
-                _default_legend = bundled_demo_legend()
-        return _default_legend
+    return _LANDCOVER_DEFAULT.get()
 
 
 def default_irrigation_legend() -> IrrigationLegend:
@@ -117,31 +140,18 @@ def default_irrigation_legend() -> IrrigationLegend:
 
     Offline with nothing cached, the bundled demo irrigation legend is used with a warning.
     """
-    global _default_irrigation_legend
-    with _default_lock:
-        if _default_irrigation_legend is None:
-            try:
-                _default_irrigation_legend = load_irrigation_legend()
-            except LegendError as exc:
-                logger.warning("%s; falling back to the bundled demo irrigation legend", exc)
-                _default_irrigation_legend = bundled_demo_irrigation_legend()
-        return _default_irrigation_legend
+    return _IRRIGATION_DEFAULT.get()
 
 
 def set_default_legend(legend: Legend | str | os.PathLike | None) -> None:
     """Replace the process-wide default legend (a Legend, a path/URL to load, or ``None`` to reset)."""
-    global _default_legend
-    with _default_lock:
-        _default_legend = legend if isinstance(legend, Legend) or legend is None else load_legend(legend)
+    _LANDCOVER_DEFAULT.set(legend if isinstance(legend, Legend) or legend is None else load_legend(legend))
 
 
 def set_default_irrigation_legend(legend: IrrigationLegend | str | os.PathLike | None) -> None:
     """Replace the process-wide default irrigation legend (an IrrigationLegend, a path/URL, or ``None``)."""
-    global _default_irrigation_legend
-    with _default_lock:
-        _default_irrigation_legend = (
-            legend if isinstance(legend, IrrigationLegend) or legend is None else load_irrigation_legend(legend)
-        )
+    _IRRIGATION_DEFAULT.set(
+        legend if isinstance(legend, IrrigationLegend) or legend is None else load_irrigation_legend(legend))
 
 
 def _with_integer_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:

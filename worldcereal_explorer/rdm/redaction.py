@@ -1,8 +1,4 @@
-"""Old home of :mod:`worldcereal_explorer.transport.redaction`, kept for importers being migrated.
-
-The HTTP layer moved below the legend and the client (the legend downloads through it, and the client
-imports the legend), so that imports only point down. Import from :mod:`worldcereal_explorer.transport.redaction`.
-"""
+"""Old home of :mod:`worldcereal_explorer.transport.redaction` (see :mod:`worldcereal_explorer.transport`), kept for importers being migrated."""
 
 from ..transport.redaction import REDACTED, RedactingFilter, Secret, install_log_redaction, redact, safe_url  # noqa: F401
 

@@ -1,8 +1,4 @@
-"""Old home of :mod:`worldcereal_explorer.transport.scopes`, kept for importers being migrated.
-
-The HTTP layer moved below the legend and the client (the legend downloads through it, and the client
-imports the legend), so that imports only point down. Import from :mod:`worldcereal_explorer.transport.scopes`.
-"""
+"""Old home of :mod:`worldcereal_explorer.transport.scopes` (see :mod:`worldcereal_explorer.transport`), kept for importers being migrated."""
 
 from ..transport.scopes import (  # noqa: F401
     AnyEvent,

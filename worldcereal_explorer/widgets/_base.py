@@ -99,6 +99,34 @@ def close_widgets(widgets: Iterable[w.Widget]) -> None:
             part.close()
 
 
+def action_button(description: str, icon: str, css_class: str, action: Callable[[], Any],
+                  **kwargs: Any) -> w.Button:
+    """A button sized to its label that calls ``action`` when clicked.
+
+    Parameters
+    ----------
+    description : str
+        Its label.
+    icon : str
+        A Font Awesome icon name.
+    css_class : str
+        The class tests and page scripts find it by.
+    action : callable
+        Called with no argument on each click.
+    **kwargs
+        More ``ipywidgets.Button`` traits (``tooltip``, ``disabled`` ...).
+
+    Returns
+    -------
+    ipywidgets.Button
+    """
+    # width "auto": the default 148px cuts labels such as "Harmonization (PDF)" off
+    button = w.Button(description=description, icon=icon, layout=w.Layout(width="auto"), **kwargs)
+    button.add_class(css_class)
+    button.on_click(lambda _: action())
+    return button
+
+
 def anywidget_available() -> bool:
     """True when ``anywidget`` is installed, so the page-side helper widgets can exist.
 

@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..state import RdmQueryState
-from ._base import StateWidget, style_widget
+from ._base import StateWidget, action_button, style_widget
 
 __all__ = ["CollectionDetails", "METADATA_FIELDS"]
 
@@ -85,18 +85,12 @@ class CollectionDetails(StateWidget):
         self.title.add_class("wce-details-title")
         self.body = w.HTML()
         self.body.add_class("wce-details-body")
-        self.zoom_button = w.Button(description="Zoom to extent", icon="search-plus", layout=w.Layout(width="auto"))
-        self.zoom_button.add_class("wce-details-zoom")
-        self.zoom_button.on_click(lambda _: self.zoom())
-        self.metadata_button = w.Button(description="Metadata (xlsx)", icon="table", layout=w.Layout(width="auto"))
-        self.metadata_button.add_class("wce-details-metadata")
-        self.metadata_button.on_click(lambda _: self.download_metadata())
-        self.pdf_button = w.Button(description="Harmonization (PDF)", icon="file-pdf-o", layout=w.Layout(width="auto"))
-        self.pdf_button.add_class("wce-details-pdf")
-        self.pdf_button.on_click(lambda _: self.download_harmonization())
-        self.close_button = w.Button(description="Close", icon="times", layout=w.Layout(width="auto"))
-        self.close_button.add_class("wce-details-close")
-        self.close_button.on_click(lambda _: self.hide())
+        self.zoom_button = action_button("Zoom to extent", "search-plus", "wce-details-zoom", self.zoom)
+        self.metadata_button = action_button("Metadata (xlsx)", "table", "wce-details-metadata",
+                                             self.download_metadata)
+        self.pdf_button = action_button("Harmonization (PDF)", "file-pdf-o", "wce-details-pdf",
+                                        self.download_harmonization)
+        self.close_button = action_button("Close", "times", "wce-details-close", self.hide)
         self.links = w.HTML()
         self.links.add_class("wce-details-links")
         self.children = [

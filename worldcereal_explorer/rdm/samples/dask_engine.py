@@ -30,7 +30,8 @@ from .pruning import leaf_index, row_group_may_match
 from .query import SampleQuery
 from .reader import map_collections
 
-__all__ = ["PARTITION_ROWS", "PartitionSpec", "connect", "plan_partitions", "read_partition", "read_samples_dask"]
+__all__ = ["PARTITION_ROWS", "PartitionSpec", "connect", "plan_partitions", "read_partition", "read_samples_dask",
+           "worker_error", "worker_transport"]
 
 #: Rows per Dask partition to aim for: row groups are joined until a partition holds about this many.
 PARTITION_ROWS = 100_000
@@ -86,6 +87,35 @@ def worker_transport(spec: PartitionSpec) -> HttpTransport:
         return transport
 
 
+def worker_error(ref_id: str, exc: BaseException) -> BaseException:
+    """What a Dask worker raises for ``exc``, met while working on collection ``ref_id``.
+
+    The package's errors pass as they are when they name the collection (else they are wrapped to name
+    it); anything else becomes a :class:`~worldcereal_explorer.errors.DownloadError` with a redacted
+    message. The chained causes are cut: a pickled ``requests`` error would carry the request and its
+    headers back to the client.
+
+    Parameters
+    ----------
+    ref_id : str
+        The collection the task worked on.
+    exc : BaseException
+        What the task raised.
+
+    Returns
+    -------
+    BaseException
+        The error to raise (outside the ``except`` block, so that nothing is chained again).
+    """
+    if isinstance(exc, WorldCerealExplorerError):
+        error: BaseException = exc if ref_id in str(exc) else DownloadError(f"collection {ref_id!r}: {exc}")
+    else:
+        error = DownloadError(f"collection {ref_id!r}: {type(exc).__name__}: {redact(exc)}")
+    error.__cause__ = error.__context__ = None
+    error.__suppress_context__ = True
+    return error
+
+
 def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
     """Read one Dask partition (runs on a worker).
 
@@ -101,12 +131,8 @@ def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
         result = read_samples_from_url(transport, spec.url, query, ref_id=spec.ref_id, scope=scope,
                                        row_groups=spec.row_groups)
         return to_geodataframe([result], query.columns)
-    except WorldCerealExplorerError as exc:
-        error: BaseException = exc if spec.ref_id in str(exc) else DownloadError(f"collection {spec.ref_id!r}: {exc}")
     except Exception as exc:  # noqa: BLE001 - anything else becomes ours, message redacted
-        error = DownloadError(f"collection {spec.ref_id!r}: {type(exc).__name__}: {redact(exc)}")
-    error.__cause__ = error.__context__ = None
-    error.__suppress_context__ = True
+        error = worker_error(spec.ref_id, exc)
     raise error
 
 

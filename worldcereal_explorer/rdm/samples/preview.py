@@ -442,10 +442,8 @@ def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str
 
 def count_partition(spec: Any, query: SampleQuery, by: tuple[str, ...], h3_resolution: int | None) -> CollectionCount:
     """Count one Dask partition (runs on a worker; errors are the package's, without chained causes)."""
-    from ...errors import DownloadError, WorldCerealExplorerError
-    from ...transport.http import redact
     from ..range_reader import HttpRangeReader
-    from .dask_engine import worker_transport
+    from .dask_engine import worker_error, worker_transport
 
     try:
         transport = worker_transport(spec)
@@ -453,12 +451,8 @@ def count_partition(spec: Any, query: SampleQuery, by: tuple[str, ...], h3_resol
         reader = HttpRangeReader(transport, spec.url, scope=scope)
         return count_collection(reader, query, ref_id=spec.ref_id, by=by, h3_resolution=h3_resolution,
                                 row_groups=spec.row_groups)
-    except WorldCerealExplorerError as exc:
-        error: BaseException = exc if spec.ref_id in str(exc) else DownloadError(f"collection {spec.ref_id!r}: {exc}")
-    except Exception as exc:  # noqa: BLE001
-        error = DownloadError(f"collection {spec.ref_id!r}: {type(exc).__name__}: {redact(exc)}")
-    error.__cause__ = error.__context__ = None
-    error.__suppress_context__ = True
+    except Exception as exc:  # noqa: BLE001 - anything else becomes ours, message redacted
+        error = worker_error(spec.ref_id, exc)
     raise error
 
 

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
-from ...errors import BadParameterError, DownloadError, QueryCancelledError, WorldCerealExplorerError
+from ...errors import BadParameterError, QueryCancelledError
 from ...files import make_parents
 from ...transport.http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
@@ -410,7 +410,7 @@ _FOOTERS_LOCK = threading.Lock()
 def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> tuple[pa.Table, dict[str, Any], int]:
     """Read and filter one row group on a Dask worker: ``(output table, journal entry, rows held)``."""
     from .collection import requested_names
-    from .dask_engine import worker_transport
+    from .dask_engine import worker_error, worker_transport
     from .layout import open_parquet
     from .pruning import leaf_index
 
@@ -438,12 +438,8 @@ def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> 
         held = table.num_rows
         out, entry = unit_table(table, layout, names, query, spec.ref_id, inside=inside)
         return out, entry, held
-    except WorldCerealExplorerError as exc:
-        error: BaseException = exc if spec.ref_id in str(exc) else DownloadError(f"collection {spec.ref_id!r}: {exc}")
-    except Exception as exc:  # noqa: BLE001
-        error = DownloadError(f"collection {spec.ref_id!r}: {type(exc).__name__}: {redact(exc)}")
-    error.__cause__ = error.__context__ = None
-    error.__suppress_context__ = True
+    except Exception as exc:  # noqa: BLE001 - anything else becomes ours, message redacted
+        error = worker_error(spec.ref_id, exc)
     raise error
 
 
