@@ -36,7 +36,7 @@ from traitlets import Bool, Dict, Enum, Float, HasTraits, Int, List, TraitType, 
 
 from ..errors import WorldCerealExplorerError
 from ..rdm.query import SAMPLE_FIELDS, SEARCH_FIELDS, RdmQuery
-from ..rdm.scopes import wait_for_idle
+from ..transport.scopes import wait_for_idle
 from . import counts as _counts
 from . import links as _links
 from . import serialize as _serialize
