@@ -103,6 +103,7 @@ def test_demo_command_serves_dashboard_and_api(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        proc.stdout.close()  # the pipe is the test's to close (an unclosed one is a ResourceWarning)
 
 
 def test_login_and_logout_commands_with_local_provider(tmp_path):
@@ -121,6 +122,7 @@ def test_login_and_logout_commands_with_local_provider(tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
+                proc.communicate()  # reads the rest and closes the pipe
         assert proc.returncode == 0, output
         assert user_code in output and f"{idp.issuer}/device" in output
         assert "Logged in as demo" in output
