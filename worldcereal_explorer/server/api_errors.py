@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "AbpError", "AbpErrorBody", "error_responses", "install_error_handlers"]
+__all__ = ["ApiError", "AbpError", "AbpErrorBody", "collection_not_found", "error_responses", "install_error_handlers"]
 
 
 class ApiError(Exception):
@@ -62,6 +62,22 @@ class ApiError(Exception):
 
 
 # ---- OpenAPI description of the envelope -----------------------------------------------------------------
+
+
+def collection_not_found(collection_id: str) -> ApiError:
+    """The one 404 for unknown and hidden collections alike (a client cannot tell the two apart).
+
+    Parameters
+    ----------
+    collection_id : str
+        The id asked for.
+
+    Returns
+    -------
+    ApiError
+        ``404 EntityNotFound`` naming the id.
+    """
+    return ApiError(404, "EntityNotFound", f"there is no collection with id {collection_id!r}")
 
 
 class ValidationErrorItem(BaseModel):

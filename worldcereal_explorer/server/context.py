@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Depends, Request
 
 from .access import AccessDecision, Principal, TokenValidator, UrlSigner, decide_access
-from .api_errors import ApiError
+from .api_errors import ApiError, collection_not_found
 from .catalog import Catalog, CatalogEntry
 from .faults import FailurePlay
 
@@ -69,9 +69,8 @@ class ServerContext:
         return url
 
 
-def not_found(collection_id: str) -> ApiError:
-    """The one 404 for unknown and hidden collections alike."""
-    return ApiError(404, "EntityNotFound", f"there is no collection with id {collection_id!r}")
+#: The one 404 for unknown and hidden collections alike (:func:`.api_errors.collection_not_found`).
+not_found = collection_not_found
 
 
 def get_context(request: Request) -> ServerContext:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BadParameterError
-from .api_errors import ApiError
+from .api_errors import ApiError, collection_not_found
 
 __all__ = [
     "FailurePlay",
@@ -169,10 +169,8 @@ class FailurePlay:
         if self.download_fail_delay_s > 0:
             await asyncio.sleep(self.download_fail_delay_s)
         if collection_id in self.download_404_ids:
-            from .context import not_found  # context imports this module
-
             # the answer an unknown id gets, word for word: a client cannot tell the two apart from it
-            raise not_found(collection_id)
+            raise collection_not_found(collection_id)
         raise ApiError(500, "InternalError", "An internal error occurred during your request!",
                        details=f"simulated failure of the download routes of {collection_id!r} (failure play); "
                                "the file URLs in /metadata/items still work")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadParameterError, WorldCerealExplorerError
+from .mapping_files import load_mapping
 
 __all__ = [
     "IGNORE",
@@ -145,8 +146,6 @@ def _read_url(url: str) -> bytes:
 
 
 def _parse(data: bytes, where: str) -> dict[str, dict[int, str]]:
-    from .mapping import load_mapping
-
     try:
         raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

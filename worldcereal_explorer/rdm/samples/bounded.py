@@ -21,7 +21,6 @@ results are identical to reading the row group whole.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import pyarrow.parquet as pq
 
 from ...errors import DownloadError
 from ..range_reader import PositionalFile
+from .h3cells import H3_RESOLUTION, query_cells
 from .layout import FileLayout
 from .pages import PageLocation, ThriftError, column_index_locations, parse_offset_index, stand_in_page
 from .pruning import attribute_mask, column_ranges
@@ -59,54 +59,11 @@ BLOCK_BYTES = 2 * 1024 * 1024
 AHEAD_BLOCKS = 6
 #: Requests of one stream in flight at a time.
 STREAM_PARALLEL = 3
-#: The H3 resolution of the files' ``h3_l3_cell`` column.
-H3_RESOLUTION = 3
-#: Query areas larger than this (square degrees) are not turned into H3 cells: nearly every row would be a
-#: candidate anyway, and the cell set would be large.
-MAX_H3_AREA_DEG2 = 400.0
 
 
 def is_large(metadata: pq.FileMetaData, i: int) -> bool:
     """Whether row group ``i`` is read in bounded pieces."""
     return metadata.row_group(i).num_rows > LARGE_ROW_GROUP_ROWS
-
-
-@functools.lru_cache(maxsize=32)
-def _cells_of_wkb(wkb: bytes) -> frozenset[str]:
-    import h3
-    import shapely
-
-    shape = shapely.from_wkb(wkb)
-    cells: set[str] = set()
-    for part in getattr(shape, "geoms", [shape]):
-        if part.is_empty:
-            continue
-        # h3 refuses some shapes (degenerate ones): the sampled cells below suffice for those.
-        with contextlib.suppress(Exception):
-            cells.update(h3.h3shape_to_cells_experimental(h3.geo_to_h3shape(part), H3_RESOLUTION, contain="overlap"))
-        # The vertices and an inner point as well: a tiny area may fall between the overlap test's samples.
-        coords = list(part.exterior.coords) if hasattr(part, "exterior") else list(part.coords)
-        point = part.representative_point()
-        for x, y in [*coords, (point.x, point.y)]:
-            cells.add(h3.latlng_to_cell(y, x, H3_RESOLUTION))
-    # One ring of margin: a sample's cell is that of one point of its geometry (its centre), which may lie in
-    # a neighbouring cell while the geometry reaches into the area.
-    return frozenset(ring for cell in cells for ring in h3.grid_disk(cell, 1))
-
-
-def query_cells(query: SampleQuery) -> frozenset[str] | None:
-    """The level-3 H3 cells whose samples can intersect the query area (with a one-ring margin), as text.
-
-    ``None`` when there is no spatial filter or the area is too large to gain from the cells.
-    """
-    if query.spatial is None:
-        return None
-    west, south, east, north = query.spatial.bbox.as_tuple()
-    if (east - west) * (north - south) > MAX_H3_AREA_DEG2:
-        return None
-    import shapely
-
-    return _cells_of_wkb(shapely.to_wkb(query.spatial.shape))
 
 
 def uses_h3(layout: FileLayout, query: SampleQuery) -> bool:
@@ -138,24 +95,6 @@ class _CellTest:
         keep = [value for value, ok in self._known.items() if ok]
         mask = pc.is_in(column, value_set=pa.array(keep, pa.string()))
         return pc.or_kleene(pc.fill_null(mask, False), pc.is_null(column))
-
-
-def h3_row_group_may_match(rg: Any, leaves: dict[str, list[int]], query: SampleQuery) -> bool:
-    """False when the footer statistics of ``h3_l3_cell`` prove no row of ``rg`` lies in the query's cells
-    (level-3 cells as text sort like their numbers, so a range of them holds no cell outside it)."""
-    cells = query_cells(query)
-    indices = leaves.get("h3_l3_cell")
-    if cells is None or not indices or len(indices) != 1:
-        return True
-    stats = rg.column(indices[0]).statistics
-    if stats is None or not stats.has_min_max:
-        return True
-    low, high = stats.min, stats.max
-    if isinstance(low, bytes):
-        low, high = low.decode(errors="replace"), high.decode(errors="replace")
-    if not isinstance(low, str) or len(low) != 15 or len(high) != 15:
-        return True  # not level-3 cells: nothing proved
-    return any(low <= cell <= high for cell in cells)
 
 
 @dataclass

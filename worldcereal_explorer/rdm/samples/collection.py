@@ -18,7 +18,7 @@ from ...errors import BadParameterError, DownloadError, RdmHttpError, UnknownCol
 from ...transport.http import CallScope, HttpTransport, redact, safe_url
 from ..download import HttpRangeReader
 from .bounded import FileSource, candidate_positions, is_large, iter_candidates
-from .convert import canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
+from .convert import CollectionResult, canonical_table, decode_geometry, to_lonlat, wkb_point_coordinates
 from .layout import FileLayout, is_binary, is_text, open_parquet, wrapped_package_error
 from .pruning import attribute_mask, column_ranges, leaf_index, row_group_inside, row_group_may_match
 from .query import INTEGER_COLUMNS, OPTIONAL_STANDARD_COLUMNS, SampleQuery
@@ -28,19 +28,6 @@ __all__ = ["CollectionPlan", "CollectionResult", "plan_collection", "read_plan",
            "read_samples_from_url", "ref_id_from_url", "sample_file_url"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class CollectionResult:
-    """The filtered samples of one collection, kept as Arrow attributes plus a shapely array."""
-
-    ref_id: str
-    table: pa.Table
-    geometry: np.ndarray
-    row_groups_total: int = 0
-    row_groups_read: int = 0
-    bytes_read: int = 0
-    requests: int = 0
 
 
 def ref_id_from_url(url: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -14,13 +14,23 @@ import shapely
 from .layout import FileLayout, is_text
 from .query import INTEGER_COLUMNS, STRING_COLUMNS
 
-if TYPE_CHECKING:
-    from .collection import CollectionResult
-
-__all__ = ["as_int64", "as_string", "as_timestamp", "canonical_table", "decode_geometry", "to_geodataframe",
+__all__ = ["CollectionResult", "as_int64", "as_string", "as_timestamp", "canonical_table", "decode_geometry", "to_geodataframe",
            "wkb_point_coordinates"]
 
 NS = pa.timestamp("ns")
+
+
+@dataclass
+class CollectionResult:
+    """The filtered samples of one collection, kept as Arrow attributes plus a shapely array."""
+
+    ref_id: str
+    table: pa.Table
+    geometry: np.ndarray
+    row_groups_total: int = 0
+    row_groups_read: int = 0
+    bytes_read: int = 0
+    requests: int = 0
 
 
 def as_timestamp(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:

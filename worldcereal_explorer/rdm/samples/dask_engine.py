@@ -26,9 +26,9 @@ from ..download import HttpRangeReader
 from .collection import CollectionResult, read_samples_from_url, requested_names, sample_file_url
 from .convert import canonical_table, to_geodataframe
 from .layout import open_parquet
+from .pool import map_collections
 from .pruning import leaf_index, row_group_may_match
 from .query import SampleQuery
-from .reader import map_collections
 
 __all__ = ["PARTITION_ROWS", "PartitionSpec", "connect", "plan_partitions", "read_partition", "read_samples_dask",
            "worker_error", "worker_transport"]

@@ -414,7 +414,7 @@ def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str
                 engine: str, progress: Any, cancel_event: Any, on_error: str, dask_client: Any,
                 urls: FileUrls, sample_cache: bool | None = None) -> tuple[list[CollectionCount], dict[str, str], int]:
     """Count ``ids`` on ``engine``: the results, the collections skipped and the bytes read."""
-    from .reader import map_collections, request_slots
+    from .pool import map_collections, request_slots
 
     transport = client.transport
     scope = transport.scope("counting samples", cancel_event=cancel_event, download=True)

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .convert import NS, as_int64, as_timestamp
+from .h3cells import h3_row_group_may_match
 from .layout import FileLayout
 from .query import SampleQuery
 
@@ -112,8 +113,6 @@ def row_group_may_match(rg: pq.RowGroupMetaData, leaves: dict[str, list[int]], l
             return False
     if query.spatial is not None and "h3_l3_cell" in layout.names and not (layout.covering and layout.crs_is_4326):
         # No covering bbox: the level-3 cells' statistics rule row groups out, as the reference project does.
-        from .bounded import h3_row_group_may_match
-
         return h3_row_group_may_match(rg, leaves, query)
     return True
 

@@ -283,7 +283,8 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
 def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: str, urls: FileUrls, *, engine: str,
             on_error: str, progress: Any, cancel_event: Any, dask_client: Any, resume: bool) -> ExportResult:
     """:func:`export_query` once the collections are known."""
-    from .reader import FILTER_FIRST_MAX_SHARE, SMALL_READ_BYTES, map_collections, request_slots
+    from .pool import map_collections, request_slots
+    from .reader import FILTER_FIRST_MAX_SHARE, SMALL_READ_BYTES
 
     key = query_key(query, ids, str(getattr(client, "endpoint", "")))
     folder = parts_folder(final, key)
@@ -450,7 +451,7 @@ def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: Call
     import time
 
     from .dask_engine import PartitionSpec, connect
-    from .reader import map_collections
+    from .pool import map_collections
 
     distributed = connect(dask_client)
     if distributed is None:
