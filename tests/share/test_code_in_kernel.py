@@ -55,7 +55,7 @@ def test_generated_code_fetches_the_same_samples(rdm_url, tmp_path, monkeypatch)
         expected = state.fetch_samples()
         assert 0 < len(expected) < len(everything)
         code = state.to_code()
-        assert "shapely.from_wkt" in code and "grouping = " in code
+        assert "polygon='POLYGON" in code and "grouping = " in code
         assert _run_code(code, rdm_url, tmp_path, monkeypatch) == _ids(expected)
     finally:
         state.close()
