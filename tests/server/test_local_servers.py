@@ -87,10 +87,10 @@ def test_sessions_grants_and_signers_keep_secrets_out_of_repr():
     idp = LocalIdentityProvider(poll_interval_s=0)
     idp.issuer = "http://127.0.0.1:1"  # issuing tokens needs an issuer, not a running server
     tokens = idp.issue_tokens("someone", groups=["g"])
-    session = next(iter(idp._sessions_by_refresh_token.values()))
+    [session] = idp.sessions()
     grant_reply = idp.device_authorization({"client_id": idp.client_id, "code_challenge": "x" * 43,
                                             "code_challenge_method": "S256"})
-    grant = next(iter(idp._grants_by_device_code.values()))
+    [grant] = idp.device_grants()
     shown = " ".join([repr(session), str(session), repr(grant), str(grant), repr(idp), str(idp)])
     for secret in (tokens["refresh_token"], tokens["access_token"], grant_reply["device_code"], "x" * 43):
         assert secret not in shown

@@ -270,6 +270,28 @@ class IdentityProviderCore:
             if grant.state == "pending" and now < grant.expires_at
         ]
 
+    def sessions(self) -> list[Session]:
+        """The login sessions alive now (one per refresh token), oldest first.
+
+        Returns
+        -------
+        list of Session
+            A snapshot; their ``repr`` shows who is logged in, never a token.
+        """
+        with self._lock:
+            return list(self._sessions_by_refresh_token.values())
+
+    def device_grants(self) -> list[DeviceGrant]:
+        """Every device authorization started since the provider was made, oldest first, each with its state.
+
+        Returns
+        -------
+        list of DeviceGrant
+            A snapshot; their ``repr`` leaves the device code (the client's polling secret) out.
+        """
+        with self._lock:
+            return list(self._grants_by_device_code.values())
+
     def pending_user_codes(self) -> list[str]:
         """User codes of device logins waiting for approval (formatted ``XXXX-XXXX``)."""
         with self._lock:
