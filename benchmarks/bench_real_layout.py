@@ -255,23 +255,26 @@ def run_duckdb(endpoint: str, ids: list[str], query: str, centre, out: Path, *, 
             where += attribute_conditions(codes)
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         source = f"read_parquet({urls!r})"
-        if query == "count":
-            return int(sum(r[1] for r in con.execute(
-                f"SELECT ewoc_code, count(*) FROM {source} {clause} GROUP BY ewoc_code").fetchall()))
-        if query == "download":
-            con.execute(f"COPY (SELECT {ATTRIBUTE_COLUMNS}, geometry FROM {source}) TO '{out}' (FORMAT parquet)")
-            return int(con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0])
+        if query in ("count", "download"):
+            return count_or_copy(con, query, f"SELECT * FROM {source} {clause}",
+                                 f"SELECT {ATTRIBUTE_COLUMNS}, geometry FROM {source}", out)
         return len(vectorised_frame(con, f"SELECT {ATTRIBUTE_COLUMNS}, ST_AsWKB(geometry) AS geometry "
                                          f"FROM {source} {clause}"))
     area = None if query == "download" else shapely.box(*box).wkt
     sql = reference_client_sql(urls, area, codes)
+    if query in ("count", "download"):
+        return count_or_copy(con, query, sql, sql, out)
+    return len(reference_client_frame(con, sql))
+
+
+def count_or_copy(con, query: str, matching_sql: str, export_sql: str, out: Path) -> int:
+    """``count``: the rows of ``matching_sql`` counted by ``ewoc_code`` (as count_samples does), summed;
+    ``download``: ``export_sql`` copied to the Parquet file ``out``, and its rows counted."""
     if query == "count":
         return int(sum(r[1] for r in con.execute(
-            f"SELECT ewoc_code, count(*) FROM ({sql}) GROUP BY ewoc_code").fetchall()))
-    if query == "download":
-        con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
-        return int(con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0])
-    return len(reference_client_frame(con, sql))
+            f"SELECT ewoc_code, count(*) FROM ({matching_sql}) GROUP BY ewoc_code").fetchall()))
+    con.execute(f"COPY ({export_sql}) TO '{out}' (FORMAT parquet)")
+    return int(con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0])
 
 
 def _status(key: str) -> int:
