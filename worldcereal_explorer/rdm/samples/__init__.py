@@ -16,9 +16,11 @@ Modules, one job each:
 ``query``        :class:`SampleQuery` (the validated public query), :data:`DEFAULT_COLUMNS`, ``normalize_ref_ids``
 ``layout``       :class:`FileLayout` and ``open_parquet`` (the footer, read over HTTP)
 ``pruning``      row-group pruning by statistics, byte ranges of column chunks, the attribute row mask
-``convert``      Arrow to canonical types and geometry, ``to_geodataframe``
+``h3cells``      the query area's level-3 H3 cells, and the rows and row groups their ``h3_l3_cell`` rules out
+``convert``      Arrow to canonical types and geometry, ``CollectionResult``, ``to_geodataframe``
 ``collection``   ``read_samples_from_url``: one collection's file
-``reader``       :func:`read_samples`: many collections, concurrency, progress, cancellation, on_error
+``pool``         many collections side by side: the bounded pool, progress (:class:`SampleProgress`), on_error
+``reader``       :func:`read_samples`: planning, the memory budget, engines, the sample cache
 ``dask_engine``  ``engine="dask"``: :class:`PartitionSpec`, ``read_partition``, ``read_samples_dask``
 """
 
@@ -26,9 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .collection import CollectionResult, read_samples_from_url, ref_id_from_url, sample_file_url
-from .convert import as_timestamp, decode_geometry, to_geodataframe
+from .collection import read_samples_from_url, ref_id_from_url, sample_file_url
+from .convert import CollectionResult, as_timestamp, decode_geometry, to_geodataframe
 from .layout import FileLayout, open_parquet
+from .pool import PROGRESS_DELAY_S, SampleProgress
 from .pruning import row_group_may_match
 from .query import (
     DEFAULT_COLUMNS,
@@ -38,7 +41,7 @@ from .query import (
     SampleQuery,
     normalize_ref_ids,
 )
-from .reader import ENGINES, ON_ERROR, PROGRESS_DELAY_S, SampleProgress, read_samples
+from .reader import ENGINES, ON_ERROR, read_samples
 
 __all__ = [
     "CollectionResult",

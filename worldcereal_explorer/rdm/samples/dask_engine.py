@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 from ...errors import DownloadError, WorldCerealExplorerError
 from ...transport.http import CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
 from ..download import HttpRangeReader
-from .collection import CollectionResult, read_samples_from_url, requested_names, sample_file_url
-from .convert import canonical_table, to_geodataframe
+from .collection import read_samples_from_url, requested_names, sample_file_url
+from .convert import CollectionResult, canonical_table, to_geodataframe
 from .layout import open_parquet
 from .pool import map_collections
 from .pruning import leaf_index, row_group_may_match

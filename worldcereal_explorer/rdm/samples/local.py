@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BadParameterError, DownloadError
-from .collection import CollectionResult, read_samples_from_reader, read_samples_from_url
+from .collection import read_samples_from_reader, read_samples_from_url
+from .convert import CollectionResult
 from .query import SampleQuery
 
 __all__ = ["read_ground_truth_file", "GROUND_TRUTH_FORMATS"]
