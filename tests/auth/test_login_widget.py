@@ -11,7 +11,7 @@ import threading
 
 import ipywidgets as widgets
 
-from tests.auth.helpers import assert_no_secret, wait_for
+from tests.auth.helpers import assert_no_secret, session_tokens, wait_for
 from worldcereal_explorer.rdm.auth import DeviceCodeAuth
 from worldcereal_explorer.widgets.login import LoginWidget
 
@@ -56,7 +56,8 @@ def test_login_widget_full_flow_and_logout(idp, tmp_path, debug_logs):
     assert login.logout_button.layout.display is None and login.login_button.layout.display == "none"
     assert statuses[0] == "waiting" and statuses[-1] == "logged_in"
 
-    secrets = [auth._tokens.access_token, auth._tokens.refresh_token, auth._tokens.id_token]
+    tokens = session_tokens(auth)
+    secrets = [tokens.access_token, tokens.refresh_token, tokens.id_token]
     assert_no_secret(secrets, _all_widget_states(login), repr(login), debug_logs.text, where="widget values and logs")
 
     login.logout_button.click()

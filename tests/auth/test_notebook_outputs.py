@@ -25,11 +25,11 @@ CELLS = [
 import logging, os, sys
 logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, force=True)
 from worldcereal_explorer.rdm.auth import DeviceCodeAuth
-auth = DeviceCodeAuth(os.environ["WORLDCEREAL_OIDC_ISSUER"], use_cache=False)
+auth = DeviceCodeAuth(os.environ["WORLDCEREAL_OIDC_ISSUER"], use_cache=True, cache_path="tokens.json")
 token = auth.get_access_token(interactive=True)
 auth""",
     "auth.user_info",
-    "print(repr(auth)); auth._tokens",
+    "print(repr(auth)); auth.cache.load(auth.cache_key)",  # the session's tokens, as a user can show them
     """\
 from worldcereal_explorer.server.tokens import JwtTokenValidator
 JwtTokenValidator(auth.issuer, "another-client")(token)""",
@@ -52,7 +52,7 @@ def test_notebook_outputs_carry_no_token(idp, monkeypatch, tmp_path):
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     approver.join()
     assert idp.stats.device_tokens_issued == 1
-    refresh_tokens = list(idp._sessions_by_refresh_token)  # the session the kernel still holds
+    refresh_tokens = [session.refresh_token for session in idp.sessions()]  # the session the kernel still holds
     assert refresh_tokens
 
     saved = json.dumps(nb)
