@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,6 +257,8 @@ class SamplesMixin:
         progress: Any = None,
         cancel_event: threading.Event | None = None,
         on_error: str = "raise",
+        labels: bool = False,
+        grouping: Mapping[Any, str] | None = None,
     ) -> Path:
         """Stream the samples :meth:`get_samples` would return straight to a file, in bounded memory.
 
@@ -288,6 +290,10 @@ class SamplesMixin:
             even the parts: a cancelled export does not resume).
         on_error
             ``"raise"`` or ``"skip"`` collections that cannot be read.
+        labels, grouping
+            ``labels=True`` (or a ``grouping``) adds the ``label`` and ``new_label`` columns of
+            :meth:`label_samples` to the file, as the dashboard's "Save samples" writes them; the file is
+            rewritten a row group (GeoParquet) or a line (CSV) at a time, or in place (GeoPackage).
 
         Returns
         -------
@@ -299,11 +305,49 @@ class SamplesMixin:
         q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
                          ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
                          min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
-        return export_query(self, path, self._sample_query(q, columns, clip),
-                            ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event), include_public=q.include_public,
-                            include_private=q.includes_non_public, format=format, resume=resume, engine=engine,
-                            dask_client=dask_client, progress=progress, cancel_event=cancel_event,
-                            on_error=on_error).path
+        result = export_query(self, path, self._sample_query(q, columns, clip),
+                              ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event), include_public=q.include_public,
+                              include_private=q.includes_non_public, format=format, resume=resume, engine=engine,
+                              dask_client=dask_client, progress=progress, cancel_event=cancel_event,
+                              on_error=on_error)
+        if labels or grouping:
+            label_sample_file(result.path, result.format, self._label_of, grouping)
+        return result.path
+
+    def _label_of(self, codes: list[int]) -> list[str]:
+        return list(self.legend.labels(codes))  # type: ignore[attr-defined]  # RdmClient.legend
+
+    def label_samples(self, samples: Any, grouping: Mapping[Any, str] | None = None) -> Any:
+        """A copy of ``samples`` with the dashboard's ``label`` and ``new_label`` columns.
+
+        ``label`` is the legend's label of each ``ewoc_code``; ``new_label`` is the code's group in
+        ``grouping`` and, for a code no group names, its own ``label`` (so no sample is left without a class).
+
+        Parameters
+        ----------
+        samples
+            A (Geo)DataFrame with an ``ewoc_code`` column (from :meth:`get_samples`).
+        grouping
+            ``{ewoc_code: new_label}``, the dashboard's crop groups.
+
+        Returns
+        -------
+        (Geo)DataFrame
+            The samples with the two columns added (the caller's frame is not changed).
+
+        Raises
+        ------
+        BadParameterError
+            When ``samples`` has no ``ewoc_code`` column.
+        """
+        if "ewoc_code" not in getattr(samples, "columns", ()):
+            raise BadParameterError("samples must have an 'ewoc_code' column (the frame get_samples returns)")
+        samples = samples.copy(deep=False)
+        codes = [int(c) for c in samples["ewoc_code"].dropna().unique()]
+        label, new_label = sample_label_maps(codes, self._label_of, grouping)
+        samples["label"] = samples["ewoc_code"].map(label)
+        samples["new_label"] = samples["ewoc_code"].map(new_label)
+        return samples
 
 
     def _read_ground_truth_file(self, source: Any, query: Any, ref_ids: Any, engine: str, cancel_event: Any) -> Any:
@@ -325,3 +369,149 @@ def _budget(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise BadParameterError(f"memory_budget_bytes={value!r} is not allowed; use a number of bytes > 0 or None")
     return int(value)
+
+
+def sample_label_maps(codes: Iterable[int], labels_of: Callable[[list[int]], list[str]] | None,
+                      grouping: Mapping[Any, str] | None = None) -> tuple[dict[int, str], dict[int, str]]:
+    """``{code: label}`` and ``{code: new_label}`` for ``codes``, as the dashboard labels its samples.
+
+    Parameters
+    ----------
+    codes
+        The ewoc codes of the samples.
+    labels_of
+        ``labels_of(codes) -> labels`` (the legend's); when it fails or is ``None`` every code is labelled
+        ``"unknown (<code>)"`` rather than the samples being lost.
+    grouping
+        ``{ewoc_code: new_label}``; a code it does not name keeps its label as ``new_label``.
+    """
+    codes = sorted({int(c) for c in codes})
+    try:
+        if labels_of is None:
+            raise LookupError("no legend")
+        names = [str(n) for n in labels_of(codes)]
+    except Exception:  # a missing legend must not lose the samples: name them by code
+        names = [f"unknown ({c})" for c in codes]
+    label = dict(zip(codes, names, strict=True))
+    groups = {int(k): str(v) for k, v in (grouping or {}).items()}
+    return label, {c: groups.get(c, label[c]) for c in codes}
+
+
+def label_sample_file(path: str | os.PathLike[str], format: str,
+                      labels_of: Callable[[list[int]], list[str]] | None,
+                      grouping: Mapping[Any, str] | None = None) -> Path:
+    """Add ``label`` and ``new_label`` columns (see :func:`sample_label_maps`) to an exported sample file.
+
+    Parameters
+    ----------
+    path
+        A file written by :meth:`SamplesMixin.download_samples`.
+    format
+        ``"parquet"``, ``"gpkg"`` or ``"csv"``.
+    labels_of, grouping
+        As for :func:`sample_label_maps`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, rewritten atomically (GeoParquet, CSV) or changed in one transaction (GeoPackage).
+
+    Raises
+    ------
+    BadParameterError
+        An unknown ``format``, or a file without an ``ewoc_code`` column.
+    """
+    from ..files import atomic_path
+
+    target = Path(path)
+    if format not in ("parquet", "gpkg", "csv"):
+        raise BadParameterError(f"format={format!r} cannot be labelled; use 'parquet', 'gpkg' or 'csv'")
+    if format == "gpkg":
+        _label_gpkg(target, labels_of, grouping)
+        return target
+    with atomic_path(target) as tmp:
+        if format == "parquet":
+            _label_parquet(target, Path(tmp), labels_of, grouping)
+        else:
+            _label_csv(target, Path(tmp), labels_of, grouping)
+    return target
+
+
+def _no_code_column(path: Path) -> BadParameterError:
+    return BadParameterError(f"{str(path)!r} has no 'ewoc_code' column to label")
+
+
+def _label_parquet(src: Path, dst: Path, labels_of: Any, grouping: Any) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(src)
+    schema = pf.schema_arrow
+    if "ewoc_code" not in schema.names:
+        raise _no_code_column(src)
+    codes: set[int] = set()
+    for i in range(pf.num_row_groups):  # the codes first (one column), so the maps are made once
+        column = pf.read_row_group(i, columns=["ewoc_code"]).column(0)
+        codes.update(int(c) for c in pc.unique(column).to_pylist() if c is not None)
+    label, new_label = sample_label_maps(codes, labels_of, grouping)
+    keep = [n for n in schema.names if n not in ("label", "new_label")]
+    out_schema = pa.schema([schema.field(n) for n in keep] + [pa.field("label", pa.string()),
+                                                               pa.field("new_label", pa.string())],
+                           metadata=schema.metadata)
+    with pq.ParquetWriter(dst, out_schema) as writer:
+        for i in range(pf.num_row_groups):
+            table = pf.read_row_group(i).select(keep)
+            values = table.column("ewoc_code").to_pylist()
+            table = table.append_column("label", pa.array([label.get(v) if v is not None else None
+                                                           for v in values], pa.string()))
+            table = table.append_column("new_label", pa.array([new_label.get(v) if v is not None else None
+                                                               for v in values], pa.string()))
+            writer.write_table(table.cast(out_schema))
+        if pf.num_row_groups == 0:
+            writer.write_table(out_schema.empty_table())
+
+
+def _label_csv(src: Path, dst: Path, labels_of: Any, grouping: Any) -> None:
+    import csv
+
+    with src.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or "ewoc_code" not in header:
+            raise _no_code_column(src)
+        at = header.index("ewoc_code")
+        codes = {int(float(row[at])) for row in reader if row[at] != ""}
+    label, new_label = sample_label_maps(codes, labels_of, grouping)
+    drop = {header.index(n) for n in ("label", "new_label") if n in header}
+    with src.open(newline="", encoding="utf-8") as f, dst.open("w", newline="", encoding="utf-8") as out:
+        reader, writer = csv.reader(f), csv.writer(out)
+        next(reader)
+        writer.writerow([h for i, h in enumerate(header) if i not in drop] + ["label", "new_label"])
+        for row in reader:
+            code = int(float(row[at])) if row[at] != "" else None
+            kept = [v for i, v in enumerate(row) if i not in drop]
+            writer.writerow(kept + ["" if code is None else label[code], "" if code is None else new_label[code]])
+
+
+def _label_gpkg(path: Path, labels_of: Any, grouping: Any) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as db, db:
+        tables = [r[0] for r in db.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features'")]
+        for table in tables:
+            name = '"' + table.replace('"', '""') + '"'
+            columns = [r[1] for r in db.execute(f"PRAGMA table_info({name})")]
+            if "ewoc_code" not in columns:
+                raise _no_code_column(path)
+            codes = [int(r[0]) for r in db.execute(f"SELECT DISTINCT ewoc_code FROM {name}") if r[0] is not None]
+            label, new_label = sample_label_maps(codes, labels_of, grouping)
+            for column in ("label", "new_label"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE {name} ADD COLUMN {column} TEXT")
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wce_labels (code INTEGER PRIMARY KEY, label TEXT, new_label TEXT)")
+            db.execute("DELETE FROM wce_labels")
+            db.executemany("INSERT INTO wce_labels VALUES (?, ?, ?)", [(c, label[c], new_label[c]) for c in label])
+            db.execute(f"UPDATE {name} SET label = (SELECT label FROM wce_labels WHERE code = ewoc_code), "
+                       "new_label = (SELECT new_label FROM wce_labels WHERE code = ewoc_code)")

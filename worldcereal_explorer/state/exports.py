@@ -89,9 +89,12 @@ class ExportOutputs(StatusOutputs, Protocol):
         Share of the row groups read (0..1).
     export_rows : int
         Samples written so far.
+    grouping : dict
+        ``{ewoc_code: new_label}``: the streamed file's ``new_label`` column, as "Save samples" writes it.
     """
 
     samples: Any
+    grouping: Any
     export_status: str
     export_message: str
     export_path: str
@@ -210,7 +213,8 @@ class ExportService:
         target = self._stream_target(format, dst_dir)
         with jobs.condition:
             job = jobs.submit(_EXPORT, self._stream_work, delay=None if wait else 0.0, on_result=self._stream_done,
-                              on_error=self._stream_failed, target=target, format=STREAM_FORMATS[format])
+                              on_error=self._stream_failed, target=target, format=STREAM_FORMATS[format],
+                              grouping=dict(state.grouping or {}))
             if job.cancelled:  # the state is closed
                 return None
             self._current = job
@@ -255,7 +259,9 @@ class ExportService:
             query = self.context.query()
             path = self.context.client().download_samples(target, query=query, format=job.context["format"], resume=True,
                                                  progress=self._stream_progress(job),
-                                                 cancel_event=job.cancel_event, on_error="skip")
+                                                 cancel_event=job.cancel_event, on_error="skip",
+                                                 # the columns "Save samples" writes: the file is what the page showed
+                                                 labels=True, grouping=job.context["grouping"])
             if job.cancelled:
                 raise QueryCancelledError("export cancelled")
         except QueryCancelledError:

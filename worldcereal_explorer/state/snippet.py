@@ -3,7 +3,8 @@
 notebook or a script.
 
 The query part is :meth:`RdmQuery.to_code <worldcereal_explorer.rdm.query.RdmQuery.to_code>`; this module adds
-the client for the state's endpoint, the collections the fetch reads and the crop groups.
+the client for the state's endpoint, the collections the fetch reads and the crop groups (the ``label`` and
+``new_label`` columns of :meth:`RdmClient.label_samples <worldcereal_explorer.rdm.client_samples.SamplesMixin.label_samples>`).
 """
 
 from __future__ import annotations
@@ -37,9 +38,14 @@ def state_to_code(state: Any) -> str:
     if query.include_private or query.include_restricted:
         lines.append("# private and restricted collections need a login: `worldcereal-explorer login` first")
     lines.append(body.rstrip("\n"))
-    if state.grouping:
-        groups = {int(k): v for k, v in state.grouping.items()}
-        lines += ["", "# your crop groups: new_label per ewoc code",
+    groups = {int(k): str(v) for k, v in state.grouping.items()}
+    # the dashboard's label / new_label columns, made the same way: a class no group names keeps its own
+    # label (mapping only the grouped codes left every other sample without a new_label)
+    if groups:
+        lines += ["", "# your crop groups: new_label per ewoc code; every other class keeps its own label",
                   f"grouping = {groups!r}",
-                  "samples['new_label'] = samples['ewoc_code'].map(grouping)"]
+                  "samples = client.label_samples(samples, grouping=grouping)"]
+    else:
+        lines += ["", "# label and new_label, as the dashboard shows them",
+                  "samples = client.label_samples(samples)"]
     return "\n".join(lines) + "\n"
