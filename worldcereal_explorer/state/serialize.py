@@ -3,7 +3,8 @@ saved-session file. A dashboard link's query string is :mod:`~worldcereal_explor
 that reproduces the same samples is :mod:`~worldcereal_explorer.state.snippet`.
 
 The query part is :class:`~worldcereal_explorer.rdm.query.RdmQuery`'s own (``to_dict``/``from_dict``: it
-validates and normalises); a session adds the format ``version``, the ``endpoint`` and the crop ``grouping``,
+validates and normalises); a session adds the format ``version``, the ``endpoint``, the crop ``grouping`` and,
+when the state has a training service, its ``training`` settings (cap and split, as a share link carries them),
 and writes every field, defaults included. Results are never saved, they are fetched again.
 
 The dictionary form is versioned and JSON-safe::
@@ -33,6 +34,7 @@ __all__ = [
     "INPUT_FIELDS",
     "STATE_VERSION",
     "apply_state_dict",
+    "check_grouping",
     "input_value",
     "load_state_file",
     "parse_state_json",
@@ -146,10 +148,22 @@ def state_to_dict(state: Any, *, include_endpoint: bool = True) -> dict[str, Any
         if name in _DEFAULTS:
             out[name] = _as_json(getattr(state, name))
     out["grouping"] = {str(int(k)) if str(k).isdigit() else str(k): str(v) for k, v in state.grouping.items()}
+    from .training import training_settings
+
+    settings = training_settings(state)
+    if settings:  # the training panel's cap and split, as a share link carries them
+        out["training"] = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
     return out
 
 
-def _check_grouping(grouping: Any) -> dict[int, str]:
+def check_grouping(grouping: Any) -> dict[int, str]:
+    """``{ewoc_code: new_label}`` checked: keys ewoc codes (digit strings allowed), labels non-empty strings.
+
+    Raises
+    ------
+    InvalidInputError
+        Whose message starts with ``grouping:`` and names the bad key or label.
+    """
     from ..extents import normalize_ewoc_codes
 
     if not isinstance(grouping, Mapping):
@@ -202,9 +216,10 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
     if version > STATE_VERSION:
         raise _field_error("version", f"{version} is newer than this package reads ({STATE_VERSION}); "
                                       "upgrade worldcereal-explorer")
-    unknown = sorted(set(data) - set(INPUT_FIELDS) - {"version", "endpoint"})
+    unknown = sorted(set(data) - set(INPUT_FIELDS) - {"version", "endpoint", "training"})
     if unknown:
-        raise _field_error(unknown[0], f"unknown field; allowed: version, endpoint, {', '.join(INPUT_FIELDS)}")
+        raise _field_error(unknown[0], f"unknown field; allowed: version, endpoint, {', '.join(INPUT_FIELDS)}, "
+                                       "training")
     fields = {k: v for k, v in data.items() if k in RdmQuery.FIELDS and v is not None}
     for name, value in fields.items():
         # JSON has one form for a sequence field: a list (a lone string is not a list of codes or ids)
@@ -223,7 +238,14 @@ def validate_state_dict(data: Any) -> dict[str, Any]:
     except InvalidInputError as exc:
         raise _field_error(getattr(exc, "field", None) or "query", exc) from None
     out.update({name: input_value(name, getattr(query, name)) for name in RdmQuery.FIELDS})
-    out["grouping"] = _check_grouping(data.get("grouping") or {})
+    out["grouping"] = check_grouping(data.get("grouping") or {})
+    if data.get("training") is not None:  # optional: sessions saved before it load with the default settings
+        from .training import check_training_settings
+
+        try:
+            out["training"] = check_training_settings(data["training"])
+        except InvalidInputError as exc:
+            raise _field_error("training", exc) from None
     return out
 
 
@@ -247,6 +269,10 @@ def apply_state_dict(state: Any, data: Mapping[str, Any], *, validated: bool = F
         for name in INPUT_FIELDS:
             if name in values:
                 setattr(state, name, values[name])
+    if values.get("training"):
+        from .training import apply_training_settings
+
+        apply_training_settings(state, values["training"])
 
 
 def state_from_dict(data: Mapping[str, Any], client: Any = None, *, cls: Callable[..., Any],
@@ -270,7 +296,12 @@ def state_from_dict(data: Mapping[str, Any], client: Any = None, *, cls: Callabl
     values = dict(data) if validated else validate_state_dict(data)
     endpoint = traits.pop("endpoint", None) or (None if client is not None else values.get("endpoint"))
     inputs = {name: values[name] for name in INPUT_FIELDS}
-    return cls(endpoint, client=client, **inputs, **traits)
+    state = cls(endpoint, client=client, **inputs, **traits)
+    if values.get("training"):  # for the training service made for this state
+        from .training import apply_training_settings
+
+        apply_training_settings(state, values["training"])
+    return state
 
 
 # --- files --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import tempfile
 import warnings
+import weakref
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -41,8 +42,9 @@ from .jobs import Job, JobRunner, describe
 if TYPE_CHECKING:
     from .query import RdmQueryState
 
-__all__ = ["DEFAULT_SCHEME", "MONTHS", "TRAINING_INPUTS", "UNMAPPED_CHOICES", "TrainingExport", "TrainingService",
-           "picker_mapping"]
+__all__ = ["DEFAULT_SCHEME", "MONTHS", "SHARED_SETTINGS", "TRAINING_INPUTS", "UNMAPPED_CHOICES", "TrainingExport",
+           "TrainingService", "apply_training_settings", "check_training_settings", "picker_mapping",
+           "service_of", "training_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,15 @@ TRAINING_INPUTS = ("mapping_source", "uploaded_mapping", "scheme", "schemes_sour
                    "season_start", "season_end",
                    "apply_season", "dedup", "tolerance_m", "keep_duplicates", "max_per_class", "min_per_class",
                    "shares", "block_h3_res", "seed")
+
+#: The training settings a share link and a saved session carry (the cap per class and the split shares), so a
+#: colleague opening them builds the same training set.
+SHARED_SETTINGS = ("max_per_class", "shares")
+
+#: Each query state's training service (the dashboard has one), and the settings a link or a session gave
+#: before the service was made (the dashboard applies the link first, then builds its panels).
+_SERVICES: weakref.WeakKeyDictionary[Any, TrainingService] = weakref.WeakKeyDictionary()
+_PENDING: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 _RUN = "training"
 #: The scheme offered first (WorldCereal's default crop-type scheme).
@@ -236,7 +247,9 @@ class TrainingService(traitlets.HasTraits):
         self.state = state
         self._jobs = JobRunner(name="wce-training", on_settle=self._on_idle)
         self._metadata: _MetadataCache | None = None
-        super().__init__(**traits)
+        pending = {k: v for k, v in _PENDING.pop(state, {}).items() if k not in traits}
+        super().__init__(**traits, **pending)
+        _SERVICES[state] = self
         if not self.scheme_names:  # schemes_source left at its default: no change event filled the names
             self._on_schemes_source()
         state.observe(self._on_samples, names=["samples"])
@@ -605,3 +618,58 @@ class TrainingService(traitlets.HasTraits):
     def __repr__(self) -> str:
         n = 0 if self.result is None else len(self.result)
         return f"TrainingService(status={self.status!r}, samples={n}, message={self.message!r})"
+
+
+def service_of(state: Any) -> TrainingService | None:
+    """The (latest) :class:`TrainingService` made for ``state``, or ``None``."""
+    return _SERVICES.get(state)
+
+
+def check_training_settings(settings: Any) -> dict[str, Any]:
+    """Validate shared training settings (:data:`SHARED_SETTINGS`): ``max_per_class`` a whole number >= 0,
+    ``shares`` three numbers summing to 1.
+
+    Raises
+    ------
+    BadParameterError
+        Naming the bad setting, its value and what is allowed.
+    """
+    from ..training import parse_shares
+
+    if not isinstance(settings, Mapping):
+        raise BadParameterError(f"training settings {settings!r} are not an object "
+                                f"{{{', '.join(SHARED_SETTINGS)}}}")
+    unknown = sorted(set(settings) - set(SHARED_SETTINGS))
+    if unknown:
+        raise BadParameterError(f"unknown training setting {unknown[0]!r}; allowed: {', '.join(SHARED_SETTINGS)}")
+    out: dict[str, Any] = {}
+    if settings.get("max_per_class") is not None:
+        cap = settings["max_per_class"]
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+            raise BadParameterError(f"max_per_class={cap!r} is not allowed; use a whole number >= 0 (0: no cap)")
+        out["max_per_class"] = cap
+    if settings.get("shares") is not None:
+        out["shares"] = parse_shares(settings["shares"])
+    return out
+
+
+def training_settings(state: Any) -> dict[str, Any]:
+    """The shared training settings of ``state``'s training service (every one of :data:`SHARED_SETTINGS`),
+    else the ones a link or session gave for a service not made yet; ``{}`` when there are neither."""
+    service = service_of(state)
+    if service is not None:
+        return {name: getattr(service, name) for name in SHARED_SETTINGS}
+    return dict(_PENDING.get(state, {}))
+
+
+def apply_training_settings(state: Any, settings: Mapping[str, Any]) -> None:
+    """Set shared training settings (checked by :func:`check_training_settings`) on ``state``'s training
+    service, or keep them for the service made for ``state`` next (the dashboard's training panel)."""
+    values = check_training_settings(settings)
+    service = service_of(state)
+    if service is None:
+        _PENDING.setdefault(state, {}).update(values)
+        return
+    with service.hold_trait_notifications():
+        for name, value in values.items():
+            setattr(service, name, value)

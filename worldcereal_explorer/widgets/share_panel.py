@@ -2,7 +2,8 @@
 
 :class:`SharePanel` shows, for the query state's current filters, the code that fetches the same samples
 with :class:`~worldcereal_explorer.rdm.client.RdmClient`, a link holding the filters in its query string
-(``?bbox=...&start=...``), and a Save / Load pair for a small JSON session file.
+(``?bbox=...&start=...``, with the crop groups and the training panel's cap and split), and a Save / Load pair
+for a small JSON session file holding the same.
 
 The page-side part is :class:`PageBridge`, a tiny `anywidget <https://anywidget.dev>`_ front end (no
 network, its JavaScript travels with the widget) that keeps the browser's address bar on the current
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from contextlib import suppress
 from typing import Any
 
 import ipywidgets as w
@@ -25,6 +27,7 @@ from ..errors import InvalidInputError
 from ..state import SAMPLE_INPUTS, RdmQueryState
 from ..state.serialize import apply_state_dict, parse_state_json, state_to_dict
 from ..state.snippet import state_to_code
+from ..state.training import SHARED_SETTINGS, service_of
 from ._base import StateWidget, anywidget_available, optional_anywidget
 
 __all__ = ["PageBridge", "SharePanel", "page_bridge_available"]
@@ -198,7 +201,19 @@ class SharePanel(StateWidget):
             self.bridge.observe(self._on_page, ["page_url", "copied"])
         self.children = children
         self._observe_state(self._refresh, [*SAMPLE_INPUTS, "grouping", "collections"])
+        # the link and the session carry the training panel's cap and split (the dashboard makes that panel first)
+        self._training = service_of(self.state)
+        if self._training is not None:
+            self._training.observe(self._refresh, names=list(SHARED_SETTINGS))
         self._refresh()
+
+    def close(self) -> None:
+        """Stop following the state and its training settings, then close the panel."""
+        training, self._training = getattr(self, "_training", None), None
+        if training is not None:
+            with suppress(ValueError):
+                training.unobserve(self._refresh, names=list(SHARED_SETTINGS))
+        super().close()
 
     # --- state -> panel -------------------------------------------------------------------------------
     def query_string(self) -> str:
