@@ -14,20 +14,16 @@ import argparse
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from voila_process import CHROMIUM, CHROMIUM_ARGS, block_non_local_requests, voila_process
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "assets" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 #: The area and crops the pictures show: the Canadian prairies (two demo collections), wheat and canola.
 SETUP = """
@@ -100,41 +96,12 @@ def widgets_notebook() -> dict:
     return notebook(cells)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def voila(notebook_dir: Path, log_path: Path) -> Iterator[str]:
-    port = free_port()
+    """Plain Voilà serving every notebook of ``notebook_dir``; yield its base URL."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "voila", str(notebook_dir), "--no-browser", f"--port={port}",
-                                 "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=notebook_dir)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited rc={proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(base + "/voila/static/voila.js", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"voila did not answer within 90 s; see {log_path}") from None
-                time.sleep(0.2)
+    with voila_process(["voila", str(notebook_dir)], env=env, cwd=notebook_dir, log_path=log_path) as (base, _):
         yield base
-    finally:
-        proc.terminate()  # SIGTERM: Voila shuts its kernels down
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def take(base: str, out: Path) -> list[str]:
@@ -146,8 +113,7 @@ def take(base: str, out: Path) -> list[str]:
         try:
             # A tall viewport: Chromium leaves the part of an element below the viewport unpainted.
             context = browser.new_context(viewport={"width": 1400, "height": 4000}, device_scale_factor=1)
-            context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")),
-                          lambda route: route.abort())
+            block_non_local_requests(context)
             page = context.new_page()
             page.set_default_timeout(120_000)
             errors: list[str] = []

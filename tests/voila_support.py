@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -18,12 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
+from scripts.voila_process import CHROMIUM, CHROMIUM_ARGS, block_non_local_requests, voila_process
+from tests.conftest import REPO_ROOT
 
 #: The logs of the Voila servers started in this session (the kernels' stderr goes there too), and the
 #: servers' process ids: a failing browser test asks their kernels for their stacks and prints the logs.
@@ -58,7 +53,6 @@ def dump_kernel_stacks(timeout_s: float = 5.0) -> None:
 def serve_voila(notebook: Path, env: dict[str, str], workdir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     """Serve one notebook with Voila on 127.0.0.1 (kernel env: ``os.environ`` + ``env``; more Voila options
     in ``extra_args``); yield its URL."""
-    port = free_port()
     log_path = workdir / "voila.log"
     VOILA_LOGS.append(log_path)
     full_env = {
@@ -71,35 +65,11 @@ def serve_voila(notebook: Path, env: dict[str, str], workdir: Path, extra_args: 
     }
     for name in ("WORLDCEREAL_RDM_TOKEN", "WORLDCEREAL_RDM_REFRESH_TOKEN"):
         full_env.pop(name, None)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            # Voila with the dashboard's settings, as `worldcereal-explorer demo` runs it
-            [sys.executable, "-m", "worldcereal_explorer.voila_setup", str(notebook), "--no-browser",
-             f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", *extra_args],
-            stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=workdir,
-        )
-    VOILA_PIDS.append(proc.pid)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:  # ready when a static file answers (GET / would start a kernel)
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited rc={proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(base + "/voila/static/voila.js", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"voila did not answer within 90 s; see {log_path}") from None
-                time.sleep(0.2)
+    # Voila with the dashboard's settings, as `worldcereal-explorer demo` runs it
+    command = ["worldcereal_explorer.voila_setup", str(notebook), *extra_args]
+    with voila_process(command, env=full_env, cwd=workdir, log_path=log_path) as (base, proc):
+        VOILA_PIDS.append(proc.pid)
         yield base
-    finally:
-        proc.terminate()  # SIGTERM: voila shuts its kernels down cleanly
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 #: The kernel id Voila wrote into the page it served.
@@ -167,6 +137,45 @@ def launch_browser() -> Iterator[object]:
 def offline_context(browser, **options):
     """A fresh browser profile whose non-loopback requests (tiles, CDN fonts) are aborted at once."""
     context = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **options})
-    context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")),
-                  lambda route: route.abort())
+    block_non_local_requests(context)
     return context
+
+
+#: How long a page waits for an element or a navigation (kernels answer slowly on a busy 2-core machine).
+PAGE_TIMEOUT_MS = 120_000
+
+
+def new_page(context):
+    """A new tab of ``context`` with the tests' patient timeout; the errors its scripts raise are collected
+    in ``page.page_errors``."""
+    page = context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.page_errors = []
+    page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))
+    return page
+
+
+def open_dashboard(page, base_url: str, *, query: str = "", parts: tuple[str, ...] = (".leaflet-container", ".bqplot"),
+                   found: bool = False, legend: bool = False) -> None:
+    """Load the dashboard Voila serves at ``base_url`` (with ``?query`` when given) and wait until it is
+    usable: its ``parts`` are on the page and its first search has ended (the status line is idle).
+
+    Parameters
+    ----------
+    found
+        Also wait until the status line says the search found collections.
+    legend
+        Also wait until the crop tree shows the legend's rows.
+    """
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/" + (f"?{query}" if query else ""), wait_until="domcontentloaded")
+    for selector in (".wce-explorer", *parts):
+        page.wait_for_selector(selector)
+    idle = page.locator(".wce-status [data-status='idle']")
+    if found:
+        expect(idle).to_contain_text("found")
+    else:
+        expect(idle).to_be_visible()
+    if legend:
+        expect(page.locator(".wce-crop-tree .wce-crop-row").first).to_be_visible()

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from tests.voila_support import open_dashboard
+
 pytestmark = pytest.mark.browser
 
 EUROPE = (-5.0, 40.0, 10.0, 55.0)
@@ -23,14 +25,7 @@ def rdm(rdm_url):
         yield client
 
 
-def _open(page, url):
-    from playwright.sync_api import expect
-
-    page.goto(url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector(".wce-explorer")
-    page.wait_for_selector(".leaflet-container")
-    page.wait_for_selector(".bqplot")
-    expect(page.locator(".wce-status [data-status='idle']")).to_be_visible()
+_open = open_dashboard
 
 
 def _summary(rdm, **filters):
@@ -351,12 +346,17 @@ def test_cancel_a_slow_sample_query(page, slow_voila_url, artifacts_dir):
 
 def test_closing_the_page_shuts_its_kernel_down(browser, voila_url):
     """A closed tab frees its kernel (and the dashboard in it) at once, not when the server stops."""
-    from tests.voila_support import KERNEL_ID_JS, kernel_alive, offline_context, wait_until_kernel_gone
+    from tests.voila_support import (
+        KERNEL_ID_JS,
+        kernel_alive,
+        new_page,
+        offline_context,
+        wait_until_kernel_gone,
+    )
 
     context = offline_context(browser)
     try:
-        page = context.new_page()
-        page.set_default_timeout(120_000)
+        page = new_page(context)
         page.goto(voila_url + "/", wait_until="domcontentloaded")
         page.wait_for_selector(".wce-explorer")
         kernel_id = page.evaluate(KERNEL_ID_JS)
