@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.voila_support import open_dashboard
+
 pytestmark = pytest.mark.browser
 
 #: The rule sets axe runs (WCAG 2.0 and 2.1, levels A and AA).
@@ -59,14 +61,7 @@ def _assert_no_serious(page, where: str, artifacts_dir: Path) -> None:
 
 
 def _open(page, url):
-    from playwright.sync_api import expect
-
-    page.goto(url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector(".wce-explorer")
-    page.wait_for_selector(".leaflet-container")
-    page.wait_for_selector(".bqplot")
-    expect(page.locator(".wce-status [data-status='idle']")).to_be_visible()
-    expect(page.locator(".wce-crop-tree .wce-crop-row").first).to_be_visible()  # the legend has arrived
+    open_dashboard(page, url, legend=True)  # the legend has arrived: the crop tree is checked too
 
 
 def test_axe_on_load_search_details_and_fetch(page, voila_url, artifacts_dir):
