@@ -243,6 +243,11 @@ class JobRunner:
             self._settle()
         return jobs
 
+    def is_pending(self, kind: str) -> bool:
+        """Whether a job of ``kind`` is scheduled, running or (inside a kernel) waiting to deliver."""
+        with self.condition:
+            return any(job.kind == kind for job in self._pending)
+
     @property
     def busy(self) -> bool:
         """True while a job is scheduled, running or (inside a kernel) waiting to deliver."""

@@ -302,6 +302,9 @@ class RdmQueryState(QueryInputs):
         self._input_version = 0
         #: bumped on every search-input change; a search applies as current only for the version it read
         self._search_version = 0
+        #: (input version, grouping) the applied ``samples`` were fetched for: whether a partial fetch may
+        #: keep their rows of the collections it could not read
+        self._samples_fetched_for: tuple | None = None
         #: How many queries of each kind actually started (superseded-while-waiting ones never start).
         self.queries_started = self._jobs.started
         #: How many previews actually started (superseded-while-waiting ones never start).
@@ -379,7 +382,9 @@ class RdmQueryState(QueryInputs):
                 return job
             self.status = "loading"
             self.message = "searching collections\u2026" if kind == _SEARCH else "fetching samples\u2026"
-            if kind == _SAMPLES:
+            if kind == _SAMPLES or not self._jobs.is_pending(_SAMPLES):
+                # Counts of the last fetch would show as a full bar beside "searching…": a bar shows work
+                # done by the query running, so it starts empty (a search reports none).
                 self.progress = 0.0
                 self.progress_done = self.progress_total = 0
         return job
@@ -393,9 +398,15 @@ class RdmQueryState(QueryInputs):
         # any failure must reach the UI as a message, not a traceback
         if not isinstance(exc, WorldCerealExplorerError):
             log.exception("unexpected error in the %s query", job.kind, exc_info=exc)
-        self.message = describe(exc)
+        message = describe(exc)
         if job.kind == _SEARCH:
             self.results_stale = True  # what is shown is not the answer to these filters
+        elif self.samples is not None:
+            # a failed fetch leaves the samples on the map alone: say they are still there, and from when
+            n = len(self.samples)
+            message += (f"; kept the {_counts.plural(n, 'sample')} fetched before"
+                        + (" (for earlier filters)" if self.samples_stale else ""))
+        self.message = message
         self.status = "error"
 
     def _apply(self, job: Job) -> None:
@@ -425,14 +436,34 @@ class RdmQueryState(QueryInputs):
             self.services.preview.want(0.0, search_pending=self._search_pending(False))
         else:
             samples = job.result
+            skipped = dict(samples.attrs.get("skipped") or {})
+            fetched_for = (job.context["input_version"], tuple(sorted(map(str, job.context["grouping"].items()))))
+            samples, kept_note = self._keep_earlier_rows(samples, skipped, fetched_for)
             # the flag first, so a view redrawing for the new samples reads the right one
             self.samples_stale = job.context["input_version"] != self._input_version
+            self._samples_fetched_for = fetched_for
             self.samples = samples
             self.progress = 1.0
-            skipped = dict(samples.attrs.get("skipped") or {})
             self.failed_collections = skipped
             self.message = f"{len(samples):,} sample{'s' if len(samples) != 1 else ''} match your filters" + (
-                f"; {_counts.failure_note('samples', skipped)}" if skipped else "")
+                f"; {_counts.failure_note('samples', skipped)}" if skipped else "") + kept_note
+
+    def _keep_earlier_rows(self, samples: Any, skipped: dict[str, str], fetched_for: tuple) -> tuple[Any, str]:
+        """``samples`` with the earlier fetch's rows of the collections that failed now added back, when that
+        fetch answered the same inputs and grouping (its rows are then exactly what these would have been),
+        and the status line's note about them (``""`` when none are kept)."""
+        earlier = self.samples
+        if (not skipped or earlier is None or self._samples_fetched_for != fetched_for
+                or "ref_id" not in getattr(earlier, "columns", ()) or "ref_id" not in samples.columns):
+            return samples, ""
+        rows = earlier[earlier["ref_id"].isin(list(skipped))]
+        if rows.empty:
+            return samples, ""
+        merged = pd.concat([samples, rows], ignore_index=True)
+        merged.attrs = dict(samples.attrs)
+        ids = sorted(set(rows["ref_id"]))
+        return merged, (f"; kept the {_counts.plural(len(rows), 'sample')} of {', '.join(ids)} "
+                        "from the previous fetch of these filters")
 
     # --- the work (runs on a worker thread, or the caller's for refresh()) -------------------------------
     def _search_work(self, job: Job) -> SearchResult:
@@ -440,7 +471,8 @@ class RdmQueryState(QueryInputs):
         return self.services.search.run(job, reuse=job.context["reuse"])
 
     def _samples_work(self, job: Job) -> Any:
-        return self.services.samples.run(job, grouping=dict(self.grouping), progress=self._progress_callback(job))
+        grouping = job.context["grouping"] = dict(self.grouping)
+        return self.services.samples.run(job, grouping=grouping, progress=self._progress_callback(job))
 
     def _progress_callback(self, job: Job) -> Callable[..., None]:
         def progress(*args: Any, **kwargs: Any) -> None:

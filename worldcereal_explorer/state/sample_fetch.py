@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import FetchTooLargeError, QueryCancelledError
+from ..errors import FetchTooLargeError, QueryCancelledError, RdmError
 from . import counts as _counts
 from .jobs import Job
 from .preview import refusal_error
@@ -53,6 +53,9 @@ class SampleService:
         ------
         InvalidInputError
             An invalid input.
+        RdmError
+            Not one of the query's collections could be read (an empty frame would pass for "no sample
+            matches"; the error names the collections and the first reason).
         FetchTooLargeError
             Over the client's memory budget (with the dashboard's message: the two ways out).
         QueryCancelledError
@@ -71,6 +74,12 @@ class SampleService:
         if job.cancelled:
             raise QueryCancelledError("sample query cancelled")
         skipped = dict(samples.attrs.get("skipped") or {})
+        ids = set(query.selected_ids)
+        if skipped and ids and ids <= set(skipped):
+            # "the whole note": which collections and the first reason, as the status line words it
+            note = _counts.failure_note("samples", skipped).split(" failed ", 1)[1]
+            raise RdmError(f"fetch failed: none of the {_counts.plural(len(ids), 'collection')} could be read "
+                           f"{note}")
         labelled = _counts.label_samples(samples, self._labels_of, grouping)
         labelled.attrs["skipped"] = skipped
         return labelled

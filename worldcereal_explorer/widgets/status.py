@@ -1,7 +1,8 @@
 """Status bar: one message about what the state is doing, the fetch progress ("3/14 collections"), Cancel.
 
 One message at a time, by priority: a running query ("searching…", "fetching samples…"), an error, a
-cancellation (a neutral mark, not a tick), samples from earlier filters, else the last result.
+cancellation (a neutral mark, not a tick), samples from earlier filters, a result with collections left out
+(amber, never the tick: it says what failed and what was kept), else the last result.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from ._base import StateWidget
 
 #: Colour and mark of each kind of message.
 _COLOURS = {"idle": "#1b5e20", "loading": "#0d47a1", "error": "#b71c1c", "cancelled": "#616161",
-            "stale": "#e65100"}
+            "stale": "#e65100", "partial": "#8a4b00"}
 _ICONS = {"idle": "&#10003;", "loading": "&#8635;", "error": "&#9888;", "cancelled": "&#8856;",
-          "stale": "&#9888;"}
+          "stale": "&#9888;", "partial": "&#9888;"}
 
 #: Shown while ``state.samples_stale``: the samples on the map no longer match the filters.
 STALE_NOTE = "filters changed \u2014 press Fetch samples"
@@ -45,7 +46,8 @@ class StatusBar(StateWidget):
     ----------
     kind : str
         What the message is: ``"loading"``, ``"error"``, ``"cancelled"``, ``"stale"`` (samples from earlier
-        filters) or ``"idle"``.
+        filters), ``"partial"`` (the last search or fetch left collections out: ``state.failed_collections``)
+        or ``"idle"``.
     progress : ipywidgets.FloatProgress
         Shown only while samples are fetched and the number of collections is known, with
         :attr:`progress_text` ("3/14 collections") beside it.
@@ -67,7 +69,7 @@ class StatusBar(StateWidget):
         parts = [self.label, self.progress, self.progress_text] + ([self.cancel_button] if show_cancel else [])
         self.children = [w.HBox(parts, layout=w.Layout(align_items="center", width="100%"))]
         self._observe_state(self._update, ["status", "message", "progress", "progress_done", "progress_total",
-                                           "samples_stale", "samples"])
+                                           "samples_stale", "samples", "failed_collections"])
         self._update()
 
     def _kind(self) -> str:
@@ -78,6 +80,8 @@ class StatusBar(StateWidget):
             return "cancelled"
         if self.state.samples_stale and self.state.samples is not None:
             return "stale"
+        if self.state.failed_collections:
+            return "partial"
         return "idle"
 
     def _update(self, change: dict | None = None) -> None:
