@@ -499,6 +499,7 @@ def _label_gpkg(path: Path, labels_of: Any, grouping: Any) -> None:
     from contextlib import closing
 
     with closing(sqlite3.connect(path)) as db, db:
+        _gpkg_trigger_functions(db)
         tables = [r[0] for r in db.execute("SELECT table_name FROM gpkg_contents WHERE data_type = 'features'")]
         for table in tables:
             name = '"' + table.replace('"', '""') + '"'
@@ -515,3 +516,25 @@ def _label_gpkg(path: Path, labels_of: Any, grouping: Any) -> None:
             db.executemany("INSERT INTO wce_labels VALUES (?, ?, ?)", [(c, label[c], new_label[c]) for c in label])
             db.execute(f"UPDATE {name} SET label = (SELECT label FROM wce_labels WHERE code = ewoc_code), "
                        "new_label = (SELECT new_label FROM wce_labels WHERE code = ewoc_code)")
+
+
+def _gpkg_trigger_functions(db: Any) -> None:
+    """The SQL functions a GeoPackage's R-tree triggers name (GDAL provides them; plain sqlite3 does not).
+
+    SQLite needs every function of a trigger that may fire to exist, even where its ``WHEN`` is false: an
+    update of other columns fires the triggers for a changed ``fid``, whose ``WHEN`` is false, so their
+    bounds are never computed; asking for them is an error rather than a wrong index.
+    """
+
+    def is_empty(blob: Any) -> int | None:
+        # GeoPackage binary header: "GP", version, flags; flag bit 4 marks an empty geometry
+        if blob is None:
+            return None
+        return int(bool(bytes(blob[:4])[3] & 0x10)) if len(blob) >= 4 else 1
+
+    def no_bounds(blob: Any) -> float:
+        raise ValueError("geometry bounds are not computed when labelling a GeoPackage")
+
+    db.create_function("ST_IsEmpty", 1, is_empty, deterministic=True)
+    for name in ("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+        db.create_function(name, 1, no_bounds, deterministic=True)
