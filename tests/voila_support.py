@@ -20,6 +20,9 @@ import pytest
 from scripts.voila_process import CHROMIUM, CHROMIUM_ARGS, block_non_local_requests, voila_process
 from tests.conftest import REPO_ROOT
 
+#: The dashboard notebook Voila serves.
+DASHBOARD_APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
+
 #: The logs of the Voila servers started in this session (the kernels' stderr goes there too), and the
 #: servers' process ids: a failing browser test asks their kernels for their stacks and prints the logs.
 VOILA_LOGS: list[Path] = []

@@ -86,6 +86,19 @@ def rdm_for(demo_catalog, validator_for):
         server.stop()
 
 
+@pytest.fixture
+def private_dashboard(start_idp, rdm_for):
+    """The served dashboard's parts for a login test: a provider, an RDM server trusting it, and the kernel
+    environment pointing the dashboard at both (``(idp, rdm, env)``)."""
+    from tests.voila_support import DASHBOARD_APP, dashboard_env
+
+    if not DASHBOARD_APP.exists():
+        pytest.skip(f"the dashboard notebook {DASHBOARD_APP} is not there")
+    idp = start_idp(poll_interval_s=0.5)
+    rdm = rdm_for(idp)
+    return idp, rdm, dashboard_env(rdm.url, WORLDCEREAL_OIDC_ISSUER=idp.issuer)
+
+
 @pytest.fixture(scope="session")
 def demo_access(demo_catalog) -> dict[str, str]:
     """Ids of one public, the private and the restricted demo collection, plus their owners."""

@@ -11,34 +11,22 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.voila_support import serve_voila
+from tests.voila_support import DASHBOARD_APP, new_page, serve_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
 JWT_PATTERN = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
 
 
-def test_login_from_privacy_toggle_shows_private_collection(start_idp, rdm_for, demo_access, tmp_path,
+def test_login_from_privacy_toggle_shows_private_collection(private_dashboard, demo_access, tmp_path,
                                                             artifacts_dir, browser_context):
     from playwright.sync_api import expect
 
-    if not APP.exists():
-        pytest.skip(f"the dashboard notebook {APP} is not there")
-    idp = start_idp(poll_interval_s=0.5)
-    rdm = rdm_for(idp)
+    idp, rdm, env = private_dashboard
     private_id = demo_access["private"]
-    env = {
-        "WORLDCEREAL_RDM_URL": rdm.url,
-        "WORLDCEREAL_LEGEND_URL": f"{rdm.url}/legend.csv",
-        "WORLDCEREAL_OIDC_ISSUER": idp.issuer,
-    }
-    with serve_voila(APP, env, tmp_path) as url:
-        page = browser_context.new_page()
-        page.set_default_timeout(120_000)
-        page_errors = []
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    with serve_voila(DASHBOARD_APP, env, tmp_path) as url:
+        page = new_page(browser_context)
+        page_errors = page.page_errors
         page.goto(url + "/", wait_until="domcontentloaded")
         grid = page.locator(".wce-results-grid")
         expect(page.locator(".wce-row-select").first).to_be_visible()
@@ -74,6 +62,6 @@ def test_login_from_privacy_toggle_shows_private_collection(start_idp, rdm_for, 
 
         html = page.content()
         assert not JWT_PATTERN.search(html), "something that looks like a JWT is in the page"
-        assert not any(token in html for token in list(idp._sessions_by_refresh_token))
+        assert not any(token in html for token in [session.refresh_token for session in idp.sessions()])
         assert idp.stats.device_tokens_issued == 1
         assert not page_errors, page_errors

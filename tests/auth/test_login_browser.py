@@ -12,7 +12,7 @@ import re
 import nbformat
 import pytest
 
-from tests.voila_support import serve_voila
+from tests.voila_support import new_page, serve_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,8 +37,7 @@ def voila_login_page(start_idp, tmp_path, browser_context):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, notebook)
     with serve_voila(notebook, {"WORLDCEREAL_OIDC_ISSUER": idp.issuer}, tmp_path) as url:
-        page = browser_context.new_page()
-        page.set_default_timeout(120_000)
+        page = new_page(browser_context)
         page.goto(url + "/", wait_until="domcontentloaded")
         yield idp, browser_context, page
 
@@ -70,7 +69,7 @@ def test_login_in_voila_through_the_verification_page(voila_login_page, artifact
 
     html = page.content()
     assert not JWT_PATTERN.search(html), "something that looks like a JWT is in the page"
-    refresh_tokens = list(idp._sessions_by_refresh_token)
+    refresh_tokens = [session.refresh_token for session in idp.sessions()]
     assert refresh_tokens and not any(token in html for token in refresh_tokens)
 
     page.locator(".wcx-logout").click()

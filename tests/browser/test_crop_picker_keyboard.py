@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from tests.voila_support import open_dashboard
+
 pytestmark = pytest.mark.browser
 
 ACTIVE_CODE = """() => { const e = document.activeElement;
@@ -16,11 +18,7 @@ ACTIVE_CODE = """() => { const e = document.activeElement;
 
 
 def _open(page, url):
-    from playwright.sync_api import expect
-
-    page.goto(url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector(".wce-explorer")
-    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
+    open_dashboard(page, url, parts=(), found=True, legend=True)
     page.wait_for_selector(".wce-crop-tree[role='tree'] .wce-crop-row[role='treeitem']")
 
 
