@@ -44,6 +44,7 @@ from ..aoi import (  # noqa: F401 (re-exported: ui_map is where notebooks import
     utm_epsg,
 )
 from .aoi_upload import EACH, UNION, AoiSelection, AoiUpload  # noqa: F401 (re-exported)
+from .wheel_guard import WheelGuard
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -119,8 +120,10 @@ class AoiMap(w.VBox):
         self._shapes: list[_Aoi] = []
         self._n_drawn = 0
 
-        self.map = Map(center=(30, 10), zoom=2, scroll_wheel_zoom=True,
+        self.map = Map(center=(30, 10), zoom=2, scroll_wheel_zoom=False,
                        layout=w.Layout(height=height, width="100%"))
+        # the wheel scrolls the page until the map is clicked (or on Ctrl/Cmd+wheel), as web maps do
+        self.wheel = WheelGuard(self.map)
         self.map.add(ScaleControl(position="bottomleft"))
         self.draw_control = DrawControl(rectangle=_DRAW_STYLE, polygon=_DRAW_STYLE, polyline={}, circle={},
                                         circlemarker={}, marker={}, edit=False, remove=True)
@@ -140,7 +143,7 @@ class AoiMap(w.VBox):
         hint = w.HTML(f"<i>Draw a rectangle or polygon, or upload a file{html.escape(limit)}.</i>")
         self.children = [self.map, w.HBox([self.upload, self.clear_button, hint],
                                           layout=w.Layout(align_items="center", flex_flow="row wrap")),
-                         self.message]
+                         self.message, *([self.wheel.widget] if self.wheel.widget is not None else [])]
         if display_ui:
             from IPython.display import display
 
