@@ -88,9 +88,11 @@ def _read_link_param(name: str, value: str, values: dict[str, Any]) -> None:
             cap = int(value)
         except ValueError:
             raise InvalidInputError("needs a whole number >= 0 (0: no cap)") from None
-        values.setdefault("training", {}).update(check_training_settings({"max_per_class": cap}))
+        setting = check_training_settings({"max_per_class": cap})
+        values.setdefault("training", {}).update(setting)
     else:
-        values.setdefault("training", {}).update(check_training_settings({"shares": value}))
+        setting = check_training_settings({"shares": value})
+        values.setdefault("training", {}).update(setting)
 
 
 def parse_query_string(query: str | None) -> tuple[dict[str, Any], list[str]]:
