@@ -4,6 +4,7 @@ collection's metadata workbook or harmonization PDF.
 "Save samples" writes the samples already fetched (small cases). "Export to file" streams every sample of the
 *current filters* from the RDM into a file (``state.exports.stream_samples``, i.e. ``client.download_samples``)
 without fetching them first, in bounded memory: the way out when a fetch is refused for the memory budget.
+Both write the same columns: the samples' own, then ``label`` and ``new_label`` (the crop groups).
 It runs in the background with its progress here and in the status bar; "Cancel export" (or the status bar's
 Cancel) stops it.
 
@@ -34,7 +35,8 @@ FORMATS = EXPORT_FORMATS
 
 #: What the two sample buttons do (shown under them).
 SAMPLES_HELP = ("<b>Save samples</b>: the samples fetched. <b>Export to file</b>: every sample of the current "
-                "filters, streamed from the RDM to a file without fetching (any size).")
+                "filters, streamed from the RDM to a file without fetching (any size). Both files carry "
+                "<code>label</code> and <code>new_label</code> (your crop groups).")
 
 
 def link_html(saved: SavedFile, *, css_class: str = "wce-download-link") -> str:
