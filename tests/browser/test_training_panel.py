@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from tests.voila_support import dashboard_env, serve_voila
+from tests.voila_support import dashboard_env, open_dashboard, serve_voila
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +46,10 @@ def test_training_panel_in_the_dashboard(page, training_voila_url, rdm_url, arti
     _, report = deduplicate(expected, 10.0)
     pair = report.pairs.set_index(["kept_ref_id", "duplicate_ref_id"])["count"]
 
-    page.goto(training_voila_url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector(".wce-explorer")
+    open_dashboard(page, training_voila_url, parts=(), found=True)
     panel = page.locator(".wce-training")
     expect(panel).to_be_visible()
     expect(panel.locator(".wce-training-status")).to_contain_text("fetch samples first")
-    expect(page.locator(".wce-status [data-status='idle']")).to_be_visible()
     expect(page.locator(".wce-status")).to_contain_text("collections found")
     page.locator(".wce-fetch-samples").click()
 
