@@ -15,10 +15,11 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.voila_support import (
+    DASHBOARD_APP,
     KERNEL_ID_JS,
     kernel_alive,
+    new_page,
     offline_context,
     serve_voila,
     wait_until_kernel_gone,
@@ -26,7 +27,6 @@ from tests.voila_support import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
 JWT_PATTERN = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}")
 #: Idle seconds after which this test's Voila culls a kernel no page is connected to. A closed page's
 #: beacon shuts its kernel down at once; culling is the deployment's backstop when a browser drops the beacon
@@ -41,13 +41,10 @@ WAIT_MS = 60_000
 def _open(context, url: str, *, rows: bool = True):
     """Open the dashboard in a new tab of ``context``; wait until it lists collections (``rows``) or at
     least shows its table."""
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = new_page(context)
     page.goto(url, wait_until="domcontentloaded")
     page.locator(".wce-row-select" if rows else ".wce-results-grid").first.wait_for()
-    return page, errors
+    return page, page.page_errors
 
 
 def _ask_for_private_only(page) -> None:
@@ -85,25 +82,17 @@ def _approve_in_provider_page(context, page, idp, known_user: str) -> None:
     provider_page.close()
 
 
-def test_two_visitors_of_one_served_dashboard_share_nothing(start_idp, rdm_for, demo_access, tmp_path,
+def test_two_visitors_of_one_served_dashboard_share_nothing(private_dashboard, demo_access, tmp_path,
                                                              artifacts_dir, browser):
     from playwright.sync_api import expect
 
-    if not APP.exists():
-        pytest.skip(f"the dashboard notebook {APP} is not there")
-    idp = start_idp(poll_interval_s=0.5)
-    rdm = rdm_for(idp)
+    idp, rdm, env = private_dashboard
     private_id, restricted_id = demo_access["private"], demo_access["restricted"]
-    env = {
-        "WORLDCEREAL_RDM_URL": rdm.url,
-        "WORLDCEREAL_LEGEND_URL": f"{rdm.url}/legend.csv",
-        "WORLDCEREAL_OIDC_ISSUER": idp.issuer,
-    }
     token_cache = tmp_path / "config" / "worldcereal-explorer" / "oidc-tokens.json"
     person_a = offline_context(browser, accept_downloads=True)
     person_b = offline_context(browser, accept_downloads=True)
     try:
-        with serve_voila(APP, env, tmp_path, extra_args=CULL_DISCONNECTED) as url:
+        with serve_voila(DASHBOARD_APP, env, tmp_path, extra_args=CULL_DISCONNECTED) as url:
             # --- A logs in as the demo user and sees the private collection.
             page_a, errors_a = _open(person_a, url + "/")
             _ask_for_private_only(page_a)
