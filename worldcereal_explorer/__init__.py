@@ -9,14 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _LAZY = {
     "RdmClient": "worldcereal_explorer.rdm.client",
     "RdmInteraction": "worldcereal_explorer.rdm.client",
     "Collection": "worldcereal_explorer.rdm.models",
     "RdmCollection": "worldcereal_explorer.rdm.models",
-    "HttpPolicy": "worldcereal_explorer.rdm.http",
+    "HttpPolicy": "worldcereal_explorer.transport.http",
     "BoundingBoxExtent": "worldcereal_explorer.extents",
     "TemporalContext": "worldcereal_explorer.extents",
     "SampleQuery": "worldcereal_explorer.rdm.samples",

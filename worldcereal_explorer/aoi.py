@@ -350,7 +350,7 @@ def feature_labels(frame: gpd.GeoDataFrame) -> list[str]:
     return labels
 
 
-# Old private names, kept for importers being migrated (widgets/ui_map.py, widgets/aoi_upload.py).
+# Old private names, kept for importers being migrated (widgets/ui_map.py, regions.py).
 _format_km2 = format_km2
 _polygonal = polygonal
 _feature_labels = feature_labels

@@ -26,7 +26,7 @@ def demo_catalog_dir() -> Path:
     """Where ``demo`` keeps the generated demo catalogue (the user cache dir)."""
     import platformdirs
 
-    from . import __version__
+    from ._version import __version__
 
     # Versioned by the package: a new release regenerates the catalogue rather than reusing a stale one.
     return Path(platformdirs.user_cache_dir("worldcereal-explorer")) / f"demo-catalog-{__version__}"
@@ -211,28 +211,31 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``worldcereal-explorer`` argument parser with all its subcommands."""
+def _add_server_arguments(parser: argparse.ArgumentParser, *, port: int, port_help: str) -> None:
+    """The options of every command that runs the local RDM server: its port, its latency, its failure play."""
     from .server.faults import add_failure_play_arguments
 
+    parser.add_argument("--port", type=int, default=port, help=port_help)
+    parser.add_argument("--latency", type=float, default=0.0, help="extra seconds of delay per RDM request")
+    add_failure_play_arguments(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``worldcereal-explorer`` argument parser with all its subcommands."""
     parser = argparse.ArgumentParser(prog="worldcereal-explorer", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the dashboard on the embedded demo (local RDM server, no network)")
-    demo.add_argument("--port", type=int, default=0, help="local RDM server port (default: a free port)")
+    _add_server_arguments(demo, port=0, port_help="local RDM server port (default: a free port)")
     demo.add_argument("--voila-port", type=int, default=8866, help="dashboard port (default 8866)")
     demo.add_argument("--idp-port", type=int, default=8867, help="local identity provider port (default 8867)")
     demo.add_argument("--catalog", help="catalogue folder (default: the demo catalogue in the user cache)")
-    demo.add_argument("--latency", type=float, default=0.0, help="extra seconds of delay per RDM request")
-    add_failure_play_arguments(demo)
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help="serve a catalogue folder with the local RDM-compatible server")
     serve.add_argument("catalog_dir")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--latency", type=float, default=0.0, help="extra seconds of delay per request")
-    add_failure_play_arguments(serve)
+    _add_server_arguments(serve, port=8000, port_help="server port (default 8000)")
     serve.set_defaults(func=cmd_serve)
 
     make = sub.add_parser("make-demo-catalog", help="write the synthetic demo catalogue into DIR")

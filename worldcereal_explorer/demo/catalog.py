@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import BadParameterError
 from .collection import CollectionInfo, write_collection
 from .copies import derive_copy

@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..extents import BBox
 from ..geoparquet import write_geoparquet
 from ..rdm.models import Collection

@@ -260,17 +260,8 @@ def load_irrigation_legend(
     source : str or os.PathLike, optional
         A local CSV path or an ``http(s)`` URL. ``None``: ``$WORLDCEREAL_IRRIGATION_LEGEND_URL`` (URL or
         path), else the official URLs (:data:`OFFICIAL_LEGEND_URLS`) tried in order.
-    cache_dir : str or os.PathLike, optional
-        Folder for cached downloads (default: the user cache dir from platformdirs).
-    ttl_s : float
-        Age in seconds after which a cached download is fetched again; a stale copy is used when
-        fetching fails.
-    refresh : bool
-        Ignore the cache and download again.
-    timeout : float
-        Seconds one download may take (retries included: the deadline is twice this).
-    transport : HttpTransport, optional
-        The :class:`~worldcereal_explorer.transport.http.HttpTransport` to use (default: one for this call).
+    cache_dir, ttl_s, refresh, timeout, transport
+        As for :func:`load_legend`.
 
     Returns
     -------
@@ -279,7 +270,7 @@ def load_irrigation_legend(
     Raises
     ------
     LegendError
-        When the legend can neither be fetched nor found in the cache, or does not parse.
+        When the irrigation legend can neither be fetched nor found in the cache, or does not parse.
     """
     return _load(IRRIGATION, source, parse_irrigation_csv, cache_dir=cache_dir, ttl_s=ttl_s, refresh=refresh,
                  timeout=timeout, transport=transport)

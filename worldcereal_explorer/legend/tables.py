@@ -91,7 +91,31 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class Legend:
+class _CodeTable:
+    """What both legend tables share: a frame indexed by integer code, where it came from, and membership."""
+
+    frame: pd.DataFrame
+    source: str
+
+    @staticmethod
+    def _code(code: Any) -> int:
+        """The table's integer code for ``code``; raises the table's error for a value that is no code."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.frame)} classes from {self.source})"
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __contains__(self, code: Any) -> bool:
+        try:
+            return self._code(code) in self.frame.index
+        except (BadEwocCodeError, BadParameterError):
+            return False
+
+
+class Legend(_CodeTable):
     """A parsed land-cover/crop-type legend: a DataFrame indexed by integer ``ewoc_code``, lookups, hierarchy.
 
     Parameters
@@ -115,17 +139,9 @@ class Legend:
         self.frame = _normalise_frame(frame, source)
         self._tree: LegendNode | None = None
 
-    def __repr__(self) -> str:
-        return f"Legend({len(self.frame)} classes from {self.source})"
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def __contains__(self, code: Any) -> bool:
-        try:
-            return validate_ewoc_code(code) in self.frame.index
-        except BadEwocCodeError:
-            return False
+    @staticmethod
+    def _code(code: Any) -> int:
+        return validate_ewoc_code(code)
 
     @property
     def has_sampling_labels(self) -> bool:
@@ -262,7 +278,7 @@ def _normalise_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame[~frame.index.duplicated(keep="first")]
 
 
-class IrrigationLegend:
+class IrrigationLegend(_CodeTable):
     """A parsed irrigation legend: a DataFrame indexed by integer ``irrigation_code``, and labels.
 
     The file (``WorldCereal_IRR_legend_*.csv``) has the columns ``irrigation_code``, ``level_0``,
@@ -296,17 +312,9 @@ class IrrigationLegend:
             raise LegendError(f"irrigation legend {source} has no 'label' column; columns: {list(frame.columns)}")
         self.frame = frame[~frame.index.duplicated(keep="first")]
 
-    def __repr__(self) -> str:
-        return f"IrrigationLegend({len(self.frame)} classes from {self.source})"
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def __contains__(self, code: Any) -> bool:
-        try:
-            return _irrigation_code(code) in self.frame.index
-        except BadParameterError:
-            return False
+    @staticmethod
+    def _code(code: Any) -> int:
+        return _irrigation_code(code)
 
     @staticmethod
     def unknown_label(code: int) -> str:
@@ -392,14 +400,12 @@ def parse_landcover_csv(data: bytes, source: str) -> Legend:
 
 
 def parse_irrigation_csv(data: bytes, source: str) -> IrrigationLegend:
-    """Parse the bytes of an irrigation legend CSV.
+    """Parse the bytes of an irrigation legend CSV (read like :func:`parse_landcover_csv`).
 
     Parameters
     ----------
-    data : bytes
-        The file's content.
-    source : str
-        Where it came from, for messages.
+    data, source
+        As for :func:`parse_landcover_csv`.
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """The RDM API client: one class, one method per endpoint, one HTTP layer for everything.
 
-All requests go through the client's :class:`~worldcereal_explorer.rdm.http.HttpTransport` (retries with
+All requests go through the client's :class:`~worldcereal_explorer.transport.http.HttpTransport` (retries with
 back-off honouring ``Retry-After``, timeouts, a total deadline per call, prompt cancellation, the bearer
 token for the RDM host only). Every public call accepts ``cancel_event``. Per-collection calls run
 concurrently on a bounded thread pool and come back in input order. The endpoints live in mixins of this
@@ -30,13 +30,13 @@ from ..errors import (
     UnknownCollectionError,
 )
 from ..legend import Legend, default_legend, load_legend
+from ..transport.http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, redact
 from . import auth as auth_module
 from .client_collections import MAX_CODES_PER_SEARCH, CollectionsMixin  # noqa: F401 (re-exported)
 from .client_files import FileDownloadsMixin
 from .client_samples import DEFAULT_MEMORY_BUDGET_BYTES, SamplesMixin
 from .client_stats import StatsMixin
 from .collection_memo import CollectionMemo
-from .http import BufferedResponse, CallScope, HttpPolicy, HttpTransport, redact
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class RdmClient(CollectionsMixin, StatsMixin, SamplesMixin, FileDownloadsMixin):
     max_workers
         Size of the thread pool for per-collection requests.
     policy
-        A complete :class:`~worldcereal_explorer.rdm.http.HttpPolicy`; overrides the timeout, retry and
+        A complete :class:`~worldcereal_explorer.transport.http.HttpPolicy`; overrides the timeout, retry and
         deadline arguments.
     memory_budget_bytes
         ``get_samples`` refuses a fetch estimated to need more memory than this (``FetchTooLargeError``

@@ -18,8 +18,8 @@ from .query import MAX_CODES_PER_SEARCH, RdmQuery, client_query
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from ..transport.http import CallScope
     from .collection_memo import CollectionMemo
-    from .http import CallScope
 
 __all__ = ["MAX_CODES_PER_SEARCH", "CollectionsMixin"]
 

@@ -37,14 +37,14 @@ from ..errors import (
     UnknownCollectionError,
 )
 from ..extents import normalize_ewoc_codes
+from ..transport.http import redact, safe_url
 from .download import download_file
-from .http import redact, safe_url
 from .query import RdmQuery, client_query
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from .http import BufferedResponse, CallScope, HttpTransport
+    from ..transport.http import BufferedResponse, CallScope, HttpTransport
 
 logger = logging.getLogger(__name__)
 

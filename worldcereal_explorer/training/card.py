@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import WorldCerealExplorerError
 from ..files import atomic_write_text
 from ._common import class_column, steps_of

@@ -17,7 +17,7 @@ import ipywidgets as w
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from ..aoi import ALLOWED_FORMATS, _feature_labels, _format_km2, _polygonal, aoi_area_km2, read_aoi_file
+from ..aoi import ALLOWED_FORMATS, aoi_area_km2, feature_labels, format_km2, polygonal, read_aoi_file
 from ..errors import BadParameterError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class AoiSelection:
         if len(self.geometries) == 1:
             return self.geometries[0]
         merged = shapely.union_all(list(self.geometries))
-        return merged if isinstance(merged, (Polygon, MultiPolygon)) else _polygonal(merged)
+        return merged if isinstance(merged, (Polygon, MultiPolygon)) else polygonal(merged)
 
 
 class AoiUpload(w.VBox):
@@ -165,7 +165,7 @@ class AoiUpload(w.VBox):
             return None
         self._upload_id += 1
         self.gdf, self.filename = frame, name
-        self._labels = _feature_labels(frame)
+        self._labels = feature_labels(frame)
         options: list[tuple[str, str]] = []
         if len(frame) > 1:
             options.append((f"all {len(frame)} features (union)", UNION))
@@ -219,7 +219,7 @@ class AoiUpload(w.VBox):
                                 tuple(f"{stem}: {label}" for label in self._labels), tuple(geometries))
         if key == UNION:
             ids = (stem,) if len(geometries) > 1 else (f"{stem}: {self._labels[0]}",)
-            merged = _polygonal(shapely.union_all(geometries)) if len(geometries) > 1 else geometries[0]
+            merged = polygonal(shapely.union_all(geometries)) if len(geometries) > 1 else geometries[0]
             return AoiSelection(self.filename, self._upload_id, "union", ids, (merged,))
         index = int(key)
         return AoiSelection(self.filename, self._upload_id, self._labels[index],
@@ -238,7 +238,7 @@ class AoiUpload(w.VBox):
             return None
         if not reports:
             area = sum(aoi_area_km2(g) for g in selection.geometries)
-            reports.append(f"{len(selection.geometries)} shape(s), {_format_km2(area)}")
+            reports.append(f"{len(selection.geometries)} shape(s), {format_km2(area)}")
         text = f"{self.filename}: {'; '.join(reports)}"
         self.show_message(f"{text} ({note})" if note else text)
         return selection

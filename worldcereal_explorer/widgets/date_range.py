@@ -23,10 +23,8 @@ def _to_date(value: Any) -> dt.date | None:
 class DateRangePicker(StateWidget):
     """Start and end date pickers; clearing both removes the temporal filter.
 
-    Parameters
-    ----------
-    state
-        The query state to bind to (a new one when ``None``).
+    Takes the arguments of :class:`~worldcereal_explorer.widgets._base.StateWidget`: the query state to bind
+    to (a new one when ``None``) and the ``VBox``'s keyword arguments.
     """
 
     def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):

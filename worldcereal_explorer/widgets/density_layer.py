@@ -20,7 +20,7 @@ from ipyleaflet import GeoJSON, LayerGroup, Map
 
 from ..state import RdmQueryState
 from ._base import StateWidget
-from .samples_layer import COUNT_RAMP, empty_features, h3_resolution_for_zoom
+from .samples_layer import COUNT_RAMP, empty_features, h3_resolution_for_zoom, map_or_new
 
 __all__ = ["PreviewDensityLayer", "merge_cells"]
 
@@ -65,9 +65,7 @@ class PreviewDensityLayer(StateWidget):
     def __init__(self, state: RdmQueryState | None = None, map: Map | None = None, *, max_cells: int = 2000,
                  min_px: float = 10.0, hide_when_fetched: bool = True, **kwargs: Any):
         super().__init__(state, **kwargs)
-        own_map = map is None
-        self.map = map if map is not None else Map(center=(20, 0), zoom=2, scroll_wheel_zoom=True,
-                                                   layout=w.Layout(height="420px"))
+        self.map, own_map = map_or_new(map)
         self.max_cells = max_cells
         self.min_px = min_px
         self.hide_when_fetched = hide_when_fetched

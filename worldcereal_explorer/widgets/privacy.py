@@ -18,10 +18,8 @@ class PrivacyToggle(StateWidget):
     on the state's login session (``state.auth``); the state re-runs the search when a session opens.
     With a fixed access token (``$WORLDCEREAL_RDM_TOKEN``) the widget just says that token is used.
 
-    Parameters
-    ----------
-    state
-        The query state to bind to (a new one when ``None``).
+    Takes the arguments of :class:`~worldcereal_explorer.widgets._base.StateWidget`: the query state to bind
+    to (a new one when ``None``) and the ``VBox``'s keyword arguments.
     """
 
     def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):

@@ -16,10 +16,8 @@ QUALITY_MIN, QUALITY_MAX = 0, 100
 class QualityFilter(StateWidget):
     """Two sliders bound to ``state.min_quality_lc`` and ``state.min_quality_ct`` (0..100; 0 = no minimum).
 
-    Parameters
-    ----------
-    state
-        The query state to bind to (a new one when ``None``).
+    Takes the arguments of :class:`~worldcereal_explorer.widgets._base.StateWidget`: the query state to bind
+    to (a new one when ``None``) and the ``VBox``'s keyword arguments.
     """
 
     def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):

@@ -36,6 +36,24 @@ LEGEND_WIDTH_PX = 210
 COUNT_RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"]
 
 
+def map_or_new(map: Map | None) -> tuple[Map, bool]:
+    """The map a layer widget draws on: ``map`` itself, or a new world map the widget shows and owns.
+
+    Parameters
+    ----------
+    map
+        A map to add the layers to, or ``None``.
+
+    Returns
+    -------
+    tuple of (ipyleaflet.Map, bool)
+        The map, and whether it is new (then the widget shows it among its children).
+    """
+    if map is not None:
+        return map, False
+    return Map(center=(20, 0), zoom=2, scroll_wheel_zoom=True, layout=w.Layout(height="420px")), True
+
+
 def empty_features() -> dict:
     """A new GeoJSON FeatureCollection with no feature (what a reused layer holds when nothing is drawn)."""
     return {"type": "FeatureCollection", "features": []}
@@ -74,9 +92,7 @@ class SamplesLayer(StateWidget):
     def __init__(self, state: RdmQueryState | None = None, map: Map | None = None, *,
                  threshold: int = 5000, max_cells: int = 2000, fit: bool = True, **kwargs: Any):
         super().__init__(state, **kwargs)
-        own_map = map is None
-        self.map = map if map is not None else Map(center=(20, 0), zoom=2, scroll_wheel_zoom=True,
-                                                   layout=w.Layout(height="420px"))
+        self.map, own_map = map_or_new(map)
         self.threshold = threshold
         self.max_cells = max_cells
         self.fit = fit

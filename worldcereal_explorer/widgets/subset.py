@@ -13,10 +13,8 @@ from ._base import StateWidget
 class SubsetToggle(StateWidget):
     """A checkbox bound to ``state.subset``.
 
-    Parameters
-    ----------
-    state
-        The query state to bind to (a new one when ``None``).
+    Takes the arguments of :class:`~worldcereal_explorer.widgets._base.StateWidget`: the query state to bind
+    to (a new one when ``None``) and the ``VBox``'s keyword arguments.
     """
 
     def __init__(self, state: RdmQueryState | None = None, **kwargs: Any):
