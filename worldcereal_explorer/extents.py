@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from .dates import parse_date
-from .errors import BadEwocCodeError, BadExtentError, BadTemporalExtentError
+from .errors import BadEwocCodeError, BadExtentError, BadParameterError, BadTemporalExtentError
 
 __all__ = [
     "BBox",
@@ -29,6 +29,7 @@ __all__ = [
     "normalize_bbox",
     "normalize_spatial_extent",
     "normalize_temporal_extent",
+    "spatial_or_bbox",
     "normalize_ewoc_codes",
     "validate_ewoc_code",
 ]
@@ -226,6 +227,29 @@ def normalize_bbox(extent: Any) -> BBox:
     if len(values) != 4:
         raise BadExtentError(f"bbox {values!r} has {len(values)} values; a bbox needs 4: (west, south, east, north)")
     return BBox(*(_number(v, n) for v, n in zip(values, ("west", "south", "east", "north"), strict=True)))
+
+
+def spatial_or_bbox(spatial_extent: Any, bbox: Any) -> Any:
+    """The one spatial argument of a call that takes ``bbox`` as an alias of ``spatial_extent``.
+
+    Parameters
+    ----------
+    spatial_extent, bbox
+        The two keyword arguments as the caller got them; at most one may be given.
+
+    Returns
+    -------
+    object
+        The one given (not normalised yet), or ``None``.
+
+    Raises
+    ------
+    BadParameterError
+        When both are given.
+    """
+    if spatial_extent is not None and bbox is not None:
+        raise BadParameterError("pass either spatial_extent or bbox, not both")
+    return spatial_extent if spatial_extent is not None else bbox
 
 
 def normalize_spatial_extent(extent: Any) -> SpatialExtent | None:

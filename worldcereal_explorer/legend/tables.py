@@ -366,11 +366,14 @@ def _irrigation_code(code: Any) -> int:
     raise BadParameterError(f"irrigation code {code!r} is not a non-negative integer such as 213")
 
 
-def _read_csv(data: bytes, source: str) -> pd.DataFrame:
+def _read_csv(data: bytes, source: str, code_column: str, what: str) -> pd.DataFrame:
+    """The ``;``-separated table in ``data`` (empty cells as NA); ``what`` names the legend in errors."""
     try:
         frame = pd.read_csv(io.BytesIO(data), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise LegendError(f"legend {source} is not a ';'-separated CSV: {exc}") from None
+        raise LegendError(f"{what} {source} is not a ';'-separated CSV: {exc}") from None
+    if code_column not in frame.columns:
+        raise LegendError(f"{what} {source} has no {code_column!r} column; columns: {list(frame.columns)}")
     return frame.replace("", pd.NA)
 
 
@@ -393,10 +396,7 @@ def parse_landcover_csv(data: bytes, source: str) -> Legend:
     LegendError
         When the text is not a ``;``-separated CSV with ``ewoc_code`` and ``label_full`` columns.
     """
-    frame = _read_csv(data, source)
-    if "ewoc_code" not in frame.columns:
-        raise LegendError(f"legend {source} has no 'ewoc_code' column; columns: {list(frame.columns)}")
-    return Legend(frame, source)
+    return Legend(_read_csv(data, source, "ewoc_code", "legend"), source)
 
 
 def parse_irrigation_csv(data: bytes, source: str) -> IrrigationLegend:
@@ -416,7 +416,4 @@ def parse_irrigation_csv(data: bytes, source: str) -> IrrigationLegend:
     LegendError
         When the text is not a ``;``-separated CSV with ``irrigation_code`` and ``label`` columns.
     """
-    frame = _read_csv(data, source)
-    if "irrigation_code" not in frame.columns:
-        raise LegendError(f"irrigation legend {source} has no 'irrigation_code' column; columns: {list(frame.columns)}")
-    return IrrigationLegend(frame, source)
+    return IrrigationLegend(_read_csv(data, source, "irrigation_code", "irrigation legend"), source)

@@ -57,6 +57,7 @@ from ..extents import (
     normalize_ewoc_codes,
     normalize_spatial_extent,
     normalize_temporal_extent,
+    spatial_or_bbox,
 )
 
 if TYPE_CHECKING:
@@ -592,9 +593,7 @@ class RdmQuery:
             For both ``spatial_extent`` and ``bbox``; the normalisers' errors (with the client's wording for
             extents) otherwise.
         """
-        if spatial_extent is not None and bbox is not None:
-            raise BadParameterError("pass either spatial_extent or bbox, not both")
-        spatial = normalize_spatial_extent(spatial_extent if spatial_extent is not None else bbox)
+        spatial = normalize_spatial_extent(spatial_or_bbox(spatial_extent, bbox))
         temporal = normalize_temporal_extent(temporal_extent)
         private = bool(include_private)
         return cls(

@@ -13,6 +13,7 @@ from ...extents import (
     normalize_ewoc_codes,
     normalize_spatial_extent,
     normalize_temporal_extent,
+    spatial_or_bbox,
 )
 from ..query import RdmQuery, normalize_flag, normalize_ids, normalize_quality
 
@@ -183,12 +184,10 @@ class SampleQuery:
             For columns that are not names, scores outside 0..100, non-boolean flags, or both
             ``spatial_extent`` and ``bbox``.
         """
-        if spatial_extent is not None and bbox is not None:
-            raise BadParameterError("pass either spatial_extent or bbox, not both")
         return cls(
             columns=DEFAULT_COLUMNS if columns is None else columns,  # type: ignore[arg-type]
             subset=subset,
-            spatial=spatial_extent if spatial_extent is not None else bbox,
+            spatial=spatial_or_bbox(spatial_extent, bbox),
             temporal=temporal_extent,
             ewoc_codes=ewoc_codes,
             min_quality_lc=min_quality_lc,
