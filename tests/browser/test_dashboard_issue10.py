@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.voila_support import open_dashboard
+
 pytestmark = pytest.mark.browser
 
 #: Viewport sizes the layout must work at: a laptop, a small laptop (the issue's 1280x720) and a tablet width.
@@ -65,18 +67,11 @@ SCROLLER_JS = """() => {
 # --- helpers ------------------------------------------------------------------------------------------
 def _open(page, url, size=None):
     """Load the dashboard (with the Leaflet hook) and wait until the first search has answered."""
-    from playwright.sync_api import expect
-
     if size is not None:
         page.set_viewport_size({"width": size[0], "height": size[1]})
     page.add_init_script(LEAFLET_HOOK)
-    page.goto(url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector(".wce-explorer")
-    page.wait_for_selector(".leaflet-container")
-    page.wait_for_selector(".bqplot")
+    open_dashboard(page, url, found=True, legend=True)
     page.wait_for_function("() => (window.__wceMaps || []).length > 0")
-    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
-    page.wait_for_selector(".wce-crop-row")
 
 
 def _scroll_to(page, y):
