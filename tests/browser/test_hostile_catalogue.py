@@ -27,12 +27,10 @@ from tests.browser.hostile_catalog import (
     TITLE,
     make_hostile_catalog,
 )
-from tests.conftest import REPO_ROOT
-from tests.voila_support import dashboard_env, serve_voila
+from tests.voila_support import DASHBOARD_APP, dashboard_env, open_dashboard, serve_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
 WAIT_MS = 60_000
 #: Typed by the visitor: a crop group name, a country, the identity at the provider, the link's query.
 #: "Logged in as" shows ``preferred_username``, which the local provider sets to the sub: both carry markup.
@@ -98,8 +96,8 @@ def hostile_stack(demo_catalog, tmp_path):
     from worldcereal_explorer.server.idp import serve_idp_in_thread
     from worldcereal_explorer.server.tokens import JwtTokenValidator
 
-    if not APP.exists():
-        pytest.skip(f"the dashboard notebook {APP} is not there")
+    if not DASHBOARD_APP.exists():
+        pytest.skip(f"the dashboard notebook {DASHBOARD_APP} is not there")
     poisoned = make_hostile_catalog(demo_catalog, tmp_path / "hostile-catalog")
     with contextlib.ExitStack() as stack:
         idp = stack.enter_context(serve_idp_in_thread(poll_interval_s=0.2))
@@ -108,7 +106,7 @@ def hostile_stack(demo_catalog, tmp_path):
         env = dashboard_env(rdm.url, WORLDCEREAL_OIDC_ISSUER=idp.issuer, WORLDCEREAL_OIDC_CLIENT_ID=idp.client_id)
         work = tmp_path / "voila"
         work.mkdir()
-        url = stack.enter_context(serve_voila(APP, env, work))
+        url = stack.enter_context(serve_voila(DASHBOARD_APP, env, work))
         yield {"idp": idp, "url": url, **poisoned}
 
 
@@ -168,10 +166,7 @@ def test_hostile_catalogue_stays_text(hostile_stack, page, artifacts_dir):
     idle = page.locator(".wce-status [data-status='idle']")
 
     # --- a link whose query string carries markup: the "ignored ..." lines under the header echo it
-    page.goto(f"{url}/?{QUERY}", wait_until="domcontentloaded")
-    page.wait_for_selector(".wce-explorer")
-    page.wait_for_selector(".leaflet-container")
-    expect(idle).to_be_visible()
+    open_dashboard(page, url, query=QUERY, parts=(".leaflet-container",))
     problems = page.locator(".wce-url-problems")
     expect(problems).to_contain_text("ignored access=")
     expect(status).to_contain_text("collections found")  # the status line: counts, inert
@@ -277,9 +272,9 @@ def test_hostile_catalogue_stays_text(hostile_stack, page, artifacts_dir):
     # --- a typed country that matches nothing: the place search echoes it
     page.locator(".wce-place-box input").fill(PLACE)
     page.locator(".wce-place-go").click()
-    expect(page.locator(".wce-place-message")).to_contain_text("no country named")
+    expect(page.locator(".wce-place-message")).to_contain_text("no country or region named")
     checks.inert("place search message")
-    _shows(page.locator(".wce-place-message"), f"no country named \u201c{PLACE}\u201d", view="place search")
+    _shows(page.locator(".wce-place-message"), f"no country or region named \u201c{PLACE}\u201d", view="place search")
 
     # --- served-mode login as a user whose sub and name carry markup: "Logged in as" and the scope note
     page.locator(".wce-access-private input").check()
