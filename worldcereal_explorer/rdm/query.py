@@ -59,6 +59,7 @@ from ..extents import (
     normalize_temporal_extent,
     spatial_or_bbox,
 )
+from .models import ACCESS_TYPES
 
 if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon, Polygon
@@ -84,8 +85,9 @@ __all__ = [
 #: a longer code list is split into several searches whose results are joined.
 MAX_CODES_PER_SEARCH = 150
 
-#: The access kinds a query can include (``include_<kind>``); also a link's ``access`` values.
-ACCESS_KINDS = ("public", "private", "restricted")
+#: The access kinds a query can include (``include_<kind>``); also a link's ``access`` values. They are the
+#: API's ``accessType`` values in lower case, so a new access type is added in one place.
+ACCESS_KINDS = tuple(access_type.lower() for access_type in ACCESS_TYPES)
 
 #: Query-string parameters of a dashboard link and what each holds.
 URL_PARAMS = {
