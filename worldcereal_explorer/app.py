@@ -33,6 +33,7 @@ from .widgets.crop_picker import CropTypePicker
 from .widgets.date_range import DateRangePicker
 from .widgets.density_layer import PreviewDensityLayer
 from .widgets.download_panel import DownloadPanel
+from .widgets.kernel_watch import kernel_watch
 from .widgets.preview_panel import PreviewPanel
 from .widgets.privacy import PrivacyToggle
 from .widgets.quality import QualityFilter
@@ -263,6 +264,10 @@ class RdmExplorer(w.VBox):
         self.aria = aria_labels()
         if self.aria is not None:
             self.children = [*self.children, self.aria]
+        # A dead kernel must not look like a working page: see widgets/kernel_watch.py.
+        self.kernel_watch = kernel_watch()
+        if self.kernel_watch is not None:
+            self.children = [*self.children, self.kernel_watch]
         if search:
             state.search(delay=0)
 
