@@ -28,9 +28,7 @@ _SLOW_FOLDERS = ("faults", "scale")
 
 #: Our own warnings that tests in a folder trigger without asserting them, each to be asserted there with
 #: ``pytest.warns`` and then removed from here (issue 23: the suite runs with -W error). Folder -> filters.
-_OWN_WARNINGS_NOT_YET_ASSERTED = {
-    "training": ("ignore::worldcereal_explorer.training.mapping.UnmappedCodesWarning",),
-}
+_OWN_WARNINGS_NOT_YET_ASSERTED: dict[str, tuple[str, ...]] = {}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,12 +11,12 @@ import geopandas as gpd
 import pytest
 import requests
 
+from tests.training.unmapped import map_classes_noting_unmapped
 from worldcereal_explorer.training import (
     DatasetCard,
     deduplicate,
     export_training_set,
     licence_flags,
-    map_classes,
     read_card,
     spatial_split,
 )
@@ -37,7 +37,7 @@ def metadata(rdm_url: str, ref_id: str) -> dict[str, str]:
 
 
 def test_card_names_every_licence_and_citation(public_samples, rdm, rdm_url, tmp_path):
-    mapped = map_classes(public_samples, {1101010000: "wheat", 1101060000: "maize"})
+    mapped = map_classes_noting_unmapped(public_samples, {1101010000: "wheat", 1101060000: "maize"})
     deduped, _ = deduplicate(mapped, 10)
     split = spatial_split(deduped, seed=2)
     card = DatasetCard.build(split, client=rdm, query={"min_quality_ct": 0}, created="2025-01-01T00:00:00+00:00")

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import requests
 
+from tests.training.unmapped import map_classes_noting_unmapped
 from worldcereal_explorer.training import (
     cap_per_class,
     class_balance,
@@ -239,7 +240,7 @@ def test_uploaded_mapping_and_the_unmapped_toggle(state, make_panel):
     settle(panel)
     assert panel.service.mapping_source == "upload" and panel.source.value == "upload"
     assert panel.service.mapping == GROUPING
-    expected = map_classes(samples, GROUPING)["downstream_class"].value_counts().to_dict()
+    expected = map_classes_noting_unmapped(samples, GROUPING)["downstream_class"].value_counts().to_dict()
     shown = {a["cls"]: int(a["count"]) for a, _ in table_rows(panel.mapping_html.value)}
     assert shown == expected and "classes.csv" in panel.mapping_html.value
     other = expected["other"]

@@ -9,6 +9,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from tests.training.unmapped import map_classes_noting_unmapped
 from worldcereal_explorer.errors import BadParameterError
 from worldcereal_explorer.legend.codes import parent_code
 from worldcereal_explorer.training import (
@@ -36,7 +37,7 @@ def expected_class(code: int, mapping: dict[int, str]) -> str | None:
 
 
 def test_map_classes_follows_legend_ancestors(public_samples):
-    out = map_classes(public_samples, MAPPING)
+    out = map_classes_noting_unmapped(public_samples, MAPPING)
     assert len(out) == len(public_samples) and "downstream_class" not in public_samples.columns
     for code, cls in zip(out["ewoc_code"], out["downstream_class"], strict=True):
         assert cls == (expected_class(int(code), MAPPING) or "other")
@@ -45,7 +46,7 @@ def test_map_classes_follows_legend_ancestors(public_samples):
     step = steps_of(out)[-1]
     assert step["step"] == "map_classes" and step["unmapped_samples"] == int((out["downstream_class"] == "other").sum())
 
-    dropped = map_classes(public_samples, MAPPING, unmapped="drop")
+    dropped = map_classes_noting_unmapped(public_samples, MAPPING, unmapped="drop")
     assert "other" not in set(dropped["downstream_class"])
     assert len(dropped) == int((out["downstream_class"] != "other").sum())
 
@@ -59,8 +60,8 @@ def test_mapping_files_csv_and_json(tmp_path, public_samples):
     headerless = tmp_path / "h.csv"
     headerless.write_text("1101010000,wheat\n1101060000,maize\n")
     assert load_mapping(headerless) == load_mapping(csv_path)
-    a = map_classes(public_samples, csv_path)
-    b = map_classes(public_samples, {1101010000: "wheat", 1101060000: "maize"})
+    a = map_classes_noting_unmapped(public_samples, csv_path)
+    b = map_classes_noting_unmapped(public_samples, {1101010000: "wheat", 1101060000: "maize"})
     assert a["downstream_class"].tolist() == b["downstream_class"].tolist()
     with pytest.raises(BadParameterError, match="nope"):
         load_mapping(tmp_path / "nope.csv")
@@ -72,13 +73,13 @@ def test_mapping_files_csv_and_json(tmp_path, public_samples):
 
 def test_fewer_than_two_classes_is_an_error_naming_them(canada):
     with pytest.raises(BadParameterError, match=r"fewer than two classes \('wheat'\)"):
-        map_classes(canada, {1101010000: "wheat"}, unmapped="drop")
+        map_classes_noting_unmapped(canada, {1101010000: "wheat"}, unmapped="drop")
     with pytest.raises(BadParameterError, match="unmapped='keep' is not allowed"):
         map_classes(canada, MAPPING, unmapped="keep")
 
 
 def test_class_balance_counts(public_samples):
-    mapped = map_classes(public_samples, MAPPING)
+    mapped = map_classes_noting_unmapped(public_samples, MAPPING)
     table = class_balance(mapped)
     brute = Counter(zip(mapped["downstream_class"], mapped["ref_id"], strict=True))
     assert {(r.downstream_class, r.ref_id): r.count for r in table.itertuples()} == brute
@@ -102,7 +103,7 @@ def assert_water_filled(got: list[int], sizes: list[int], cap: int) -> None:
 
 
 def test_cap_per_class_honours_caps_and_spreads_over_collections(public_samples):
-    mapped = map_classes(public_samples, MAPPING)
+    mapped = map_classes_noting_unmapped(public_samples, MAPPING)
     cap = 400
     out = cap_per_class(mapped, cap, seed=7)
     before = mapped.groupby(["downstream_class", "ref_id"]).size()
@@ -130,7 +131,7 @@ def test_cap_spreads_within_a_collection_over_h3_cells(canada):
 
 
 def test_min_per_class_warns_naming_the_classes(canada):
-    mapped = map_classes(canada, MAPPING)
+    mapped = map_classes_noting_unmapped(canada, MAPPING)
     small = mapped["downstream_class"].value_counts()
     limit = int(small.max())
     with warnings.catch_warnings(record=True) as caught:
