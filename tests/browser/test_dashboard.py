@@ -325,6 +325,23 @@ def test_draw_a_rectangle_on_the_map(page, voila_url, rdm, artifacts_dir):
     assert not page.page_errors
 
 
+def test_the_wheel_over_the_dashboard_map_scrolls_the_page(page, voila_url):
+    """Scrolling down the dashboard over its map moves the page, not the map's zoom (issue 27, item 10): Leaflet
+    takes a wheel it zooms with (it cancels the event), so the page moving shows the map let it through."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    _open(page, voila_url)
+    page.wait_for_selector(".wce-wheel-helper", state="attached")  # the Ctrl/Cmd+wheel helper is in the page
+    container = page.locator(".wce-map .leaflet-container")
+    container.scroll_into_view_if_needed()
+    box = container.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    top = page.evaluate("() => document.querySelector('.wce-map .leaflet-container').getBoundingClientRect().top")
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("() => document.querySelector('.wce-map .leaflet-container')"
+                           f".getBoundingClientRect().top < {top} - 100")
+    assert not page.page_errors
+
+
 def test_cancel_a_slow_sample_query(page, slow_voila_url, artifacts_dir):
     from playwright.sync_api import expect
 

@@ -21,6 +21,7 @@ from .outline_base import OutlineBase
 from .place_search import PlaceSearch
 from .samples_layer import SamplesLayer
 from .ui_map import AoiSelection, AoiUpload
+from .wheel_guard import WheelGuard
 
 _QUERY_STYLE = {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05, "dashArray": "6 4"}
 _DRAW_STYLE = {"shapeOptions": {"color": "#d81b60", "weight": 2, "fillOpacity": 0.05}}
@@ -58,8 +59,11 @@ class BBoxMap(StateWidget):
                  samples_options: dict | None = None, **kwargs: Any):
         super().__init__(state, **kwargs)
         self.add_class("wce-map")
-        self.map = Map(center=WORLD_VIEW[0], zoom=WORLD_VIEW[1], scroll_wheel_zoom=True, world_copy_jump=False,
+        self.map = Map(center=WORLD_VIEW[0], zoom=WORLD_VIEW[1], scroll_wheel_zoom=False, world_copy_jump=False,
                        layout=w.Layout(height=height, width="100%"))
+        # the wheel scrolls the page until the map is clicked (or on Ctrl/Cmd+wheel), as web maps do: a user
+        # scrolling down the dashboard must not zoom the map out to the whole world on the way
+        self.wheel = WheelGuard(self.map)
         self.map.add(ScaleControl(position="bottomleft"))
         # country outlines from the package's data, above the tiles and under the data (shown offline)
         self.outlines = OutlineBase(self.map)
@@ -101,7 +105,8 @@ class BBoxMap(StateWidget):
         self.extent_info.add_class("wce-extent-hover")
         self.samples_layer = SamplesLayer(self.state, self.map, **(samples_options or {})) if samples else None
         children = [style_widget(), self.place, self.bbox_fields, self.field_hint, self.upload, self.map,
-                    self.outlines.widget, self.extent_info]
+                    self.outlines.widget, self.extent_info,
+                    *([self.wheel.widget] if self.wheel.widget is not None else [])]
         if self.samples_layer is not None:
             children.append(self.samples_layer)
         self.children = children
