@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from .http import CallScope, HttpTransport
+    from ..transport.http import CallScope, HttpTransport
     from .models import Collection
     from .samples import SampleQuery
 
