@@ -53,7 +53,10 @@ def test_cancel_returns_promptly_from_a_hanging_file_server(hanging_setup):
     caller = threading.Thread(target=run, name="test-caller")
     caller.start()
     assert files.hung.wait(30), "a range request reached the hanging server"
-    time.sleep(0.2)  # both workers are blocked in a request now
+    deadline = time.monotonic() + 30
+    while files.hanging < 2:  # both workers blocked in a request
+        assert time.monotonic() < deadline, f"only {files.hanging} request(s) reached the hanging server"
+        time.sleep(0.01)
     cancelled_at = time.monotonic()
     cancel.set()
     caller.join(10)

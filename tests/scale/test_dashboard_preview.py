@@ -276,11 +276,17 @@ def test_download_panel_streams_in_the_background_with_a_link(make_state, tmp_pa
 def test_cancelling_a_streamed_export_leaves_nothing(make_state, slow_server, tmp_path):
     state = make_state(slow_server.url)
     panel = DownloadPanel(state, download_dir=tmp_path / "dl")
+    stats = slow_server.app.state.stats
+    answered_before = stats.requests
     state.stream_samples(tmp_path / "dl", "GeoParquet", wait=False)
     assert state.status == "loading" and state.export_status == "running"
     assert not panel.stream_cancel.disabled
     assert state.wait_for(lambda: state.queries_started["export"] == 1, timeout=30)
-    time.sleep(0.5)
+    # cancel mid-stream: once the server has answered some of the export's requests
+    deadline = time.monotonic() + 30
+    while stats.requests < answered_before + 2:
+        assert time.monotonic() < deadline and state.export_status == "running", (stats.requests, state.export_status)
+        time.sleep(0.01)
     panel.stream_cancel.click()
     assert state.wait(30)
     assert state.export_status == "cancelled" and state.export_path == ""
