@@ -53,3 +53,35 @@ def test_a_dead_kernel_is_said_within_5_s_of_a_click_and_reload_brings_the_page_
     open_dashboard(page, voila_url)  # a new kernel, a working page
     expect(banner).to_have_count(0)
     assert page.evaluate(KERNEL_ID_JS) != kernel_id
+
+
+def test_a_fetch_with_the_rdm_server_stopped_is_red_and_keeps_the_samples(page, demo_catalog, tmp_path):
+    """Issue 27.1 on the page: the RDM server stops after a fetch; the next fetch says so in red, no tick,
+    and the samples fetched before stay (the status line says how many)."""
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import APP
+    from tests.voila_support import dashboard_env, serve_voila
+    from worldcereal_explorer.server import serve_in_thread
+
+    (tmp_path / "voila").mkdir()
+    server = serve_in_thread(demo_catalog)
+    server.__enter__()
+    try:
+        with serve_voila(APP, dashboard_env(server.url), tmp_path / "voila") as url:
+            open_dashboard(page, url, found=True)
+            status = page.locator(".wce-status")
+            page.locator(".wce-fetch-samples").click()
+            expect(status.locator("[data-kind='idle']")).to_contain_text("samples match your filters")
+            fetched = status.inner_text().split(" samples match")[0].split()[-1]
+            server.__exit__(None, None, None)  # the RDM server stops mid-session
+            page.locator(".wce-fetch-samples").click()
+            error = status.locator("[data-kind='error']")
+            expect(error).to_contain_text("fetch failed: none of the")
+            expect(error).to_contain_text(f"kept the {fetched} samples fetched before")
+            assert "\u2713" not in status.inner_text()
+            # leave the page before this Voila stops (stopping, it shuts its kernels down); the fixture
+            # then has no kernel of a stopped server to wait for
+            page.goto("about:blank")
+    finally:
+        server.__exit__(None, None, None)
