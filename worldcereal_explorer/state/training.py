@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import traitlets
@@ -38,9 +38,6 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, vali
 from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
 from .frame_traits import AnyFrame, DataFrameTrait
 from .jobs import Job, JobRunner, describe
-
-if TYPE_CHECKING:
-    from .query import RdmQueryState
 
 __all__ = ["DEFAULT_SCHEME", "MONTHS", "SHARED_SETTINGS", "TRAINING_INPUTS", "UNMAPPED_CHOICES", "TrainingExport",
            "TrainingService", "apply_training_settings", "check_training_settings", "picker_mapping",
@@ -243,7 +240,7 @@ class TrainingService(traitlets.HasTraits):
     debounce_s = Float(0.3, min=0.0)
     auto_run = Bool(True, help="re-run the steps when the samples or an input change")
 
-    def __init__(self, state: RdmQueryState, **traits: Any):
+    def __init__(self, state: Any, **traits: Any):  # an RdmQueryState: not imported, links/serialize import this module and query imports them
         self.state = state
         self._jobs = JobRunner(name="wce-training", on_settle=self._on_idle)
         self._metadata: _MetadataCache | None = None
