@@ -68,7 +68,6 @@ def test_demo_notebook_sections_1_to_4(private_rdm_url, demo_catalog, tmp_path, 
 
     spatial_map = visualize_spatial_extents([col])
     assert len(spatial_map.layers) == 2
-    _end_leaflet_fit_bounds()
 
     # --- 2. Download individual collections
     dwnld_folder = tmp_path / "download"
@@ -145,25 +144,3 @@ def test_demo_notebook_sections_1_to_4(private_rdm_url, demo_catalog, tmp_path, 
 def _owner(catalog, ref_id: str) -> str | None:
     path = catalog / ref_id / "access.json"
     return json.loads(path.read_text()).get("owner") if path.is_file() else None
-
-
-def _end_leaflet_fit_bounds() -> None:
-    """Cancel what ipyleaflet's ``Map.fit_bounds`` left behind and close the loop it left it on.
-
-    ``visualize_spatial_extents`` calls ``fit_bounds``, which schedules a coroutine on this thread's event
-    loop that waits for the browser to report the map's bounds; outside a kernel nothing runs or ends it, and
-    at exit the coroutine is never awaited and the loop never closed (errors under -W error). To be removed
-    once visualize.py fits its view with ``widgets.map_view`` as the dashboard's maps do (reported, issue 23).
-    """
-    import asyncio
-
-    try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:  # no loop: nothing was scheduled
-        return
-    pending = asyncio.all_tasks(loop)
-    for task in pending:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    loop.close()
-    asyncio.set_event_loop(None)

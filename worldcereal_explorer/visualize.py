@@ -38,6 +38,8 @@ def visualize_spatial_extents(collections: Iterable[Collection], *, height: str 
     from ipyleaflet import LayerGroup, Map, Rectangle, ScaleControl
     from ipywidgets import HTML, Layout
 
+    from .widgets.map_view import view_fitter
+
     boxes = [(c, c.spatial_extent) for c in collections if c.spatial_extent is not None]
     if boxes:
         west = min(b.west for _, b in boxes)
@@ -63,7 +65,7 @@ def visualize_spatial_extents(collections: Iterable[Collection], *, height: str 
         group.add(rectangle)
     m.add(group)
     if boxes:
-        m.fit_bounds([[south, west], [north, east]])
+        view_fitter(m).fit((west, south, east, north))
     return m
 
 
@@ -141,6 +143,7 @@ def visualize_rdm_geoparquet(
 
     from .errors import BadParameterError
     from .legend import default_legend
+    from .widgets.map_view import view_fitter
 
     if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, int)
                                    or max_points < 1):
@@ -234,7 +237,7 @@ def visualize_rdm_geoparquet(
     m.add(WidgetControl(widget=box, position="topright"))
     m.add(LayersControl(position="topleft"))
     if n_drawn:
-        m.fit_bounds([[float(ys.min()), float(xs.min())], [float(ys.max()), float(xs.max())]])
+        view_fitter(m).fit((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
     m.wce_n_samples = n_samples
     m.wce_n_drawn = n_drawn
     m.wce_sample_layers = layers

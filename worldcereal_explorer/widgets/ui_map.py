@@ -44,6 +44,7 @@ from ..aoi import (  # noqa: F401 (re-exported: ui_map is where notebooks import
     utm_epsg,
 )
 from .aoi_upload import EACH, UNION, AoiSelection, AoiUpload  # noqa: F401 (re-exported)
+from .map_view import view_fitter
 from .wheel_guard import WheelGuard
 
 __all__ = [
@@ -362,7 +363,7 @@ class AoiMap(w.VBox):
                                           "geometry": mapping(s.geometry)} for s in self._shapes])
         if zoom and self._shapes:
             west, south, east, north = self.get_poly().bounds
-            self.map.fit_bounds([[south, west], [north, east]])
+            view_fitter(self.map).fit((west, south, east, north))
 
 
 def _features(features: list) -> dict:
