@@ -6,8 +6,23 @@ import math
 
 import pytest
 from ipyleaflet import Map
+from pyproj import Transformer
 
-from worldcereal_explorer.widgets.map_view import DEFAULT_MAP_SIZE_PX, _x, _y, fit_view, map_size_px
+from worldcereal_explorer.widgets.map_view import DEFAULT_MAP_SIZE_PX, fit_view, map_size_px
+
+# Web Mercator by pyproj, independent of the module's own projection code
+_TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+_HALF_WORLD_M = 20037508.342789244
+
+
+def _x(lon: float) -> float:
+    """Longitude as a fraction of the world's width (0 at 180°W)."""
+    return (_TO_MERCATOR.transform(lon, 0.0)[0] + _HALF_WORLD_M) / (2 * _HALF_WORLD_M)
+
+
+def _y(lat: float) -> float:
+    """Latitude as a fraction of the world's height in Web Mercator (0 at the top)."""
+    return (_HALF_WORLD_M - _TO_MERCATOR.transform(0.0, lat)[1]) / (2 * _HALF_WORLD_M)
 
 FRANCE = (-5.2, 42.3, 8.3, 51.1)
 NORWAY = (4.5, 57.9, 31.2, 71.2)  # far north: a degree of latitude takes twice the pixels it takes at 0°
