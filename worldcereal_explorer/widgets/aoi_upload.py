@@ -6,7 +6,6 @@ Used by :func:`~worldcereal_explorer.widgets.ui_map.ui_map` and the dashboard's 
 
 from __future__ import annotations
 
-import contextlib
 import html
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from ..aoi import ALLOWED_FORMATS, aoi_area_km2, feature_labels, format_km2, polygonal, read_aoi_file
 from ..errors import BadParameterError, InvalidInputError
+from .parts import EchoGuard
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -36,16 +36,16 @@ class AoiSelection:
 
     Attributes
     ----------
-    filename
+    filename : str
         The uploaded file's name.
-    upload_id
+    upload_id : int
         Counts uploads; a new choice in the dropdown repeats the id of the file it belongs to.
-    choice
+    choice : str
         ``"union"``, ``"each"`` or the chosen feature's label.
-    ids
+    ids : tuple of str
         One name per shape (a single one for a feature or the union).
-    geometries
-        One (Multi)Polygon per shape, EPSG:4326.
+    geometries : tuple of shapely (Multi)Polygon
+        One per shape, in EPSG:4326 degrees, in the order of ``ids``.
     """
 
     filename: str
@@ -101,7 +101,8 @@ class AoiUpload(w.VBox):
         self._labels: list[str] = []
         self._upload_id = 0
         self._listeners: list[Callable[[AoiSelection], Any]] = []
-        self._choosing = False
+        # raised while the widget sets the dropdown itself: that change is not handed to the listeners
+        self._hold_choice = EchoGuard()
         self.file_upload.observe(self._on_upload, "value")
         self.choice.observe(self._on_choice, "value")
         row = w.HBox([self.file_upload, self.choice], layout=w.Layout(align_items="center", flex_flow="row wrap"))
@@ -200,15 +201,6 @@ class AoiUpload(w.VBox):
             self.choice.value = key
         return self._emit()
 
-    @contextlib.contextmanager
-    def _hold_choice(self) -> Iterator[None]:
-        """Change the dropdown without handing the change to the listeners."""
-        previous, self._choosing = self._choosing, True
-        try:
-            yield
-        finally:
-            self._choosing = previous
-
     def _selection(self) -> AoiSelection:
         assert self.gdf is not None and self.filename is not None
         key = self.choice.value or UNION
@@ -251,7 +243,7 @@ class AoiUpload(w.VBox):
             self.file_upload.value = ()
 
     def _on_choice(self, change: dict) -> None:
-        if not self._choosing and self.gdf is not None and change.get("new"):
+        if not self._hold_choice and self.gdf is not None and change.get("new"):
             self._emit()
 
 

@@ -14,13 +14,12 @@ import math
 from typing import Any
 
 import h3
-import ipywidgets as w
 import pandas as pd
-from ipyleaflet import GeoJSON, LayerGroup, Map
+from ipyleaflet import GeoJSON, Map
 
 from ..state import RdmQueryState
-from ._base import StateWidget
-from .samples_layer import COUNT_RAMP, empty_features, h3_resolution_for_zoom, map_or_new
+from .parts import html_part
+from .samples_layer import COUNT_RAMP, MapLayerWidget, empty_features, h3_resolution_for_zoom
 
 __all__ = ["PreviewDensityLayer", "merge_cells"]
 
@@ -37,13 +36,14 @@ def merge_cells(density: pd.DataFrame, resolution: int) -> pd.Series:
     return density["count"].groupby(cells.to_numpy()).sum().astype("int64")
 
 
-class PreviewDensityLayer(StateWidget):
+class PreviewDensityLayer(MapLayerWidget):
     """H3 density of the samples a fetch would return (``state.preview_density``) on an ipyleaflet map.
 
     Parameters
     ----------
     state
-        The query state (a new one when ``None``).
+        The query state whose ``preview_density`` it draws; it watches ``samples`` and ``samples_stale``
+        to hide while the fetched samples are drawn (a new state when ``None``).
     map
         The map to draw on; a new one (shown in this widget) when ``None``.
     max_cells
@@ -64,25 +64,21 @@ class PreviewDensityLayer(StateWidget):
 
     def __init__(self, state: RdmQueryState | None = None, map: Map | None = None, *, max_cells: int = 2000,
                  min_px: float = 10.0, hide_when_fetched: bool = True, **kwargs: Any):
-        super().__init__(state, **kwargs)
-        self.map, own_map = map_or_new(map)
+        super().__init__(state, map, group_name="sample preview", **kwargs)
         self.max_cells = max_cells
         self.min_px = min_px
         self.hide_when_fetched = hide_when_fetched
-        self.group = LayerGroup(name="sample preview")
         # One GeoJSON layer for the widget's lifetime, made here on the kernel's thread: redraws (which may run
         # on the preview's worker thread) only change its data, so the browser never has to create a view for
         # a model whose opening message may arrive after the message that uses it.
         self.layer = GeoJSON(data=empty_features(),
                              hover_style={"weight": 2, "fillOpacity": 0.8}, name="sample preview")
         self.layer.on_hover(self._on_hover)
-        self.map.add(self.group)
-        self.info = w.HTML()
-        self.info.add_class("wce-density-info")
+        self.info = html_part("wce-density-info")
         self.resolution: int | None = None
         self.n_drawn = 0
         self._key: Any = None
-        self.children = [self.info, self.map] if own_map else [self.info]
+        self.children = [self.info, self.map] if self.own_map else [self.info]
         self.map.observe(self._on_view, names=["zoom"])
         self._observe_state(self.refresh, ["preview_density", "preview_status", "samples", "samples_stale"])
         self.refresh()

@@ -24,7 +24,8 @@ from typing import Any
 import ipywidgets as w
 
 from ..state import EXPORT_FORMATS, RdmQueryState, SavedFile
-from ._base import STALE_RESULTS_TEXT, StateWidget, style_widget
+from ._base import STALE_RESULTS_TEXT, StateWidget, action_button, style_widget
+from .parts import html_part
 
 #: Beside "Save samples" (and over the link it makes) while the samples are from earlier filters.
 STALE_SAVE_WARNING = (f"\u26a0 {STALE_RESULTS_TEXT}: the fetched samples do not match the current filters "
@@ -55,7 +56,9 @@ class DownloadPanel(StateWidget):
     Parameters
     ----------
     state
-        The query state (a new one when ``None``).
+        The query state it saves: ``samples`` through ``exports``, the streamed export of the current
+        filters (``export_*``), and the documents of a collection of ``collections`` (a new state when
+        ``None``).
     download_dir
         Folder the files are written to (default: the state's ``exports.download_dir``, a temporary
         folder).
@@ -78,31 +81,21 @@ class DownloadPanel(StateWidget):
         self.collection = w.Dropdown(options=[], description="Collection", layout=w.Layout(width="360px"))
         self.collection.add_class("wce-download-collection")
         self.collection.observe(lambda _: self._update_buttons(), "value")
-        # width "auto": the default 148px cuts "Harmonization (PDF)" off
-        self.metadata_button = w.Button(description="Metadata (xlsx)", icon="table", layout=w.Layout(width="auto"))
-        self.metadata_button.add_class("wce-download-metadata")
-        self.metadata_button.on_click(lambda _: self.download_metadata())
-        self.pdf_button = w.Button(description="Harmonization (PDF)", icon="file-pdf-o", layout=w.Layout(width="auto"))
-        self.pdf_button.add_class("wce-download-pdf")
-        self.pdf_button.on_click(lambda _: self.download_harmonization())
-        self.stream_button = w.Button(description="Export to file", icon="file-o", layout=w.Layout(width="auto"),
-                                      tooltip="stream every sample of the current filters to a file (no fetch "
-                                              "needed, any size)")
-        self.stream_button.add_class("wce-export-stream")
-        self.stream_button.on_click(lambda _: self.stream_samples())
-        self.stream_cancel = w.Button(description="Cancel export", icon="stop", layout=w.Layout(width="auto"),
-                                      disabled=True)
-        self.stream_cancel.add_class("wce-export-cancel")
-        self.stream_cancel.on_click(lambda _: self.state.exports.cancel_stream())
+        self.metadata_button = action_button("Metadata (xlsx)", "table", "wce-download-metadata",
+                                             self.download_metadata)
+        self.pdf_button = action_button("Harmonization (PDF)", "file-pdf-o", "wce-download-pdf",
+                                        self.download_harmonization)
+        self.stream_button = action_button("Export to file", "file-o", "wce-export-stream", self.stream_samples,
+                                           tooltip="stream every sample of the current filters to a file (no "
+                                                   "fetch needed, any size)")
+        self.stream_cancel = action_button("Cancel export", "stop", "wce-export-cancel",
+                                           lambda: self.state.exports.cancel_stream(), disabled=True)
         self.stream_progress = w.FloatProgress(min=0.0, max=1.0, value=0.0,
                                                layout=w.Layout(width="160px", display="none"))
         self.stream_progress.add_class("wce-export-progress")
-        self.stream_info = w.HTML()
-        self.stream_info.add_class("wce-export-info")
-        self.links = w.HTML()
-        self.links.add_class("wce-download-links")
-        self.save_warning = w.HTML(layout=w.Layout(display="none"))
-        self.save_warning.add_class("wce-save-stale")
+        self.stream_info = html_part("wce-export-info")
+        self.links = html_part("wce-download-links")
+        self.save_warning = html_part("wce-save-stale", hidden=True)
         self.children = [
             style_widget(),
             w.HTML("<b>Download</b>"),

@@ -120,6 +120,9 @@ def _watch_class(base: Any) -> type:
     class KernelWatch(base):
         """An invisible widget that shows a Reload message once the page's kernel stops answering.
 
+        Its page script sends ``{"ping": n}`` after each click or key on a control; this side answers
+        ``{"pong": n}``, and a missing answer (or a 404 for the kernel from the server) brings the message.
+
         Attributes
         ----------
         timeout_ms : int

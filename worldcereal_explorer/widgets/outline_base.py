@@ -73,6 +73,9 @@ def _watch_class(base: Any) -> type:
     class TileWatch(base):
         """An invisible widget reporting whether the page's map tiles load.
 
+        Its page script sets each flag once, on the first ``img.leaflet-tile`` that loads or fails, so the
+        kernel hears about tiles twice at most whatever the map does afterwards.
+
         Attributes
         ----------
         tiles_loaded : bool

@@ -23,6 +23,7 @@ from ipyleaflet import GeoJSON, LayerGroup, LegendControl, Map
 from ..state import RdmQueryState
 from ._base import STALE_RESULTS_TEXT, StateWidget, close_widgets, style_widget
 from .map_view import view_fitter
+from .parts import html_part
 from .status import STALE_NOTE
 
 #: Qualitative colours for the most frequent crop labels (colour-blind friendly first).
@@ -72,7 +73,36 @@ def h3_resolution_for_zoom(zoom: float, latitude: float = 0.0, min_px: float = 1
     return 0
 
 
-class SamplesLayer(StateWidget):
+class MapLayerWidget(StateWidget):
+    """A state widget that draws into a layer group of its own on an ipyleaflet map.
+
+    Parameters
+    ----------
+    state
+        The query state the layers follow (a new one when ``None``).
+    map
+        The map to add the group to; a new one, which the subclass shows among its children, when ``None``.
+    group_name
+        The group's name in the map's layer list.
+
+    Attributes
+    ----------
+    map : ipyleaflet.Map
+        The map drawn on.
+    own_map : bool
+        Whether the map was made by this widget (then it is one of the widget's children).
+    group : ipyleaflet.LayerGroup
+        The group the subclass puts its layers in; it is on ``map`` from the start.
+    """
+
+    def __init__(self, state: RdmQueryState | None, map: Map | None, *, group_name: str, **kwargs: Any):
+        super().__init__(state, **kwargs)
+        self.map, self.own_map = map_or_new(map)
+        self.group = LayerGroup(name=group_name)
+        self.map.add(self.group)
+
+
+class SamplesLayer(MapLayerWidget):
     """Draws ``state.samples`` on a map: H3 aggregates when many, individual samples when few.
 
     Parameters
@@ -91,12 +121,10 @@ class SamplesLayer(StateWidget):
 
     def __init__(self, state: RdmQueryState | None = None, map: Map | None = None, *,
                  threshold: int = 5000, max_cells: int = 2000, fit: bool = True, **kwargs: Any):
-        super().__init__(state, **kwargs)
-        self.map, own_map = map_or_new(map)
+        super().__init__(state, map, group_name="samples", **kwargs)
         self.threshold = threshold
         self.max_cells = max_cells
         self.fit = fit
-        self.group = LayerGroup(name="samples")
         # One layer for individual samples and one for hexagons, for the widget's lifetime: a redraw (every
         # fetch, zoom and pan) only changes their data and style. A new layer per redraw would stay open in
         # the kernel and the browser until closed, and closing the replaced one races the browser drawing it.
@@ -105,13 +133,10 @@ class SamplesLayer(StateWidget):
         self.cell_layer = GeoJSON(data=empty_features(), hover_style={"weight": 2, "fillOpacity": 0.9},
                                   name="sample density")
         self.cell_layer.on_hover(self._on_hover)
-        self.map.add(self.group)
         self.legend = LegendControl({}, title="Samples", position="bottomright")
         self._legend_shown = False
-        self.info = w.HTML()
-        self.info.add_class("wce-samples-info")
-        self.hover = w.HTML()
-        self.hover.add_class("wce-samples-hover")
+        self.info = html_part("wce-samples-info")
+        self.hover = html_part("wce-samples-hover")
         self.mode: str = "empty"
         self.resolution: int | None = None
         self.n_drawn = 0
@@ -122,7 +147,7 @@ class SamplesLayer(StateWidget):
         self._last_key: Any = None
         self._source: Any = None
         self.hover.layout.margin = "0 0 0 16px"
-        self.children = ([style_widget(), self.info, self.map, self.hover] if own_map
+        self.children = ([style_widget(), self.info, self.map, self.hover] if self.own_map
                          else [w.HBox([self.info, self.hover])])
         # The front end reports a move as one message (zoom, south, north, east, west); ``bounds`` is
         # derived from the four edges after they are all set, so it fires once per move with the final view.

@@ -29,6 +29,7 @@ from ..state.serialize import apply_state_dict, parse_state_json, state_to_dict
 from ..state.snippet import state_to_code
 from ..state.training import SHARED_SETTINGS, service_of
 from ._base import StateWidget, anywidget_available, optional_anywidget
+from .parts import html_part
 
 __all__ = ["PageBridge", "SharePanel", "page_bridge_available"]
 
@@ -145,7 +146,8 @@ class SharePanel(StateWidget):
     Parameters
     ----------
     state
-        The query state (a new one when ``None``).
+        The query state it writes out as code, a link or a session file, and that a loaded session
+        file replaces (a new state when ``None``).
     url_sync
         Keep the browser's address bar on the current filters (the dashboard turns it on under Voilà;
         in JupyterLab it would change the notebook's own address, so it is off by default).
@@ -182,12 +184,10 @@ class SharePanel(StateWidget):
         self.copy_link_button.add_class("wce-copy-link")
         self.link = w.Text(layout=w.Layout(width="100%"), description="Link", continuous_update=False)
         self.link.add_class("wce-share-link")
-        self.save_link = w.HTML()
-        self.save_link.add_class("wce-save-box")
+        self.save_link = html_part("wce-save-box")
         self.upload = w.FileUpload(accept=".json,application/json", multiple=False, description="Load session")
         self.upload.add_class("wce-load-session")
-        self.message = w.HTML()
-        self.message.add_class("wce-share-message")
+        self.message = html_part("wce-share-message")
         self.copy_code_button.on_click(lambda _: self._copy(code=True))
         self.copy_link_button.on_click(lambda _: self._copy(code=False))
         self.upload.observe(self._on_upload, "value")

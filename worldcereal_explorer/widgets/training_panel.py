@@ -32,8 +32,9 @@ from ..state import RdmQueryState
 from ..state.counts import plural
 from ..state.training import MONTHS, TrainingService
 from ._base import StateWidget, style_widget
-from .counts_chart import COLLECTION_COLOURS, OTHER_COLLECTIONS, collection_colour
+from .counts_chart import COLLECTION_COLOURS, OTHER_COLLECTIONS, assign_colours
 from .download_panel import link_html
+from .parts import html_part
 
 __all__ = ["CLASS_COLOURS", "OTHER_CLASSES", "TrainingPanel", "season_text"]
 
@@ -103,14 +104,13 @@ class TrainingPanel(StateWidget):
         self.download_dir = download_dir
         self.max_classes = max_classes
         self.max_collections = max_collections
+        self._colour_memory: dict[str, str] = {}
         #: The files of the last export (a :class:`~worldcereal_explorer.state.training.TrainingExport`).
         self.last_export: Any = None
         svc = self.service
 
-        self.status = w.HTML()
-        self.status.add_class("wce-training-status")
-        self.stale_note = w.HTML(layout=w.Layout(display="none"))
-        self.stale_note.add_class("wce-training-stale")
+        self.status = html_part("wce-training-status")
+        self.stale_note = html_part("wce-training-stale", hidden=True)
 
         # 1. classes
         self.source = w.ToggleButtons(options=[("crop picker", "picker"), ("file", "upload"),
@@ -134,11 +134,9 @@ class TrainingPanel(StateWidget):
                                                   "'other'", "", "", "stop with the list of codes"],
                                         description="Unmapped", style={"button_width": "110px"})
         self.unmapped.add_class("wce-training-unmapped")
-        self.mapping_html = w.HTML()
-        self.mapping_html.add_class("wce-training-mapping")
+        self.mapping_html = html_part("wce-training-mapping")
         #: Every code without a class, with its samples and label (a table of its own, below the classes).
-        self.unmapped_html = w.HTML()
-        self.unmapped_html.add_class("wce-training-unmapped-codes")
+        self.unmapped_html = html_part("wce-training-unmapped-codes")
 
         # 2. season
         months = [(name, i + 1) for i, name in enumerate(MONTHS)]
@@ -161,8 +159,7 @@ class TrainingPanel(StateWidget):
             fig_margin={"top": 40, "bottom": 30, "left": 60, "right": 20},
             layout=w.Layout(width="100%", height="300px"))
         self.season_figure.add_class("wce-training-season-chart")
-        self.season_html = w.HTML()
-        self.season_html.add_class("wce-training-season-preview")
+        self.season_html = html_part("wce-training-season-preview")
 
         # 3. duplicates
         self.dedup = w.Checkbox(description="look for duplicates across collections", indent=False)
@@ -173,8 +170,7 @@ class TrainingPanel(StateWidget):
         self.dedup_action = w.ToggleButtons(options=[("drop", False), ("flag (duplicate_of)", True)],
                                             style={"button_width": "130px"})
         self.dedup_action.add_class("wce-training-dedup-action")
-        self.dedup_html = w.HTML()
-        self.dedup_html.add_class("wce-training-dedup")
+        self.dedup_html = html_part("wce-training-dedup")
 
         # 4. balance
         self.max_per_class = w.BoundedIntText(min=0, max=10**9, description="Cap per class (0: none)",
@@ -183,8 +179,7 @@ class TrainingPanel(StateWidget):
         self.min_per_class = w.BoundedIntText(min=0, max=10**9, description="Warn under (0: no check)",
                                               style={"description_width": "initial"}, layout=w.Layout(width="250px"))
         self.min_per_class.add_class("wce-training-min")
-        self.balance_warnings = w.HTML()
-        self.balance_warnings.add_class("wce-training-warnings")
+        self.balance_warnings = html_part("wce-training-warnings")
         bx, by = bq.OrdinalScale(), bq.LinearScale(min=0)
         self.balance_bars = bq.Bars(x=[], y=[], scales={"x": bx, "y": by}, type="stacked", colors=COLLECTION_COLOURS,
                                     labels=[], tooltip=bq.Tooltip(fields=["x", "y"], labels=["class", "samples"]))
@@ -196,8 +191,7 @@ class TrainingPanel(StateWidget):
             fig_margin={"top": 40, "bottom": 120, "left": 60, "right": 20},
             layout=w.Layout(width="100%", height="360px"))
         self.balance_figure.add_class("wce-training-balance")
-        self.balance_legend = w.HTML()
-        self.balance_legend.add_class("wce-training-balance-legend")
+        self.balance_legend = html_part("wce-training-balance-legend")
 
         # 5. split
         share_box = {"layout": w.Layout(width="170px"), "style": {"description_width": "initial"}}
@@ -211,20 +205,16 @@ class TrainingPanel(StateWidget):
         self.block_res.add_class("wce-training-block-res")
         self.seed = w.IntText(description="Seed", layout=w.Layout(width="160px"))
         self.seed.add_class("wce-training-seed")
-        self.shares_note = w.HTML()
-        self.shares_note.add_class("wce-training-shares-note")
-        self.split_html = w.HTML()
-        self.split_html.add_class("wce-training-split")
+        self.shares_note = html_part("wce-training-shares-note")
+        self.split_html = html_part("wce-training-split")
 
         # 6. export
         self.export_button = w.Button(description="Export training set", icon="download", button_style="primary",
                                       layout=w.Layout(width="220px"))
         self.export_button.add_class("wce-training-export")
         self.export_button.on_click(lambda _: self.export())
-        self.links = w.HTML()
-        self.links.add_class("wce-training-links")
-        self.licences = w.HTML()
-        self.licences.add_class("wce-training-licences")
+        self.links = html_part("wce-training-links")
+        self.licences = html_part("wce-training-licences")
 
         for widget, name in ((self.source, "mapping_source"), (self.unmapped, "unmapped"), (self.scheme, "scheme"),
                              (self.season_start, "season_start"), (self.season_end, "season_end"),
@@ -447,7 +437,8 @@ class TrainingPanel(StateWidget):
             frame = frame[keep].assign(**{OTHER_COLLECTIONS: frame[columns[self.max_collections - 1:]].sum(axis=1)})
         else:
             frame = frame[columns]
-        colours = [collection_colour(str(c)) for c in frame.columns]
+        # the counts chart's rule: no two collections of one chart share a colour, each keeps its own
+        colours = assign_colours(frame.columns, self._colour_memory)
         with self.balance_bars.hold_sync():
             self.balance_bars.x = [str(v) for v in frame.index]
             self.balance_bars.y = frame.T.to_numpy(dtype=float)
