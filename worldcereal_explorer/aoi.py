@@ -83,7 +83,7 @@ def aoi_area_km2(geometry: BaseGeometry) -> float:
     Parameters
     ----------
     geometry
-        A shapely geometry in EPSG:4326 degrees.
+        A shapely geometry in EPSG:4326 degrees; only its polygons have an area.
 
     Returns
     -------
@@ -112,7 +112,7 @@ def utm_epsg(geometry: BaseGeometry) -> int:
     Parameters
     ----------
     geometry
-        A shapely geometry in EPSG:4326 degrees.
+        A shapely geometry in EPSG:4326 degrees (any type: only its centroid is used).
 
     Returns
     -------

@@ -60,7 +60,7 @@ def write_geoparquet(
     Returns
     -------
     pathlib.Path
-        The written file.
+        ``path``, once complete, in row groups of at most ``row_group_size`` rows.
 
     Raises
     ------

@@ -12,19 +12,14 @@ first use, from the installed package (no network)::
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
 from .extents import geometry_bounds
 
 __all__ = ["Country", "countries", "country_names", "find_country", "match_countries"]
-
-_LOCK = threading.Lock()
-_COUNTRIES: list[Country] | None = None
-
 
 @dataclass(frozen=True)
 class Country:
@@ -69,17 +64,18 @@ class Country:
 
 def countries() -> list[Country]:
     """Every country of ``data/countries.geojson``, sorted by name (read once, then cached)."""
-    global _COUNTRIES
-    with _LOCK:
-        if _COUNTRIES is None:
-            text = (resources.files("worldcereal_explorer") / "data" / "countries.geojson").read_text("utf-8")
-            _COUNTRIES = [
-                Country(name=f["properties"]["name"], iso_a3=f["properties"].get("iso_a3") or "",
-                        continent=f["properties"].get("continent") or "",
-                        aliases=tuple(f["properties"].get("aliases") or ()), geojson=f["geometry"])
-                for f in json.loads(text)["features"]
-            ]
-        return list(_COUNTRIES)
+    return list(_shipped_countries())
+
+
+@cache
+def _shipped_countries() -> tuple[Country, ...]:
+    text = (resources.files("worldcereal_explorer") / "data" / "countries.geojson").read_text("utf-8")
+    return tuple(
+        Country(name=f["properties"]["name"], iso_a3=f["properties"].get("iso_a3") or "",
+                continent=f["properties"].get("continent") or "",
+                aliases=tuple(f["properties"].get("aliases") or ()), geojson=f["geometry"])
+        for f in json.loads(text)["features"]
+    )
 
 
 def country_names() -> list[str]:

@@ -20,9 +20,8 @@ and "Asia" takes Russia east of it.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from .extents import geometry_bounds
@@ -64,10 +63,6 @@ _SPECS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...],
     ("Latin America", "region", ("South America",), _CENTRAL_AMERICA + _CARIBBEAN, (), None),
     ("European Union", "region", (), _EU, (), _EUROPE_BOX),
 )
-
-_LOCK = threading.Lock()
-_REGIONS: list[Region] | None = None
-
 
 @dataclass(frozen=True)
 class Region:
@@ -127,18 +122,19 @@ _ALIASES = {"European Union": ("EU",), "Middle East": ("Western Asia",), "North 
 
 def regions() -> list[Region]:
     """The continents, then the large regions (built once, then cached; their outlines on first use)."""
-    global _REGIONS
-    with _LOCK:
-        if _REGIONS is None:
-            by_code = {c.iso_a3: c for c in countries() if c.iso_a3}
-            built = []
-            for name, kind, continents, extra, left_out, clip in _SPECS:
-                members = [c for c in countries() if c.continent in continents and c.iso_a3 not in left_out]
-                members += [by_code[code] for code in extra if code in by_code and by_code[code] not in members]
-                built.append(Region(name, kind, tuple(sorted(members, key=lambda c: c.name)), clip,
-                                    _ALIASES.get(name, ())))
-            _REGIONS = built
-        return list(_REGIONS)
+    return list(_built_regions())
+
+
+@cache
+def _built_regions() -> tuple[Region, ...]:
+    by_code = {c.iso_a3: c for c in countries() if c.iso_a3}
+    built = []
+    for name, kind, continents, extra, left_out, clip in _SPECS:
+        members = [c for c in countries() if c.continent in continents and c.iso_a3 not in left_out]
+        members += [by_code[code] for code in extra if code in by_code and by_code[code] not in members]
+        built.append(Region(name, kind, tuple(sorted(members, key=lambda c: c.name)), clip,
+                            _ALIASES.get(name, ())))
+    return tuple(built)
 
 
 def region_names() -> list[str]:

@@ -72,7 +72,7 @@ def export_samples(gdf: Any, path: str | os.PathLike, format: str | None = None)
     Returns
     -------
     pathlib.Path
-        The written file.
+        ``path``, holding every row of ``gdf`` in the chosen format.
 
     Raises
     ------
