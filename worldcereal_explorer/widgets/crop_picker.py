@@ -71,6 +71,14 @@ __all__ = ["CHECKED", "DEMO_CROPS", "DROPPED", "MARKS", "PARTIAL", "SELECTION_MO
 COUNTS_NOTE = "numbers: samples in the collections found, incl. sub-classes"
 #: Most chips shown above the tree; the rest are summed up as "+N more".
 MAX_CHIPS = 40
+#: The chip box's fixed height: two rows of chips (24 px and 2 px margins each).
+CHIPS_HEIGHT = "56px"
+#: What the chip box shows when nothing is ticked.
+NO_CHIPS = "no crop type ticked: every crop type counts"
+#: The fold choice (bound): sub-classes of a ticked class take its name, or keep their own.
+FOLD_TEXT = "sub-classes take the ticked class's name"
+FOLD_TOOLTIP = ("ticked: ticking maize makes maize and green silo maize one class, 'maize' (new_label in the "
+                "exports); unticked: each sub-class stays a class of its own")
 #: Most actions :meth:`CropTypePicker.undo` can take back.
 MAX_UNDO = 100
 #: The "start from" choices besides the named class schemes.
@@ -262,9 +270,22 @@ class CropTypePicker(w.VBox):
         self.undo_button.on_click(lambda _: self._button(self.undo))
         self.summary = w.HTML()
         self.summary.add_class("wce-crop-summary" if state is not None else "wce-croptype-summary")
-        #: The ticked classes of the current mode as removable chips (bound only; a fully ticked branch is one chip).
-        self.chips = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%", align_items="center", display="none"))
+        #: The ticked classes of the current mode as removable chips (bound only; a fully ticked branch is one chip,
+        #: "maize + 1 sub-class"). The box keeps its height whatever it holds (CHIPS_HEIGHT; more chips scroll in
+        #: it): a chip added above the tree must not push the row the user is about to click down under the pointer.
+        self.chips = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%", align_items="center",
+                                           align_content="flex-start", height=CHIPS_HEIGHT, min_height=CHIPS_HEIGHT,
+                                           overflow="hidden auto"))
         self.chips.add_class("wce-crop-chips")
+        self.no_chips = w.HTML(f"<span style='color:#666;font-size:12px;line-height:24px'>{html.escape(NO_CHIPS)}</span>")
+        self.no_chips.add_class("wce-crop-no-chips")
+        #: Bound: whether ticking a class with sub-classes gives them the class's name (one class, as the chip says)
+        #: or leaves each its own; the choice is written into ``state.grouping``, so everything that carries the
+        #: grouping (exports, copied code, links, sessions, training) carries it too.
+        self.fold = w.Checkbox(value=True, indent=False, description=FOLD_TEXT, tooltip=FOLD_TOOLTIP,
+                               layout=w.Layout(width="auto"))
+        self.fold.add_class("wce-crop-fold")
+        self.fold.observe(self._on_fold, "value")
         self.chip_buttons: dict[int, w.Button] = {}
         self._pooled_widgets: list[w.Widget] = []  # the pool's buttons, so closing the picker reaches them
         #: Chip buttons made once and shown again as the selection changes (see keyed_pool.py): a chip keeps
@@ -278,7 +299,7 @@ class CropTypePicker(w.VBox):
         if state is not None:
             self.apply_button.layout.display = "none"
             self.children = [
-                style_widget(), w.HTML("<b>Crop types</b>"), self.mode_toggle, self.chips, self.counts_note,
+                style_widget(), w.HTML("<b>Crop types</b>"), self.mode_toggle, self.chips, self.fold, self.counts_note,
                 self.tree, w.HBox([self.group_name, self.group_button, self.ungroup_button]),
                 w.HBox([self.summary, self.clear_button], layout=w.Layout(justify_content="space-between")),
                 self.class_editor,
@@ -531,8 +552,10 @@ class CropTypePicker(w.VBox):
             f" <span class='wce-crop-count' title='{count:,} samples in the collections found, incl. "
             f"sub-classes' style='color:#666'>({count:,})</span>")
         label = {int(k): v for k, v in self.state.grouping.items()}.get(code)
-        group_html = f" <span style='color:#6a1b9a'>&rarr; {html.escape(str(label))}</span>" if label else ""
-        return f"{html.escape(str(self.tree.node(code).label))}{count_html}{group_html}"
+        named = str(self.tree.node(code).label)
+        group_html = (f" <span style='color:#6a1b9a'>&rarr; {html.escape(str(label))}</span>"
+                      if label and str(label) != named else "")
+        return f"{html.escape(named)}{count_html}{group_html}"
 
     def _standalone_label(self, code: int) -> str:
         text = html.escape(self.name_of(code))
@@ -618,8 +641,12 @@ class CropTypePicker(w.VBox):
                 codes = ticked - subtree if subtree <= ticked else ticked | subtree
                 if self.mode == "Drop":
                     self.set_dropped(codes)
-                else:
+                elif subtree <= ticked or not self.fold.value:
                     self.set_selection(codes)
+                else:  # its sub-classes take its name (a fold below it gives way, a group the user made stays)
+                    fold = self._fold_of(code, self._user_grouped())
+                    self.selected = {int(c) for c in codes}
+                    self._push(fold)
                 return
             ticked = set(self.selection.ticked())
             if code in ticked:
@@ -718,6 +745,7 @@ class CropTypePicker(w.VBox):
         self.selected = set()
         with self._sync():
             self.mode_toggle.value = self.selection_modes[0]
+            self.fold.value = True
         with self._sync(), self.state.hold_trait_notifications():
             if list(self.state.ewoc_codes):
                 self.state.ewoc_codes = []
@@ -759,8 +787,7 @@ class CropTypePicker(w.VBox):
         if self.state is None:
             self.group_ticked(name)
             return
-        grouped = {int(c) for c in self.state.grouping}
-        codes = sorted(self.selected - grouped)
+        codes = sorted(self.selected - self._user_grouped())  # a folded sub-class is not grouped by the user
         if not codes:
             self.summary.value = "<span style='color:#b71c1c'>Select classes that are not grouped yet.</span>"
             return
@@ -1162,11 +1189,14 @@ class CropTypePicker(w.VBox):
             self.summary.value = f"<span style='color:#b71c1c'>{html.escape(str(exc))}</span>"
 
     # --- bound: state <-> widget ---------------------------------------------------------------------------
-    def _push(self) -> None:
-        """Write the current mode's filter (and the grouping of the still selected codes) to the state."""
+    def _push(self, fold: dict[int, str] | None = None) -> None:
+        """Write the current mode's filter (and the grouping of the still selected codes, with ``fold`` over it)
+        to the state."""
         state = self._bound_state()
         codes = self.drop_filter_codes() if self.mode == "Drop" else sorted(self.selected)
-        grouping = {c: lab for c, lab in state.grouping.items() if int(c) in self.selected}
+        grouping: dict[Any, Any] = {c: lab for c, lab in state.grouping.items() if int(c) in self.selected}
+        if fold:
+            grouping = {**{c: lab for c, lab in grouping.items() if int(c) not in fold}, **fold}
         with self._sync(), state.hold_trait_notifications():
             if list(state.ewoc_codes) != codes:
                 state.ewoc_codes = codes
@@ -1198,10 +1228,10 @@ class CropTypePicker(w.VBox):
             self._render()
 
     # --- bound: chips ------------------------------------------------------------------------------------
-    def chip_codes(self) -> list[int]:
-        """Bound: the codes shown as chips, each fully ticked branch once (by its top code), then ticked codes
-        the legend does not have."""
-        ticked = self.dropped if self.mode == "Drop" else self.selected
+    def chip_codes(self, mode: str | None = None) -> list[int]:
+        """Bound: the codes shown as chips in ``mode`` (default: the current one), each fully ticked branch once
+        (by its top code), then ticked codes the legend does not have."""
+        ticked = self.dropped if (mode or self.mode) == "Drop" else self.selected
         if not ticked:
             return []
         if not self.tree.ready:
@@ -1226,21 +1256,73 @@ class CropTypePicker(w.VBox):
         except KeyError:  # a code set elsewhere that the legend does not have
             return f"code {code}"
 
+    def subclass_count(self, code: int) -> int:
+        """Bound: how many classes below ``code`` ticking it ticks too (0 for a code the legend lacks)."""
+        return len(self.tree.subtree_codes(code)) - 1 if int(code) in self.tree.nodes else 0
+
+    def _chip_text(self, code: int) -> str:
+        """A chip's text: the class, and how many sub-classes its tick holds ("maize + 1 sub-class")."""
+        n = self.subclass_count(code)
+        return self._chip_label(code) + (f" + {n} sub-class{'es' if n != 1 else ''}" if n else "")
+
     def _render_chips(self) -> None:
         codes = self.chip_codes()
         drop = self.mode == "Drop"
         shown = codes[:MAX_CHIPS]
+        folded = set(self.folded_codes().values()) if not drop else set()
         buttons: dict[int, w.Button] = {}
         for code, chip in zip(shown, self._chips.assign(shown), strict=True):
-            chip.show(code, self._chip_label(code), drop)
+            n = self.subclass_count(code)
+            note = ("" if not n or drop else
+                    f"; sub-classes named {self._chip_label(code)}" if code in folded else "; sub-classes kept apart")
+            chip.show(code, self._chip_text(code), drop, note)
             buttons[code] = chip.button
         self.chip_buttons = buttons
         more = len(codes) - len(buttons)
         self.more_chips.value = f"<span style='color:#666;font-size:12px'>+{more} more</span>" if more > 0 else ""
-        children = [*buttons.values(), *([self.more_chips] if more > 0 else [])]
+        children = [*buttons.values(), *([self.more_chips] if more > 0 else [])] or [self.no_chips]
         if list(self.chips.children) != children:
             self.chips.children = children
-        self.chips.layout.display = "" if buttons else "none"
+
+    # --- bound: sub-classes folded into the ticked class ---------------------------------------------------
+    def folded_codes(self) -> dict[int, int]:
+        """Bound: ``{code: ticked class}`` of the included codes whose class is the name of the ticked class above
+        them (a fully ticked branch, :meth:`chip_codes`) through the fold (:attr:`fold`), that class included."""
+        if self.state is None or not self.tree.ready:
+            return {}
+        grouping = {int(k): str(v) for k, v in self.state.grouping.items()}
+        out: dict[int, int] = {}
+        for top in self.chip_codes("Include"):
+            if self.subclass_count(top):
+                name = self._chip_label(top)
+                out.update({c: top for c in self.tree.subtree_codes(top) if grouping.get(c) == name})
+        return out
+
+    def _fold_of(self, code: int, user_grouped: Iterable[int]) -> dict[int, str]:
+        """The grouping entries folding ``code``'s sub-classes into its name: every code of its branch but the
+        ones the user grouped (``user_grouped``); nothing for a class without sub-classes."""
+        if not self.subclass_count(code):
+            return {}
+        name, keep = self._chip_label(code), set(user_grouped)
+        return {c: name for c in sorted(self.tree.subtree_codes(code)) if c not in keep}
+
+    def _user_grouped(self) -> set[int]:
+        """Bound: the codes the user grouped (the grouping's codes but the folded ones)."""
+        return {int(c) for c in self._bound_state().grouping} - set(self.folded_codes())
+
+    def _on_fold(self, change: dict | None = None) -> None:
+        if self.state is None or self._syncing or not self.tree.ready:
+            return
+        grouping = {int(k): str(v) for k, v in self.state.grouping.items()}
+        with self._recorded():
+            if self.fold.value:
+                user = self._user_grouped()
+                for top in self.chip_codes("Include"):
+                    grouping.update(self._fold_of(top, user))
+            else:
+                for code in self.folded_codes():
+                    grouping.pop(code, None)
+            self._set_grouping(grouping)
 
     def _new_chip(self) -> _Chip:
         chip = _Chip(self.untick)
@@ -1265,13 +1347,18 @@ class CropTypePicker(w.VBox):
             self._render_chips()
             grouping = {int(k): v for k, v in self.state.grouping.items()}
             n, d = len(self.selected), len(self.dropped)
-            groups = sorted(set(grouping.values()))
+            self.fold.disabled = self.mode == "Drop"
+            folded = self.folded_codes()
+            groups = sorted({str(v) for c, v in grouping.items() if c not in folded})
+            # a class is what a sample's new_label can be: a fold or a group makes several codes one class
+            k = len(classes_of(self.class_mapping()))
             if self.mode == "Drop":
                 text = ("nothing dropped (no filter)" if d == 0 else
                         f"{d} class{'es' if d != 1 else ''} dropped")
             else:
                 text = ("every crop type (no filter)" if n == 0 else
-                        f"{n} class{'es' if n != 1 else ''} selected"
+                        f"{k} class{'es' if k != 1 else ''} selected"
+                        + (f" ({n} crop codes)" if n != k else "")
                         + (f"; groups: {html.escape(', '.join(groups))}" if groups else ""))
             self.summary.value = text
 
@@ -1325,15 +1412,16 @@ class _Chip:
         if self.code is not None:
             self._untick(self.code)
 
-    def show(self, code: int, label: str, dropped: bool) -> None:
-        """Show ``code`` (labelled ``label``); ``dropped`` marks a chip of the Drop mode."""
+    def show(self, code: int, label: str, dropped: bool, note: str = "") -> None:
+        """Show ``code`` (labelled ``label``, ``note`` added to its tooltip); ``dropped`` marks a chip of the
+        Drop mode."""
         if self.code != code:
             if self.code is not None:
                 self.button.remove_class(f"wce-chip-{self.code}")
             self.button.add_class(f"wce-chip-{code}")
             self.code = code
         self.button.description = f"{label} \u00d7"
-        self.button.tooltip = f"untick {label} ({code})"
+        self.button.tooltip = f"untick {label} ({code}){note}"
         if dropped:
             self.button.add_class("wce-chip-dropped")
         else:
