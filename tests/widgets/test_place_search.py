@@ -8,7 +8,7 @@ from shapely.geometry import shape
 
 from worldcereal_explorer.places import countries, find_country
 from worldcereal_explorer.regions import closest_place_names, find_place, find_region, region_names, regions
-from worldcereal_explorer.widgets.place_search import PlaceSearch
+from worldcereal_explorer.widgets.place_search import MESSAGE_HEIGHT, PlaceSearch
 
 SMALL = (5.0, 50.0, 6.0, 51.0)
 
@@ -41,6 +41,18 @@ def test_go_and_enter_apply_codes_prefixes_and_regions(state):
     search.go_button.click()
     assert search.country is not None and search.country.name == "Sub-Saharan Africa"
     assert "Sub-Saharan Africa (outline of 44 countries)" in search.message.value
+
+
+def test_the_message_has_a_line_of_its_own_whose_height_never_changes(state):
+    # issue 27.7: a message that came or wrapped next to the box moved the map below it
+    search = PlaceSearch(state)
+    box_row, message = search.children
+    assert message is search.message and search.message not in box_row.children
+    assert message.layout.height == message.layout.min_height == MESSAGE_HEIGHT and message.layout.width == "0"
+    search.apply("Narnia")
+    assert message.layout.height == MESSAGE_HEIGHT
+    assert "-webkit-line-clamp:2" in message.value  # two lines at most, the rest cut off ...
+    assert 'title="no country or region named \u201cNarnia\u201d; closest: Armenia' in message.value  # ... and in the tooltip
 
 
 @pytest.mark.parametrize("change", ["typed box", "drawn shape", "cleared"])

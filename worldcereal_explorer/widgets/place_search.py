@@ -9,6 +9,7 @@ widget reads no file and makes no request of its own.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,10 @@ from ..regions import Region, closest_place_names, find_place, region_names, reg
 from ..state import RdmQueryState
 from ._base import StateWidget
 
-__all__ = ["PlaceSearch"]
+__all__ = ["MESSAGE_HEIGHT", "PlaceSearch"]
+
+#: The height kept for the message under the box, whether or not there is one: two lines of 16 px.
+MESSAGE_HEIGHT = "32px"
 
 
 class PlaceSearch(StateWidget):
@@ -70,11 +74,15 @@ class PlaceSearch(StateWidget):
                                   layout=w.Layout(width="auto"))
         self.outline.add_class("wce-place-outline")
         self.outline.observe(self._on_outline, "value")
-        self.message = w.HTML()
+        # The message has a line of its own of a fixed height (MESSAGE_HEIGHT: two lines of text, the rest
+        # cut off with its whole text as a tooltip), and no say in the box's width (width 0, min-width 100%):
+        # a message that comes, goes or wraps never moves the map below.
+        self.message = w.HTML(layout=w.Layout(height=MESSAGE_HEIGHT, min_height=MESSAGE_HEIGHT, width="0",
+                                              min_width="100%", overflow="hidden", margin="0"))
         self.message.add_class("wce-place-message")
         self.children = [w.HBox([w.HTML("<b>Country</b>", layout=w.Layout(margin="0 6px 0 0")), self.box,
-                                 self.go_button, self.outline, self.message],
-                                layout=w.Layout(flex_flow="row wrap", align_items="center"))]
+                                 self.go_button, self.outline],
+                                layout=w.Layout(flex_flow="row wrap", align_items="center")), self.message]
         self._observe_state(self._on_state_extent, ["bbox", "polygon"])
 
     def _on_text(self, change: dict) -> None:
@@ -105,7 +113,7 @@ class PlaceSearch(StateWidget):
         country = place if isinstance(place, (Country, Region)) else _lookup(place)
         if country is None:
             text = str(place or "").strip()
-            self.message.value = _unknown_message(text, self.state.bbox is not None) if text else ""
+            self.message.value = _note(_unknown_message(text, self.state.bbox is not None)) if text else ""
             return None
         use_outline = self.outline.value
         bounds = country.bbox
@@ -122,7 +130,7 @@ class PlaceSearch(StateWidget):
         what = "outline" if use_outline else "bounding box"
         if isinstance(country, Region):
             what += f" of {len(country.members)} countries"
-        self.message.value = (f"<span style='color:#555'>area: {html.escape(country.name)} ({what})</span>")
+        self.message.value = _note(f"<span style='color:#555'>area: {html.escape(country.name)} ({what})</span>")
         if self.zoom_to is not None:
             self.zoom_to(bounds)
         return country
@@ -143,6 +151,14 @@ class PlaceSearch(StateWidget):
         # The area was changed elsewhere (drawn, typed, uploaded, cleared): the box and its message (the
         # place applied, or "no country named ...") no longer describe it.
         self.reset()
+
+
+def _note(message_html: str) -> str:
+    """``message_html`` set to fit :data:`MESSAGE_HEIGHT`: 12 px text on 16 px lines, at most two of them (the
+    rest cut off with an ellipsis; the whole text is the tooltip)."""
+    plain = html.escape(html.unescape(re.sub(r"<[^>]+>", "", message_html)), quote=True)
+    return (f"<div class='wce-place-note' title=\"{plain}\" style='font-size:12px;line-height:16px;overflow:hidden;"
+            f"display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical'>{message_html}</div>")
 
 
 def _lookup(text: str) -> Country | Region | None:
