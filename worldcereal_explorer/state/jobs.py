@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from typing import Any
 from ..errors import QueryCancelledError, WorldCerealExplorerError
 from .kernel_thread import call_on_kernel_thread, drain, is_kernel_thread, kernel_loop
 
-__all__ = ["Job", "JobRunner", "describe", "progress_fraction"]
+__all__ = ["Job", "JobRunner", "describe", "failure_message", "progress_fraction"]
 
 #: How often a wait on a kernel's thread looks for queued deliveries (workers also wake it when they queue).
 KERNEL_POLL_S = 0.05
@@ -40,16 +41,21 @@ class Job:
 
     Attributes
     ----------
-    kind
+    kind : str
         Jobs of the same kind supersede each other.
-    generation
+    generation : int
         Position of the job among the jobs of its kind (1, 2, ...).
-    work
+    work : callable
         ``work(job) -> result``; should check ``job.cancel_event`` (or pass it on) to stop early.
-    cancel_event
-        Set when the job is superseded or cancelled.
-    context
+    on_result, on_error : callable or None
+        Called with the job (and the exception) once ``work`` returns or raises, unless the job was
+        superseded first (see :meth:`JobRunner.submit`).
+    context : dict
         Whatever the submitter wants to keep with the job (input versions, notes ...).
+    cancel_event : threading.Event
+        Set when the job is superseded or cancelled.
+    timer : threading.Timer or None
+        The delayed start of a job submitted with a ``delay`` (cancelled with the job).
     started, result, error
         Filled in as the job runs.
     """
@@ -316,6 +322,32 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, WorldCerealExplorerError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def failure_message(exc: BaseException, what: str, logger: logging.Logger) -> str:
+    """:func:`describe` for a job that failed; an error the package did not raise is logged first.
+
+    Any failure must reach the UI as a message, not a traceback; one that is not a
+    :class:`~worldcereal_explorer.errors.WorldCerealExplorerError` is a bug, so its traceback also goes to
+    ``logger`` (``"unexpected error in {what}"``).
+
+    Parameters
+    ----------
+    exc : BaseException
+        What the job raised.
+    what : str
+        The work that failed, for the log line (``"the training steps"``).
+    logger : logging.Logger
+        The caller's logger, so the line names the module that ran the job.
+
+    Returns
+    -------
+    str
+        The one-line message for the status bar.
+    """
+    if not isinstance(exc, WorldCerealExplorerError):
+        logger.exception("unexpected error in %s", what, exc_info=exc)
+    return describe(exc)
 
 
 def progress_fraction(*args: Any, **kwargs: Any) -> float | None:

@@ -37,7 +37,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, vali
 
 from ..errors import BadParameterError, QueryCancelledError, WorldCerealExplorerError
 from .frame_traits import AnyFrame, DataFrameTrait
-from .jobs import Job, JobRunner, describe
+from .jobs import Job, JobRunner, failure_message
 
 __all__ = ["DEFAULT_SCHEME", "MONTHS", "SHARED_SETTINGS", "TRAINING_INPUTS", "UNMAPPED_CHOICES", "TrainingExport",
            "TrainingService", "apply_training_settings", "check_training_settings", "picker_mapping",
@@ -341,11 +341,10 @@ class TrainingService(traitlets.HasTraits):
             self.status = "idle"
 
     def _report(self, job: Job, exc: BaseException) -> None:
-        if not isinstance(exc, WorldCerealExplorerError):
-            log.exception("unexpected error in the training steps", exc_info=exc)
+        message = failure_message(exc, "the training steps", log)
         with self.hold_trait_notifications():
             self._clear()
-            self.message = describe(exc)
+            self.message = message
             self.status = "error"
 
     def _clear(self) -> None:
