@@ -29,7 +29,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -56,12 +56,16 @@ from .redaction import (  # noqa: F401 (re-exported: the HTTP layer is where cal
 )
 from .scopes import AnyEvent, CallScope, Cancellable, current_connections, current_scope, wait_for_idle  # noqa: F401
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack needs Python 3.11
+
 __all__ = [
     "AnyEvent",
     "CallScope",
     "HttpPolicy",
     "HttpTransport",
     "RETRY_STATUSES",
+    "RequestOptions",
     "Secret",
     "redact",
     "safe_url",
@@ -72,6 +76,21 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 # -- the transport ------------------------------------------------------------------------------------
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request sends, as keywords of :meth:`HttpTransport.open` (its defaults apply to those left out).
+
+    ``method`` (``"GET"``), ``params`` (the query string), ``headers``, ``data`` (the body) and
+    ``allow_redirects`` (``True``) are handed to ``requests`` unchanged.
+    """
+
+    method: str
+    params: Any
+    headers: Mapping[str, str] | None
+    data: Any
+    allow_redirects: bool
+
 
 AuthHook = Callable[[str], "str | None"]
 
@@ -267,19 +286,12 @@ class HttpTransport:
             return RdmHttpError(f"{call} kept failing after {self.policy.retries} retries ({reason})", url=where)
         return RdmConnectionError(f"could not reach {where}: {reason}")
 
-    def request(
-        self,
-        url: str,
-        *,
-        scope: CallScope,
-        method: str = "GET",
-        params: Any = None,
-        headers: Mapping[str, str] | None = None,
-        data: Any = None,
-        max_bytes: int | None = None,
-        allow_redirects: bool = True,
-    ) -> BufferedResponse:
+    def request(self, url: str, *, scope: CallScope, max_bytes: int | None = None,
+                **options: Unpack[RequestOptions]) -> BufferedResponse:
         """Send a request and read the whole body (at most ``max_bytes``); a dropped body is retried.
+
+        ``options`` are those of :meth:`open` (:class:`RequestOptions`); only requests whose method is in
+        :attr:`retry_methods` are sent again.
 
         Returns
         -------
@@ -287,11 +299,11 @@ class HttpTransport:
             Status, headers, final URL and body bytes.
         """
         cap = self.policy.max_body_bytes if max_bytes is None else max_bytes
+        resend = options.get("method", "GET") in self.retry_methods  # GET is open's default
         attempts = 0
         while True:
             try:
-                with self.open(url, scope=scope, method=method, params=params, headers=headers, data=data,
-                               allow_redirects=allow_redirects) as response:
+                with self.open(url, scope=scope, **options) as response:
                     return BufferedResponse(
                         status_code=response.status_code,
                         headers=dict(response.headers),
@@ -300,7 +312,7 @@ class HttpTransport:
                         request_headers=response.request.headers,
                     )
             except _BodyDropped as exc:
-                if attempts >= self.policy.retries or method not in self.retry_methods:
+                if attempts >= self.policy.retries or not resend:
                     raise RdmConnectionError(f"{exc} (gave up after {attempts + 1} attempts)") from None
                 attempts += 1
                 log.info("body of %s dropped; retrying (%d/%d)", redact(safe_url(url)), attempts, self.policy.retries)

@@ -34,6 +34,9 @@ EACH = "__each__"
 class AoiSelection:
     """What :class:`AoiUpload` hands to its listeners: the chosen features of one uploaded file.
 
+    One is made for each upload and each new choice in the dropdown, and passed to every callback
+    registered with :meth:`AoiUpload.on_select`; :attr:`geometry` joins its shapes into one.
+
     Attributes
     ----------
     filename : str
