@@ -35,7 +35,12 @@ def _summary(rdm, **filters):
     total = int(counts.to_numpy().sum()) if counts is not None else 0
     n = len(ids)
     what = "samples of the selected crop types" if filters.get("ewoc_codes") else "samples"
-    return ids, f"{n} collection{'s' if n != 1 else ''} found ({total:,} {what} in total in those collections)", total
+    return ids, f"{n} collection{'s' if n != 1 else ''} found ({total:,} {what} in the whole collections)", total
+
+
+def _matching(rdm, ids, **filters):
+    """The samples a fetch returns for ``filters`` (what every "matching your filters" number must equal)."""
+    return rdm.get_samples(ids, progress=False, **filters)
 
 
 def _type_bbox(page, bbox):
@@ -66,9 +71,12 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     expect(page.locator(".wce-row-select")).to_have_count(len(eu_ids))
     for ref_id in eu_ids:
         expect(page.locator(".wce-results-grid")).to_contain_text(ref_id)
-    expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
+    # the chart counts the samples matching the filters once the preview has counted them (issue 27.2)
+    in_box = _matching(rdm, eu_ids, spatial_extent=EUROPE)
+    expect(page.locator(".wce-counts-note")).to_contain_text(f"{len(in_box):,} samples")
+    expect(page.locator(".wce-counts-note")).to_contain_text("match your filters")
     assert page.locator(".bqplot rect.bar").count() != bars_before
-    _check_grouped_bars(page, rdm, eu_ids, artifacts_dir)
+    _check_grouped_bars(page, rdm, in_box, artifacts_dir)
 
     # a typo (east west of west) is explained in the status bar, and fixing it recovers
     east = page.locator(".wce-bbox-east input")
@@ -88,16 +96,18 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     expect(page.locator(f".wce-code-{maize} .wce-crop-check")).to_have_class(re.compile(r"wce-checked"))
     maize_ids, message, total = _summary(rdm, spatial_extent=EUROPE, ewoc_codes=codes)
     expect(status).to_contain_text(message)
-    expect(page.locator(".wce-counts-note")).to_contain_text(f"{total:,} samples")
+    matching = len(_matching(rdm, maize_ids, spatial_extent=EUROPE, ewoc_codes=codes))
+    expect(page.locator(".wce-counts-note")).to_contain_text(f"{matching:,} samples")
     # maize and its sub-classes are one class, maize (the default fold; tests/widgets/test_subclasses.py)
     expect(page.locator(".wce-crop-summary")).to_contain_text(
         "1 class selected" + (f" ({len(codes)} crop codes)" if len(codes) > 1 else ""))
-    # the table's totals are those of the ticked codes too, and add up to the status line's
+    # the table's "Matching samples" add up to what a fetch returns, as the estimate says
     expect(page.locator(".wce-row-select")).to_have_count(len(maize_ids))
+    expect(page.locator(".wce-preview-line")).to_contain_text(f"a fetch would bring {matching:,} sample")
     # wait for the numbers, not only the rows: the cells refresh a moment after the row count settles
     page.wait_for_function(
         "t => [...document.querySelectorAll('.wce-cell-samples')]"
-        ".reduce((s, e) => s + (parseInt(e.innerText.replace(/,/g, ''), 10) || 0), 0) === t", arg=total)
+        ".reduce((s, e) => s + (parseInt(e.innerText.replace(/,/g, ''), 10) || 0), 0) === t", arg=matching)
     # the tree still counts the classes that are not ticked (it showed "(0)" for every one of them)
     unticked = _unticked_count(rdm, EUROPE, legend, codes)
     page.locator(".wce-crop-search input").fill(unticked[0])
@@ -157,13 +167,13 @@ def _assert_headers_not_cut(page):
     page.locator(".wce-sort-id").click()
 
 
-def _check_grouped_bars(page, rdm, ids, artifacts_dir):
+def _check_grouped_bars(page, rdm, samples, artifacts_dir):
     """Grouped mode draws side-by-side bars with real heights (bqplot's own grouped bars were all 0 px)."""
     from playwright.sync_api import expect
 
-    counts = rdm.get_crop_counts(ids)
-    nonzero = int((counts.to_numpy() > 0).sum())  # (crop, collection) pairs the chart must draw
-    crops = int((counts.sum(axis=1) > 0).sum())
+    labels = samples["ewoc_code"].map(rdm.legend.label)
+    nonzero = len(set(zip(labels, samples["ref_id"], strict=True)))  # (crop, collection) pairs the chart draws
+    crops = labels.nunique()
     page.locator(".wce-counts-mode button", has_text="grouped").click()
     expect(page.locator(".wce-counts-mode button.mod-active")).to_have_text("grouped")
     heights_js = ("() => Array.from(document.querySelectorAll('.wce-counts .bqplot rect.bar'))"

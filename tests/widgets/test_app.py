@@ -75,6 +75,7 @@ def _use_the_dashboard(state, explorer) -> None:
     state.refresh()
     state.ewoc_codes = []
     state.refresh()
+    state.wait_preview()  # sorted by "Matching samples": the same numbers every round, so the same rows
     explorer.table.sort_by("samples")
     explorer.table.go_to(1)
 

@@ -83,8 +83,8 @@ def test_label_samples_adds_labels_and_grouping():
 
 
 @pytest.mark.parametrize(("n", "filtered", "expected"), [
-    (1, False, "1 collection found (1,234 samples in total in those collections)"),
-    (2, True, "2 collections found (1,234 samples of the selected crop types in total in those collections)"),
+    (1, False, "1 collection found (1,234 samples in the whole collections)"),
+    (2, True, "2 collections found (1,234 samples of the selected crop types in the whole collections)"),
 ])
 def test_search_summary(n, filtered, expected):
     assert counts.search_summary(n, 1234, filtered) == expected

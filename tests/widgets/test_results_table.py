@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from worldcereal_explorer.state.counts import whole_collection_totals
 from worldcereal_explorer.widgets.results_table import COLUMNS, ResultsTable, header_width
 
 
@@ -10,14 +11,17 @@ def test_results_table_sort_and_select(state):
     state.refresh()
     ids = [c.id for c in table.rows]
     assert ids == sorted(ids)
-    table.sort_buttons["samples"].click()
-    totals = state.collection_totals()
+    table.sort_buttons["total"].click()
+    totals = whole_collection_totals(state.class_counts, state.collections)
     counts = [totals[c.id] for c in table.rows]
     assert counts == sorted(counts, reverse=True)
-    shown = [cell.value for cell in table.cells("samples")]
+    shown = [cell.value for cell in table.cells("total")]
     assert len(shown) == len(ids)
-    assert shown[0].startswith(f"<span title='{counts[0]:,} (whole-collection totals")
+    assert shown[0].startswith(f"<span title='{counts[0]:,} (in the whole collection")
     assert shown[0].endswith(f">{counts[0]:,}</span>")
+    # no preview: the matching column has no number, and says why
+    assert {cell.value.rsplit(">", 2)[-2][:-6] for cell in table.cells("samples")} == {"\u2013"}
+    assert "not counted yet" in table.sort_buttons["samples"].tooltip
     first = table.rows[0].id
     table.row_boxes[first].value = True
     assert state.selected_ids == [first]
@@ -60,7 +64,7 @@ def test_clicks_sent_before_the_browser_shows_a_new_order_act_on_what_the_user_s
     state.refresh()
     seen = _as_the_browser_shows_it(table)
     top_by_id = table.rows[0].id
-    table.sort_buttons["samples"].click()  # the kernel refills the rows; the browser has not drawn them yet
+    table.sort_buttons["total"].click()  # the kernel refills the rows; the browser has not drawn them yet
     assert table.rows[0].id != top_by_id
     seen[top_by_id][0].value = True  # the user ticks the row that showed the first collection by id
     assert state.selected_ids == [top_by_id]
@@ -105,7 +109,7 @@ def test_fixed_columns_fit_their_header_and_sort_arrow(state):
     fixed = [(header, int(css[:-2])) for (_k, header, *_), css in zip(COLUMNS, _columns(widths), strict=True)
              if css.endswith("px")]
     assert fixed and all(width >= header_width(header) for header, width in fixed)
-    assert "Total samples" in [header for header, _width in fixed]
+    assert {"Matching samples", "Whole collection"} <= {header for header, _width in fixed}
 
 
 def _columns(template: str) -> list[str]:

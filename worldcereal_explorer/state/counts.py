@@ -4,6 +4,11 @@ The RDM's code statistics arrive as ``class_counts``: a DataFrame indexed by ``(
 with one column of whole-collection totals per collection. Everything the explorer shows about counts
 (the chart, the crop tree, the table, the status line) is derived here without any request, so these
 functions are tested without a server.
+
+A count has one of two meanings (docs/architecture.md, "One number per meaning"): *in the whole
+collection* (the code statistics: no area, date, quality or subset filter) or *matching your filters*
+(the preview's ``count_samples``, shaped like ``class_counts`` by :func:`matching_counts`: exactly what a
+fetch returns).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ __all__ = [
     "filter_by_codes",
     "holds_any",
     "label_samples",
+    "matching_counts",
     "plural",
     "restrict_counts",
     "search_summary",
@@ -118,10 +124,53 @@ def whole_collection_totals(class_counts: pd.DataFrame | None, collections: Iter
     """Samples per collection over every crop code: the column sums of the unfiltered ``class_counts``.
 
     A collection missing from the code statistics gets its catalogue sample count (``feature_count``). With a
-    crop filter on, this is the "Total samples" beside the filtered "Matching samples" of
-    :func:`collection_totals`.
+    crop filter on, this is the results table's "Whole collection" column.
     """
     return collection_totals(class_counts, collections, filtered=False)
+
+
+def matching_counts(preview_counts: pd.DataFrame | None, class_counts: pd.DataFrame | None = None,
+                    label_of: Callable[[int], str] | None = None) -> pd.DataFrame | None:
+    """The preview's counts shaped as ``class_counts`` is: the samples a fetch would return.
+
+    Parameters
+    ----------
+    preview_counts
+        ``ewoc_code``, ``ref_id``, ``count`` (``state.preview_counts``): every filter applied (area, dates,
+        crops, access, quality, subset, selected collections).
+    class_counts
+        The search's counts, for the labels of the codes it names.
+    label_of
+        Label of a code ``class_counts`` does not name (usually ``legend.label``); else ``"unknown (<code>)"``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Indexed by ``(ewoc_code, Label)``, one column per collection with samples, so :func:`counts_by_label`,
+        :func:`counts_by_code` and :func:`collection_totals` read it as they read ``class_counts``; ``None``
+        without a preview. Samples without a code are left out (a fetch with a crop filter has none).
+    """
+    if preview_counts is None:
+        return None
+    rows = preview_counts.dropna(subset=["ewoc_code"]) if len(preview_counts) else preview_counts
+    if not len(rows):
+        return empty_counts()
+    table = rows.pivot_table(index="ewoc_code", columns="ref_id", values="count", aggfunc="sum", fill_value=0)
+    codes = [int(c) for c in table.index]
+    known: dict[int, Any] = {}
+    if class_counts is not None and len(class_counts):
+        known = dict(zip(class_counts.index.get_level_values(0).astype("int64"),
+                         class_counts.index.get_level_values(1), strict=True))
+    labels = []
+    for code in codes:
+        try:
+            labels.append(known[code] if code in known else label_of(code) if label_of else f"unknown ({code})")
+        except Exception:  # a code the legend does not know: name it by its code
+            labels.append(f"unknown ({code})")
+    frame = table.astype("int64")
+    frame.index = pd.MultiIndex.from_arrays([pd.Index(codes, dtype="int64"), labels], names=["ewoc_code", "Label"])
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
@@ -243,13 +292,14 @@ def label_samples(samples: Any, labels_of: Callable[[list[int]], Iterable[str]] 
 def search_summary(n_collections: int, total: int, filtered: bool) -> str:
     """The status line after a collection search.
 
-    The total is the collections' whole-collection count (of the selected crop types when
-    ``filtered``), so it says so: the bbox and dates only pick collections; how many samples match them
-    is only known after fetching the samples.
+    The total is the collections' whole-collection count (of the selected crop types when ``filtered``):
+    the RDM's code statistics know neither the area, the dates, the quality nor the subset, so the line
+    says "in the whole collections". How many samples match every filter is the preview's number ("a fetch
+    would bring ...") and, after fetching, "N samples match your filters".
     """
     what = "samples of the selected crop types" if filtered else "samples"
     plural = "s" if n_collections != 1 else ""
-    return f"{n_collections} collection{plural} found ({total:,} {what} in total in those collections)"
+    return f"{n_collections} collection{plural} found ({total:,} {what} in the whole collections)"
 
 
 def failure_note(what: str, failed: dict[str, str]) -> str:

@@ -56,7 +56,7 @@ from .preview import (
 from .results import collection_details
 from .sample_fetch import SampleService
 from .search import SearchResult, SearchService
-from .services import ServiceContext, fetch_query
+from .services import ServiceContext, fetch_ids, fetch_query
 from .session import AUTH_STATUSES, AuthSession, LoginService
 
 if TYPE_CHECKING:
@@ -201,8 +201,9 @@ class RdmQueryState(QueryInputs):
     space / time / access search, every crop code, *without* the crop filter: what the crop tree shows);
     ``counts`` (the same restricted to the selected codes and the collections holding them; equal to
     ``class_counts`` when no code is selected). Both are whole-collection totals from the RDM's code
-    statistics, not the number of samples inside the bbox or dates: only :meth:`fetch_samples` gives
-    those. ``samples`` (GeoDataFrame with ``label`` and ``new_label`` columns added), ``samples_stale``
+    statistics, not the number of samples inside the bbox or dates: the preview counts those exactly
+    (:meth:`matching_counts`, :meth:`matching_totals` once :attr:`matching_ready`), as :meth:`fetch_samples`
+    returns them. ``samples`` (GeoDataFrame with ``label`` and ``new_label`` columns added), ``samples_stale``
     (a sample filter changed since ``samples`` was fetched), ``status`` (``"idle"``, ``"loading"``,
     ``"error"``), ``message`` and ``progress`` (0..1).
 
@@ -631,9 +632,49 @@ class RdmQueryState(QueryInputs):
         return _counts.counts_by_code(self.class_counts if unfiltered else self.counts)
 
     def collection_totals(self) -> dict[str, int]:
-        """Samples per collection: its whole-collection total for the selected codes (all codes when none
-        is selected), from ``counts``; the table and the status message both use these numbers."""
+        """Samples per collection *in the whole collection*: its total for the selected codes (all codes
+        when none is selected), from ``counts``; the status line's search summary adds these up. Not the
+        samples matching the area, dates, quality or subset: those are :meth:`matching_totals`."""
         return _counts.collection_totals(self.counts, self.collections, filtered=bool(self.ewoc_codes))
+
+    # --- matching your filters (the preview; docs/architecture.md "One number per meaning") ----------------
+    @property
+    def matching_ready(self) -> bool:
+        """Whether numbers *matching your filters* exist for the current inputs: the preview is ``"ready"``
+        (any input change makes it ``"pending"`` or ``"stale"`` at once). Until then the only numbers are
+        the whole-collection ones, and the widgets say so."""
+        return self.preview_status == "ready" and self.preview_counts is not None
+
+    def matching_counts(self) -> pd.DataFrame | None:
+        """The samples a fetch would return, every filter applied, indexed by ``(ewoc_code, Label)`` with one
+        column per collection (as ``counts``; see :func:`~worldcereal_explorer.state.counts.matching_counts`);
+        ``None`` unless :attr:`matching_ready`."""
+        if not self.matching_ready:
+            return None
+        # the legend only when loaded: widgets call this on the kernel's thread, which must not download it
+        legend = self.legend
+        return _counts.matching_counts(self.preview_counts, self.class_counts,
+                                       None if legend is None else legend.label)
+
+    def matching_totals(self) -> dict[str, int] | None:
+        """Samples a fetch would return per collection it reads (``{ref_id: n}``, ``0`` included; a collection
+        the preview could not read is left out); ``None`` unless :attr:`matching_ready`."""
+        if not self.matching_ready:
+            return None
+        found = preview_by_collection(self.preview_counts)
+        skipped = set(self.preview_skipped)
+        return {ref: found.get(ref, 0) for ref in fetch_ids(self.selected_ids, self.collections) if ref not in skipped}
+
+    def matching_by_code(self) -> dict[int, int] | None:
+        """Samples a fetch would return per ewoc code; ``None`` unless :attr:`matching_ready`."""
+        frame = self.matching_counts()
+        return None if frame is None else _counts.counts_by_code(frame)
+
+    def matching_by_label(self) -> pd.DataFrame | None:
+        """:meth:`matching_counts` summed per (grouped) label, as :meth:`counts_by_label`; ``None`` unless
+        :attr:`matching_ready`."""
+        frame = self.matching_counts()
+        return None if frame is None else _counts.counts_by_label(frame, self.grouping)
 
     # --- legend (LegendService) ---------------------------------------------------------------------------
     def load_legend(self, wait: bool = False, timeout: float | None = 60.0) -> Any:

@@ -1,5 +1,9 @@
 """Counts chart: bqplot bars of sample counts per crop label, stacked or grouped by collection.
 
+The bars are the samples *matching your filters* once the preview has counted them for the current filters
+(``state.matching_by_label()``: exactly what a fetch returns), else the collections' *whole-collection*
+numbers of the ticked crop types (``state.counts_by_label()``); the title and the note say which.
+
 Each collection has one colour, preferred from its id (:func:`collection_colour`), so it keeps it across
 queries; collections on screen together never share one (:func:`assign_colours`). While ``state.results_stale`` the chart is dimmed and says it shows the results for earlier filters.
 """
@@ -113,6 +117,15 @@ def assign_colours(ref_ids: Any, memory: dict[str, str] | None = None) -> list[s
     return [OTHER_COLLECTIONS_COLOUR if r == OTHER_COLLECTIONS else chosen[r] for r in ids]
 
 
+#: The figure's title and the note's ending for each meaning of the bars.
+TITLES = {"matching": "Samples per crop type matching your filters",
+          "whole": "Samples per crop type in the whole collections"}
+NOTE_ENDINGS = {"matching": " match your filters", "whole": " in the whole collections"}
+NOTE_TOOLTIPS = {"matching": "the samples a fetch returns: area, dates, crop types, quality and subset applied",
+                 "whole": ("the RDM code statistics: every area and date, before quality and subset filters; "
+                           "the samples matching your filters replace them once the preview has counted them")}
+
+
 def chart_note(total: int, n_classes: int, n_shown: int) -> str:
     """The note over the chart: ``"1,234 samples in 37 crop classes (top 14 shown)"``.
 
@@ -135,7 +148,8 @@ class CountsChart(StateWidget):
     Parameters
     ----------
     state
-        The query state to show (a new one when ``None``).
+        The query state whose counts are drawn: ``matching_by_label()`` once ``matching_ready``, else
+        ``counts_by_label()``, grouped by ``grouping`` (a new state when ``None``).
     max_labels
         Show only the labels with the most samples; the rest are summed into "other crops".
     max_collections
@@ -169,7 +183,7 @@ class CountsChart(StateWidget):
         self._y_axis = bq.Axis(scale=y_scale, side="left", tick_format=",d")
         self._grouped_y_axis = bq.Axis(scale=grouped_y, side="left", tick_format=",d")
         self.figure = bq.Figure(marks=[self.bars], axes=[self._stacked_axis, self._y_axis],
-                                title="Samples per crop type (collection totals)",
+                                title=TITLES["whole"],
                                 fig_margin=label_margins([]),
                                 layout=w.Layout(width="100%", height="420px"))
         self.mode = w.ToggleButtons(options=["stacked", "grouped"], value=mode,
@@ -188,7 +202,7 @@ class CountsChart(StateWidget):
         self.n_shown = 0
         self.children = [style_widget(), w.HBox([self.mode, self.note], layout=w.Layout(align_items="center")),
                          self.stale_note, self.figure, self.legend]
-        self._observe_state(self._update, ["counts", "grouping"])
+        self._observe_state(self._update, ["counts", "grouping", "preview_status", "preview_counts", "legend"])
         self._observe_state(self._on_stale, ["results_stale", "status"])
         self._update()
         self._on_mode()
@@ -201,6 +215,12 @@ class CountsChart(StateWidget):
 
     def _on_stale(self, change: dict | None = None) -> None:
         self._show_stale(self.stale, [self.figure, self.legend], self.stale_note)
+
+    @property
+    def meaning(self) -> str:
+        """What the bars count: ``"matching"`` (your filters, from the preview) or ``"whole"`` (the whole
+        collections: the code statistics)."""
+        return "matching" if self.state.matching_ready else "whole"
 
     @property
     def labels(self) -> list[str]:
@@ -243,7 +263,11 @@ class CountsChart(StateWidget):
         self._grouped_axis.tick_labels = tick_labels
 
     def _update(self, change: dict | None = None) -> None:
-        frame = self.state.counts_by_label()
+        meaning = self.meaning
+        matching = self.state.matching_by_label() if meaning == "matching" else None
+        frame = self.state.counts_by_label() if matching is None else matching
+        if self.figure.title != TITLES[meaning]:
+            self.figure.title = TITLES[meaning]
         if not frame.empty:
             frame = frame.loc[frame.sum(axis=1) > 0]  # classes without samples (a ticked code none holds)
         self.n_classes = len(frame.index)
@@ -262,7 +286,8 @@ class CountsChart(StateWidget):
             self._stacked_axis.tick_labels = dict.fromkeys(slots, "")
             self._grouped_axis.tick_labels = dict.fromkeys(_GROUPED_ENDS, "")
             self.legend.value = ""
-            self.note.value = "<i>no counts yet</i>" if self.state.counts is None else "<i>no samples match</i>"
+            self.note.value = ("<i>no counts yet</i>" if self.state.counts is None and matching is None else
+                               f"<i>no samples{NOTE_ENDINGS[meaning]}</i>")
             return
         if len(frame) > self.max_labels:
             head = frame.iloc[: self.max_labels - 1]
@@ -301,9 +326,9 @@ class CountsChart(StateWidget):
             for name, colour in zip(frame.columns, self.colours(frame.columns), strict=True)
         )
         total = int(frame.to_numpy().sum())
-        self.note.value = (f"<span title='whole-collection totals from the RDM code statistics, not only the "
-                           f"samples in your area and dates'>{html.escape(chart_note(total, self.n_classes, self.n_shown))}"
-                           f" (collection totals)</span>")
+        self.note.value = (f"<span data-meaning='{meaning}' title='{html.escape(NOTE_TOOLTIPS[meaning])}'>"
+                           f"{html.escape(chart_note(total, self.n_classes, self.n_shown) + NOTE_ENDINGS[meaning])}"
+                           f"</span>")
 
     @staticmethod
     def _relabel(axis: bq.Axis, tick_labels: dict[str, str]) -> None:

@@ -68,7 +68,8 @@ __all__ = ["CHECKED", "DEMO_CROPS", "DROPPED", "MARKS", "PARTIAL", "SELECTION_MO
            "apply_croptypepicker_to_df", "build_picker_tree"]
 
 #: What the numbers in the crop list are (shown over the tree and on each number).
-COUNTS_NOTE = "numbers: samples in the collections found, incl. sub-classes"
+COUNTS_NOTE = ("numbers: samples in the whole collections found (before area, date, quality and subset filters), "
+               "incl. sub-classes")
 #: Most chips shown above the tree; the rest are summed up as "+N more".
 MAX_CHIPS = 40
 #: The chip box's fixed height: two rows of chips (24 px and 2 px margins each).

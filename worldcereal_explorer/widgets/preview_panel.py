@@ -35,7 +35,8 @@ class PreviewPanel(StateWidget):
     Parameters
     ----------
     state
-        The query state (a new one when ``None``).
+        The query state whose ``preview_*`` traits (the samples *matching your filters*, counted before a
+        fetch) the line and the details show (a new one when ``None``).
     auto_preview
         Turn the state's automatic previews on (``state.auto_preview = True``), so the line fills after every
         search and sample-filter change; ``False`` leaves the setting as it is.
@@ -50,7 +51,7 @@ class PreviewPanel(StateWidget):
     note : ipywidgets.HTML
         The refusal note (:data:`TOO_LARGE_NOTE`), shown only while ``state.preview_too_large``.
     details : ipywidgets.HTML
-        The largest classes and collections of the preview.
+        The largest classes and collections of the preview (samples matching your filters, as the line).
     """
 
     def __init__(self, state: RdmQueryState | None = None, *, auto_preview: bool = True, top: int = 5,
@@ -103,4 +104,5 @@ class PreviewPanel(StateWidget):
             parts.append("classes: " + " \u00b7 ".join(items))
         if collections:
             parts.append("collections: " + " \u00b7 ".join(f"{html.escape(ref)} {n:,}" for ref, n in collections))
-        return f"<div style='color:#555;font-size:12px'>{'<br>'.join(parts)}</div>"
+        tip = "of the samples a fetch would bring: matching your filters (area, dates, crop types, quality, subset)"
+        return f"<div style='color:#555;font-size:12px' title='{html.escape(tip)}'>{'<br>'.join(parts)}</div>"

@@ -1,7 +1,9 @@
 """Results table: the matching collections, sortable, with rows selectable to restrict the sample query.
 
-With a crop filter on, the samples column is "Matching samples" (the collection's samples of the ticked crop
-types) and the whole collection's number stands beside it in its own "Total samples" column. Clicking a collection id opens
+Two numbers per collection, each with one meaning (docs/architecture.md, "One number per meaning"):
+"Matching samples" is what a fetch returns from it with every filter (the preview's count: area, dates,
+crop types, quality, subset), "…" while the preview counts and "–" without one; "Whole collection" is its
+size over every crop type, area and date (the RDM code statistics). Clicking a collection id opens
 :class:`~.collection_details.CollectionDetails` under the table. While ``state.results_stale`` the table is
 dimmed and says it shows the results for earlier filters.
 """
@@ -33,10 +35,14 @@ def _confidence(coll: Any) -> str:
     return f"{coll.confidence_lc or 0:g} / {coll.confidence_ct or 0:g}"
 
 
-SAMPLES_TOOLTIP = ("whole-collection totals from the RDM code statistics (every crop type), not only the "
-                   "samples inside your area and dates: fetch the samples for those")
-MATCHING_TOOLTIP = ("whole-collection totals of the ticked crop types (incl. sub-classes) from the RDM code "
-                    "statistics, not only the samples inside your area and dates: fetch the samples for those")
+SAMPLES_TOOLTIP = ("in the whole collection: every crop type, area and date (the RDM code statistics), before "
+                   "any of your filters")
+MATCHING_TOOLTIP = ("matching your filters (area, dates, crop types, quality, subset): exactly the samples a fetch "
+                    "returns from the collection")
+#: The matching column's tooltip while the preview has no count for the current filters.
+UNCOUNTED_TOOLTIP = "matching your filters: not counted yet for the current filters"
+MATCHING_HEADER = "Matching samples"
+WHOLE_HEADER = "Whole collection"
 
 #: (key, header, cell text, sort key, CSS width); text and sort key get the collection and its sample total.
 COLUMNS: list[tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str]] = [
@@ -44,21 +50,16 @@ COLUMNS: list[tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, i
     ("title", "Title", lambda c, n: c.title, lambda c, n: (c.title or "").lower(), "minmax(150px, 3fr)"),
     ("type", "Type", lambda c, n: c.data_type, lambda c, n: c.data_type or "", "65px"),
     ("access", "Access", lambda c, n: c.access_type, lambda c, n: c.access_type, "70px"),
-    ("samples", "Total samples", lambda c, n: "\u2013" if n is None else f"{n:,}",
+    ("samples", MATCHING_HEADER, lambda c, n: "\u2013" if n is None else f"{n:,}",
+     lambda c, n: -1 if n is None else n, "80px"),
+    ("total", WHOLE_HEADER, lambda c, n: "\u2013" if n is None else f"{n:,}",
      lambda c, n: -1 if n is None else n, "80px"),
     ("years", "Years", lambda c, n: _years(c), lambda c, n: _years(c), "80px"),
     ("confidence", "Conf. LC/CT", lambda c, n: _confidence(c),
      lambda c, n: (c.confidence_lc or 0, c.confidence_ct or 0), "100px"),
 ]
 
-#: While a crop filter is on, the "samples" column holds the samples of the ticked crop types under this header,
-#: and :data:`TOTAL_COLUMN` after it keeps the whole collection's number.
-MATCHING_HEADER = "Matching samples"
-TOTAL_COLUMN: tuple[str, str, Callable[[Any, int | None], str], Callable[[Any, int | None], Any], str] = (
-    "total", "Total samples", lambda c, n: "\u2013" if n is None else f"{n:,}",
-    lambda c, n: -1 if n is None else n, "80px")
-
-_TOOLTIPS = {"samples": SAMPLES_TOOLTIP, "total": SAMPLES_TOOLTIP}
+_TOOLTIPS = {"samples": MATCHING_TOOLTIP, "total": SAMPLES_TOOLTIP}
 
 
 class _LinkCell(w.Button):
@@ -118,7 +119,7 @@ class ResultsTable(StateWidget):
         self.ascending = True
         self.page = 0
         self.sort_buttons: dict[str, w.Button] = {}
-        for key, header, *_ in [*COLUMNS, TOTAL_COLUMN]:
+        for key, header, *_ in COLUMNS:
             button = w.Button(description=header, tooltip=self._tooltip(key, header),
                               layout=w.Layout(width="100%", padding="0 6px", overflow="visible"))
             button.add_class("wce-sort")
@@ -139,6 +140,8 @@ class ResultsTable(StateWidget):
         #: keeps its collection while the browser may still show it there, so a late tick or id click acts
         #: on the collection the user saw.
         self._rows: KeyedPool[_Row] = KeyedPool(self._new_row, lambda row: row.ref_id)
+        #: The page as last drawn: (collection, its row).
+        self._shown: list[tuple[Any, _Row]] = []
         self.prev_button = w.Button(description="\u25c0", layout=w.Layout(width="40px"),
                                     tooltip="previous page of collections")
         self.next_button = w.Button(description="\u25b6", layout=w.Layout(width="40px"),
@@ -162,6 +165,9 @@ class ResultsTable(StateWidget):
             self.details,
         ]
         self._observe_state(lambda _: self.go_to(0), ["collections", "counts", "class_counts"])
+        # the matching numbers arrive (or go) with the preview: into the rows shown, in place (rows reordered
+        # under the pointer when a count lands would take the user's next click elsewhere)
+        self._observe_state(self._refresh_numbers, ["preview_status", "preview_counts", "preview_skipped"])
         self._observe_state(self._on_selected, "selected_ids")
         self._observe_state(self._on_stale, ["results_stale", "status"])
         self._render()
@@ -172,38 +178,31 @@ class ResultsTable(StateWidget):
     def _template(columns: list) -> str:
         return "32px " + " ".join(_column_width(col[1], col[4]) for col in columns)
 
-    @staticmethod
-    def _tooltip(key: str, header: str) -> str:
-        tip = MATCHING_TOOLTIP if header == MATCHING_HEADER else _TOOLTIPS.get(key)
+    def _tooltip(self, key: str, header: str) -> str:
+        tip = self.cell_tooltip(key)
         return f"sort by {header.lower()}" + (f": {tip}" if tip else "")
 
-    @property
-    def filtered(self) -> bool:
-        """Whether a crop filter is on (then "Matching samples" and "Total samples" are two columns)."""
-        return bool(self.state.ewoc_codes)
+    def cell_tooltip(self, key: str) -> str | None:
+        """What the numbers of column ``key`` are (``None`` for a column without a note)."""
+        if key == "samples" and not self.state.matching_ready:
+            return UNCOUNTED_TOOLTIP
+        return _TOOLTIPS.get(key)
 
     @property
     def columns(self) -> list:
-        """The columns shown: :data:`COLUMNS`; while a crop filter is on, the samples column is headed
-        :data:`MATCHING_HEADER` and :data:`TOTAL_COLUMN` follows it."""
-        if not self.filtered:
-            return list(COLUMNS)
-        out = []
-        for col in COLUMNS:
-            if col[0] == "samples":
-                out += [(col[0], MATCHING_HEADER, *col[2:]), TOTAL_COLUMN]
-            else:
-                out.append(col)
-        return out
+        """The columns shown: :data:`COLUMNS`."""
+        return list(COLUMNS)
+
+    @property
+    def counting(self) -> bool:
+        """Whether the preview is counting the matching samples for the current filters (cells show "…")."""
+        return self.state.preview_status in ("pending", "loading")
 
     def _numbers(self) -> dict[str, dict[str, int]]:
-        """``{"samples": the samples column's numbers (of the ticked crop types when filtered), "total":
-        whole-collection totals}``."""
-        totals = self.state.collection_totals()
-        if self.filtered:
-            return {"samples": totals,
-                    "total": _counts.whole_collection_totals(self.state.class_counts, self.state.collections)}
-        return {"samples": totals, "total": totals}
+        """``{"samples": matching your filters (empty without a preview for them), "total": whole-collection
+        totals over every crop type}``."""
+        return {"samples": self.state.matching_totals() or {},
+                "total": _counts.whole_collection_totals(self.state.class_counts, self.state.collections)}
 
     @property
     def rows(self) -> list:
@@ -214,12 +213,12 @@ class ResultsTable(StateWidget):
         return sorted(self.state.collections, key=lambda c: key(c, numbers.get(c.id)), reverse=not self.ascending)
 
     def sample_total(self, ref_id: str) -> int | None:
-        """The samples column's number for ``ref_id``: the collection's total (of the selected crop types
-        while a crop filter is on: "Matching samples")."""
+        """"Matching samples" of ``ref_id``: what a fetch returns from it (``None`` until the preview has
+        counted the current filters, or when it is not read)."""
         return self._numbers()["samples"].get(ref_id)
 
     def whole_total(self, ref_id: str) -> int | None:
-        """The whole collection's number of samples, every crop type ("Total samples")."""
+        """"Whole collection": the collection's samples over every crop type, area and date."""
         return self._numbers()["total"].get(ref_id)
 
     @property
@@ -299,8 +298,6 @@ class ResultsTable(StateWidget):
     def _render(self) -> None:
         with self._render_lock:
             columns = self.columns
-            if self.sort_key not in {col[0] for col in columns}:
-                self.sort_key, self.ascending = "samples", False  # the crop filter went away
             rows = self.rows
             start = self.page * self.page_size
             page_rows = rows[start:start + self.page_size]
@@ -314,6 +311,7 @@ class ResultsTable(StateWidget):
             cells: list[w.Widget] = [self.select_all, *(self.sort_buttons[col[0]] for col in columns)]
             by_column: dict[str, list[Any]] = {key: [] for key, *_ in columns}
             self.row_boxes = {}
+            self._shown = list(zip(page_rows, page_pool, strict=True))
             with self._sync():
                 self.select_all.value = bool(rows) and len(selected) == len(rows)
                 for coll, row in zip(page_rows, page_pool, strict=True):
@@ -332,6 +330,18 @@ class ResultsTable(StateWidget):
             self._lock_ticks()
             self._update_footer()
 
+    def _refresh_numbers(self, change: dict | None = None) -> None:
+        """Refill the numbers of the rows shown (and the headers' notes, the footer), keeping the rows' order."""
+        with self._render_lock:
+            columns, numbers = self.columns, self._numbers()
+            selected = set(self.state.selected_ids)
+            for key, header, *_ in columns:
+                self.sort_buttons[key].tooltip = self._tooltip(key, header)
+            with self._sync():
+                for coll, row in self._shown:
+                    row.show(coll, coll.id in selected, columns, numbers)
+            self._update_footer()
+
     def _new_row(self) -> _Row:
         row = _Row(self)
         self._pooled_widgets += [row.box, *row.cells.values()]
@@ -342,7 +352,10 @@ class ResultsTable(StateWidget):
         pages = max(1, -(-total // self.page_size))
         n_sel = len(self.state.selected_ids)
         which = f"{n_sel} selected" if n_sel else "all used for samples"
-        self.footer.value = f"page {self.page + 1}/{pages} \u00b7 {total} collection{'s' if total != 1 else ''} \u00b7 {which}"
+        matching = self.state.matching_totals()
+        matched = "" if matching is None else f" \u00b7 {_counts.plural(sum(matching.values()), 'sample')} match your filters"
+        self.footer.value = (f"page {self.page + 1}/{pages} \u00b7 {total} collection{'s' if total != 1 else ''} "
+                             f"\u00b7 {which}{matched}")
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= pages - 1
 
@@ -365,7 +378,7 @@ class _Row:
         self.box.add_class("wce-sr-label")
         self.box.observe(self._on_tick, "value")
         self.cells: dict[str, Any] = {}
-        for key, *_ in [*COLUMNS, TOTAL_COLUMN]:
+        for key, *_ in COLUMNS:
             if key == "id":
                 cell = _LinkCell(layout=w.Layout(width="100%", overflow="hidden"))
                 cell.add_class("wce-link-button")
@@ -391,13 +404,16 @@ class _Row:
         name = f"Select collection {coll.id} (fetch samples from the ticked collections only)"
         if self.box.description != name:
             self.box.description = name
-        for key, header, text, _sort, _width in columns:
-            shown = html.escape(str(text(coll, numbers.get(key, {}).get(coll.id))))
+        for key, _header, text, _sort, _width in columns:
+            number = numbers.get(key, {}).get(coll.id)
+            shown = html.escape(str(text(coll, number)))
+            if key == "samples" and number is None and self.table.counting:
+                shown = "\u2026"  # the preview is counting these filters
             cell = self.cells[key]
             if key == "id":
                 cell.description = str(coll.id)
                 cell.tooltip = f"Open the details of collection {coll.id}"
             else:
-                tip = MATCHING_TOOLTIP if header == MATCHING_HEADER else _TOOLTIPS.get(key)
+                tip = self.table.cell_tooltip(key)
                 title = f"{shown} ({html.escape(tip)})" if tip else shown
                 cell.value = f"<span title='{title}'>{shown}</span>"

@@ -19,7 +19,7 @@ class SamplesPreview(StateWidget):
     Parameters
     ----------
     state
-        The query state to show (a new one when ``None``).
+        The query state whose fetched ``samples`` (and ``samples_stale``) are listed (a new one when ``None``).
     rows
         How many samples to show.
     """
@@ -63,5 +63,5 @@ class SamplesPreview(StateWidget):
         if "ref_id" in samples.columns:
             per = samples["ref_id"].value_counts()
             summary = ", ".join(f"{ref}: {n:,}" for ref, n in per.head(6).items())
-            summary = f"<div style='color:#666'>{len(samples):,} samples \u2014 {summary}</div>"
+            summary = f"<div style='color:#666'>{len(samples):,} samples fetched \u2014 {summary}</div>"
         self.html.value = summary + head

@@ -37,7 +37,9 @@ class StatusBar(StateWidget):
     Parameters
     ----------
     state
-        The query state to show (a new one when ``None``).
+        The query state whose ``status``, ``message``, fetch progress (``progress_done``/``progress_total``),
+        ``samples_stale`` and ``failed_collections`` the bar shows (a new one when ``None``). Its search
+        summary's number is *in the whole collections*; "N samples match your filters" is a fetch's.
     show_cancel
         Put :attr:`cancel_button` in the bar (default); ``False`` leaves it out so the page can place it
         elsewhere (e.g. next to "Fetch samples"); it is enabled only while a query runs either way.
