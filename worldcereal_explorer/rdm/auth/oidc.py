@@ -16,7 +16,6 @@ from ...config import ENV_OIDC_ISSUER
 from ...errors import (
     AuthenticationError,
     BadParameterError,
-    QueryCancelledError,
     RdmConnectionError,
     RdmHttpError,
     RdmResponseError,
@@ -117,7 +116,8 @@ class OidcProvider:
             ``GET`` or ``POST``; a ``POST`` sends ``form`` url-encoded (:class:`Secret` values unwrapped).
         parent
             The caller's scope (a login's cancel event and deadline); its failures are raised unchanged as
-            :class:`QueryCancelledError` / :class:`RdmTimeoutError` for the caller to explain.
+            :class:`~worldcereal_explorer.errors.QueryCancelledError` / :class:`RdmTimeoutError` for the
+            caller to explain.
 
         Raises
         ------
@@ -134,8 +134,7 @@ class OidcProvider:
             # A redirected POST would resend the form (refresh token included) to wherever it points.
             return self.transport.request(url, scope=scope, method=method, data=data, headers=_HEADERS,
                                           allow_redirects=method != "POST")
-        except QueryCancelledError:
-            raise
+        # a cancelled login (QueryCancelledError) is none of these, so it reaches the caller unchanged
         except RdmTimeoutError as exc:
             if parent is not None and parent.tripped:
                 raise  # the caller's budget ran out, not the provider's patience
