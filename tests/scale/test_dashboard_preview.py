@@ -240,8 +240,11 @@ def test_streamed_export_equals_get_samples(make_state, tmp_path, fmt):
     assert state.status == "idle"
     got = read_exported(path)
     want = state.client.get_samples(**sample_filters(state), progress=False, memory_budget_bytes=None)
+    # the export carries the dashboard's classes as "Save samples" does (issue 27.4)
+    want = state.client.label_samples(want, dict(state.grouping))
     assert len(got) == len(want) == state.export_rows > 0
-    assert list(got.columns) == list(want.columns)
+    assert {"label", "new_label"} <= set(got.columns) and set(got.columns) == set(want.columns)
+    assert got["new_label"].notna().all()
     got = got.sort_values(["ref_id", "sample_id"]).reset_index(drop=True)
     want = want.sort_values(["ref_id", "sample_id"]).reset_index(drop=True)
     for column in want.columns:
