@@ -74,15 +74,15 @@ class PlaceSearch(StateWidget):
                                   layout=w.Layout(width="auto"))
         self.outline.add_class("wce-place-outline")
         self.outline.observe(self._on_outline, "value")
-        # The message has a line of its own of a fixed height (MESSAGE_HEIGHT: two lines of text, the rest
-        # cut off with its whole text as a tooltip), and no say in the box's width (width 0, min-width 100%):
-        # a message that comes, goes or wraps never moves the map below.
-        self.message = w.HTML(layout=w.Layout(height=MESSAGE_HEIGHT, min_height=MESSAGE_HEIGHT, width="0",
-                                              min_width="100%", overflow="hidden", margin="0"))
+        # The message has a slot of its own of a fixed size (MESSAGE_HEIGHT: two lines of text, the rest cut off
+        # with its whole text as a tooltip) beside the box, where the row has room, else on the next line; its
+        # size never depends on its text, so a message that comes, goes or wraps never moves the map below.
+        self.message = w.HTML(layout=w.Layout(height=MESSAGE_HEIGHT, min_height=MESSAGE_HEIGHT, flex="1 1 260px",
+                                              width="0", min_width="200px", overflow="hidden", margin="0 0 0 6px"))
         self.message.add_class("wce-place-message")
         self.children = [w.HBox([w.HTML("<b>Country</b>", layout=w.Layout(margin="0 6px 0 0")), self.box,
-                                 self.go_button, self.outline],
-                                layout=w.Layout(flex_flow="row wrap", align_items="center")), self.message]
+                                 self.go_button, self.outline, self.message],
+                                layout=w.Layout(flex_flow="row wrap", align_items="center"))]
         self._observe_state(self._on_state_extent, ["bbox", "polygon"])
 
     def _on_text(self, change: dict) -> None:
