@@ -166,6 +166,78 @@ def test_the_settings_decide_and_served_mode_turns_it_off(tmp_path, monkeypatch)
         SampleCache.from_settings("yes")
 
 
+def _download(client, server, path, cache, ref_id=IDS[0]):
+    """download_samples of the box with ``sample_cache=cache``: the bytes the server sent and the rows
+    written (sample id and WKB geometry), in order."""
+    before = sent(server)
+    client.download_samples(path, ref_ids=[ref_id], bbox=BOX, progress=False, sample_cache=cache)
+    table = pq.read_table(path, columns=["sample_id", "geometry"])
+    rows = list(zip(table.column("sample_id").to_pylist(), table.column("geometry").to_pylist(), strict=True))
+    return sent(server) - before, sorted(rows)
+
+
+def test_download_samples_reads_through_the_cache_and_fetches_a_changed_file_again(
+        client, cache_server, cache_catalog, tmp_path):
+    folder = tmp_path / "cache"  # a folder turns it on, with the size bound of the settings
+    _, plain = _download(client, cache_server, tmp_path / "plain.parquet", False)
+    first, filled = _download(client, cache_server, tmp_path / "first.parquet", folder)
+    second, again = _download(client, cache_server, tmp_path / "second.parquet", folder)
+    assert plain and filled == plain and again == plain
+    assert second <= 0.05 * first, (first, second)
+    path = next((cache_catalog / IDS[0]).glob("2021_*.geoparquet"))
+    backup = tmp_path / "backup.parquet"
+    shutil.copyfile(path, backup)
+    try:  # the same parcels (seed 0) under other names
+        parcels(N, seed=0, name="CHANGED").to_parquet(path, index=False, row_group_size=N,
+                                                      write_covering_bbox=False)
+        stat = path.stat()
+        os.utime(path, (stat.st_atime, stat.st_mtime + 10))  # a new ETag even within the same second
+        third, changed = _download(client, cache_server, tmp_path / "third.parquet", folder)
+        assert third > 0.5 * path.stat().st_size
+        assert len(changed) == len(plain) and all(sample_id.startswith("CHANGED_") for sample_id, _ in changed)
+    finally:
+        shutil.copyfile(backup, path)
+
+
+def test_the_client_keyword_and_attribute_reach_get_and_count_samples(client, cache_server, tmp_path):
+    cache = SampleCache(tmp_path / "cache", 2**30)
+    before = sent(cache_server)
+    plain = client.count_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False, sample_cache=False)
+    without = sent(cache_server) - before
+    counted = client.count_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False, sample_cache=cache)
+    assert counted.equals(plain) and list((tmp_path / "cache").glob("*.parquet"))
+    client.sample_cache = cache  # the client's default for every sample method
+    try:
+        before = sent(cache_server)
+        again = client.count_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False)
+        gdf = client.get_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False)
+        cached = sent(cache_server) - before
+    finally:
+        client.sample_cache = None
+    assert again.equals(plain) and len(gdf) == int(plain["count"].sum())
+    assert cached <= 0.05 * without, (without, cached)
+    with pytest.raises(Exception, match="sample_cache=3"):
+        client.get_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False, sample_cache=3)
+
+
+def test_the_dask_engine_reads_through_the_cache(client, cache_server, tmp_path):
+    pytest.importorskip("dask_geopandas")
+    import dask
+
+    folder = tmp_path / "cache"
+    plain = client.get_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False)
+    client.get_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False, sample_cache=folder)  # fills it
+    before = sent(cache_server)
+    with dask.config.set(scheduler="synchronous"):
+        lazy = client.get_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False, engine="dask", sample_cache=folder)
+        gdf = lazy.compute()
+        counts = client.count_samples(ref_ids=[IDS[0]], bbox=BOX, progress=False, engine="dask",
+                                      sample_cache=folder)
+    assert sent(cache_server) - before < 20_000  # the validation requests only
+    assert_same_samples(gdf, plain)
+    assert int(counts["count"].sum()) == len(plain)
+
+
 def test_time_is_not_asserted_here():
     """Timings stay in benchmarks/bench_real_layout.py."""
     assert time.monotonic() > 0

@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 #: Default of :attr:`SamplesMixin.memory_budget_bytes`: 2 GiB.
 DEFAULT_MEMORY_BUDGET_BYTES = 2 * 2**30
 _UNSET: Any = object()
+#: The filter keywords the sample methods share: with ``query``, they make the method's RdmQuery.
+_FILTERS = ("spatial_extent", "bbox", "temporal_extent", "ewoc_codes", "include_public", "include_private",
+            "min_quality_lc", "min_quality_ct", "subset")
+
+
+def _query_of(arguments: Mapping[str, Any]) -> RdmQuery:
+    """The RdmQuery of a sample method's arguments (its ``locals()``): ``query`` and the filter keywords."""
+    return client_query(arguments["query"], **{name: arguments[name] for name in _FILTERS})
 
 
 class SamplesMixin:
@@ -38,9 +46,16 @@ class SamplesMixin:
         ``get_samples`` (pandas engine) refuses with :class:`~worldcereal_explorer.errors.FetchTooLargeError`
         a query whose result is estimated to need more memory than this (default 2 GiB); ``None``
         disables the check. Set it on the client (``client.memory_budget_bytes = 8 * 2**30``) or per call.
+    sample_cache : bool, str, os.PathLike, SampleCache or None
+        The default of the sample methods' ``sample_cache=``: keep the collections read on disk, re-laid
+        out for range reads, so that a repeat query reads (almost) nothing over the network
+        (:mod:`~worldcereal_explorer.rdm.samples.cache`). ``None`` (default): the ``sample_cache`` setting
+        (off unless turned on; always off in served mode); ``True``/``False``; a folder; or a
+        :class:`~worldcereal_explorer.rdm.samples.cache.SampleCache`.
     """
 
     memory_budget_bytes: int | None = DEFAULT_MEMORY_BUDGET_BYTES
+    sample_cache: Any = None
 
     if TYPE_CHECKING:  # provided by RdmClient
         transport: HttpTransport
@@ -75,6 +90,7 @@ class SamplesMixin:
         on_error: str = "raise",
         dask_client: Any = None,
         memory_budget_bytes: Any = _UNSET,
+        sample_cache: Any = None,
     ):
         """Individual samples across collections that match the filters (see :mod:`.samples`).
 
@@ -119,6 +135,9 @@ class SamplesMixin:
             to connect to; the frame is then persisted on that cluster.
         memory_budget_bytes
             Overrides :attr:`memory_budget_bytes` for this call (``None``: no limit).
+        sample_cache
+            Read through the local cache of queried collections: ``True``/``False``, a folder or a
+            ``SampleCache``; ``None``: :attr:`sample_cache` (see there). Not for ``ground_truth_file``.
 
         Raises
         ------
@@ -128,9 +147,7 @@ class SamplesMixin:
         """
         from .samples import read_samples
 
-        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
-                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
-                         min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
+        q = _query_of(locals())
         sample_query = self._sample_query(q, columns, clip)
         if ground_truth_file is not None:
             return self._read_ground_truth_file(ground_truth_file, sample_query, resolve_ref_ids(ref_ids, q), engine,
@@ -140,7 +157,7 @@ class SamplesMixin:
             self, sample_query, ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event),
             include_public=q.include_public, include_private=q.includes_non_public, engine=engine,
             progress=progress, cancel_event=cancel_event, on_error=on_error, dask_client=dask_client,
-            memory_budget_bytes=_budget(budget),
+            memory_budget_bytes=_budget(budget), sample_cache=sample_cache,
         )
 
     @staticmethod
@@ -181,6 +198,7 @@ class SamplesMixin:
         cancel_event: threading.Event | None = None,
         on_error: str = "raise",
         dask_client: Any = None,
+        sample_cache: Any = None,
     ) -> pd.DataFrame:
         """How many samples :meth:`get_samples` would return for the same filters, by group, without fetching them.
 
@@ -208,6 +226,8 @@ class SamplesMixin:
         dask_client
             ``engine="dask"``: a ``dask.distributed.Client`` or a scheduler address; ``None``: the default
             scheduler.
+        sample_cache
+            As for :meth:`get_samples`.
 
         Returns
         -------
@@ -224,14 +244,12 @@ class SamplesMixin:
         """
         from .samples.preview import count_samples
 
-        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
-                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
-                         min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
+        q = _query_of(locals())
         return count_samples(self, self._sample_query(q, columns, clip),
                              ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event), include_public=q.include_public,
                              include_private=q.includes_non_public, by=by, h3_resolution=h3_resolution,
                              engine=engine, progress=progress, cancel_event=cancel_event, on_error=on_error,
-                             dask_client=dask_client)
+                             dask_client=dask_client, sample_cache=sample_cache)
 
     def download_samples(
         self,
@@ -259,6 +277,7 @@ class SamplesMixin:
         on_error: str = "raise",
         labels: bool = False,
         grouping: Mapping[Any, str] | None = None,
+        sample_cache: Any = None,
     ) -> Path:
         """Stream the samples :meth:`get_samples` would return straight to a file, in bounded memory.
 
@@ -294,6 +313,9 @@ class SamplesMixin:
             ``labels=True`` (or a ``grouping``) adds the ``label`` and ``new_label`` columns of
             :meth:`label_samples` to the file, as the dashboard's "Save samples" writes them; the file is
             rewritten a row group (GeoParquet) or a line (CSV) at a time, or in place (GeoPackage).
+        sample_cache
+            As for :meth:`get_samples`: the row groups are then read from the cached copies (a resumed export
+            whose files were read remotely before starts those collections over: their row groups differ).
 
         Returns
         -------
@@ -302,14 +324,12 @@ class SamplesMixin:
         """
         from .samples.stream import export_query
 
-        q = client_query(query, spatial_extent=spatial_extent, bbox=bbox, temporal_extent=temporal_extent,
-                         ewoc_codes=ewoc_codes, include_public=include_public, include_private=include_private,
-                         min_quality_lc=min_quality_lc, min_quality_ct=min_quality_ct, subset=subset)
+        q = _query_of(locals())
         result = export_query(self, path, self._sample_query(q, columns, clip),
                               ref_ids=self._sample_ref_ids(q, ref_ids, cancel_event), include_public=q.include_public,
                               include_private=q.includes_non_public, format=format, resume=resume, engine=engine,
                               dask_client=dask_client, progress=progress, cancel_event=cancel_event,
-                              on_error=on_error)
+                              on_error=on_error, sample_cache=sample_cache)
         if labels or grouping:
             label_sample_file(result.path, result.format, self._label_of, grouping)
         return result.path

@@ -236,9 +236,10 @@ class HttpRangeReader:
                 self._cached -= len(self._pieces[victim])
                 del self._starts[victim], self._pieces[victim]
 
-    def missing(self, start: int, end: int) -> list[tuple[int, int]]:
-        """The sub-ranges of ``[start, end)`` not cached yet."""
-        gaps: list[tuple[int, int]] = []
+    def _cover(self, start: int, end: int) -> list[tuple[int, int, int, bytes | None]]:
+        """``[start, end)`` as consecutive runs ``(run_start, run_end, piece_start, piece)`` in order: from a
+        cached piece, or a gap (``piece`` is ``None``). Pieces are sorted by start and may overlap."""
+        runs: list[tuple[int, int, int, bytes | None]] = []
         position = start
         with self._lock:
             for piece_start, piece in zip(self._starts, self._pieces, strict=True):
@@ -248,13 +249,20 @@ class HttpRangeReader:
                 if piece_start >= end:
                     break
                 if piece_start > position:
-                    gaps.append((position, piece_start))
-                position = max(position, piece_end)
+                    runs.append((position, piece_start, position, None))
+                    position = piece_start
+                run_end = min(piece_end, end)
+                runs.append((position, run_end, piece_start, piece))
+                position = run_end
                 if position >= end:
                     break
         if position < end:
-            gaps.append((position, end))
-        return gaps
+            runs.append((position, end, position, None))
+        return runs
+
+    def missing(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The sub-ranges of ``[start, end)`` not cached yet."""
+        return [(lo, hi) for lo, hi, _, piece in self._cover(start, end) if piece is None]
 
     def prefetch(self, ranges: list[tuple[int, int]], *, max_gap: int = 0) -> None:
         """Fetch ``[start, end)`` ranges not cached yet, merging ranges closer than ``max_gap`` bytes.
@@ -330,21 +338,17 @@ class HttpRangeReader:
             return b""
         for gap_start, gap_end in self.missing(offset, end):
             self._fetch(gap_start, min(max(gap_end, gap_start + self.MIN_FETCH), self.size))
+        runs = self._cover(offset, end)
+        if len(runs) == 1 and runs[0][3] is not None:  # one piece holds it all: one copy
+            _, _, piece_start, piece = runs[0]
+            return piece[offset - piece_start:end - piece_start]  # type: ignore[index]
         out = bytearray()
         position = offset
-        with self._lock:
-            # Pieces are sorted by start and may overlap, so scan from the first one.
-            for piece_start, piece in zip(self._starts, self._pieces, strict=True):
-                piece_end = piece_start + len(piece)
-                if piece_end <= position:
-                    continue
-                if piece_start > position:
-                    break
-                take = min(piece_end, end) - position
-                out += piece[position - piece_start : position - piece_start + take]
-                position += take
-                if position >= end:
-                    break
+        for lo, hi, piece_start, piece in runs:
+            if piece is None:
+                break
+            out += piece[lo - piece_start:hi - piece_start]
+            position = hi
         if position != end:  # the bound evicted a piece mid-read, or the server sent less than promised
             missing = self.missing(position, end)
             if missing and len(out) < length:

@@ -14,9 +14,11 @@ again.
   is missing, on Windows, no lock is taken); the second process waits, then finds the entry filled.
 - Settings (``worldcereal_explorer.config``): ``sample_cache`` (default off, and always off in served mode
   unless the argument turns it on), ``sample_cache_dir``, ``sample_cache_max_mb``; the argument is
-  ``read_samples(sample_cache=...)``/``count_samples(sample_cache=...)`` or a client attribute
-  ``client.sample_cache = True``.
-- Not used by the Dask engine (its workers read the remote files) nor by ``download_samples``.
+  ``sample_cache=`` of ``get_samples``, ``count_samples`` and ``download_samples`` (``True``/``False``, a
+  folder, or a :class:`SampleCache`), or the client attribute ``client.sample_cache``.
+- Used by every reader of samples: ``get_samples``, ``count_samples``, ``download_samples`` and the Dask
+  engine, whose workers open the same folder (:class:`CacheSpec`; a worker on another machine keeps its
+  own copies there).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +43,7 @@ from ...errors import BadParameterError, DownloadError
 from ...files import atomic_path, atomic_write_text
 from ...transport.http import CallScope, HttpTransport, safe_url
 
-__all__ = ["CACHE_ROW_GROUP_ROWS", "LocalFileReader", "SampleCache", "open_reader", "relayout"]
+__all__ = ["CACHE_ROW_GROUP_ROWS", "CacheSpec", "LocalFileReader", "SampleCache", "open_reader", "relayout"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ CACHE_ROW_GROUP_ROWS = 10_000
 CACHE_PAGE_BYTES = 64 * 1024
 #: Rows gathered per pass while re-laying a file out (memory: one slice of rows at a time).
 RELAYOUT_SLICE_ROWS = 200_000
+_TRUTH_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "1", "0", "none"})
 _LOCKS = threading.Lock()
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 
@@ -161,13 +165,21 @@ class SampleCache:
     def from_settings(cls, enabled: Any = None, *, folder: Any = None, max_mb: Any = None) -> SampleCache | None:
         """The cache the settings ask for, or ``None`` when it is off.
 
-        ``enabled`` is the argument (``None``: the settings decide). In served mode the cache is off unless
-        the argument turns it on.
+        ``enabled`` is the argument: ``None`` (the settings decide), ``True``/``False``, a folder (on, in
+        that folder) or a :class:`SampleCache` (used as it is). In served mode the cache is off unless the
+        argument turns it on.
         """
         from ... import config
 
+        if isinstance(enabled, SampleCache):
+            return enabled
+        # A folder turns it on; a truth word in a string is more likely meant as a flag than as a folder's name.
+        if isinstance(enabled, os.PathLike) or (isinstance(enabled, str) and enabled.strip()
+                                                and enabled.strip().lower() not in _TRUTH_WORDS):
+            enabled, folder = True, enabled
         if enabled is not None and not isinstance(enabled, bool):
-            raise BadParameterError(f"sample_cache={enabled!r} is not allowed; use True, False or None")
+            raise BadParameterError(f"sample_cache={enabled!r} is not allowed; use True, False, None, a folder "
+                                    "or a SampleCache")
         on = bool(config.resolve_setting("sample_cache", enabled).value)
         if enabled is None and on and config.served_mode():
             on = False
@@ -176,6 +188,10 @@ class SampleCache:
         where = config.resolve_setting("sample_cache_dir", folder).value
         megabytes = config.resolve_setting("sample_cache_max_mb", max_mb).value
         return cls(Path(str(where)), int(megabytes) * 2**20)
+
+    def spec(self) -> CacheSpec:
+        """What a Dask worker needs to open this cache (a folder and a bound: picklable, no state)."""
+        return CacheSpec(str(self.folder), self.max_bytes)
 
     def _key(self, url: str) -> str:
         return hashlib.sha256(safe_url(url).encode()).hexdigest()[:32]
@@ -248,6 +264,19 @@ class SampleCache:
                 meta.unlink(missing_ok=True)
                 data.unlink(missing_ok=True)  # a reader holding it open keeps reading (POSIX)
             total -= size
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """The sample cache a Dask partition reads through: the folder of the copies and their size bound, as
+    the worker process opens them (:meth:`SampleCache.spec`)."""
+
+    folder: str
+    max_bytes: int
+
+    def open(self) -> SampleCache:
+        """The cache in this worker process."""
+        return SampleCache(self.folder, self.max_bytes)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 
 from ...errors import DownloadError, WorldCerealExplorerError
 from ...transport.http import CallScope, HttpPolicy, HttpTransport, Secret, redact, safe_url
-from ..download import HttpRangeReader
-from .collection import read_samples_from_url, requested_names, sample_file_url
+from .cache import CacheSpec, SampleCache, open_reader
+from .collection import read_samples_from_reader, requested_names, sample_file_url
 from .convert import CollectionResult, canonical_table, to_geodataframe
 from .layout import open_parquet
 from .pool import map_collections
@@ -51,6 +51,8 @@ class PartitionSpec:
     policy: HttpPolicy = field(default_factory=HttpPolicy)
     token: Secret = field(default_factory=lambda: Secret(None))
     token_hosts: frozenset[str] = frozenset()
+    #: The sample cache to read through (:class:`~.cache.CacheSpec`), or ``None``: range reads of ``url``.
+    cache: CacheSpec | None = None
 
     def __repr__(self) -> str:
         return (f"PartitionSpec(ref_id={self.ref_id!r}, url={redact(safe_url(self.url))!r}, "
@@ -60,7 +62,7 @@ class PartitionSpec:
 
     def __dask_tokenize__(self) -> Any:
         # Dask names tasks by hashing their inputs; the token and signature stay out of those names.
-        return ("PartitionSpec", safe_url(self.url), self.ref_id, self.row_groups)
+        return ("PartitionSpec", safe_url(self.url), self.ref_id, self.row_groups, self.cache)
 
 
 _TRANSPORTS: dict[tuple[Any, ...], HttpTransport] = {}
@@ -116,6 +118,12 @@ def worker_error(ref_id: str, exc: BaseException) -> BaseException:
     return error
 
 
+def partition_reader(spec: PartitionSpec, scope: CallScope) -> Any:
+    """The reader of ``spec``'s file on a worker: through the sample cache when the spec names one."""
+    return open_reader(worker_transport(spec), spec.url, scope=scope,
+                       cache=spec.cache.open() if spec.cache is not None else None)
+
+
 def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
     """Read one Dask partition (runs on a worker).
 
@@ -126,10 +134,9 @@ def read_partition(spec: PartitionSpec, query: SampleQuery) -> gpd.GeoDataFrame:
         request and its headers to the client).
     """
     try:
-        transport = worker_transport(spec)
-        scope = transport.scope(f"reading a partition of collection {spec.ref_id}", download=True)
-        result = read_samples_from_url(transport, spec.url, query, ref_id=spec.ref_id, scope=scope,
-                                       row_groups=spec.row_groups)
+        scope = worker_transport(spec).scope(f"reading a partition of collection {spec.ref_id}", download=True)
+        result = read_samples_from_reader(partition_reader(spec, scope), query, ref_id=spec.ref_id,
+                                          row_groups=spec.row_groups)
         return to_geodataframe([result], query.columns)
     except Exception as exc:  # noqa: BLE001 - anything else becomes ours, message redacted
         error = worker_error(spec.ref_id, exc)
@@ -176,8 +183,11 @@ def partition_row_groups(metadata: pq.FileMetaData, row_groups: Sequence[int]) -
 
 
 def plan_partitions(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str,
-                    progress: Any = False) -> tuple[list[tuple[list[PartitionSpec], pa.Table]], dict[str, str]]:
+                    progress: Any = False, cache: SampleCache | None = None,
+                    ) -> tuple[list[tuple[list[PartitionSpec], pa.Table]], dict[str, str]]:
     """Read each collection's footer (within ``scope``) and cut its matching row groups into partitions.
+
+    With ``cache`` the footers are those of the cached copies (filled now), and the partitions read them.
 
     Returns, per collection read, its partition specs and an empty canonical table (the frame's meta), and
     the skipped ids with their reasons.
@@ -187,7 +197,7 @@ def plan_partitions(client: Any, ids: list[str], query: SampleQuery, *, scope: C
     def plan(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[list[PartitionSpec], pa.Table]:
         url = sample_file_url(client, ref_id, query.subset, scope=collection_scope)
         token = transport.token_for(url)
-        reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter)
+        reader = open_reader(transport, url, scope=collection_scope, on_bytes=counter, cache=cache)
         parquet, metadata, layout = open_parquet(reader, ref_id)
         names = requested_names(layout, query, ref_id)
         leaves = leaf_index(metadata)
@@ -195,7 +205,8 @@ def plan_partitions(client: Any, ids: list[str], query: SampleQuery, *, scope: C
                   if row_group_may_match(metadata.row_group(i), leaves, layout, query)]
         empty = canonical_table(parquet.schema_arrow.empty_table(), query.columns, names, ref_id)
         hosts = frozenset({urlsplit(url).netloc}) if token else frozenset()
-        specs = [PartitionSpec(url, ref_id, tuple(part), transport.policy, Secret(token), hosts)
+        specs = [PartitionSpec(url, ref_id, tuple(part), transport.policy, Secret(token), hosts,
+                               cache.spec() if cache is not None else None)
                  for part in partition_row_groups(metadata, groups)]
         return specs, empty
 
@@ -205,7 +216,7 @@ def plan_partitions(client: Any, ids: list[str], query: SampleQuery, *, scope: C
 
 
 def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str,
-                      progress: Any = False, dask_client: Any = None):
+                      progress: Any = False, dask_client: Any = None, cache: SampleCache | None = None):
     """Build the lazy ``dask_geopandas.GeoDataFrame`` for ``query`` over ``ids``.
 
     Footers are read now (small), within ``scope``, to validate the columns and prune row groups by their
@@ -221,7 +232,8 @@ def read_samples_dask(client: Any, ids: list[str], query: SampleQuery, *, scope:
         ) from exc
 
     dask_client = connect(dask_client)
-    planned, skipped = plan_partitions(client, ids, query, scope=scope, on_error=on_error, progress=progress)
+    planned, skipped = plan_partitions(client, ids, query, scope=scope, on_error=on_error, progress=progress,
+                                       cache=cache)
     specs = [spec for collection_specs, _ in planned for spec in collection_specs]
     empties = [CollectionResult("", table, np.array([], dtype=object)) for _, table in planned]
     meta = to_geodataframe(empties, query.columns)

@@ -16,6 +16,7 @@ while ``get_samples`` drops it; RDM files have no empty geometries.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,23 +46,13 @@ _COUNT = "count"
 
 @dataclass(frozen=True)
 class FetchEstimate:
-    """What fetching the previewed samples in full would cost (attached as ``counts.attrs["estimate"]``).
+    """The price of turning a ``count_samples`` preview into a ``get_samples`` fetch, known before any
+    sample is fetched; ``counts.attrs["estimate"]`` holds it, and estimates of collections add up (``+``).
 
-    Attributes
-    ----------
-    samples
-        Samples a full fetch returns (exact).
-    bytes
-        Compressed bytes of the column chunks a full fetch would read (from the footers' column-chunk
-        sizes; the footers themselves not included).
-    memory_bytes
-        Estimated size of the resulting pandas GeoDataFrame in memory.
-    collections
-        Collections with at least one matching sample.
-    row_groups
-        Row groups a full fetch would read.
-    bytes_read
-        Bytes this preview transferred.
+    ``samples`` is exact: the rows the fetch returns. ``bytes`` counts the compressed column chunks the
+    fetch would read, from the footers' sizes (the footers themselves left out), and ``memory_bytes`` the
+    pandas GeoDataFrame they make. ``collections`` and ``row_groups`` say where the samples lie (only
+    collections with a matching sample count); ``bytes_read`` is what the preview itself transferred.
     """
 
     samples: int = 0
@@ -75,12 +66,12 @@ class FetchEstimate:
         return FetchEstimate(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (self.samples, self.bytes, self.memory_bytes, self.collections, self.row_groups, self.bytes_read)
+        """The fields in their order."""
+        return dataclasses.astuple(self)
 
     def as_dict(self) -> dict[str, int]:
         """The fields as a plain dict."""
-        return dict(zip(("samples", "bytes", "memory_bytes", "collections", "row_groups", "bytes_read"),
-                        self.as_tuple(), strict=True))
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -239,7 +230,8 @@ def count_collection(reader: Any, query: SampleQuery, *, ref_id: str, by: Sequen
             needs_geometry = query.spatial is not None and i not in plan.inside and not (
                 covering_usable(layout) and not h3_coords)
             source_columns = list(layout.geometry_source_columns) if needs_geometry or h3_coords else []
-            for piece in iter_candidates(source, i, query, wanted[i] + source_columns, inside=i in plan.inside):
+            for piece in iter_candidates(source, i, query, wanted[i] + source_columns, inside=i in plan.inside,
+                                         counting=True):
                 yield i, piece, source_columns
 
     for i, piece, source_columns in units():
@@ -365,7 +357,7 @@ def _empty_dtype(name: str) -> Any:
 def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, include_public: bool = True,
                   include_private: bool = False, by: Any = ("ewoc_code", "ref_id"), h3_resolution: Any = None,
                   engine: str = "pandas", progress: Any = None, cancel_event: Any = None, on_error: str = "raise",
-                  dask_client: Any = None, sample_cache: bool | None = None) -> pd.DataFrame:
+                  dask_client: Any = None, sample_cache: Any = None) -> pd.DataFrame:
     """Group counts of the samples ``query`` matches across collections, reading only what counts need.
 
     See :meth:`RdmClient.count_samples <worldcereal_explorer.rdm.client.RdmClient.count_samples>`.
@@ -412,22 +404,22 @@ def count_samples(client: Any, query: SampleQuery, *, ref_ids: Any = None, inclu
 
 def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str, ...], resolution: int | None, *,
                 engine: str, progress: Any, cancel_event: Any, on_error: str, dask_client: Any,
-                urls: FileUrls, sample_cache: bool | None = None) -> tuple[list[CollectionCount], dict[str, str], int]:
+                urls: FileUrls, sample_cache: Any = None) -> tuple[list[CollectionCount], dict[str, str], int]:
     """Count ``ids`` on ``engine``: the results, the collections skipped and the bytes read."""
     from .pool import map_collections, request_slots
+    from .reader import resolve_cache
 
     transport = client.transport
     scope = transport.scope("counting samples", cancel_event=cancel_event, download=True)
+    cache = resolve_cache(client, sample_cache)
     if engine == "dask":
         results, skipped = _count_dask(client, ids, query, keys, resolution, scope=scope, on_error=on_error,
-                                       progress=progress, dask_client=dask_client)
+                                       progress=progress, dask_client=dask_client, cache=cache)
         nbytes = sum(r.estimate.bytes_read for r in results)
     else:
         from .cache import open_reader
-        from .reader import resolve_cache
 
         slots = request_slots(client, transport)
-        cache = resolve_cache(client, sample_cache)
 
         def work(ref_id: str, collection_scope: Any, counter: Any) -> CollectionCount:
             url = urls.get(ref_id, collection_scope)
@@ -442,14 +434,11 @@ def _count_many(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str
 
 def count_partition(spec: Any, query: SampleQuery, by: tuple[str, ...], h3_resolution: int | None) -> CollectionCount:
     """Count one Dask partition (runs on a worker; errors are the package's, without chained causes)."""
-    from ..range_reader import HttpRangeReader
-    from .dask_engine import worker_error, worker_transport
+    from .dask_engine import partition_reader, worker_error, worker_transport
 
     try:
-        transport = worker_transport(spec)
-        scope = transport.scope(f"counting a partition of collection {spec.ref_id}", download=True)
-        reader = HttpRangeReader(transport, spec.url, scope=scope)
-        return count_collection(reader, query, ref_id=spec.ref_id, by=by, h3_resolution=h3_resolution,
+        scope = worker_transport(spec).scope(f"counting a partition of collection {spec.ref_id}", download=True)
+        return count_collection(partition_reader(spec, scope), query, ref_id=spec.ref_id, by=by, h3_resolution=h3_resolution,
                                 row_groups=spec.row_groups)
     except Exception as exc:  # noqa: BLE001 - anything else becomes ours, message redacted
         error = worker_error(spec.ref_id, exc)
@@ -457,11 +446,13 @@ def count_partition(spec: Any, query: SampleQuery, by: tuple[str, ...], h3_resol
 
 
 def _count_dask(client: Any, ids: list[str], query: SampleQuery, keys: tuple[str, ...], resolution: int | None, *,
-                scope: Any, on_error: str, progress: Any, dask_client: Any) -> tuple[list[CollectionCount], dict]:
+                scope: Any, on_error: str, progress: Any, dask_client: Any,
+                cache: Any = None) -> tuple[list[CollectionCount], dict]:
     """Footers on this machine; the partitions' counts on the Dask workers (or the default scheduler)."""
     from .dask_engine import connect, plan_partitions
 
-    planned, skipped = plan_partitions(client, ids, query, scope=scope, on_error=on_error, progress=progress)
+    planned, skipped = plan_partitions(client, ids, query, scope=scope, on_error=on_error, progress=progress,
+                                       cache=cache)
     specs = [spec for collection_specs, _ in planned for spec in collection_specs]
     if not specs:
         return [], skipped

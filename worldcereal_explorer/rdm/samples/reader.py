@@ -49,7 +49,7 @@ def read_samples(
     on_error: str = "raise",
     dask_client: Any = None,
     memory_budget_bytes: int | None = None,
-    sample_cache: bool | None = None,
+    sample_cache: Any = None,
     **query_args: Any,
 ) -> gpd.GeoDataFrame:
     """Samples matching ``query`` across collections, reading only the parts of the files it needs.
@@ -89,9 +89,10 @@ def read_samples(
         frame is estimated (from the footers and the filter columns) to need more memory than this;
         ``None``: no limit.
     sample_cache
-        ``engine="pandas"`` only: read the collections from the local cache of queried collections
-        (:mod:`.cache`), filling it first; ``None``: the client's ``sample_cache`` attribute when set, else the
-        ``sample_cache`` setting (always off in served mode unless turned on here).
+        Read the collections from the local cache of queried collections (:mod:`.cache`), filling it first:
+        ``True``/``False``, a folder, or a :class:`~.cache.SampleCache`; ``None``: the client's
+        ``sample_cache`` attribute when set, else the ``sample_cache`` setting (always off in served mode
+        unless turned on here). With ``engine="dask"`` the workers read through the same folder.
 
     Returns
     -------
@@ -127,18 +128,19 @@ def read_samples(
                           cancel_event=cancel_event, urls=None if engine == "dask" else urls)
         transport: HttpTransport = client.transport
         scope = transport.scope("reading samples", cancel_event=cancel_event, download=True)
+        cache = resolve_cache(client, sample_cache)
         if engine == "dask":
             from .dask_engine import read_samples_dask
 
             return read_samples_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
-                                     dask_client=dask_client)
-        cache = resolve_cache(client, sample_cache)
+                                     dask_client=dask_client, cache=cache)
         return _read_many(client, transport, ids, query, scope=scope, progress=progress, on_error=on_error,
                           memory_budget_bytes=memory_budget_bytes, urls=urls, cache=cache)
 
 
-def resolve_cache(client: Any, sample_cache: bool | None) -> Any:
-    """The sample cache a call uses (:meth:`~.cache.SampleCache.from_settings`), or ``None``."""
+def resolve_cache(client: Any, sample_cache: Any) -> Any:
+    """The sample cache a call uses (:meth:`~.cache.SampleCache.from_settings` of the argument, else of the
+    client's ``sample_cache`` attribute), or ``None``."""
     from .cache import SampleCache
 
     if sample_cache is None:

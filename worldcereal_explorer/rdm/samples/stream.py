@@ -56,6 +56,7 @@ from ...files import make_parents
 from ...transport.http import CallScope, HttpTransport, redact
 from ..range_reader import HttpRangeReader, RangeFile
 from .bounded import FileSource, is_large, iter_candidates, read_candidates
+from .cache import LocalFileReader, open_reader
 from .collection import CollectionPlan, plan_collection
 from .convert import canonical_table, decode_geometry, to_lonlat
 from .file_urls import FileUrls
@@ -185,17 +186,26 @@ def unit_table(table: pa.Table, plan_layout: FileLayout, names: list[str], query
     return out, entry
 
 
-def _read_unit(transport: HttpTransport, url: str, plan_size: int, metadata: Any, layout: FileLayout,
-               leaves: dict[str, list[int]], columns: list[str], row_group: int, *, scope: CallScope,
-               on_bytes: Callable[[int], None] | None, slots: Any, query: SampleQuery | None = None,
-               inside: bool = False) -> pa.Table:
-    """One row group's ``columns`` through a fresh range reader (its cache goes away with it).
+def unit_reader(transport: HttpTransport, url: str, opened: Any, *, scope: CallScope,
+                on_bytes: Callable[[int], None] | None, slots: Any) -> Any:
+    """The reader of one unit: a fresh range reader of ``url`` (its cache goes away with it) sized like
+    ``opened`` (the footer is known: no tail request), or ``opened`` itself when that is a cached copy on
+    disk (it keeps nothing in memory)."""
+    if isinstance(opened, LocalFileReader):
+        opened.scope, opened.on_bytes = scope, on_bytes
+        return opened
+    reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=slots)
+    reader.size = opened.size
+    return reader
+
+
+def _read_unit(reader: Any, metadata: Any, layout: FileLayout, leaves: dict[str, list[int]], columns: list[str],
+               row_group: int, *, query: SampleQuery | None = None, inside: bool = False) -> pa.Table:
+    """One row group's ``columns`` through ``reader`` (:func:`unit_reader`).
 
     A large row group (:func:`~.bounded.is_large`) gives only the rows its small columns cannot rule out for
     ``query``, read in bounded pieces.
     """
-    reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=slots)
-    reader.size = plan_size  # the footer is known: no tail request
     if query is not None and is_large(metadata, row_group):
         return read_candidates(FileSource(reader, metadata, layout, leaves), row_group, query, columns,
                                inside=inside)
@@ -208,8 +218,7 @@ def _large_unit(transport: HttpTransport, url: str, plan: CollectionPlan, i: int
                 query: SampleQuery, ref_id: str, *, scope: CallScope, on_bytes: Any, slots: Any, index: int,
                 folder: Path, record: Callable[..., None]) -> None:
     """A large row group as one part written piece by piece: at most :data:`~.bounded.BATCH_ROWS` rows held."""
-    reader = HttpRangeReader(transport, url, scope=scope, on_bytes=on_bytes, request_slots=slots)
-    reader.size = plan.reader.size
+    reader = unit_reader(transport, url, plan.reader, scope=scope, on_bytes=on_bytes, slots=slots)
     source = FileSource(reader, plan.metadata, plan.layout, plan.leaves)
     name = f"{index:05d}-{i:07d}.arrow"
     writer = PartWriter(folder / (name + ".tmp"))
@@ -246,8 +255,10 @@ def _unit_columns(plan: CollectionPlan, i: int, query: SampleQuery) -> list[str]
 def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, *, ref_ids: Any = None,
                  include_public: bool = True, include_private: bool = False, format: str | None = None,
                  resume: bool = True, engine: str = "pandas", dask_client: Any = None, progress: Any = None,
-                 cancel_event: Any = None, on_error: str = "raise") -> ExportResult:
+                 cancel_event: Any = None, on_error: str = "raise", sample_cache: Any = None) -> ExportResult:
     """Stream the samples matching ``query`` to ``path`` (see the module docstring for the rules).
+
+    ``sample_cache``: as for :func:`~.reader.read_samples` (the units are then read from the cached copies).
 
     Raises
     ------
@@ -259,7 +270,7 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
         When a collection cannot be read (``on_error="raise"``); the parts stay for a resume.
     """
     from ..export import format_from_path
-    from .reader import ENGINES, ON_ERROR, resolve_ids
+    from .reader import ENGINES, ON_ERROR, resolve_cache, resolve_ids
 
     fmt = format_from_path(path, format)
     if fmt not in STREAM_FORMATS:
@@ -275,13 +286,15 @@ def export_query(client: Any, path: str | os.PathLike[str], query: SampleQuery, 
         ids = resolve_ids(client, query, ref_ids, include_public=include_public, include_private=include_private,
                           cancel_event=cancel_event, urls=None if engine == "dask" else urls)
         return _stream(client, query, ids, final, fmt, urls, engine=engine, on_error=on_error, progress=progress,
-                       cancel_event=cancel_event, dask_client=dask_client, resume=resume)
+                       cancel_event=cancel_event, dask_client=dask_client, resume=resume,
+                       cache=resolve_cache(client, sample_cache))
     finally:
         urls.close()
 
 
 def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: str, urls: FileUrls, *, engine: str,
-            on_error: str, progress: Any, cancel_event: Any, dask_client: Any, resume: bool) -> ExportResult:
+            on_error: str, progress: Any, cancel_event: Any, dask_client: Any, resume: bool,
+            cache: Any = None) -> ExportResult:
     """:func:`export_query` once the collections are known."""
     from .pool import map_collections, request_slots
     from .reader import FILTER_FIRST_MAX_SHARE, SMALL_READ_BYTES
@@ -321,7 +334,8 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
 
     def plan_one(ref_id: str, collection_scope: CallScope, counter: Any) -> tuple[CollectionPlan, str, list[int]]:
         url = urls.get(ref_id, collection_scope)
-        reader = HttpRangeReader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots)
+        reader = open_reader(transport, url, scope=collection_scope, on_bytes=counter, request_slots=slots,
+                             cache=cache)
         # each unit is read again through its own reader: filter first only where that saves bytes
         plan = plan_collection(reader, query, ref_id=ref_id, max_filter_share=FILTER_FIRST_MAX_SHARE,
                                small_read_bytes=SMALL_READ_BYTES)
@@ -341,7 +355,7 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
         if engine == "dask":
             nbytes, skipped = _export_dask(client, ids, query, scope=scope, on_error=on_error, progress=progress,
                                            dask_client=dask_client, plan_one=plan_one, record=record,
-                                           index_of=index_of, totals=totals)
+                                           index_of=index_of, totals=totals, cache=cache)
         else:
             def work(ref_id: str, collection_scope: CallScope, counter: Any) -> str:
                 plan, url, todo = plan_one(ref_id, collection_scope, counter)
@@ -353,9 +367,10 @@ def _stream(client: Any, query: SampleQuery, ids: list[str], final: Path, fmt: s
                                     on_bytes=counter, slots=slots, index=index_of[ref_id], folder=folder,
                                     record=record)
                         continue
-                    table = _read_unit(transport, url, plan.reader.size, plan.metadata, plan.layout, plan.leaves,
-                                       columns, i, scope=collection_scope, on_bytes=counter, slots=slots,
-                                       query=query, inside=i in plan.inside)
+                    reader = unit_reader(transport, url, plan.reader, scope=collection_scope, on_bytes=counter,
+                                         slots=slots)
+                    table = _read_unit(reader, plan.metadata, plan.layout, plan.leaves, columns, i, query=query,
+                                       inside=i in plan.inside)
                     held = table.num_rows
                     out, entry = unit_table(table, plan.layout, plan.names, query, ref_id, inside=i in plan.inside)
                     del table
@@ -403,15 +418,16 @@ def _collections_progress(progress: Any, totals: dict[str, int], callback: Any, 
 
 # --- Dask: workers read and filter units, this machine writes -------------------------------------------------
 
-#: Per file URL: its size, Parquet metadata, layout and leaf index, read once per worker process.
-_FOOTERS: dict[str, tuple[int, Any, FileLayout, dict[str, list[int]]]] = {}
+#: Per file URL: the reader that read its footer (for the size), Parquet metadata, layout and leaf index, read
+#: once per worker process (not for cached copies: their footer is on disk, and is checked on every use).
+_FOOTERS: dict[str, tuple[Any, Any, FileLayout, dict[str, list[int]]]] = {}
 _FOOTERS_LOCK = threading.Lock()
 
 
 def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> tuple[pa.Table, dict[str, Any], int]:
     """Read and filter one row group on a Dask worker: ``(output table, journal entry, rows held)``."""
     from .collection import requested_names
-    from .dask_engine import worker_error, worker_transport
+    from .dask_engine import partition_reader, worker_error, worker_transport
     from .layout import open_parquet
     from .pruning import leaf_index
 
@@ -419,23 +435,27 @@ def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> 
         transport = worker_transport(spec)
         scope = transport.scope(f"exporting a row group of collection {spec.ref_id}", download=True)
         with _FOOTERS_LOCK:
-            footer = _FOOTERS.get(spec.url)
-        if footer is None:
+            footer = _FOOTERS.get(spec.url) if spec.cache is None else None
+        if spec.cache is not None:  # the cached copy (checked against the server): its footer is on disk
+            reader = partition_reader(spec, scope)
+            _, metadata, layout = open_parquet(reader, spec.ref_id)
+            footer = (reader, metadata, layout, leaf_index(metadata))
+        elif footer is None:
             reader = HttpRangeReader(transport, spec.url, scope=scope)
             _, metadata, layout = open_parquet(reader, spec.ref_id)
             assert reader.size is not None  # open_parquet has read the footer, so the size is known
-            footer = (reader.size, metadata, layout, leaf_index(metadata))
+            footer = (reader, metadata, layout, leaf_index(metadata))
             with _FOOTERS_LOCK:
                 _FOOTERS[spec.url] = footer
                 while len(_FOOTERS) > 32:
                     _FOOTERS.pop(next(iter(_FOOTERS)))
-        size, metadata, layout, leaves = footer
+        opened, metadata, layout, leaves = footer
         names = requested_names(layout, query, spec.ref_id)
         plan = CollectionPlan(spec.ref_id, None, None, metadata, layout, names, leaves, [row_group],
                               frozenset({row_group}) if inside else frozenset(), 0, metadata.num_row_groups)
         columns = _unit_columns(plan, row_group, query)
-        table = _read_unit(transport, spec.url, size, metadata, layout, leaves, columns, row_group, scope=scope,
-                           on_bytes=None, slots=None, query=query, inside=inside)
+        reader = unit_reader(transport, spec.url, opened, scope=scope, on_bytes=None, slots=None)
+        table = _read_unit(reader, metadata, layout, leaves, columns, row_group, query=query, inside=inside)
         held = table.num_rows
         out, entry = unit_table(table, layout, names, query, spec.ref_id, inside=inside)
         return out, entry, held
@@ -446,7 +466,7 @@ def export_unit(spec: Any, query: SampleQuery, row_group: int, inside: bool) -> 
 
 def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: CallScope, on_error: str, progress: Any,
                  dask_client: Any, plan_one: Any, record: Any, index_of: dict[str, int],
-                 totals: dict[str, int]) -> tuple[int, dict[str, str]]:
+                 totals: dict[str, int], cache: Any = None) -> tuple[int, dict[str, str]]:
     """Plan here (footers, filter columns, journal), export the units on the cluster, write parts here."""
     import time
 
@@ -466,7 +486,8 @@ def _export_dask(client: Any, ids: list[str], query: SampleQuery, *, scope: Call
         from ...transport.http import Secret
 
         hosts = frozenset({urlsplit(url).netloc}) if token else frozenset()
-        return [(PartitionSpec(url, ref_id, (i,), transport.policy, Secret(token), hosts), i,
+        return [(PartitionSpec(url, ref_id, (i,), transport.policy, Secret(token), hosts,
+                               cache.spec() if cache is not None else None), i,
                  i in collection_plan.inside) for i in todo]
 
     planned, skipped, nbytes = map_collections(client, transport, ids, plan, scope=scope, progress=False,
