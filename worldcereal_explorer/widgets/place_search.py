@@ -77,8 +77,8 @@ class PlaceSearch(StateWidget):
         # The message has a slot of its own of a fixed size (MESSAGE_HEIGHT: two lines of text, the rest cut off
         # with its whole text as a tooltip) beside the box, where the row has room, else on the next line; its
         # size never depends on its text, so a message that comes, goes or wraps never moves the map below.
-        self.message = w.HTML(layout=w.Layout(height=MESSAGE_HEIGHT, min_height=MESSAGE_HEIGHT, flex="1 1 260px",
-                                              width="0", min_width="200px", overflow="hidden", margin="0 0 0 6px"))
+        self.message = w.HTML(layout=w.Layout(height=MESSAGE_HEIGHT, min_height=MESSAGE_HEIGHT, flex="1 1 160px",
+                                              width="0", min_width="160px", overflow="hidden", margin="0 0 0 6px"))
         self.message.add_class("wce-place-message")
         self.children = [w.HBox([w.HTML("<b>Country</b>", layout=w.Layout(margin="0 6px 0 0")), self.box,
                                  self.go_button, self.outline, self.message],
