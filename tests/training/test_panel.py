@@ -21,7 +21,6 @@ from worldcereal_explorer.training import (
     cap_per_class,
     class_balance,
     deduplicate,
-    map_classes,
     read_card,
     spatial_split,
     split_report,
@@ -196,7 +195,7 @@ def test_split_shares_shown_equal_split_report(state, make_panel):
     settle(panel)
     assert panel.service.shares == (0.6, 0.2, 0.2)
     # the same chain, run here
-    frame = map_classes(samples, GROUPING, unmapped="other")
+    frame = map_classes_noting_unmapped(samples, GROUPING, unmapped="other")
     frame, _ = deduplicate(frame, 10.0)
     frame = cap_per_class(frame, 900, seed=3)
     frame = spatial_split(frame, (0.6, 0.2, 0.2), block_h3_res=5, seed=3)

@@ -14,6 +14,7 @@ from worldcereal_explorer.errors import BadParameterError
 from worldcereal_explorer.legend.codes import parent_code
 from worldcereal_explorer.training import (
     ClassBalanceWarning,
+    below_minimum_message,
     cap_per_class,
     class_balance,
     h3_cells,
@@ -143,6 +144,25 @@ def test_min_per_class_warns_naming_the_classes(canada):
         assert (f"{name} ({count})" in messages[0]) == (count < limit)
     with pytest.raises(BadParameterError, match="max_per_class=0"):
         cap_per_class(mapped, 0)
+
+
+def test_warn_false_names_the_shortfalls_in_the_step_record_only(canada):
+    """What the training panel calls on its worker thread: no warning (a thread cannot silence one), the same
+    classes and counts in the step record, and the same text from below_minimum_message."""
+    mapped = map_classes_noting_unmapped(canada, MAPPING)
+    limit = int(mapped["downstream_class"].value_counts().max())
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        quiet = map_classes(canada, MAPPING, warn=False)
+        capped = cap_per_class(quiet, limit, min_per_class=limit, warn=False)
+    assert warned == []
+    assert quiet["downstream_class"].tolist() == mapped["downstream_class"].tolist()
+    assert steps_of(quiet)[-1]["unmapped_report"] == steps_of(mapped)[-1]["unmapped_report"] != []
+    step = steps_of(capped)[-1]
+    with pytest.warns(ClassBalanceWarning) as loud:
+        cap_per_class(mapped, limit, min_per_class=limit)
+    assert below_minimum_message(limit, step["before"]) == str(loud[0].message)
+    assert step["below_minimum"] and below_minimum_message(1, step["before"]) is None
 
 
 def test_season_filter_matches_a_loop(public_samples):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-import warnings
 import weakref
 from collections.abc import Mapping
 from contextlib import suppress
@@ -154,17 +153,6 @@ def picker_mapping(samples: Any, grouping: Mapping[Any, str] | None, ewoc_codes:
         mapping[code] = name or str(code)
     mapping.update(groups)
     return mapping
-
-
-def _minimum_warning(frame: Any, minimum: int) -> str | None:
-    """The :class:`ClassBalanceWarning` text for classes under ``minimum`` when no cap is asked for."""
-    column = "downstream_class" if "downstream_class" in frame.columns else "ewoc_code"
-    counts = frame[column].astype(str).value_counts().sort_index()
-    under = [(c, int(n)) for c, n in counts.items() if n < minimum]
-    if not under:
-        return None
-    return (f"{len(under)} class(es) have fewer than min_per_class={minimum} samples: "
-            + ", ".join(f"{c} ({n})" for c, n in under))
 
 
 class TrainingService(traitlets.HasTraits):
@@ -397,11 +385,10 @@ class TrainingService(traitlets.HasTraits):
             mapping = picker_mapping(samples, p["grouping"], p["ewoc_codes"], self.state.legend)
         if not mapping:
             raise BadParameterError("no class mapping: tick or group crop types in the picker, or upload a file")
-        with warnings.catch_warnings():
-            # the report of unmapped codes goes into mapped_summary (the panel's table), not to stderr
-            warnings.simplefilter("ignore", tr.UnmappedCodesWarning)
-            mapped = tr.map_classes(samples, mapping, unmapped=None if p["unmapped"] == "auto" else p["unmapped"],
-                                    other_label=p["other_label"], legend=self.state.legend)
+        # the report of unmapped codes goes into mapped_summary (the panel's table), not to stderr; a worker
+        # thread cannot silence a warning (warnings.catch_warnings is process-wide), so none is raised
+        mapped = tr.map_classes(samples, mapping, unmapped=None if p["unmapped"] == "auto" else p["unmapped"],
+                                other_label=p["other_label"], legend=self.state.legend, warn=False)
         step = tr.steps_of(mapped)[-1]
         summary = {"classes": dict(step["classes"]), "unmapped_codes": list(step["unmapped_codes"]),
                    "unmapped_samples": int(step["unmapped_samples"]), "dropped": int(step["dropped"]),
@@ -420,13 +407,15 @@ class TrainingService(traitlets.HasTraits):
         check()
         notes: list[str] = []
         if p["max_per_class"]:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", tr.ClassBalanceWarning)
-                frame = tr.cap_per_class(frame, p["max_per_class"], min_per_class=p["min_per_class"] or None,
-                                         seed=p["seed"])
-            notes = [str(w.message) for w in caught if issubclass(w.category, tr.ClassBalanceWarning)]
+            frame = tr.cap_per_class(frame, p["max_per_class"], min_per_class=p["min_per_class"] or None,
+                                     seed=p["seed"], warn=False)
+            step = tr.steps_of(frame)[-1]
+            note = (tr.below_minimum_message(p["min_per_class"], step["before"]) if p["min_per_class"] else None)
+            notes = [note] if note else []
         elif p["min_per_class"]:
-            note = _minimum_warning(frame, p["min_per_class"])
+            column = "downstream_class" if "downstream_class" in frame.columns else "ewoc_code"
+            note = tr.below_minimum_message(p["min_per_class"],
+                                         frame[column].astype(str).value_counts().sort_index().to_dict())
             notes = [note] if note else []
         check()
         if not len(frame):

@@ -31,7 +31,7 @@ Modules: :mod:`.mapping`, :mod:`.schemes` (WorldCereal's class schemes), :mod:`.
 from __future__ import annotations
 
 from ._common import STEPS_ATTR, h3_cells, steps_of
-from .balance import ClassBalanceWarning, cap_per_class, class_balance
+from .balance import ClassBalanceWarning, below_minimum_message, cap_per_class, class_balance
 from .build import QUERY_ATTR, build_training_set
 from .card import DatasetCard
 from .dedup import DedupReport, deduplicate, duplicate_pairs
@@ -48,6 +48,7 @@ __all__ = [
     "QUERY_ATTR",
     "UNMAPPED_MODES",
     "ClassBalanceWarning",
+    "below_minimum_message",
     "ClassScheme",
     "DatasetCard",
     "DedupReport",

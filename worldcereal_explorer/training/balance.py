@@ -10,7 +10,7 @@ across H3 cells the same way. Which samples of a cell are kept is decided by a p
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,11 +19,21 @@ import pandas as pd
 from ..errors import BadParameterError
 from ._common import check_h3_resolution, class_column, h3_cells, priority, record_step, require_columns
 
-__all__ = ["ClassBalanceWarning", "cap_per_class", "class_balance"]
+__all__ = ["ClassBalanceWarning", "below_minimum_message", "cap_per_class", "class_balance"]
 
 
 class ClassBalanceWarning(UserWarning):
     """Some classes have fewer samples than asked for (:func:`cap_per_class` ``min_per_class``)."""
+
+
+def below_minimum_message(minimum: int, counts: Mapping[str, int]) -> str | None:
+    """The :class:`ClassBalanceWarning` text for the classes of ``counts`` (``{class: samples}``) under
+    ``minimum``, in the order given; ``None`` when none is."""
+    under = [(str(c), int(n)) for c, n in counts.items() if int(n) < minimum]
+    if not under:
+        return None
+    return (f"{len(under)} class(es) have fewer than min_per_class={minimum} samples: "
+            + ", ".join(f"{c} ({n})" for c, n in under))
 
 
 def class_balance(
@@ -103,6 +113,7 @@ def cap_per_class(
     min_per_class: int | None = None,
     seed: int = 0,
     h3_resolution: int = 3,
+    warn: bool = True,
 ) -> Any:
     """Keep at most ``max_per_class`` samples per class, spread over collections and H3 cells.
 
@@ -121,6 +132,10 @@ def cap_per_class(
         Seed of the pseudo-random choice within a cell; the same samples and seed give the same result.
     h3_resolution
         Resolution of the cells the samples are spread over (0-15; 3 ≈ 12,000 km² cells).
+    warn
+        ``False``: name the classes under the minimum only in the step record (``below_minimum``), for a
+        caller that shows the record itself (the dashboard's training panel, on a worker thread, where
+        ``warnings.catch_warnings`` is not thread-safe).
 
     Returns
     -------
@@ -141,7 +156,7 @@ def cap_per_class(
         )
     check_h3_resolution(h3_resolution, "h3_resolution")
     if "duplicate_of" in samples.columns and samples["duplicate_of"].notna().any():
-        return _cap_with_flagged_duplicates(samples, cap, minimum, seed, h3_resolution)
+        return _cap_with_flagged_duplicates(samples, cap, minimum, seed, h3_resolution, warn)
     column = class_column(samples)
     n = len(samples)
     classes, cls = np.unique(samples[column].astype(str).to_numpy(), return_inverse=True)
@@ -163,12 +178,10 @@ def cap_per_class(
     before = np.bincount(cls, minlength=len(classes))
     after = np.bincount(cls[keep], minlength=len(classes))
     under = [str(c) for c, b in zip(classes, before, strict=True) if minimum is not None and b < minimum]
-    if under:
-        warnings.warn(
-            f"{len(under)} class(es) have fewer than min_per_class={minimum} samples: "
-            + ", ".join(f"{c} ({int(before[list(classes).index(c)])})" for c in under),
-            ClassBalanceWarning, stacklevel=2,
-        )
+    message = None if minimum is None else below_minimum_message(
+        minimum, {str(c): int(b) for c, b in zip(classes, before, strict=True)})
+    if message and warn:
+        warnings.warn(message, ClassBalanceWarning, stacklevel=2)
     out = samples.loc[keep].copy()
     return record_step(out, {
         "step": "cap_per_class",
@@ -183,12 +196,13 @@ def cap_per_class(
     })
 
 
-def _cap_with_flagged_duplicates(samples: Any, cap: int, minimum: int | None, seed: int, h3_resolution: int) -> Any:
+def _cap_with_flagged_duplicates(samples: Any, cap: int, minimum: int | None, seed: int, h3_resolution: int,
+                                 warn: bool) -> Any:
     """Cap the samples :func:`deduplicate` kept; a flagged duplicate stays exactly when its kept sample does."""
     flagged = samples["duplicate_of"].notna().to_numpy()
     positions = np.flatnonzero(~flagged)
     kept = cap_per_class(samples.iloc[positions].reset_index(drop=True), cap, min_per_class=minimum, seed=seed,
-                         h3_resolution=h3_resolution)
+                         h3_resolution=h3_resolution, warn=warn)
     stay = np.zeros(len(samples), dtype=bool)
     stay[positions[kept.index.to_numpy()]] = True
     kept_ids = set(samples["sample_id"].astype(str).to_numpy()[stay])

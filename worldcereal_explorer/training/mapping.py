@@ -149,6 +149,7 @@ def map_classes(
     match: str | None = None,
     legend: Any = None,
     schemes_source: str | os.PathLike | None = None,
+    warn: bool = True,
 ) -> Any:
     """Add ``downstream_class``: each sample's class under ``mapping``.
 
@@ -182,6 +183,10 @@ def map_classes(
     schemes_source
         Where scheme names are looked up (``None``: the copy shipped with this package; ``"worldcereal"``: an
         installed ``worldcereal`` package; a path or URL).
+    warn
+        ``False``: name the unmapped codes only in the step record (``unmapped_report``), without an
+        :class:`UnmappedCodesWarning`, for a caller that shows the record itself (the dashboard's training
+        panel, on a worker thread, where ``warnings.catch_warnings`` is not thread-safe).
 
     Returns
     -------
@@ -222,7 +227,8 @@ def map_classes(
         if unmapped == "error":
             raise BadParameterError(f"{text}; add them to the mapping, or pass unmapped='drop' or 'other'")
         action = "dropped" if unmapped == "drop" else f"kept as {other_label!r}"
-        warnings.warn(f"{text}; {action}", UnmappedCodesWarning, stacklevel=2)
+        if warn:
+            warnings.warn(f"{text}; {action}", UnmappedCodesWarning, stacklevel=2)
     ignored_codes = sorted({int(c) for c in codes[is_ignored]})
     out = samples.copy()
     out["downstream_class"] = np.where(is_unmapped, other_label, resolved).astype(object)
