@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import re
 import subprocess
 import sys
@@ -88,6 +89,11 @@ def test_kernels_no_page_holds_are_culled_and_open_pages_keep_theirs(rdm_url, tm
                 return gone, await asyncio.to_thread(kernel_alive, base, held)
             finally:
                 connection.close()
+                # wait for the closing handshake, so the socket is closed before asyncio.run ends the loop
+                # (else it is left to the garbage collector: a ResourceWarning in a later test)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    while await asyncio.wait_for(connection.read_message(), 30) is not None:
+                        pass
 
         # a thread of its own: the browser tests' Playwright may already run an event loop in this one
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
