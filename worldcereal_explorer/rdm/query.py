@@ -34,7 +34,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 import numpy as np
@@ -63,11 +63,9 @@ from .models import ACCESS_TYPES
 
 if TYPE_CHECKING:
     from shapely.geometry import MultiPolygon, Polygon
-    from typing_extensions import Unpack  # typing.Unpack needs Python 3.11
 
 __all__ = [
     "ACCESS_KINDS",
-    "ClientFilters",
     "MAX_CODES_PER_SEARCH",
     "RdmQuery",
     "SAMPLE_FIELDS",
@@ -229,19 +227,6 @@ def _codes(value: Any) -> tuple[int, ...]:
 
 def _meta(doc: str, *, search: bool, **extra: Any) -> dict[str, Any]:
     return {"doc": doc, "search": search, "sample": True, **extra}
-
-
-class ClientFilters(TypedDict, total=False):
-    """The client methods' filter keywords after the extent, dates and codes (see
-    :meth:`RdmQuery.from_client_args`); one left out takes its default from the one table of the client's
-    keywords (``include_public=True``, ``include_private=False``, qualities ``0``, ``subset=False``)."""
-
-    bbox: Any
-    include_public: Any
-    include_private: Any
-    min_quality_lc: Any
-    min_quality_ct: Any
-    subset: Any
 
 
 @dataclass(frozen=True, repr=False)
@@ -575,8 +560,19 @@ class RdmQuery:
 
     # --- the client's keyword arguments ----------------------------------------------------------------------
     @classmethod
-    def from_client_args(cls, spatial_extent: Any = None, temporal_extent: Any = None, ewoc_codes: Any = None,
-                         **filters: Unpack[ClientFilters]) -> RdmQuery:
+    def from_client_args(
+        cls,
+        spatial_extent: Any = None,
+        temporal_extent: Any = None,
+        ewoc_codes: Any = None,
+        include_public: Any = True,
+        include_private: Any = False,
+        min_quality_lc: Any = 0,
+        min_quality_ct: Any = 0,
+        subset: Any = False,
+        *,
+        bbox: Any = None,
+    ) -> RdmQuery:
         """A query from the keyword arguments of the client's methods (``get_samples(spatial_extent=..., ...)``).
 
         Parameters
@@ -591,7 +587,7 @@ class RdmQuery:
         include_public, include_private
             Truth values, as the client always took them; ``include_private`` includes restricted collections.
         min_quality_lc, min_quality_ct, subset
-            As the fields. These and ``bbox`` are keywords only (:class:`ClientFilters`).
+            As the fields.
 
         Raises
         ------
@@ -599,26 +595,21 @@ class RdmQuery:
             For both ``spatial_extent`` and ``bbox``; the normalisers' errors (with the client's wording for
             extents) otherwise.
         """
-        unknown = [name for name in filters if name not in ClientFilters.__annotations__]
-        if unknown:  # what Python said when these were named parameters
-            raise TypeError(f"from_client_args() got an unexpected keyword argument {unknown[0]!r}")
-        given: dict[str, Any] = {name: filters.get(name, _CLIENT_KEYWORDS[name][0])
-                                 for name in ClientFilters.__annotations__}
-        spatial = normalize_spatial_extent(spatial_or_bbox(spatial_extent, given["bbox"]))
+        spatial = normalize_spatial_extent(spatial_or_bbox(spatial_extent, bbox))
         temporal = normalize_temporal_extent(temporal_extent)
-        private = bool(given["include_private"])
+        private = bool(include_private)
         return cls(
             bbox=None if spatial is None else spatial.bbox.as_tuple(),
             polygon=None if spatial is None else spatial.geometry,
             start_date=None if temporal is None else temporal.start,
             end_date=None if temporal is None else temporal.end,
             ewoc_codes=tuple(normalize_code_filter(ewoc_codes) or ()),
-            include_public=bool(given["include_public"]),
+            include_public=bool(include_public),
             include_private=private,
             include_restricted=private,
-            min_quality_lc=given["min_quality_lc"],
-            min_quality_ct=given["min_quality_ct"],
-            subset=given["subset"],
+            min_quality_lc=min_quality_lc,
+            min_quality_ct=min_quality_ct,
+            subset=subset,
         )
 
     def __repr__(self) -> str:
