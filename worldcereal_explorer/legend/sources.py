@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import DEFAULT_LEGEND_URL, ENV_LEGEND_URL
 from ..errors import BadParameterError, LegendError, RdmError
@@ -23,8 +23,6 @@ from ..files import atomic_write_bytes
 from .tables import IrrigationLegend, Legend, parse_irrigation_csv, parse_landcover_csv
 
 if TYPE_CHECKING:  # the HTTP layer (requests, urllib3) is imported only when a legend is downloaded
-    from typing_extensions import Unpack  # typing.Unpack needs Python 3.11
-
     from ..transport.http import HttpTransport
 
 logger = logging.getLogger("worldcereal_explorer.legend")
@@ -37,7 +35,6 @@ __all__ = [
     "LANDCOVER",
     "OFFICIAL_LEGEND_URLS",
     "TOPICS",
-    "LegendDownload",
     "load_irrigation_legend",
     "load_legend",
     "normalize_topic",
@@ -148,11 +145,11 @@ def _load(
     source: str | os.PathLike | None,
     parse: Callable[[bytes, str], T],
     *,
-    cache_dir: str | os.PathLike | None = None,
-    ttl_s: float = DEFAULT_TTL_S,
-    refresh: bool = False,
-    timeout: float = 10.0,
-    transport: HttpTransport | None = None,
+    cache_dir: str | os.PathLike | None,
+    ttl_s: float,
+    refresh: bool,
+    timeout: float,
+    transport: HttpTransport | None,
 ) -> T:
     from ..transport.http import redact
 
@@ -206,20 +203,15 @@ def _load(
     ) from None
 
 
-class LegendDownload(TypedDict, total=False):
-    """The download and cache options of :func:`load_legend` and :func:`load_irrigation_legend` (keywords).
-
-    Each is described under :func:`load_legend`; one left out takes the default given there.
-    """
-
-    cache_dir: str | os.PathLike | None
-    ttl_s: float
-    refresh: bool
-    timeout: float
-    transport: HttpTransport | None
-
-
-def load_legend(source: str | os.PathLike | None = None, **options: Unpack[LegendDownload]) -> Legend:
+def load_legend(
+    source: str | os.PathLike | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    ttl_s: float = DEFAULT_TTL_S,
+    refresh: bool = False,
+    timeout: float = 10.0,
+    transport: HttpTransport | None = None,
+) -> Legend:
     """Load the land-cover/crop-type legend from a path or URL, with an on-disk cache for URLs.
 
     Parameters
@@ -229,12 +221,12 @@ def load_legend(source: str | os.PathLike | None = None, **options: Unpack[Legen
         the official URLs (:data:`OFFICIAL_LEGEND_URLS`) tried in order.
     cache_dir : str or os.PathLike, optional
         Folder for cached downloads (default: the user cache dir from platformdirs).
-    ttl_s : float, default :data:`DEFAULT_TTL_S`
+    ttl_s : float
         Age in seconds after which a cached download is fetched again. When fetching fails, a stale
         cached copy is used (with a warning) rather than failing.
-    refresh : bool, default False
+    refresh : bool
         Ignore the cache and download again.
-    timeout : float, default 10
+    timeout : float
         Seconds one download may take (retries included: the deadline is twice this).
     transport : HttpTransport, optional
         The :class:`~worldcereal_explorer.transport.http.HttpTransport` to use (default: one for this call).
@@ -242,19 +234,25 @@ def load_legend(source: str | os.PathLike | None = None, **options: Unpack[Legen
     Returns
     -------
     Legend
-        Its ``source`` names what was read: the path, the URL that answered, or for a cached copy the URL
-        given (``<official landcover legend>`` when none was).
 
     Raises
     ------
     LegendError
         When the legend can neither be fetched nor found in the cache, or does not parse.
     """
-    return _load(LANDCOVER, source, parse_landcover_csv, **options)
+    return _load(LANDCOVER, source, parse_landcover_csv, cache_dir=cache_dir, ttl_s=ttl_s, refresh=refresh,
+                 timeout=timeout, transport=transport)
 
 
-def load_irrigation_legend(source: str | os.PathLike | None = None,
-                           **options: Unpack[LegendDownload]) -> IrrigationLegend:
+def load_irrigation_legend(
+    source: str | os.PathLike | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    ttl_s: float = DEFAULT_TTL_S,
+    refresh: bool = False,
+    timeout: float = 10.0,
+    transport: HttpTransport | None = None,
+) -> IrrigationLegend:
     """Load the irrigation legend from a path or URL, with the same cache rules as :func:`load_legend`.
 
     Parameters
@@ -268,11 +266,11 @@ def load_irrigation_legend(source: str | os.PathLike | None = None,
     Returns
     -------
     IrrigationLegend
-        Read from the first of ``source``, the environment variable and the official URLs that is given.
 
     Raises
     ------
     LegendError
         When the irrigation legend can neither be fetched nor found in the cache, or does not parse.
     """
-    return _load(IRRIGATION, source, parse_irrigation_csv, **options)
+    return _load(IRRIGATION, source, parse_irrigation_csv, cache_dir=cache_dir, ttl_s=ttl_s, refresh=refresh,
+                 timeout=timeout, transport=transport)

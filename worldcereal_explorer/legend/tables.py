@@ -390,7 +390,6 @@ def parse_landcover_csv(data: bytes, source: str) -> Legend:
     Returns
     -------
     Legend
-        One row per ``ewoc_code``, with ``source`` as its :attr:`~Legend.source`.
 
     Raises
     ------
@@ -411,7 +410,6 @@ def parse_irrigation_csv(data: bytes, source: str) -> IrrigationLegend:
     Returns
     -------
     IrrigationLegend
-        One label per ``irrigation_code`` (a non-negative integer), with ``source`` as its ``source``.
 
     Raises
     ------
