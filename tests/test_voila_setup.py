@@ -31,7 +31,7 @@ APP = REPO_ROOT / "apps" / "rdm_explorer.ipynb"
 
 def _open_page(opener, base: str) -> str:
     """GET the dashboard page as a browser would (this starts its kernel); return the kernel id."""
-    with opener.open(f"{base}/", timeout=120) as response:
+    with opener.open(f"{base}/", timeout=300) as response:
         html = response.read().decode()
     return re.search(r'"kernelId": "([0-9a-f-]+)"', html).group(1)
 
@@ -69,10 +69,11 @@ async def _connect_to_kernel(base: str, kernel_id: str):
     return await websocket_connect(HTTPRequest(url, connect_timeout=120, request_timeout=120))
 
 
-#: Idle seconds before the test server culls a kernel with no connection. Long enough that the held page's
+#: Idle seconds before the test server culls a kernel with no connection (20 s: at 10 s a loaded CI machine
+#: once timed out serving the second page, whose kernel may go idle while Voila renders it). Long enough that the held page's
 #: websocket is open before its kernel could be culled on a loaded machine (2 s was not: the first page's
 #: kernel went while the second page was still being served, and the connection got a 404 or 500).
-TEST_CULL_IDLE_S = 10
+TEST_CULL_IDLE_S = 20
 
 
 def test_kernels_no_page_holds_are_culled_and_open_pages_keep_theirs(rdm_url, tmp_path):
