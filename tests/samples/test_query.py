@@ -63,3 +63,17 @@ def test_ref_ids_string_is_one_id():
     for bad in (b"a_1", ["a_1", ""], [None], 5, {"a_1": 1}):
         with pytest.raises(BadParameterError):
             normalize_ref_ids(bad)
+
+
+def test_build_reads_the_filters_as_the_client_does():
+    """``build`` goes through ``RdmQuery.from_client_args``: ``ewoc_codes=[]`` is every crop, as for
+    ``get_samples``, and a filter the engine does not apply is named in the error."""
+    from worldcereal_explorer.rdm.query import RdmQuery
+
+    assert SampleQuery.build(ewoc_codes=[]).ewoc_codes is None
+    assert SampleQuery.build(ewoc_codes=[]) == SampleQuery.build()
+    q = RdmQuery.from_client_args((4, 50, 5, 51), ("2021-01-01", "2021-12-31"), [1101060000], min_quality_ct=50)
+    assert SampleQuery.build(bbox=(4, 50, 5, 51), temporal_extent=("2021-01-01", "2021-12-31"),
+                             ewoc_codes=[1101060000], min_quality_ct=50) == SampleQuery.from_query(q)
+    with pytest.raises(BadParameterError, match=r"include_private; its filters are spatial_extent, bbox"):
+        SampleQuery.build(include_private=True)

@@ -13,7 +13,6 @@ from ...extents import (
     normalize_ewoc_codes,
     normalize_spatial_extent,
     normalize_temporal_extent,
-    spatial_or_bbox,
 )
 from ..query import RdmQuery, normalize_flag, normalize_ids, normalize_quality
 
@@ -145,55 +144,43 @@ class SampleQuery:
             clip=clip,
         )
 
+    #: The filters :meth:`build` takes besides ``columns`` and ``clip``: those of
+    #: :meth:`RdmQuery.from_client_args <worldcereal_explorer.rdm.query.RdmQuery.from_client_args>` that
+    #: decide which samples of a file match (collection access is decided before a file is read).
+    BUILD_FILTERS = ("spatial_extent", "bbox", "temporal_extent", "ewoc_codes", "min_quality_lc", "min_quality_ct",
+                     "subset")
+
     @classmethod
-    def build(
-        cls,
-        *,
-        columns: Sequence[str] | str | None = None,
-        subset: bool = False,
-        spatial_extent: Any = None,
-        temporal_extent: Any = None,
-        ewoc_codes: Any = None,
-        min_quality_lc: Any = 0,
-        min_quality_ct: Any = 0,
-        clip: bool = False,
-        bbox: Any = None,
-    ) -> SampleQuery:
+    def build(cls, *, columns: Sequence[str] | str | None = None, clip: bool = False, **filters: Any) -> SampleQuery:
         """A query from the arguments of :meth:`RdmClient.get_samples <worldcereal_explorer.rdm.client.RdmClient.get_samples>`.
+
+        The filters are normalised by :meth:`RdmQuery.from_client_args
+        <worldcereal_explorer.rdm.query.RdmQuery.from_client_args>`, the one definition of the client's
+        arguments, so they mean here what they mean to ``get_samples`` (``ewoc_codes=[]``: every crop).
 
         Parameters
         ----------
         columns
             Column names (a single name is one column); ``None``: :data:`DEFAULT_COLUMNS`.
-        subset, clip
-            ``True`` or ``False``.
-        spatial_extent, bbox
-            A bbox-like value or a (Multi)Polygon; ``bbox`` is an alias (give at most one of them).
-        temporal_extent
-            ``(start, end)``, a mapping with ``start``/``end``, or an object with ``start_date``/``end_date``.
-        ewoc_codes
-            Codes (or one code); ``None``: no code filter.
-        min_quality_lc, min_quality_ct
-            Minimum quality scores, 0..100.
+        clip
+            Cut the returned geometries to the area (``True`` or ``False``).
+        **filters
+            Any of :data:`BUILD_FILTERS`: ``spatial_extent`` (or its alias ``bbox``), ``temporal_extent``,
+            ``ewoc_codes``, ``min_quality_lc``, ``min_quality_ct`` and ``subset``, as ``get_samples`` takes them.
 
         Raises
         ------
         BadExtentError, BadTemporalExtentError, BadEwocCodeError
             From :mod:`worldcereal_explorer.extents` and :mod:`worldcereal_explorer.dates`.
         BadParameterError
-            For columns that are not names, scores outside 0..100, non-boolean flags, or both
-            ``spatial_extent`` and ``bbox``.
+            For columns that are not names, scores outside 0..100, non-boolean flags, both
+            ``spatial_extent`` and ``bbox``, or a keyword that is not one of :data:`BUILD_FILTERS`.
         """
-        return cls(
-            columns=DEFAULT_COLUMNS if columns is None else columns,  # type: ignore[arg-type]
-            subset=subset,
-            spatial=spatial_or_bbox(spatial_extent, bbox),
-            temporal=temporal_extent,
-            ewoc_codes=ewoc_codes,
-            min_quality_lc=min_quality_lc,
-            min_quality_ct=min_quality_ct,
-            clip=clip,
-        )
+        unknown = sorted(set(filters) - set(cls.BUILD_FILTERS))
+        if unknown:
+            raise BadParameterError(f"SampleQuery.build got {', '.join(unknown)}; its filters are "
+                                    f"{', '.join(cls.BUILD_FILTERS)} (besides columns and clip)")
+        return cls.from_query(RdmQuery.from_client_args(**filters), columns=columns, clip=clip)
 
     @property
     def filter_columns(self) -> tuple[str, ...]:
