@@ -272,21 +272,39 @@ class FlakyMiddleware:
         await self.app(scope, receive, send)
 
 
+#: Seconds a paced response may make up for after its sender woke up late (see :class:`_Link`).
+LATE_WAKEUP_S = 0.05
+
+
 class _Link:
     """One network link of ``rate`` bytes per second that every paced response shares, as the responses
     of a real server share its uplink: two downloads at once each get about half the rate, and an idle
-    link saves up no credit (it is busy until the last byte given to it has gone through)."""
+    link saves up no credit (it is busy until the last byte given to it has gone through).
+
+    A response that is already going through the link is owed the time its sender woke up late: every
+    ``asyncio.sleep`` ends late by a millisecond or more (more on a busy machine), and counting that as idle
+    link would make the pace, not the link, the limit (hundreds of wake-ups a second at tens of MB/s).
+    """
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self.busy_until = 0.0
 
-    async def take(self, nbytes: int) -> None:
-        """Wait until ``nbytes`` more have gone through the link (after every byte queued before them)."""
+    async def take(self, nbytes: int, *, sent_until: float | None = None) -> float:
+        """Wait until ``nbytes`` more have gone through the link (after every byte queued before them).
+
+        ``sent_until`` is when the same response's previous piece was through (``None`` for its first):
+        the piece may follow straight on from then, even if that is up to :data:`LATE_WAKEUP_S` past.
+        Returns when this one is through.
+        """
         now = time.monotonic()
-        self.busy_until = max(self.busy_until, now) + nbytes / self.rate
+        # owed at most LATE_WAKEUP_S: a reader that stopped reading for longer gets no credit for it
+        resume = now if sent_until is None else max(sent_until, now - LATE_WAKEUP_S)
+        start = max(self.busy_until, resume)
+        self.busy_until = start + nbytes / self.rate
         if self.busy_until > now:
             await asyncio.sleep(self.busy_until - now)
+        return self.busy_until
 
 
 class BandwidthMiddleware:
@@ -310,7 +328,10 @@ class BandwidthMiddleware:
             await self.app(scope, receive, send)
             return
 
+        sent_until: float | None = None  # when this response's last piece was through the link
+
         async def paced_send(message: dict) -> None:
+            nonlocal sent_until
             if message["type"] != "http.response.body":
                 await send(message)
                 return
@@ -318,7 +339,7 @@ class BandwidthMiddleware:
             more = message.get("more_body", False)
             for offset in range(0, len(body), self.chunk):
                 piece = body[offset:offset + self.chunk]
-                await self.link.take(len(piece))
+                sent_until = await self.link.take(len(piece), sent_until=sent_until)
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             if not more:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
