@@ -22,7 +22,13 @@ from http.cookiejar import CookieJar
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.voila_support import dashboard_env, kernel_alive, serve_voila, wait_until_kernel_gone
+from tests.voila_support import (
+    dashboard_env,
+    dump_kernel_stacks,
+    kernel_alive,
+    serve_voila,
+    wait_until_kernel_gone,
+)
 
 pytestmark = pytest.mark.notebook
 
@@ -59,14 +65,17 @@ def test_the_unload_beacon_of_a_page_shuts_its_kernel_down(rdm_url, tmp_path):
         assert refused.value.code == 403 and kernel_alive(base, other)
 
 
-async def _connect_to_kernel(base: str, kernel_id: str):
-    """Open the kernel's websocket, as a page's widget manager does (the server then counts it connected)."""
+async def _connect_to_kernel(base: str, kernel_id: str, on_message):
+    """Open the kernel's websocket, as a page's widget manager does (the server then counts it connected);
+    every message goes to ``on_message`` as it comes (``None`` once the connection has closed), so nothing
+    waits on a reader, as a page reads all its kernel sends."""
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     url = base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
     # tornado's 20 s default ran out on a loaded machine while Voila was still starting the kernels
-    return await websocket_connect(HTTPRequest(url, connect_timeout=120, request_timeout=120))
+    return await websocket_connect(HTTPRequest(url, connect_timeout=120, request_timeout=120),
+                                   on_message_callback=on_message)
 
 
 #: Idle seconds before the test server culls a kernel with no connection (20 s: at 10 s a loaded CI machine
@@ -82,8 +91,10 @@ def test_kernels_no_page_holds_are_culled_and_open_pages_keep_theirs(rdm_url, tm
     with serve_voila(APP, dashboard_env(rdm_url), tmp_path, extra_args=cull) as base:
 
         async def scenario() -> tuple[bool, bool]:
+            closed = asyncio.Event()
             held = await asyncio.to_thread(_open_page, opener, base)
-            connection = await _connect_to_kernel(base, held)  # held before the other page is even asked for
+            # held before the other page is even asked for
+            connection = await _connect_to_kernel(base, held, lambda message: message is None and closed.set())
             try:
                 left = await asyncio.to_thread(_open_page, opener, base)
                 gone = await asyncio.to_thread(wait_until_kernel_gone, base, left, 60 + TEST_CULL_IDLE_S)
@@ -93,12 +104,18 @@ def test_kernels_no_page_holds_are_culled_and_open_pages_keep_theirs(rdm_url, tm
                 # wait for the closing handshake, so the socket is closed before asyncio.run ends the loop
                 # (else it is left to the garbage collector: a ResourceWarning in a later test)
                 with contextlib.suppress(asyncio.TimeoutError):
-                    while await asyncio.wait_for(connection.read_message(), 30) is not None:
-                        pass
+                    await asyncio.wait_for(closed.wait(), 30)
 
         # a thread of its own: the browser tests' Playwright may already run an event loop in this one
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(1)
+        try:
             left_culled, held_kept = pool.submit(asyncio.run, scenario()).result(timeout=300)
+        except concurrent.futures.TimeoutError:
+            dump_kernel_stacks()  # into the Voila log: where the kernels were when the page never came
+            log = (tmp_path / "voila.log").read_text(errors="replace")
+            pytest.fail(f"the scenario took over 300 s; the Voila log ends:\n{log[-12_000:]}")
+        finally:
+            pool.shutdown(wait=False)  # a hung scenario ends with the Voila server it waits on
         assert left_culled, "the kernel no page held was not culled"
         assert held_kept, "the kernel an open page held was culled"
 
