@@ -41,8 +41,8 @@ from .pruning import attribute_mask, column_ranges
 from .query import SampleQuery
 from .rowfilter import covering_arrays, covering_usable
 
-__all__ = ["BATCH_ROWS", "LARGE_ROW_GROUP_ROWS", "RangeStream", "StreamSegment", "candidate_positions", "is_large", "query_cells",
-           "iter_candidates", "iter_rows", "read_candidates", "read_rows"]
+__all__ = ["BATCH_ROWS", "LARGE_ROW_GROUP_ROWS", "RangeStream", "StreamSegment", "candidate_positions", "is_large",
+           "query_cells", "iter_candidates", "iter_rows", "read_candidates", "read_rows"]
 
 #: Row groups with more rows than this are read in bounded pieces (smaller ones are read whole, as before:
 #: one request per column chunk, no second round trip).
