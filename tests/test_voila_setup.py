@@ -62,6 +62,7 @@ def test_the_unload_beacon_of_a_page_shuts_its_kernel_down(rdm_url, tmp_path):
         forged = urllib.request.Request(f"{base}/voila/api/shutdown/{other}", method="POST", data=b"")
         with pytest.raises(urllib.error.HTTPError) as refused:
             opener.open(forged, timeout=30)
+        refused.value.close()  # it holds the response's socket
         assert refused.value.code == 403 and kernel_alive(base, other)
 
 

@@ -86,6 +86,9 @@ def kernel_alive(base_url: str, kernel_id: str) -> bool:
     try:
         urllib.request.urlopen(f"{base_url}/api/kernels/{kernel_id}", timeout=10).close()
     except urllib.error.HTTPError as error:
+        # the error holds the response's socket; left to the garbage collector it is a ResourceWarning in
+        # whatever code runs then (under -W error, a failure of some other test)
+        error.close()
         if error.code == 404:
             return False
         raise

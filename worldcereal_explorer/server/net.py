@@ -107,6 +107,7 @@ def wait_until_answering(
             with urllib.request.urlopen(url, timeout=2) as reply:
                 return int(reply.status)
         except urllib.error.HTTPError as exc:  # an HTTP error status is still an answer
+            exc.close()  # it holds the response's socket: left to the garbage collector, a ResourceWarning
             return int(exc.code)
         except OSError as exc:
             last_error = exc
