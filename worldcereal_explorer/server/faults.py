@@ -300,11 +300,11 @@ class _Link:
         now = time.monotonic()
         # owed at most LATE_WAKEUP_S: a reader that stopped reading for longer gets no credit for it
         resume = now if sent_until is None else max(sent_until, now - LATE_WAKEUP_S)
-        start = max(self.busy_until, resume)
-        self.busy_until = start + nbytes / self.rate
-        if self.busy_until > now:
-            await asyncio.sleep(self.busy_until - now)
-        return self.busy_until
+        through = max(self.busy_until, resume) + nbytes / self.rate
+        self.busy_until = through  # other responses' pieces queue behind this one
+        if through > now:
+            await asyncio.sleep(through - now)
+        return through
 
 
 class BandwidthMiddleware:
