@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from tests.notebook_support import execute_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "apps" / "rdm_explorer.ipynb"
@@ -32,11 +33,11 @@ def test_apps_notebook_builds_the_dashboard(rdm_url, client, monkeypatch, tmp_pa
         "            'ids': sorted(c.id for c in explorer.state.collections),\n"
         "            'chart_labels': len(explorer.chart.labels)})"
     ))
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    execute_notebook(nb, workdir=tmp_path, timeout=180)
 
     widget_outputs = [o for cell in nb.cells[:shell_cells] if cell.cell_type == "code" for o in cell.outputs
                       if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert widget_outputs, "the notebook did not display the dashboard"
+    assert widget_outputs, f"the notebook did not display the dashboard: {[c.outputs for c in nb.cells]}"
     errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
     assert not errors
     # the cell's value, not a print: a kernel's stdout with worker threads running may be routed elsewhere

@@ -15,6 +15,7 @@ import pytest
 
 from tests.auth.helpers import Approver
 from tests.conftest import REPO_ROOT
+from tests.notebook_support import execute_notebook
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
@@ -41,15 +42,12 @@ LoginWidget(auth)""",
 
 
 def test_notebook_outputs_carry_no_token(idp, monkeypatch, tmp_path):
-    from nbclient import NotebookClient
-
     monkeypatch.setenv("WORLDCEREAL_OIDC_ISSUER", idp.issuer)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in CELLS])
     nb.cells[3].metadata["tags"] = ["raises-exception"]
     approver = Approver(idp, sub="demo-user")
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    execute_notebook(nb, workdir=tmp_path, timeout=120, store_widget_state=True)
     approver.join()
     assert idp.stats.device_tokens_issued == 1
     refresh_tokens = [session.refresh_token for session in idp.sessions()]  # the session the kernel still holds

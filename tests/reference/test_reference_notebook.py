@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
+from tests.notebook_support import execute_notebook
 from tests.reference import reference_notebook as ref
 from tests.test_client_local_server import catalogue_records, full_samples, oracle_search
 from worldcereal_explorer.extents import BBox
@@ -125,8 +126,6 @@ def _has_widget(outputs) -> bool:
 @pytest.mark.notebook
 @pytest.mark.timeout(900)
 def test_reference_notebook_runs_in_a_kernel(servers, notebook_catalog, tmp_path, monkeypatch):
-    from nbclient import NotebookClient
-
     server, idp = servers
     env = ref.Environment(rdm_url=server.url.rstrip("/"), oidc_issuer=idp.issuer, oidc_client_id=idp.client_id,
                           cache_home=str(tmp_path / "cache"), config_home=str(tmp_path / "config"))
@@ -153,10 +152,8 @@ def test_reference_notebook_runs_in_a_kernel(servers, notebook_catalog, tmp_path
 
     approver = threading.Thread(target=approve_login, name="notebook-user-login", daemon=True)
     approver.start()
-    client = NotebookClient(nb, timeout=240, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path / "work")}})
     try:
-        client.execute()
+        execute_notebook(nb, workdir=tmp_path / "work", timeout=240)
     finally:
         stop.set()
         (tmp_path / "executed.ipynb").write_text(json.dumps(nb, indent=1))  # for a person to look at

@@ -7,9 +7,9 @@ import os
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from tests.conftest import REPO_ROOT
+from tests.notebook_support import execute_notebook
 
 pytestmark = pytest.mark.notebook
 
@@ -29,7 +29,7 @@ def _run_code(code: str, rdm_url: str, tmp_path, monkeypatch) -> set[tuple[str, 
     nb.cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell(
         "import json\nprint(json.dumps(sorted(map(list, zip(samples['sample_id'].astype(str), "
         "samples['ref_id'].astype(str))))))")]
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    execute_notebook(nb, workdir=tmp_path, timeout=180)
     errors = [o for cell in nb.cells for o in cell.outputs if o.output_type == "error"]
     assert not errors, errors
     return {tuple(pair) for pair in json.loads(nb.cells[-1].outputs[-1]["text"])}

@@ -13,9 +13,9 @@ import os
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from tests.conftest import REPO_ROOT
+from tests.notebook_support import execute_notebook
 
 pytestmark = pytest.mark.notebook
 
@@ -43,7 +43,7 @@ def _run(cells: list[str], rdm_url: str, tmp_path, monkeypatch) -> list:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(SETUP.format(url=rdm_url)), *map(nbformat.v4.new_code_cell, cells),
                 nbformat.v4.new_code_cell("state.close()\nprint(json.dumps(seen))")]
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    execute_notebook(nb, workdir=tmp_path, timeout=180)
     errors = [o for cell in nb.cells for o in cell.outputs if o.output_type == "error"]
     assert not errors, errors
     return json.loads(nb.cells[-1].outputs[-1]["text"])
