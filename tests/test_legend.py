@@ -100,6 +100,15 @@ def test_unreachable_legend_without_cache_is_a_clear_error(tmp_path):
         load_legend(tmp_path / "nope.csv")
 
 
+def test_a_misspelt_option_is_named_before_anything_is_read(tmp_path):
+    from worldcereal_explorer.legend import load_irrigation_legend
+
+    with pytest.raises(TypeError, match=r"load_legend\(\) got an unexpected keyword argument 'ttl'; .*ttl_s"):
+        load_legend(tmp_path / "nope.csv", ttl=3)
+    with pytest.raises(TypeError, match=r"load_irrigation_legend\(\) .* 'cache'"):
+        load_irrigation_legend(tmp_path / "nope.csv", cache=tmp_path)
+
+
 def test_garbage_is_not_cached(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")

@@ -130,6 +130,14 @@ _CSS = """
 log = logging.getLogger(__name__)
 
 
+def _panel(children: list, name: str) -> w.VBox:
+    """A bordered box (CSS class ``wce-panel`` and ``name``); its size comes from the page's CSS."""
+    box = w.VBox(children)
+    box.add_class("wce-panel")
+    box.add_class(name)
+    return box
+
+
 def _configured_client(endpoint: str | None) -> Any:
     """A client using the config file's legend source when the file sets one (else ``None``: the default)."""
     from .config import resolve_setting
@@ -140,14 +148,6 @@ def _configured_client(endpoint: str | None) -> Any:
     from .rdm.client import RdmClient
 
     return RdmClient(endpoint, legend=legend.value)
-
-
-def _panel(children: list, name: str) -> w.VBox:
-    """A bordered box (CSS class ``wce-panel`` and ``name``); its size comes from the page's CSS."""
-    box = w.VBox(children)
-    box.add_class("wce-panel")
-    box.add_class(name)
-    return box
 
 
 class RdmExplorer(w.VBox):

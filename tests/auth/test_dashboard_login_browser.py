@@ -63,5 +63,5 @@ def test_login_from_privacy_toggle_shows_private_collection(private_dashboard, d
         html = page.content()
         assert not JWT_PATTERN.search(html), "something that looks like a JWT is in the page"
         assert not any(token in html for token in [session.refresh_token for session in idp.sessions()])
-        assert idp.stats.device_tokens_issued == 1
+        assert idp.stats.device.tokens_issued == 1
         assert not page_errors, page_errors

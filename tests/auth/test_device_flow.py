@@ -66,7 +66,7 @@ def test_device_flow_logs_in_and_reads_private_collection(
 
     assert shown and shown[0].user_code == user_code
     assert shown[0].link == f"{idp.issuer}/device?user_code={user_code}"
-    assert idp.stats.device_authorizations == 1 and idp.stats.device_tokens_issued == 1
+    assert idp.stats.device.authorizations == 1 and idp.stats.device.tokens_issued == 1
     assert auth.username == "demo-user" and auth.user_info["sub"] == "demo-user"
 
     response = requests.get(
@@ -121,10 +121,10 @@ def test_refresh_before_expiry(start_idp, approve_next, validator_for, tmp_path)
     auth.login()
     approver.join()
     first = session_tokens(auth).access_token
-    assert idp.stats.refresh_grants == 0
+    assert idp.stats.refresh.grants == 0
 
     second = auth.get_access_token()
-    assert idp.stats.refresh_grants == 1
+    assert idp.stats.refresh.grants == 1
     assert second != first
     assert validator_for(idp)(second).sub == "demo-user"
 
@@ -136,7 +136,7 @@ def test_no_refresh_while_token_is_fresh(start_idp, approve_next, tmp_path):
     token = auth.get_access_token(interactive=True)
     approver.join()
     assert auth.get_access_token() == token
-    assert idp.stats.refresh_grants == 0
+    assert idp.stats.refresh.grants == 0
 
 
 def test_refresh_after_401_when_provider_rotates_keys(idp, rdm_for, demo_access, approve_next, tmp_path):
@@ -154,7 +154,7 @@ def test_refresh_after_401_when_provider_rotates_keys(idp, rdm_for, demo_access,
     assert rejected.status_code == 401
 
     assert auth.handle_unauthorized() is True  # what the client does after a 401: one refresh
-    assert idp.stats.refresh_grants == 1
+    assert idp.stats.refresh.grants == 1
     fresh = auth.get_access_token()
     assert fresh != token
     assert requests.get(url, headers={"Authorization": f"Bearer {fresh}"}, timeout=10).status_code == 200
@@ -172,7 +172,7 @@ def test_rdm_client_retries_once_after_401(idp, rdm_for, demo_access, approve_ne
     with RdmClient(rdm.url, token_provider=auth, retries=0) as client:
         stats = client.get_code_stats(demo_access["private"])
     assert stats, "codestats of the private collection should not be empty"
-    assert idp.stats.refresh_grants == 1
+    assert idp.stats.refresh.grants == 1
 
 
 def test_handle_unauthorized_without_refresh_possible(idp, tmp_path):
@@ -194,8 +194,8 @@ def test_slow_down_grows_the_interval_by_the_increment(start_idp, approve_next, 
     approver = approve_next(idp)
     auth.login(progress=lambda _left: intervals.append(auth.pending_authorization.interval_s))
     approver.join()
-    assert idp.stats.slow_down_answers == 1
-    assert idp.stats.device_tokens_issued == 1
+    assert idp.stats.device.slow_down_answers == 1
+    assert idp.stats.device.tokens_issued == 1
     assert intervals[0] == pytest.approx(FAST_POLL_S)
     assert intervals[-1] - intervals[0] == pytest.approx(increment)  # grown once, by exactly the increment
     assert time.monotonic() - started < 5.0
@@ -249,7 +249,7 @@ def test_cancel_interrupts_a_long_poll_interval(start_idp, tmp_path):
     with pytest.raises(LoginCancelledError, match="cancelled"):
         auth.login(display=lambda _authorization: None)
     assert time.monotonic() - started < 3.0
-    assert idp.stats.device_polls == 0 and not auth.login_in_progress
+    assert idp.stats.device.polls == 0 and not auth.login_in_progress
 
 
 def test_unreachable_provider_times_out_with_clear_message(tmp_path):
@@ -319,7 +319,7 @@ def test_cache_file_is_0600_and_reused(idp, approve_next, tmp_path):
     again = _auth(idp, tmp_path, cache_path=cache_file)
     assert again.is_logged_in and again.username == "demo-user"
     assert again.get_access_token() == token
-    assert idp.stats.device_authorizations == 1  # no second login
+    assert idp.stats.device.authorizations == 1  # no second login
 
 
 def test_loosened_cache_file_is_tightened(tmp_path):
@@ -358,14 +358,14 @@ def test_env_refresh_token_for_headless_jobs(idp, validator_for, monkeypatch, de
     token = provider.get_access_token()
     principal = validator_for(idp)(token)
     assert principal.sub == "batch-user" and "worldcereal-consortium" in principal.groups
-    assert idp.stats.refresh_grants == 1
+    assert idp.stats.refresh.grants == 1
 
     # A refused refresh token ends in a clear error naming the variable, never an interactive login.
     idp.revoke_all()
     headless = token_provider_from_env()
     with pytest.raises(AuthenticationError, match=ENV_RDM_REFRESH_TOKEN) as info:
         headless.get_access_token(interactive=True)
-    assert idp.stats.device_authorizations == 0
+    assert idp.stats.device.authorizations == 0
     assert_no_secret(
         [minted["refresh_token"], token], str(info.value), repr(provider), repr(headless), debug_logs.text,
         where="headless errors and logs",
@@ -466,5 +466,5 @@ def test_concurrent_logins_share_one_flow(idp, approve_next, tmp_path):
     for thread in threads:
         thread.join(30)
     assert len(results) == 3 and len(set(results)) == 1 and results[0]
-    assert idp.stats.device_authorizations == 1
-    assert auth.login() == auth.user_info and idp.stats.device_authorizations == 1  # no second flow
+    assert idp.stats.device.authorizations == 1
+    assert auth.login() == auth.user_info and idp.stats.device.authorizations == 1  # no second flow

@@ -49,7 +49,7 @@ def test_notebook_outputs_carry_no_token(idp, monkeypatch, tmp_path):
     approver = Approver(idp, sub="demo-user")
     execute_notebook(nb, workdir=tmp_path, timeout=120, store_widget_state=True)
     approver.join()
-    assert idp.stats.device_tokens_issued == 1
+    assert idp.stats.device.tokens_issued == 1
     refresh_tokens = [session.refresh_token for session in idp.sessions()]  # the session the kernel still holds
     assert refresh_tokens
 

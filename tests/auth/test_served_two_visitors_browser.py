@@ -153,7 +153,7 @@ def test_two_visitors_of_one_served_dashboard_share_nothing(private_dashboard, d
 
             for page in (page_a, page_b):
                 assert not JWT_PATTERN.search(page.content()), "something that looks like a JWT is in a page"
-            assert idp.stats.device_tokens_issued == 2
+            assert idp.stats.device.tokens_issued == 2
             assert not errors_a and not errors_b, (errors_a, errors_b)
 
             # --- A closes the page: A's kernel, and the tokens in it, end.

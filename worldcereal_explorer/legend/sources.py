@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from ..config import DEFAULT_LEGEND_URL, ENV_LEGEND_URL
 from ..errors import BadParameterError, LegendError, RdmError
@@ -23,12 +23,15 @@ from ..files import atomic_write_bytes
 from .tables import IrrigationLegend, Legend, parse_irrigation_csv, parse_landcover_csv
 
 if TYPE_CHECKING:  # the HTTP layer (requests, urllib3) is imported only when a legend is downloaded
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11 on; only the type checker needs it
+
     from ..transport.http import HttpTransport
 
 logger = logging.getLogger("worldcereal_explorer.legend")
 
 __all__ = [
     "DEFAULT_TTL_S",
+    "LegendLoadOptions",
     "ENV_IRRIGATION_LEGEND_URL",
     "ENV_LEGEND_URL",
     "IRRIGATION",
@@ -140,16 +143,35 @@ def _download(url: str, timeout: float, transport: HttpTransport | None, retries
     return response.content
 
 
+class LegendLoadOptions(TypedDict, total=False):
+    """The cache and download options of :func:`load_legend` and :func:`load_irrigation_legend`."""
+
+    cache_dir: str | os.PathLike | None
+    ttl_s: float
+    refresh: bool
+    timeout: float
+    transport: HttpTransport | None
+
+
+def _checked(options: LegendLoadOptions, function: str) -> LegendLoadOptions:
+    """``options`` when every key is a legend load option; else the TypeError Python gives for a bad keyword."""
+    unknown = sorted(set(options) - set(LegendLoadOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}; "
+                        f"its options are {', '.join(LegendLoadOptions.__annotations__)}")
+    return options
+
+
 def _load(
     topic: str,
     source: str | os.PathLike | None,
     parse: Callable[[bytes, str], T],
     *,
-    cache_dir: str | os.PathLike | None,
-    ttl_s: float,
-    refresh: bool,
-    timeout: float,
-    transport: HttpTransport | None,
+    cache_dir: str | os.PathLike | None = None,
+    ttl_s: float = DEFAULT_TTL_S,
+    refresh: bool = False,
+    timeout: float = 10.0,
+    transport: HttpTransport | None = None,
 ) -> T:
     from ..transport.http import redact
 
@@ -203,15 +225,7 @@ def _load(
     ) from None
 
 
-def load_legend(
-    source: str | os.PathLike | None = None,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    ttl_s: float = DEFAULT_TTL_S,
-    refresh: bool = False,
-    timeout: float = 10.0,
-    transport: HttpTransport | None = None,
-) -> Legend:
+def load_legend(source: str | os.PathLike | None = None, **options: Unpack[LegendLoadOptions]) -> Legend:
     """Load the land-cover/crop-type legend from a path or URL, with an on-disk cache for URLs.
 
     Parameters
@@ -219,40 +233,36 @@ def load_legend(
     source : str or os.PathLike, optional
         A local CSV path or an ``http(s)`` URL. ``None``: ``$WORLDCEREAL_LEGEND_URL`` (URL or path), else
         the official URLs (:data:`OFFICIAL_LEGEND_URLS`) tried in order.
+
+    Other Parameters
+    ----------------
     cache_dir : str or os.PathLike, optional
         Folder for cached downloads (default: the user cache dir from platformdirs).
     ttl_s : float
-        Age in seconds after which a cached download is fetched again. When fetching fails, a stale
-        cached copy is used (with a warning) rather than failing.
+        Age in seconds after which a cached download is fetched again (default 7 days). When fetching
+        fails, a stale cached copy is used (with a warning) rather than failing.
     refresh : bool
-        Ignore the cache and download again.
+        Ignore the cache and download again (default ``False``).
     timeout : float
-        Seconds one download may take (retries included: the deadline is twice this).
+        Seconds one download may take (default 10; retries included, the deadline is twice this).
     transport : HttpTransport, optional
         The :class:`~worldcereal_explorer.transport.http.HttpTransport` to use (default: one for this call).
 
     Returns
     -------
     Legend
+        One row per ``ewoc_code`` of the file, with its hierarchy and labels.
 
     Raises
     ------
     LegendError
         When the legend can neither be fetched nor found in the cache, or does not parse.
     """
-    return _load(LANDCOVER, source, parse_landcover_csv, cache_dir=cache_dir, ttl_s=ttl_s, refresh=refresh,
-                 timeout=timeout, transport=transport)
+    return _load(LANDCOVER, source, parse_landcover_csv, **_checked(options, "load_legend"))
 
 
-def load_irrigation_legend(
-    source: str | os.PathLike | None = None,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    ttl_s: float = DEFAULT_TTL_S,
-    refresh: bool = False,
-    timeout: float = 10.0,
-    transport: HttpTransport | None = None,
-) -> IrrigationLegend:
+def load_irrigation_legend(source: str | os.PathLike | None = None,
+                           **options: Unpack[LegendLoadOptions]) -> IrrigationLegend:
     """Load the irrigation legend from a path or URL, with the same cache rules as :func:`load_legend`.
 
     Parameters
@@ -260,17 +270,20 @@ def load_irrigation_legend(
     source : str or os.PathLike, optional
         A local CSV path or an ``http(s)`` URL. ``None``: ``$WORLDCEREAL_IRRIGATION_LEGEND_URL`` (URL or
         path), else the official URLs (:data:`OFFICIAL_LEGEND_URLS`) tried in order.
+
+    Other Parameters
+    ----------------
     cache_dir, ttl_s, refresh, timeout, transport
-        As for :func:`load_legend`.
+        As for :func:`load_legend`, with the same defaults.
 
     Returns
     -------
     IrrigationLegend
+        One row per ``irrigation_code``.
 
     Raises
     ------
     LegendError
         When the irrigation legend can neither be fetched nor found in the cache, or does not parse.
     """
-    return _load(IRRIGATION, source, parse_irrigation_csv, cache_dir=cache_dir, ttl_s=ttl_s, refresh=refresh,
-                 timeout=timeout, transport=transport)
+    return _load(IRRIGATION, source, parse_irrigation_csv, **_checked(options, "load_irrigation_legend"))

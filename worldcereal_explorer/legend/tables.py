@@ -400,20 +400,9 @@ def parse_landcover_csv(data: bytes, source: str) -> Legend:
 
 
 def parse_irrigation_csv(data: bytes, source: str) -> IrrigationLegend:
-    """Parse the bytes of an irrigation legend CSV (read like :func:`parse_landcover_csv`).
+    """Parse the bytes of an irrigation legend CSV into an :class:`IrrigationLegend`.
 
-    Parameters
-    ----------
-    data, source
-        As for :func:`parse_landcover_csv`.
-
-    Returns
-    -------
-    IrrigationLegend
-
-    Raises
-    ------
-    LegendError
-        When the text is not a ``;``-separated CSV with ``irrigation_code`` and ``label`` columns.
+    Read like :func:`parse_landcover_csv`, with the same parameters. A text that is not a ``;``-separated CSV
+    with ``irrigation_code`` and ``label`` columns raises :class:`~worldcereal_explorer.errors.LegendError`.
     """
     return IrrigationLegend(_read_csv(data, source, "irrigation_code", "irrigation legend"), source)

@@ -560,19 +560,9 @@ class RdmQuery:
 
     # --- the client's keyword arguments ----------------------------------------------------------------------
     @classmethod
-    def from_client_args(
-        cls,
-        spatial_extent: Any = None,
-        temporal_extent: Any = None,
-        ewoc_codes: Any = None,
-        include_public: Any = True,
-        include_private: Any = False,
-        min_quality_lc: Any = 0,
-        min_quality_ct: Any = 0,
-        subset: Any = False,
-        *,
-        bbox: Any = None,
-    ) -> RdmQuery:
+    def from_client_args(cls, spatial_extent: Any = None, temporal_extent: Any = None, ewoc_codes: Any = None,
+                         include_public: Any = True, include_private: Any = False, min_quality_lc: Any = 0,
+                         min_quality_ct: Any = 0, subset: Any = False, *, bbox: Any = None) -> RdmQuery:
         """A query from the keyword arguments of the client's methods (``get_samples(spatial_extent=..., ...)``).
 
         Parameters

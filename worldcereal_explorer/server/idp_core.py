@@ -373,7 +373,7 @@ class IdentityProviderCore:
             self._grants_by_device_code[grant.device_code] = grant
             self._grants_by_user_code[user_code] = grant
             self._announced_user_codes.append(format_user_code(user_code))
-            self.stats.device_authorizations += 1
+            self.stats.device.authorizations += 1
             self._changed.notify_all()
         formatted = format_user_code(user_code)
         interval: float | int = self.poll_interval_s
@@ -391,7 +391,7 @@ class IdentityProviderCore:
     def device_code_grant(self, form: dict[str, str]) -> dict[str, Any]:
         """One poll of the token endpoint with a device code: tokens, or the RFC 8628 3.5 :class:`OAuthError`."""
         with self._changed:
-            self.stats.device_polls += 1
+            self.stats.device.polls += 1
             grant = self._grants_by_device_code.get(form.get("device_code", ""))
             if grant is None or grant.state == "used":
                 raise OAuthError("invalid_grant", "unknown or already used device_code")
@@ -409,10 +409,10 @@ class IdentityProviderCore:
             if grant.forced_slow_downs > 0 or too_fast:
                 grant.forced_slow_downs = max(0, grant.forced_slow_downs - 1)
                 grant.interval_s += SLOW_DOWN_INCREMENT_S
-                self.stats.slow_down_answers += 1
+                self.stats.device.slow_down_answers += 1
                 raise OAuthError("slow_down", f"polling too fast; wait {grant.interval_s:g} s between polls")
             if grant.state == "pending":
-                self.stats.pending_answers += 1
+                self.stats.device.pending_answers += 1
                 raise OAuthError("authorization_pending", "the user has not approved the login yet")
             # approved
             if grant.code_challenge is not None:
@@ -421,7 +421,7 @@ class IdentityProviderCore:
                     raise OAuthError("invalid_grant", "PKCE verification failed: wrong or missing code_verifier")
             grant.state = "used"
             assert grant.identity is not None
-            self.stats.device_tokens_issued += 1
+            self.stats.device.tokens_issued += 1
             return self._issue_locked(grant.identity, grant.client_id, grant.scope)
 
     def refresh_grant(self, form: dict[str, str]) -> dict[str, Any]:
@@ -429,12 +429,12 @@ class IdentityProviderCore:
         with self._lock:
             session = self._sessions_by_refresh_token.get(form.get("refresh_token", ""))
             if session is None or session.revoked or time.time() >= session.refresh_expires_at:
-                self.stats.refused_refresh_grants += 1
+                self.stats.refresh.refused += 1
                 raise OAuthError("invalid_grant", "the refresh token is not valid (expired, revoked or used)")
             if form.get("client_id") != session.client_id:
-                self.stats.refused_refresh_grants += 1
+                self.stats.refresh.refused += 1
                 raise OAuthError("invalid_client", "client_id does not match the refresh token", status=401)
-            self.stats.refresh_grants += 1
+            self.stats.refresh.grants += 1
             return self._issue_locked(session.identity, session.client_id, session.scope, session=session)
 
     def end_session_for_refresh_token(self, refresh_token: str) -> bool:

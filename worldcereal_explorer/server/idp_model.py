@@ -18,6 +18,8 @@ __all__ = [
     "Identity",
     "DeviceGrant",
     "Session",
+    "DeviceFlowStats",
+    "RefreshStats",
     "ProviderStats",
     "OAuthError",
     "normalize_user_code",
@@ -93,19 +95,43 @@ class Session:
 
 
 @dataclass
+class DeviceFlowStats:
+    """What the provider saw of device logins."""
+
+    authorizations: int = 0
+    """Device authorizations granted (each starts one login)."""
+    polls: int = 0
+    """Token requests with the device-code grant, whatever the answer."""
+    pending_answers: int = 0
+    """Polls answered ``authorization_pending`` (the user has not approved yet)."""
+    slow_down_answers: int = 0
+    """Polls answered ``slow_down`` (the client polled sooner than its interval)."""
+    tokens_issued: int = 0
+    """Device-code polls that got tokens."""
+
+
+@dataclass
+class RefreshStats:
+    """What the provider saw of refresh-token grants."""
+
+    grants: int = 0
+    """Grants that got new tokens."""
+    refused: int = 0
+    """Grants refused (expired, revoked or unknown token, or another client's)."""
+
+
+@dataclass
 class ProviderStats:
     """Counters a test can assert on (how the client behaved, seen from the provider)."""
 
-    device_authorizations: int = 0
-    device_polls: int = 0
-    pending_answers: int = 0
-    slow_down_answers: int = 0
-    device_tokens_issued: int = 0
-    refresh_grants: int = 0
-    refused_refresh_grants: int = 0
+    device: DeviceFlowStats = field(default_factory=DeviceFlowStats)
+    refresh: RefreshStats = field(default_factory=RefreshStats)
     revocations: int = 0
+    """Revocation requests that ended a session (RFC 7009 answers 200 to unknown tokens too)."""
     end_sessions: int = 0
+    """Logout (end-session) requests that ended a session."""
     userinfo_requests: int = 0
+    """Userinfo requests, answered or refused."""
 
 
 class OAuthError(Exception):

@@ -106,15 +106,8 @@ def _within_rank(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     return rank
 
 
-def cap_per_class(
-    samples: Any,
-    max_per_class: int,
-    *,
-    min_per_class: int | None = None,
-    seed: int = 0,
-    h3_resolution: int = 3,
-    warn: bool = True,
-) -> Any:
+def cap_per_class(samples: Any, max_per_class: int, *, min_per_class: int | None = None, seed: int = 0,
+                  h3_resolution: int = 3, warn: bool = True) -> Any:
     """Keep at most ``max_per_class`` samples per class, spread over collections and H3 cells.
 
     Parameters

@@ -140,17 +140,9 @@ def _report_text(report: list[dict[str, Any]], what: str) -> str:
     return f"{len(report)} code(s), {total:,} sample(s), have no class in {what}: {listed}{more}"
 
 
-def map_classes(
-    samples: Any,
-    mapping: Mapping[Any, Any] | str | os.PathLike | ClassScheme,
-    *,
-    unmapped: str | None = None,
-    other_label: str = "other",
-    match: str | None = None,
-    legend: Any = None,
-    schemes_source: str | os.PathLike | None = None,
-    warn: bool = True,
-) -> Any:
+def map_classes(samples: Any, mapping: Mapping[Any, Any] | str | os.PathLike | ClassScheme, *,
+                unmapped: str | None = None, other_label: str = "other", match: str | None = None,
+                legend: Any = None, schemes_source: str | os.PathLike | None = None, warn: bool = True) -> Any:
     """Add ``downstream_class``: each sample's class under ``mapping``.
 
     Parameters

@@ -48,19 +48,20 @@ _COUNT = "count"
 class FetchEstimate:
     """The price of turning a ``count_samples`` preview into a ``get_samples`` fetch, known before any
     sample is fetched; ``counts.attrs["estimate"]`` holds it, and estimates of collections add up (``+``).
-
-    ``samples`` is exact: the rows the fetch returns. ``bytes`` counts the compressed column chunks the
-    fetch would read, from the footers' sizes (the footers themselves left out), and ``memory_bytes`` the
-    pandas GeoDataFrame they make. ``collections`` and ``row_groups`` say where the samples lie (only
-    collections with a matching sample count); ``bytes_read`` is what the preview itself transferred.
     """
 
     samples: int = 0
+    """Exact: the rows the fetch returns."""
     bytes: int = 0
+    """The compressed column chunks the fetch would read, from the footers' sizes (footers left out)."""
     memory_bytes: int = 0
+    """The size of the pandas GeoDataFrame those chunks make."""
     collections: int = 0
+    """Collections with a matching sample."""
     row_groups: int = 0
+    """Row groups with a matching sample: where the fetch reads."""
     bytes_read: int = 0
+    """What the preview itself transferred."""
 
     def __add__(self, other: FetchEstimate) -> FetchEstimate:
         return FetchEstimate(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
