@@ -44,6 +44,8 @@ REMEMBER_LOGIN_FLAG = "--single-person-server-remember-login"
 
 #: Seconds Voilà waits for the app cell's output messages before it gives up on them.
 IOPUB_TIMEOUT_S = 60
+#: JupyterLab extensions the dashboard's pages do not load (editor plugins, not widgets).
+LAB_ONLY_EXTENSIONS = ("jupyterlab-jupytext",)
 #: Seconds a kernel with no open page and no activity lives before the server shuts it down.
 CULL_IDLE_TIMEOUT_S = 900
 #: Seconds between two looks for such kernels.
@@ -82,6 +84,9 @@ def configure(c: Any, *, single_person_server_remember_login: bool | None = None
         )
     c.VoilaExecutor.iopub_timeout = IOPUB_TIMEOUT_S
     c.VoilaConfiguration.prelaunch_hook = give_the_page_its_xsrf_cookie
+    # JupyterLab editor plugins found in the environment have no part in a dashboard page; Voila would load
+    # them anyway, and jupytext's (there for the docs build) fails there with an error in every visitor's console.
+    c.VoilaConfiguration.extension_denylist = list(LAB_ONLY_EXTENSIONS)
     c.MappingKernelManager.cull_idle_timeout = CULL_IDLE_TIMEOUT_S
     c.MappingKernelManager.cull_interval = CULL_INTERVAL_S
     c.MappingKernelManager.cull_connected = False

@@ -104,6 +104,7 @@ def page(browser, request):
     pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))
     console: list[str] = []
     pg.on("console", lambda message: console.append(f"{message.type}: {message.text[:500]}"))
+    pg.console_lines = console  # "<type>: <text>", for tests that assert on what the page logged
     traffic = _Traffic(pg)
     logs_before = {path: _size(path) for path in VOILA_LOGS}
     yield pg

@@ -155,6 +155,11 @@ def test_search_filter_and_fetch(page, voila_url, rdm, artifacts_dir):
     expect(status).not_to_contain_text("filters changed")
     expect(page.locator(".wce-samples-info")).not_to_contain_text("filters changed")
     assert not page.page_errors
+    # nothing the page loaded failed in the visitor's console (the map tiles are blocked offline on purpose);
+    # jupytext's JupyterLab plugin did, on every page, until voila_setup kept it out of the dashboard
+    console_errors = [line for line in page.console_lines
+                      if line.startswith("error:") and "net::ERR_FAILED" not in line]
+    assert not console_errors, console_errors
 
 
 def _assert_headers_not_cut(page):
