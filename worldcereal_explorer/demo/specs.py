@@ -1,58 +1,45 @@
 """The table of demo collections: region, season, crop mix and access of each one.
 
-Every collection of the demo catalogue is one :class:`CollectionSpec` in :func:`demo_specs`; their order
-is part of the output (each collection's random stream is seeded with its position), so append new
-collections at the end.
+The table is data, kept in ``collections.toml`` beside this module: one ``[[collection]]`` table per
+:class:`CollectionSpec`, keyed by its field names, with crop codes and demo identities named by their
+constants in :mod:`.codes` and :mod:`.users`. :func:`demo_specs` reads and checks it. The order of the
+file is part of the output (each collection's random stream is seeded with its position), so append new
+collections at the end of the file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import MISSING, dataclass, field, fields
+from importlib import resources
 from typing import Any
 
+from ..errors import WorldCerealExplorerError
+from . import codes, users
 from .codes import (
-    ALFALFA,
-    BARE,
-    BARLEY,
-    BEANS,
-    BEET,
-    BUILT_UP,
-    CASSAVA,
-    CHICKPEAS,
-    COFFEE,
     COTTON,
-    COWPEAS,
     CROPLAND,
-    GROUNDNUTS,
-    HERBACEOUS,
     MAIZE,
-    OLIVE,
     PASTURES,
-    PEARL_MILLET,
     POTATOES,
-    RAPESEED,
     RICE,
-    SHRUBLAND,
-    SILAGE_MAIZE,
     SORGHUM,
     SOYBEAN,
-    SPRING_WHEAT,
-    SUGAR_BEET,
     SUGARCANE,
     SUNFLOWER,
-    TEMPORARY_MEADOWS,
-    TREES,
-    VINEYARDS,
-    WATER,
-    WHEAT,
-    WINTER_BARLEY,
-    WINTER_RAPESEED,
     WINTER_WHEAT,
 )
 from .collection import LicenceInfo
-from .users import CONSORTIUM_GROUP, DEMO_USER_SUB, PARTNER_USER_SUB
 
-__all__ = ["CollectionSpec", "SYNTHETIC_CROPS", "demo_collection_ids", "demo_specs"]
+__all__ = ["CollectionSpec", "CollectionsFileError", "SYNTHETIC_CROPS", "demo_collection_ids", "demo_specs",
+           "parse_collection_specs"]
+
+#: The table's file, a resource of this package (listed in pyproject's package-data so wheels ship it).
+COLLECTIONS_FILE = "collections.toml"
+
+
+class CollectionsFileError(WorldCerealExplorerError, ValueError):
+    """``collections.toml`` does not describe valid collections; the message names the file, collection and key."""
 
 
 @dataclass(frozen=True)
@@ -103,148 +90,175 @@ class CollectionSpec:
 
 
 def demo_specs() -> list[CollectionSpec]:
-    """The demo collections, in generation order (the order seeds each one's random stream)."""
-    eu_lpis = "Parcels drawn like a land parcel identification system (LPIS) declaration; synthetic."
-    return [
-        CollectionSpec(
-            "2021_BEL_LPIS-DEMO_POLY_110", "LPIS-like parcels, Belgium", eu_lpis, "BEL", "EU",
-            (2.8, 50.3, 5.9, 51.3), "Polygon", ("2021-05-15", "2021-08-31"), 1500,
-            ((WINTER_WHEAT, .28), (MAIZE, .14), (SILAGE_MAIZE, .14), (SUGAR_BEET, .10), (POTATOES, .12),
-             (WINTER_BARLEY, .07), (TEMPORARY_MEADOWS, .10), (PASTURES, .05)),
-            quality=(97, 95), confidence=(95, 92, 0), clusters=8),
-        CollectionSpec(
-            "2022_FRA_LPIS-DEMO_POLY_110", "LPIS-like parcels, France", eu_lpis, "FRA", "EU",
-            (-1.5, 46.0, 4.5, 49.5), "Polygon", ("2022-04-01", "2022-08-31"), 1200,
-            ((WINTER_WHEAT, .30), (WINTER_RAPESEED, .12), (SUNFLOWER, .08), (MAIZE, .14), (WINTER_BARLEY, .12),
-             (BEET, .06), (VINEYARDS, .06), (TEMPORARY_MEADOWS, .12)),
-            quality=(97, 94), confidence=(95, 90, 0), clusters=10),
-        CollectionSpec(
-            "2020_ESP_SIGPAC-DEMO_POLY_111", "Irrigated and rainfed parcels, Spain",
-            "Parcels with crop type and irrigation method; synthetic.", "ESP", "EU",
-            (-6.5, 37.0, -1.0, 42.0), "Polygon", ("2020-03-01", "2020-09-30"), 1000,
-            ((WHEAT, .20), (BARLEY, .20), (OLIVE, .20), (VINEYARDS, .10), (MAIZE, .12), (SUNFLOWER, .10),
-             (ALFALFA, .08)),
-            irrigated_share={MAIZE: .9, ALFALFA: .85, OLIVE: .35, VINEYARDS: .3},
-            quality=(92, 90), confidence=(90, 88, 80), clusters=8),
-        CollectionSpec(
-            "2021_UKR_FIELD-DEMO_POINT_110", "Roadside survey points, Ukraine",
-            "Points observed along roads during a field campaign; synthetic.", "UKR", "EU",
-            (24.0, 46.5, 36.0, 51.0), "Point", ("2021-05-01", "2021-08-31"), 1500,
-            ((WINTER_WHEAT, .30), (SUNFLOWER, .25), (MAIZE, .20), (SOYBEAN, .10), (WINTER_RAPESEED, .08),
-             (WINTER_BARLEY, .07)),
-            quality=(88, 82), confidence=(85, 80, 0), observation_method="FieldObservationSurvey", clusters=12),
-        CollectionSpec(
-            "2019_KEN_HARVEST-DEMO_POINT_100", "Land cover points, Kenya",
-            "Land cover points from photo interpretation; an old-style id without underscores; synthetic.",
-            "KEN", "AF", (34.0, -1.5, 38.0, 1.5), "Point", ("2019-08-01", "2019-09-01"), 800,
-            ((CROPLAND, .45), (HERBACEOUS, .20), (SHRUBLAND, .15), (TREES, .10), (BUILT_UP, .05), (WATER, .02),
-             (BARE, .03)),
-            quality=(80, 0), confidence=(75, 0, 0), legacy_id=True, clusters=6),
-        CollectionSpec(
-            "2021_KEN_COPERNICUS-DEMO_POINT_111", "Long rains crop survey, Kenya",
-            "Crop type and irrigation points from a ground survey; synthetic.", "KEN", "AF",
-            (34.5, -1.0, 37.5, 1.0), "Point", ("2021-03-15", "2021-07-31"), 1200,
-            ((MAIZE, .45), (BEANS, .20), (SORGHUM, .08), (CASSAVA, .07), (SUGARCANE, .08), (COFFEE, .05),
-             (CROPLAND, .07)),
-            irrigated_share={SUGARCANE: .6, BEANS: .1, MAIZE: .05},
-            quality=(90, 85), confidence=(88, 84, 70), observation_method="FieldObservationSurvey", clusters=7),
-        CollectionSpec(
-            "2020_MLI_SAHELCROPS-DEMO_POINT_110", "Sahel crops, Mali",
-            "Field survey points in the Sahel; synthetic.", "MLI", "AF",
-            (-8.5, 11.0, -4.0, 14.5), "Point", ("2020-07-01", "2020-10-31"), 1000,
-            ((PEARL_MILLET, .30), (SORGHUM, .25), (MAIZE, .12), (GROUNDNUTS, .12), (COWPEAS, .08), (COTTON, .08),
-             (RICE, .05)),
-            quality=(85, 78), confidence=(80, 72, 0), observation_method="FieldObservationSurvey", clusters=6),
-        CollectionSpec(
-            "2022_TZA_SMALLHOLDER-DEMO_POLY_110", "Smallholder fields, Tanzania",
-            "Small field polygons traced on very high resolution images; synthetic.", "TZA", "AF",
-            (32.0, -9.0, 37.0, -3.5), "Polygon", ("2022-01-15", "2022-05-31"), 600,
-            ((MAIZE, .40), (BEANS, .15), (CASSAVA, .12), (RICE, .10), (SUNFLOWER, .10), (SORGHUM, .05),
-             (GROUNDNUTS, .08)),
-            quality=(88, 80), confidence=(85, 78, 0), field_size_m=(30, 120), clusters=5),
-        CollectionSpec(
-            "2021_USA_CORNBELT-DEMO_POINT_110", "Corn belt fields, United States",
-            "Points on fields of the US corn belt; synthetic.", "USA", "NA",
-            (-96.0, 39.0, -85.0, 44.0), "Point", ("2021-06-01", "2021-09-30"), 2000,
-            ((MAIZE, .42), (SOYBEAN, .38), (SPRING_WHEAT, .06), (ALFALFA, .06), (PASTURES, .08)),
-            quality=(95, 93), confidence=(92, 90, 0), clusters=12),
-        CollectionSpec(
-            "2020_BRA_CERRADO-DEMO_POLY_110", "Cerrado farms, Brazil",
-            "Large field polygons in the Cerrado; synthetic.", "BRA", "SA",
-            (-56.0, -17.0, -46.0, -12.0), "Polygon", ("2020-01-10", "2020-04-30"), 1200,
-            ((SOYBEAN, .45), (MAIZE, .15), (COTTON, .10), (SUGARCANE, .12), (PASTURES, .13), (COFFEE, .05)),
-            quality=(90, 86), confidence=(88, 85, 0), field_size_m=(400, 1500), clusters=8),
-        CollectionSpec(
-            "2022_ARG_PAMPAS-DEMO_POINT_110", "Pampas crop survey, Argentina",
-            "Points from a windshield survey in the Pampas; synthetic.", "ARG", "SA",
-            (-63.5, -37.5, -58.0, -32.0), "Point", ("2022-01-10", "2022-11-30"), 1500,
-            ((SOYBEAN, .38), (MAIZE, .25), (WHEAT, .17), (SUNFLOWER, .10), (BARLEY, .05), (PASTURES, .05)),
-            quality=(90, 86), confidence=(86, 82, 0), observation_method="FieldObservationSurvey", clusters=10),
-        CollectionSpec(
-            "2021_IND_RICE-DEMO_POINT_111", "Kharif rice and irrigation, India",
-            "Crop type and irrigation points in the Indo-Gangetic plain; synthetic.", "IND", "AS",
-            (75.0, 26.0, 84.0, 30.5), "Point", ("2021-07-01", "2021-11-30"), 1500,
-            ((RICE, .45), (WHEAT, .20), (SUGARCANE, .12), (COTTON, .08), (MAIZE, .08), (CHICKPEAS, .07)),
-            irrigated_share={RICE: .75, WHEAT: .85, SUGARCANE: .9, COTTON: .5, MAIZE: .3},
-            quality=(86, 80), confidence=(84, 78, 76), observation_method="FieldObservationSurvey", clusters=10),
-        CollectionSpec(
-            "2022_VNM_MEKONG-DEMO_POLY_111", "Mekong delta paddies, Viet Nam",
-            "Paddy polygons with irrigation in the Mekong delta; synthetic.", "VNM", "AS",
-            (104.8, 9.2, 106.6, 10.9), "Polygon", ("2022-02-01", "2022-11-30"), 800,
-            ((RICE, .75), (MAIZE, .08), (SUGARCANE, .07), (CASSAVA, .05), (CROPLAND, .05)),
-            irrigated_share={RICE: .95, SUGARCANE: .5},
-            quality=(90, 88), confidence=(88, 86, 85), field_size_m=(40, 150), clusters=5),
-        CollectionSpec(
-            "2021_AUS_WHEATBELT-DEMO_POLY_110", "Wheatbelt paddocks, Australia",
-            "Paddock polygons in the Western Australian wheatbelt; synthetic.", "AUS", "OC",
-            (116.0, -33.5, 118.5, -30.0), "Polygon", ("2021-06-01", "2021-10-31"), 1200,
-            ((WHEAT, .45), (BARLEY, .20), (RAPESEED, .15), (CHICKPEAS, .05), (PASTURES, .15)),
-            quality=(93, 90), confidence=(90, 88, 0), field_size_m=(500, 1500), clusters=6),
-        CollectionSpec(
-            "2023_NLD_PRIVATE-DEMO_POLY_110", "Private farm parcels, Netherlands",
-            "A private upload of the demo user (only they can see it); synthetic.", "NLD", "EU",
-            (4.5, 51.8, 6.8, 53.2), "Polygon", ("2023-05-15", "2023-08-31"), 500,
-            ((POTATOES, .20), (SUGAR_BEET, .12), (WINTER_WHEAT, .18), (SILAGE_MAIZE, .20),
-             (TEMPORARY_MEADOWS, .30)),
-            access="Private", owner=DEMO_USER_SUB, quality=(98, 96), confidence=(95, 95, 0), clusters=4),
-        CollectionSpec(
-            "2022_KHM_CONSORTIUM-DEMO_POINT_110", "Consortium rice survey, Cambodia",
-            "A restricted data set shared with the WorldCereal consortium; synthetic.", "KHM", "AS",
-            (102.5, 11.0, 106.0, 14.0), "Point", ("2022-08-01", "2022-12-15"), 500,
-            ((RICE, .60), (CASSAVA, .20), (MAIZE, .10), (SUGARCANE, .05), (TREES, .05)),
-            access="Restricted", owner=PARTNER_USER_SUB, groups=(CONSORTIUM_GROUP,),
-            quality=(88, 84), confidence=(85, 82, 0), observation_method="FieldObservationSurvey", clusters=5),
-        # Two Canadian prairie collections for building training sets: parcels observed the whole year round
-        # (winter crops included) under a non-commercial licence, and a share-alike republication of part of
-        # them (same parcels and dates, moved a few metres), so de-duplication has known pairs to find.
-        CollectionSpec(
-            "2021_CAN_PRAIRIE-DEMO_POLY_110", "LPIS-like parcels, Canadian prairies",
-            "Parcels of a provincial crop inventory, observed through the whole year; synthetic.", "CAN", "NA",
-            (-106.0, 49.5, -97.5, 53.0), "Polygon", ("2021-01-05", "2021-12-20"), 1200,
-            ((SPRING_WHEAT, .26), (RAPESEED, .20), (WINTER_WHEAT, .10), (BARLEY, .12), (SOYBEAN, .08),
-             (MAIZE, .06), (PASTURES, .10), (TEMPORARY_MEADOWS, .08)),
-            quality=(95, 90), confidence=(92, 88, 0), field_size_m=(300, 800), clusters=6,
-            licence=LicenceInfo(
-                "CC_BY_NC", "CC-BY-NC-4.0",
-                "Prairie Crop Inventory Demo (2022). Annual crop inventory parcels 2021, synthetic demo. "
-                "https://doi.org/10.0000/wce-demo.can-prairie-2021",
-                doi="10.0000/wce-demo.can-prairie-2021", provider_code="Prairie Crop Inventory Demo",
-                provider_description="A fictitious provincial crop inventory; synthetic data by worldcereal-explorer.",
-                provider_url="https://example.org/prairie-crop-inventory-demo")),
-        CollectionSpec(
-            "2021_CAN_CROPWATCH-DEMO_POLY_110", "Crop watch benchmark, Canadian prairies",
-            "A benchmark republishing part of the prairie parcels with redrawn boundaries; synthetic.", "CAN", "NA",
-            (-106.0, 49.5, -97.5, 53.0), "Polygon", ("2021-01-05", "2021-12-20"), 480,
-            (), quality=(90, 88), confidence=(85, 80, 0), field_size_m=(300, 800), clusters=6,
-            copy_of="2021_CAN_PRAIRIE-DEMO_POLY_110", copy_share=0.4, shift_m=6.0,
-            licence=LicenceInfo(
-                "CC_BY_SA", "CC-BY-SA-4.0",
-                "CropWatch Demo Consortium (2023). CropWatch prairie benchmark v1, synthetic demo. doi:10.0000/"
-                "wce-demo.cropwatch-v1",
-                doi="doi.org/10.0000/wce-demo.cropwatch-v1", provider_code="CropWatch Demo Consortium",
-                provider_description="A fictitious benchmark consortium; synthetic data by worldcereal-explorer.",
-                provider_url="https://example.org/cropwatch-demo")),
-    ]
+    """The demo collections, in generation order (the order seeds each one's random stream).
+
+    Returns
+    -------
+    list of CollectionSpec
+        One per ``[[collection]]`` table of ``collections.toml``, in the file's order; built afresh on each
+        call, so a caller changing one's dicts changes no one else's.
+
+    Raises
+    ------
+    CollectionsFileError
+        When the file is not valid TOML, a collection lacks a required key or has an unknown one, a value
+        has the wrong type or length, a name is not a constant of ``demo/codes.py`` or ``demo/users.py``,
+        an ``original_name`` appears twice, or ``copy_of`` does not name an earlier collection.
+    """
+    resource = resources.files("worldcereal_explorer.demo") / COLLECTIONS_FILE
+    return parse_collection_specs(resource.read_text(encoding="utf-8"), str(resource))
+
+
+def _load_toml(text: str) -> dict[str, Any]:
+    # The same fallback as the config reader: tomllib is standard from Python 3.11, tomli before.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+#: Crop constants of demo/codes.py by name (integers only: IRRIGATED_CODES and the like are not crops).
+_CROP_CODES = {name: value for name, value in vars(codes).items()
+               if name.isupper() and isinstance(value, int) and not isinstance(value, bool)}
+#: The demo identities of demo/users.py by name: owners are subjects, groups are groups.
+_SUBJECTS = {name: value for name, value in vars(users).items() if name.endswith("_SUB")}
+_GROUPS = {name: value for name, value in vars(users).items() if name.endswith("_GROUP")}
+
+_NUMBER = (int, float)
+#: Keys holding one value of a TOML type, kept as parsed (an integer stays an integer, as in the Python table).
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "original_name": str, "name": str, "description": str, "country": str, "continent": str, "geometry": str,
+    "access": str, "observation_method": str, "copy_of": str, "n_samples": int, "clusters": int,
+    "legacy_id": bool, "copy_share": _NUMBER, "shift_m": _NUMBER,
+}
+#: Keys holding a fixed-length array, made a tuple: key -> (length, item type).
+_ARRAYS: dict[str, tuple[int, type | tuple[type, ...]]] = {
+    "bbox": (4, _NUMBER), "season": (2, str), "quality": (2, int), "confidence": (3, int),
+    "field_size_m": (2, _NUMBER),
+}
+#: Keys read by name (crops, identities) or as a table; each has its own branch in _field_value.
+_SPECIAL = ("crops", "irrigated_share", "owner", "groups", "licence", "extra")
+_REQUIRED = [f.name for f in fields(CollectionSpec) if f.default is MISSING and f.default_factory is MISSING]
+_LICENCE_KEYS = [f.name for f in fields(LicenceInfo)]
+_LICENCE_REQUIRED = [f.name for f in fields(LicenceInfo) if f.default is MISSING]
+
+
+def _is(value: Any, kind: type | tuple[type, ...]) -> bool:
+    # TOML booleans are Python bools, which are ints: an int or number key must not accept true/false.
+    if isinstance(value, bool):
+        return kind is bool
+    return isinstance(value, kind)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if isinstance(kind, tuple):
+        return "a number"
+    return {str: "a string", int: "an integer", bool: "a boolean"}[kind]
+
+
+def _resolve(name: Any, known: dict[str, Any], what: str, where: str) -> Any:
+    if not isinstance(name, str) or name not in known:
+        raise CollectionsFileError(f"{where}: unknown {what} {name!r}; allowed: {', '.join(known)}")
+    return known[name]
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CollectionsFileError(f"{where}: expected a table, got {value!r}")
+    return value
+
+
+def _shares(value: Any, where: str) -> list[tuple[int, int | float]]:
+    """A table of crop name -> share, as (code, share) pairs in the file's order."""
+    pairs = []
+    for name, share in _table(value, where).items():
+        code = _resolve(name, _CROP_CODES, "crop name (not a crop constant of demo/codes.py)", where)
+        if not _is(share, _NUMBER):
+            raise CollectionsFileError(f"{where}.{name}: expected a number, got {share!r}")
+        pairs.append((code, share))
+    return pairs
+
+
+def _licence(value: Any, where: str) -> LicenceInfo:
+    table = _table(value, where)
+    unknown = [key for key in table if key not in _LICENCE_KEYS]
+    missing = [key for key in _LICENCE_REQUIRED if key not in table]
+    if unknown or missing:
+        raise CollectionsFileError(f"{where}: unknown keys {unknown}, missing keys {missing}; "
+                                   f"allowed: {', '.join(_LICENCE_KEYS)}")
+    for key, item in table.items():
+        if not isinstance(item, str):
+            raise CollectionsFileError(f"{where}.{key}: expected a string, got {item!r}")
+    return LicenceInfo(**table)
+
+
+def _field_value(key: str, value: Any, where: str) -> Any:
+    """The CollectionSpec field value of one key of a collection table."""
+    if key in _SCALARS:
+        kind = _SCALARS[key]
+        if not _is(value, kind):
+            raise CollectionsFileError(f"{where}: expected {_kind_name(kind)}, got {value!r}")
+        return value
+    if key in _ARRAYS:
+        length, kind = _ARRAYS[key]
+        if not (isinstance(value, list) and len(value) == length and all(_is(item, kind) for item in value)):
+            raise CollectionsFileError(f"{where}: expected {length} values, each {_kind_name(kind)}, got {value!r}")
+        return tuple(value)
+    if key == "crops":
+        return tuple(_shares(value, where))
+    if key == "irrigated_share":
+        return dict(_shares(value, where))
+    if key == "owner":
+        return _resolve(value, _SUBJECTS, "owner (not a *_SUB constant of demo/users.py)", where)
+    if key == "groups":
+        if not isinstance(value, list):
+            raise CollectionsFileError(f"{where}: expected an array of group names, got {value!r}")
+        return tuple(_resolve(name, _GROUPS, "group (not a *_GROUP constant of demo/users.py)", where)
+                     for name in value)
+    if key == "licence":
+        return _licence(value, where)
+    return dict(_table(value, where))  # extra: free-form, passed on as written
+
+
+def parse_collection_specs(text: str, source: str) -> list[CollectionSpec]:
+    """Build the collections of a ``collections.toml`` text (see :func:`demo_specs` for the checks).
+
+    Parameters
+    ----------
+    text
+        The file's text.
+    source
+        Names the file in error messages.
+    """
+    try:
+        document = _load_toml(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
+        raise CollectionsFileError(f"{source}: not valid TOML: {exc}") from None
+    tables = document.get("collection")
+    if set(document) != {"collection"} or not isinstance(tables, list):
+        raise CollectionsFileError(f"{source}: expected only [[collection]] tables, got keys {list(document)}")
+    allowed = [*_SCALARS, *_ARRAYS, *_SPECIAL]
+    specs: list[CollectionSpec] = []
+    for position, table in enumerate(tables):
+        if not isinstance(table, dict):
+            raise CollectionsFileError(f"{source}: collection #{position + 1} is not a table: {table!r}")
+        label = table.get("original_name", f"#{position + 1}")
+        where = f"{source}: collection {label!r}"
+        unknown = [key for key in table if key not in allowed]
+        missing = [key for key in _REQUIRED if key not in table]
+        if unknown or missing:
+            raise CollectionsFileError(f"{where}: unknown keys {unknown}, missing keys {missing}; "
+                                       f"allowed: {', '.join(allowed)}")
+        spec = CollectionSpec(**{key: _field_value(key, value, f"{where}, {key}") for key, value in table.items()})
+        # The catalogue writes collections in this order and derives a copy from the one it copies.
+        earlier = [done.original_name for done in specs]
+        if spec.original_name in earlier:
+            raise CollectionsFileError(f"{where}: original_name appears twice")
+        if spec.copy_of is not None and spec.copy_of not in earlier:
+            raise CollectionsFileError(f"{where}, copy_of: {spec.copy_of!r} is not an earlier collection")
+        specs.append(spec)
+    return specs
 
 
 def demo_collection_ids() -> list[str]:
