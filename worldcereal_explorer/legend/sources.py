@@ -273,8 +273,9 @@ def load_irrigation_legend(source: str | os.PathLike | None = None,
 
     Other Parameters
     ----------------
-    cache_dir, ttl_s, refresh, timeout, transport
-        As for :func:`load_legend`, with the same defaults.
+    **options : LegendLoadOptions
+        ``cache_dir``, ``ttl_s``, ``refresh``, ``timeout`` and ``transport``, as for :func:`load_legend`
+        and with the same defaults.
 
     Returns
     -------
