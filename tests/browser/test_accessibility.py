@@ -162,11 +162,15 @@ def test_keyboard_only_area_rows_and_details(page, voila_url, artifacts_dir):
         field.focus()
         field.fill(str(value))
         page.keyboard.press("Enter")
-    expect(status).to_contain_text("found")
+    # "found" is still on the line from the Kenya search: wait for the typed area to reach the state (the
+    # address follows it) and its search to end, else the rows are replaced while the test focuses one
+    page.wait_for_function("() => location.search.includes('bbox=33,-5,42,6')")
+    expect(page.locator(".wce-status [data-status='idle']")).to_contain_text("found")
     first = page.locator(".wce-row-select input").first
-    first.focus()
-    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    # focus and read the style in one step: nothing can replace the row in between
+    outline = first.evaluate("element => { element.focus(); return getComputedStyle(element).outlineStyle; }")
     assert outline == "solid", outline  # :focus-visible after keyboard focus
+    expect(first).to_be_focused()
     page.keyboard.press("Space")
     expect(first).to_be_checked()
     expect(page.locator(".wce-results-footer")).to_contain_text("1 selected")
