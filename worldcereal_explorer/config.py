@@ -32,7 +32,6 @@ on for a Voila server that only one person can reach; a warning is logged at sta
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BadParameterError
+from .files import parse_toml
 
 __all__ = [
     "CONFIG_FILENAME",
@@ -245,14 +245,6 @@ def config_path() -> Path:
     return platformdirs.user_config_path(CONFIG_APP_NAME) / CONFIG_FILENAME
 
 
-def _load_toml(data: bytes) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib.loads(data.decode("utf-8"))
-
-
 def read_config_file(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The settings written in the config file (validated); ``{}`` when there is no file.
 
@@ -275,7 +267,7 @@ def read_config_file(path: str | os.PathLike[str] | None = None) -> dict[str, An
     except OSError as exc:
         raise BadParameterError(f"cannot read the config file {str(file)!r}: {exc.strerror}") from None
     try:
-        raw = _load_toml(data)
+        raw = parse_toml(data.decode("utf-8"))
     except Exception as exc:  # tomllib.TOMLDecodeError, UnicodeDecodeError
         raise BadParameterError(f"the config file {str(file)!r} is not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - set(_SPECS))

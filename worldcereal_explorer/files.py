@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import BadParameterError
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "gdal_temp_path", "make_parents"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "gdal_temp_path", "make_parents", "parse_toml"]
 
 
 def make_parents(path: Path) -> list[Path]:
@@ -132,3 +134,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically. Returns the final path."""
     return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The TOML document in ``text``: :mod:`tomllib` from Python 3.11, the ``tomli`` backport before.
+
+    Raises
+    ------
+    ValueError
+        ``TOMLDecodeError`` (a ``ValueError``) when ``text`` is not valid TOML.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(text)

@@ -9,12 +9,13 @@ collections at the end of the file.
 
 from __future__ import annotations
 
-import sys
+import functools
 from dataclasses import MISSING, dataclass, field, fields
 from importlib import resources
 from typing import Any
 
 from ..errors import WorldCerealExplorerError
+from ..files import parse_toml
 from . import codes, users
 from .codes import (
     COTTON,
@@ -105,17 +106,14 @@ def demo_specs() -> list[CollectionSpec]:
         has the wrong type or length, a name is not a constant of ``demo/codes.py`` or ``demo/users.py``,
         an ``original_name`` appears twice, or ``copy_of`` does not name an earlier collection.
     """
+    return parse_collection_specs(*_collections_file())
+
+
+@functools.cache
+def _collections_file() -> tuple[str, str]:
+    """The text of the shipped table and where it is (read once: it does not change while running)."""
     resource = resources.files("worldcereal_explorer.demo") / COLLECTIONS_FILE
-    return parse_collection_specs(resource.read_text(encoding="utf-8"), str(resource))
-
-
-def _load_toml(text: str) -> dict[str, Any]:
-    # The same fallback as the config reader: tomllib is standard from Python 3.11, tomli before.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib.loads(text)
+    return resource.read_text(encoding="utf-8"), str(resource)
 
 
 #: Crop constants of demo/codes.py by name (integers only: IRRIGATED_CODES and the like are not crops).
@@ -232,7 +230,7 @@ def parse_collection_specs(text: str, source: str) -> list[CollectionSpec]:
         Names the file in error messages.
     """
     try:
-        document = _load_toml(text)
+        document = parse_toml(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise CollectionsFileError(f"{source}: not valid TOML: {exc}") from None
     tables = document.get("collection")
